@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Runs every test file under test/ with node:test (TypeScript through tsx).
+// Usage: node scripts/run-tests.mjs [--no-engines] [filter...]
+//   --no-engines  skip files under test/**/engines/ that need Redis, NATS, PostgreSQL, ...
+//   filter        only files whose path contains one of the given strings
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const noEngines = args.includes('--no-engines');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function* walk(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (entry.name.endsWith('.test.ts')) yield path;
+  }
+}
+
+const files = [...walk('test')]
+  .filter((f) => !noEngines || !f.split('/').includes('engines'))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

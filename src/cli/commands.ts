@@ -1,0 +1,31 @@
+import { runValidate } from './validate.js';
+
+export interface Command {
+  /** Shown in help, e.g. `validate FILE...`. */
+  usage: string;
+  summary: string;
+  /** Absent for a command that is announced but not shipped yet. */
+  run?: (args: string[]) => Promise<number>;
+}
+
+/** Every `sluice` command, in the order help lists them. */
+export const commands: Record<string, Command> = {
+  validate: {
+    usage: 'validate FILE...',
+    summary: 'check sluice.yaml files; every problem names its file, line and key path',
+    run: runValidate,
+  },
+  demo: {
+    usage: 'demo',
+    summary: 'watch retry and a circuit breaker handle a flaky call, live',
+    run: async (args) => (await import('./demo.js')).runDemo(args),
+  },
+  up: { usage: 'up [FILE]', summary: 'run a whole system from sluice.yaml' },
+  gateway: { usage: 'gateway -c FILE', summary: 'run the API gateway alone' },
+  sidecar: { usage: 'sidecar ...', summary: 'run a mesh sidecar beside a service' },
+  load: { usage: 'load ...', summary: 'generate load against a running system' },
+  fault: {
+    usage: 'fault ...',
+    summary: 'inject faults: slow or failing upstreams, killed workers',
+  },
+};

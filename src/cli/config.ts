@@ -1,0 +1,70 @@
+import { type Env, loadConfig } from '../core/index.js';
+import type { Duration, GatewayConfig, Size } from '../gateway/config.js';
+import { type drivers, sluiceSchema } from './schema.js';
+
+/** What `sluice.yaml` holds once validated; units stay as written (`2s`, `50%`, `64kb`). */
+export interface SluiceConfig {
+  version: 1;
+  messaging?: { driver: (typeof drivers)[number]; url?: string };
+  telemetry?: {
+    metrics?: { port?: number; path?: string; enabled?: boolean };
+    traces?: { otlp?: string; sample?: string | number; serviceName?: string };
+    logs?: {
+      level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+      pretty?: boolean;
+    };
+  };
+  gateway?: GatewayConfig;
+  services?: Record<string, ServiceConfig>;
+}
+
+export interface PolicyConfig {
+  timeout?: Duration;
+  retry?: {
+    attempts?: number;
+    backoff?: 'constant' | 'exponential' | 'decorrelated';
+    delay?: Duration;
+    maxDelay?: Duration;
+    budget?: string | number;
+  };
+  breaker?: {
+    failureRate?: string | number;
+    slowCallRate?: string | number;
+    slowCall?: Duration;
+    minimumCalls?: number;
+    window?: Duration;
+    openFor?: Duration;
+  };
+  bulkhead?: number | { max: number; queue?: number; queueTimeout?: Duration };
+}
+
+export interface ServiceConfig {
+  command: string;
+  cwd?: string;
+  instances?: number;
+  port?: number;
+  /** Services this one calls; each reaches it at the URL in `<NAME>_URL`. */
+  upstreams?: string[];
+  env?: Record<string, string | number | boolean>;
+  health?:
+    | string
+    | { path: string; interval?: Duration; timeout?: Duration; unhealthyThreshold?: number };
+  /** Per upstream name. */
+  policies?: Record<string, PolicyConfig>;
+  restart?: {
+    policy?: 'always' | 'on-failure' | 'never';
+    backoff?: Duration;
+    maxBackoff?: Duration;
+  };
+  drainTimeout?: Duration;
+}
+
+export type { Duration, Size };
+
+/** Loads and validates a `sluice.yaml`; throws one ConfigError listing every problem. */
+export function loadSluiceConfig(
+  file: string,
+  options: { env?: Env; signal?: AbortSignal } = {},
+): Promise<SluiceConfig> {
+  return loadConfig<SluiceConfig>(file, { ...options, schema: sluiceSchema });
+}

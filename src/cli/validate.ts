@@ -1,0 +1,32 @@
+import { parseArgs } from 'node:util';
+import { isConfigError } from '../core/index.js';
+import { loadSluiceConfig } from './config.js';
+import { UsageError } from './errors.js';
+
+export interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const console_: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** `sluice validate FILE...`: 0 when every file is valid, 1 when any is not. */
+export async function runValidate(args: string[], output: Output = console_): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: {} });
+  if (positionals.length === 0) throw new UsageError('validate needs a file: sluice validate FILE');
+  let code = 0;
+  for (const file of positionals) {
+    try {
+      await loadSluiceConfig(file);
+      output.out(`${file}: valid`);
+    } catch (error) {
+      if (!isConfigError(error)) throw error;
+      output.err(error.message);
+      code = 1;
+    }
+  }
+  return code;
+}

@@ -1,0 +1,72 @@
+import type { Clock } from '../core/clock.js';
+import { KeyTable } from './key-table.js';
+import { checkCost, DEFAULT_MAX_KEYS, positive } from './limiter-options.js';
+import { monotonicClock, publishDecision, type RateLimitDecision } from './rate-limiter.js';
+import type { LocalRateLimiter } from './token-bucket.js';
+
+export interface GcraOptions {
+  name?: string;
+  /** Calls admitted per `periodMs` in the long run. */
+  limit: number;
+  periodMs: number;
+  /** Calls admitted back to back from idle. Default `limit`. */
+  burst?: number;
+  clock?: Clock;
+  maxKeys?: number;
+}
+
+interface Cell {
+  /** Theoretical arrival time: when the key's allowance is fully restored. */
+  tat: number;
+  idleAt: number;
+}
+
+/**
+ * Generic cell rate algorithm: one number per key. Each call of cost c pushes the
+ * theoretical arrival time (TAT) c emission intervals later; a call is admitted while the
+ * TAT stays within `burst` intervals of now.
+ */
+export function gcra(options: GcraOptions): LocalRateLimiter {
+  const name = options.name ?? 'default';
+  const limit = positive('limit', options.limit);
+  const interval = positive('periodMs', options.periodMs) / limit;
+  const burst = positive('burst', options.burst ?? limit);
+  const tolerance = interval * burst;
+  const clock = options.clock ?? monotonicClock;
+  const table = new KeyTable<Cell>(options.maxKeys ?? DEFAULT_MAX_KEYS);
+
+  const take = (key: string, cost = 1): RateLimitDecision => {
+    checkCost(name, cost, burst);
+    const now = clock.now();
+    let cell = table.get(key);
+    if (cell === undefined) {
+      cell = { tat: now, idleAt: now };
+      table.add(key, cell, now);
+    }
+    const base = Math.max(cell.tat, now);
+    const next = base + interval * cost;
+    const allowed = next - tolerance <= now;
+    if (allowed) {
+      cell.tat = next;
+      cell.idleAt = next;
+    }
+    const tat = allowed ? next : base;
+    publishDecision(name, allowed);
+    return {
+      allowed,
+      limit: burst,
+      remaining: Math.max(0, Math.floor((tolerance - (tat - now)) / interval + 1e-9)),
+      resetAfterMs: Math.ceil(tat - now),
+      retryAfterMs: allowed ? 0 : Math.ceil(next - tolerance - now),
+    };
+  };
+
+  return {
+    name,
+    take,
+    get size() {
+      return table.size;
+    },
+    clear: () => table.clear(),
+  };
+}

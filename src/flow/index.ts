@@ -1,0 +1,36 @@
+export { type AimdLimitOptions, aimdAlgorithm, aimdLimit } from './aimd-limit.js';
+export {
+  BoundedChannel,
+  type BoundedChannelOptions,
+  boundedChannel,
+  type ChannelWaitOptions,
+  type OverflowPolicy,
+} from './bounded-channel.js';
+export {
+  type ConcurrencyLimit,
+  type ConcurrencyLimitOptions,
+  concurrencyLimit,
+  type LimitAlgorithm,
+  type LimitSample,
+  type LimitToken,
+} from './concurrency-limit.js';
+export { fixedConcurrencyLimit } from './fixed-limit.js';
+export { type GcraOptions, gcra } from './gcra.js';
+export { type GradientLimitOptions, gradientAlgorithm, gradientLimit } from './gradient-limit.js';
+export {
+  type AdmitOptions,
+  defaultClassify,
+  type FailureOutcome,
+  type LoadShedder,
+  type LoadShedderOptions,
+  loadShedder,
+} from './load-shedder.js';
+export type { RateLimitDecision, RateLimiter } from './rate-limiter.js';
+export {
+  type RedisGcraLimiter,
+  type RedisGcraOptions,
+  type RedisScriptClient,
+  redisGcra,
+  type StoreErrorMode,
+} from './redis-gcra.js';
+export { type LocalRateLimiter, type TokenBucketOptions, tokenBucket } from './token-bucket.js';

@@ -1,0 +1,206 @@
+/**
+ * The `gateway:` section of `sluice.yaml`, and the object `createGateway` takes. Durations,
+ * sizes and rates may be numbers (ms, bytes) or strings in the units `sluice/core` parses
+ * (`2s`, `64kb`, `20/s`).
+ */
+export type Duration = string | number;
+export type Size = string | number;
+
+export interface GatewayConfig {
+  /** `host:port` or a port; default `127.0.0.1:8080`. */
+  listen?: string | number;
+  admin?: AdminConfig;
+  /** Addresses and CIDR ranges whose X-Forwarded-For/Forwarded we believe. */
+  trustedProxies?: string[];
+  limits?: LimitsConfig;
+  /** Adaptive load shedding for the whole gateway (503 + Retry-After). */
+  shedding?: SheddingConfig | false;
+  auth?: AuthConfig;
+  upstreams?: Record<string, UpstreamConfig>;
+  routes: RouteConfig[];
+  /** One access log line per response (pino); the `sluice gateway` command turns it on. */
+  accessLog?: boolean;
+  /** A server span per request, context passed upstream; default on. */
+  tracing?: boolean;
+  /** Prometheus metrics per route and upstream; default on. */
+  metrics?: boolean;
+  /** Name in `Via`; default `sluice`. */
+  via?: string;
+}
+
+export interface AdminConfig {
+  listen: string | number;
+  /** Bearer token every admin call must present. */
+  token: string;
+}
+
+export interface LimitsConfig {
+  maxHeaderSize?: Size;
+  /** Time a client has to send the request headers. */
+  headersTimeout?: Duration;
+  /** Time a client has to send the whole request. */
+  requestTimeout?: Duration;
+  keepAliveTimeout?: Duration;
+  /** Default body limit for routes that set none. */
+  maxBodySize?: Size;
+  /** How long shutdown waits for in-flight requests. */
+  drainTimeout?: Duration;
+}
+
+export interface SheddingConfig {
+  /** Requests in flight above which the gateway answers 503 at once; default 10000. */
+  maxInflight?: number;
+  /** Adapt the in-flight limit to observed latency, up to `maxInflight`. */
+  adaptive?: boolean;
+  /** Retry-After on a shed request; default 1s. */
+  retryAfter?: Duration;
+  /** Shed while the event loop lags (p99) more than this; default 500ms. */
+  maxEventLoopDelay?: Duration;
+}
+
+export interface JwtConfig {
+  /** JWKS URL; keys cached and refetched (rate-limited) on an unknown `kid`. */
+  jwks?: string;
+  /** Static public keys as JWKs. */
+  keys?: Record<string, unknown>[];
+  /** Shared secret for HS* algorithms (at least 32 characters); use `${ENV}`. */
+  secret?: string;
+  /** Explicit allow-list; `none` is refused and HS* cannot be mixed with asymmetric algorithms. */
+  algorithms: string[];
+  issuer?: string | string[];
+  audience?: string | string[];
+  clockSkew?: Duration;
+  /** Claim name to upstream header name, e.g. `{ sub: x-user-id }`. */
+  forwardClaims?: Record<string, string>;
+  /** Minimum time between two JWKS fetches. */
+  jwksCooldown?: Duration;
+  jwksTimeout?: Duration;
+  jwksCacheMaxAge?: Duration;
+}
+
+export interface ApiKeyConfig {
+  /** Header carrying the key; default `x-api-key`. */
+  header?: string;
+  /** Keys stored as hex SHA-256 of the key, never the key itself. */
+  keys: { id: string; sha256: string }[];
+}
+
+export interface AuthConfig {
+  jwt?: JwtConfig;
+  apiKeys?: ApiKeyConfig;
+}
+
+export interface ResilienceConfig {
+  /** The whole upstream exchange, until response headers; the work is aborted. */
+  timeout?: Duration;
+  retry?: {
+    attempts?: number;
+    backoff?: 'exponential' | 'constant';
+    delay?: Duration;
+    maxDelay?: Duration;
+    budget?: string | number;
+  };
+  breaker?: {
+    failureRate?: string | number;
+    slowCallRate?: string | number;
+    slowCall?: Duration;
+    minimumCalls?: number;
+    window?: Duration;
+    openFor?: Duration;
+  };
+  /** Most concurrent requests to the upstream, or `{ max, queue }`. */
+  bulkhead?: number | { max: number; queue?: number };
+}
+
+export interface UpstreamConfig {
+  targets: string[];
+  balance?: 'round-robin' | 'least-request';
+  connections?: number;
+  connectTimeout?: Duration;
+  headersTimeout?: Duration;
+  bodyTimeout?: Duration;
+  keepAliveTimeout?: Duration;
+  preserveHost?: boolean;
+  healthCheck?: HealthCheckConfig;
+  outlier?:
+    | { consecutiveFailures?: number; ejection?: Duration; maxEjected?: string | number }
+    | false;
+  resilience?: ResilienceConfig;
+}
+
+export interface HealthCheckConfig {
+  path: string;
+  interval?: Duration;
+  timeout?: Duration;
+  unhealthyThreshold?: number;
+  healthyThreshold?: number;
+}
+
+export interface RateLimitConfig {
+  /** What a client is counted by; `subject` falls back to the client IP when anonymous. */
+  by: 'ip' | 'subject' | 'apiKey' | 'route';
+  limit: string;
+  burst?: number;
+  /** `redis://…` for a limit shared by every gateway instance; local memory by default. */
+  store?: string;
+  name?: string;
+}
+
+export interface CacheConfig {
+  /** Used when the upstream gives no freshness; default: cache only what the upstream allows. */
+  maxAge?: Duration;
+  staleWhileRevalidate?: Duration;
+  /** Byte bound of this route's share of the cache. */
+  maxBytes?: Size;
+  /** Largest single response kept. */
+  maxEntryBytes?: Size;
+}
+
+export interface CorsConfig {
+  origins: string[];
+  methods?: string[];
+  headers?: string[];
+  exposeHeaders?: string[];
+  credentials?: boolean;
+  maxAge?: Duration;
+}
+
+export interface HeaderRules {
+  add?: Record<string, string>;
+  remove?: string[];
+  rename?: Record<string, string>;
+}
+
+export type RouteAuth = 'none' | 'jwt' | 'apiKey' | ('jwt' | 'apiKey')[];
+
+export interface RouteConfig {
+  name?: string;
+  path: string;
+  hosts?: string[];
+  methods?: string[];
+  headers?: Record<string, string>;
+  /** An upstream's name, or an origin URL. */
+  upstream: string;
+  /** Required unless `none`; when several are listed, any one suffices. Default `none`. */
+  auth?: RouteAuth;
+  rateLimit?: RateLimitConfig | RateLimitConfig[];
+  cache?: CacheConfig;
+  body?: { maxBytes?: Size; schema?: string | Record<string, unknown> };
+  cors?: CorsConfig;
+  rewrite?: { prefix?: string; path?: string };
+  requestHeaders?: HeaderRules;
+  responseHeaders?: HeaderRules;
+  resilience?: ResilienceConfig;
+  /** Filter order; default `tracing, cors, auth, rateLimit, shaping, headers, cache, resilience`. */
+  filters?: FilterName[];
+}
+
+export type FilterName =
+  | 'tracing'
+  | 'cors'
+  | 'auth'
+  | 'rateLimit'
+  | 'shaping'
+  | 'headers'
+  | 'cache'
+  | 'resilience';

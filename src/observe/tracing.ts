@@ -1,0 +1,107 @@
+import { context, propagation, type Tracer, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+// Processor and samplers come through sdk-trace-node so that they are the same copy of
+// the SDK as the provider, whatever versions the installation ended up with.
+import {
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  ParentBasedSampler,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { InvalidArgumentError } from '../core/errors.js';
+
+export interface TracingOptions {
+  serviceName: string;
+  serviceVersion?: string;
+  /**
+   * OTLP/HTTP collector base URL (`http://127.0.0.1:4318`); `/v1/traces` is appended
+   * unless present. Without it the exporter follows the standard `OTEL_EXPORTER_OTLP_*`
+   * environment variables.
+   */
+  otlpUrl?: string;
+  /** Fraction of new traces to sample, 0..1 (default 1). Sampled parents are always followed. */
+  sampleRatio?: number;
+  /** Replaces the OTLP exporter, e.g. an in-memory exporter in tests. */
+  exporter?: SpanExporter;
+}
+
+export interface Tracing {
+  tracer: Tracer;
+  /** Exports every span ended so far. */
+  forceFlush(): Promise<void>;
+  /** Flushes, stops the exporter and unregisters the global provider. */
+  shutdown(): Promise<void>;
+}
+
+export const TRACER_NAME = 'sluice';
+
+let active = false;
+
+/**
+ * Installs the OpenTelemetry SDK for this process: a tracer provider with a
+ * parent-based ratio sampler, a batching processor exporting over OTLP/HTTP, an
+ * AsyncLocalStorage context manager and the W3C trace-context propagator.
+ */
+export function setupTracing(options: TracingOptions): Tracing {
+  const ratio = options.sampleRatio ?? 1;
+  if (!(ratio >= 0 && ratio <= 1)) {
+    throw new InvalidArgumentError(`sampleRatio must be between 0 and 1, got ${ratio}`);
+  }
+  if (options.serviceName === '') throw new InvalidArgumentError('serviceName must not be empty');
+  if (active) {
+    throw new InvalidArgumentError(
+      'Tracing is already set up; shut it down before setting it up again',
+    );
+  }
+  const exporter = options.exporter ?? new OTLPTraceExporter(exporterConfig(options.otlpUrl));
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: options.serviceName,
+      ...(options.serviceVersion === undefined
+        ? {}
+        : { [ATTR_SERVICE_VERSION]: options.serviceVersion }),
+    }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+  });
+  // With no contextManager given, register() installs the AsyncLocalStorage one.
+  provider.register({ propagator: new W3CTraceContextPropagator() });
+  active = true;
+  let stopped: Promise<void> | undefined;
+  return {
+    tracer: provider.getTracer(TRACER_NAME),
+    forceFlush: () => provider.forceFlush(),
+    shutdown: () => {
+      stopped ??= provider.shutdown().finally(() => {
+        trace.disable();
+        context.disable();
+        propagation.disable();
+        active = false;
+      });
+      return stopped;
+    },
+  };
+}
+
+/** A tracer from the global provider; a no-op tracer until `setupTracing` runs. */
+export function getTracer(name: string = TRACER_NAME, version?: string): Tracer {
+  return trace.getTracer(name, version);
+}
+
+function exporterConfig(otlpUrl: string | undefined): { url?: string } {
+  if (otlpUrl === undefined) return {};
+  let url: URL;
+  try {
+    url = new URL(otlpUrl);
+  } catch (error) {
+    throw new InvalidArgumentError(`otlpUrl is not a URL: ${otlpUrl}`, { cause: error });
+  }
+  if (!url.pathname.endsWith('/v1/traces')) {
+    url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/traces`;
+  }
+  return { url: url.toString() };
+}

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = `${root}dist/cli/main.js`;
+const fixture = (name: string): string => `test/cli/fixtures/${name}`;
+
+function sluice(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const env = { ...process.env };
+  delete env.SLUICE_TEST_UNSET_URL;
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+before(() => {
+  assert.ok(existsSync(bin), `${bin} is missing: run "npm run build" first`);
+});
+
+describe('sluice (built)', () => {
+  test('--help lists every command and marks the ones to come', () => {
+    for (const args of [['--help'], ['-h'], ['help'], []]) {
+      const { code, stdout } = sluice(...args);
+      assert.equal(code, 0);
+      assert.match(stdout, /Usage: sluice <command>/);
+      assert.match(stdout, /^ {2}validate FILE\.\.\. +check/m);
+      assert.doesNotMatch(stdout, /validate .*\(coming\)/);
+      for (const coming of ['up', 'gateway', 'sidecar', 'load', 'fault']) {
+        assert.match(stdout, new RegExp(`^  ${coming}\\b.*\\(coming\\)$`, 'm'), coming);
+      }
+      assert.match(stdout, /^ {2}demo\b/m);
+    }
+  });
+
+  test('--version prints the package version', () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string };
+    const { code, stdout } = sluice('--version');
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), pkg.version);
+  });
+
+  test('help COMMAND shows that command', () => {
+    const { code, stdout } = sluice('help', 'validate');
+    assert.equal(code, 0);
+    assert.match(stdout, /Usage: sluice validate FILE\.\.\./);
+  });
+
+  test('an unknown command or option is a usage error, exit 2', () => {
+    const unknown = sluice('frobnicate');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    assert.match(unknown.stderr, /sluice --help/);
+    const option = sluice('--frobnicate');
+    assert.equal(option.code, 2);
+    assert.match(option.stderr, /--frobnicate/);
+  });
+
+  test('a command still to come says so, exit 2', () => {
+    const { code, stderr } = sluice('up');
+    assert.equal(code, 2);
+    assert.match(stderr, /"up" is not available yet/);
+  });
+
+  test('validate accepts the storefront file', () => {
+    const { code, stdout, stderr } = sluice('validate', fixture('valid.yaml'));
+    assert.equal(stderr, '');
+    assert.equal(stdout, `${fixture('valid.yaml')}: valid\n`);
+    assert.equal(code, 0);
+  });
+
+  test('validate lists every problem with its file, line and path, exit 1', () => {
+    const file = fixture('invalid.yaml');
+    const { code, stdout, stderr } = sluice('validate', file);
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    const expected: [number, string, RegExp][] = [
+      [3, 'messaging.driver', /expected one of memory, sqlite, nats, redis, rabbitmq, postgres/],
+      [4, 'messaging.url', /environment variable "SLUICE_TEST_UNSET_URL" is not set/],
+      [6, 'telemetry.traces.sample', /expected a percentage/],
+      [8, 'gateway.lisen', /unknown key "lisen" \(did you mean "listen"\?\)/],
+      [12, 'gateway.routes[0].rateLimit.limit', /expected a rate such as 20\/s or 5\/min/],
+      [13, 'gateway.routes[0].resilience.timeout', /expected a duration such as 2s or 250ms/],
+      [14, 'gateway.routes[1]', /missing required key "upstream"/],
+      [17, 'services.orders.instances', /expected a number >= 1/],
+      [22, 'services.payment.policies.stripe.breaker.failureRate', /expected a percentage/],
+    ];
+    assert.match(stderr, new RegExp(`^Invalid configuration \\(${expected.length} problems\\):`));
+    const lines = stderr.trim().split('\n').slice(1);
+    assert.equal(lines.length, expected.length, stderr);
+    expected.forEach(([line, path, message], i) => {
+      const shown = lines[i]!;
+      assert.ok(shown.startsWith(`  ${file}:${line}:`), shown);
+      assert.ok(shown.includes(` ${path}: `), `${shown} should name ${path}`);
+      assert.match(shown, message);
+    });
+  });
+
+  test('validate without a file, or with a missing one', () => {
+    const none = sluice('validate');
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /validate needs a file/);
+    const missing = sluice('validate', 'no/such.yaml');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no\/such\.yaml \(root\): file not found/);
+  });
+
+  test('validate checks every file it is given and fails if any is invalid', () => {
+    const { code, stdout, stderr } = sluice(
+      'validate',
+      fixture('valid.yaml'),
+      fixture('invalid.yaml'),
+    );
+    assert.equal(code, 1);
+    assert.match(stdout, /valid\.yaml: valid/);
+    assert.match(stderr, /invalid\.yaml:3:/);
+  });
+});
