@@ -1,15 +1,15 @@
 import { AbortedError } from '../core/errors.js';
 import type { PolicyContext } from './policy.js';
 
-const never = new AbortController().signal;
 const noop = (): void => {};
 
 /**
  * A node in the tree of contexts that one `execute` builds as it passes through policies.
- * Only abortable nodes (a timeout's, a hedge attempt's) own an AbortController, and only
- * once someone reads `signal` or asks to be told of an abort; the others hand out their
- * parent's signal. `aborted` walks up the chain, so it is right even when no signal
- * exists yet.
+ * Only abortable nodes (a timeout's, a hedge attempt's, and a root without a caller
+ * signal) own an AbortController, and only once someone reads `signal` or asks to be told
+ * of an abort; the others hand out their parent's signal. `aborted` walks up the chain,
+ * so it is right even when no signal exists yet. Every call gets signals of its own,
+ * never a shared one, so listeners that work forgets to remove die with the call.
  */
 export class ExecutionContext implements PolicyContext {
   private controller: AbortController | undefined = undefined;
@@ -24,12 +24,8 @@ export class ExecutionContext implements PolicyContext {
     private readonly abortable: boolean,
   ) {}
 
-  private static readonly detached = new ExecutionContext(undefined, 1, undefined, false);
-
   static root(signal: AbortSignal | undefined, attempt = 1): ExecutionContext {
-    return signal === undefined && attempt === 1
-      ? ExecutionContext.detached
-      : new ExecutionContext(undefined, attempt, signal, false);
+    return new ExecutionContext(undefined, attempt, signal, signal === undefined);
   }
 
   /** The same signal as this context, seen by attempt number `attempt`. */
@@ -54,22 +50,27 @@ export class ExecutionContext implements PolicyContext {
     return this.external?.reason;
   }
 
+  /** False when nothing can ever abort this context, so no one need listen. */
+  get mayAbort(): boolean {
+    if (this.external !== undefined) return true;
+    if (this.parent === undefined) return false;
+    return this.abortable || this.parent.mayAbort;
+  }
+
   get signal(): AbortSignal {
     if (!this.abortable) {
-      return this.parent !== undefined ? this.parent.signal : (this.external ?? never);
+      return this.parent !== undefined ? this.parent.signal : this.external!;
     }
     if (this.controller !== undefined) return this.controller.signal;
     const controller = new AbortController();
     this.controller = controller;
     if (this.aborted) {
       controller.abort(this.reason);
-    } else if (this.parent !== undefined) {
+    } else if (this.parent?.mayAbort) {
       const upstream = this.parent.signal;
-      if (upstream !== never) {
-        const onAbort = (): void => this.abort(upstream.reason);
-        upstream.addEventListener('abort', onAbort, { once: true });
-        this.unlink = () => upstream.removeEventListener('abort', onAbort);
-      }
+      const onAbort = (): void => this.abort(upstream.reason);
+      upstream.addEventListener('abort', onAbort, { once: true });
+      this.unlink = () => upstream.removeEventListener('abort', onAbort);
     }
     return controller.signal;
   }
@@ -84,8 +85,8 @@ export class ExecutionContext implements PolicyContext {
 
   /** Calls `listener` once if this context aborts; returns the way to stop listening. */
   onAbort(listener: () => void): () => void {
+    if (!this.mayAbort) return noop;
     const signal = this.signal;
-    if (signal === never) return noop;
     signal.addEventListener('abort', listener, { once: true });
     return () => signal.removeEventListener('abort', listener);
   }

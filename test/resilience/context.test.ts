@@ -41,8 +41,11 @@ describe('execution context', () => {
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
   });
 
-  it('gives work without any caller signal one that never aborts', async () => {
-    const signal = await retry().execute(({ signal }) => signal);
-    assert.equal(signal.aborted, false);
+  it('gives each call without a caller signal a signal of its own that never aborts', async () => {
+    const policy = wrap(retry(), circuitBreaker());
+    const first = await policy.execute(({ signal }) => signal);
+    const second = await policy.execute(({ signal }) => signal);
+    assert.equal(first.aborted, false);
+    assert.notEqual(first, second, 'a shared signal would collect the listeners of every call');
   });
 });
