@@ -20,7 +20,11 @@ export const commands: Record<string, Command> = {
     summary: 'watch retry and a circuit breaker handle a flaky call, live',
     run: async (args) => (await import('./demo.js')).runDemo(args),
   },
-  up: { usage: 'up [FILE]', summary: 'run a whole system from sluice.yaml' },
+  up: {
+    usage: 'up [FILE]',
+    summary: 'run a whole system from sluice.yaml: services in dependency order, restarts, drain',
+    run: async (args) => (await import('../runtime/cli.js')).runUp(args),
+  },
   gateway: { usage: 'gateway -c FILE', summary: 'run the API gateway alone' },
   sidecar: { usage: 'sidecar ...', summary: 'run a mesh sidecar beside a service' },
   load: { usage: 'load ...', summary: 'generate load against a running system' },

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isConfigError } from '../core/index.js';
-import { loadSluiceConfig } from './config.js';
+import { loadSluiceConfig } from '../runtime/config/index.js';
 import { UsageError } from './errors.js';
 
 export interface Output {

@@ -143,6 +143,10 @@ export interface RateLimitConfig {
   burst?: number;
   /** `redis://…` for a limit shared by every gateway instance; local memory by default. */
   store?: string;
+  /** When the store fails or is slow: admit (`fail-open`, default) or refuse (`fail-closed`). */
+  onStoreError?: 'fail-open' | 'fail-closed';
+  /** Longest wait for the store; default 100ms. */
+  storeTimeout?: Duration;
   name?: string;
 }
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadSluiceConfig } from '../../src/cli/config.js';
-import { drivers, sluiceSchema } from '../../src/cli/schema.js';
 import { type ConfigProblem, isConfigError, parseConfig } from '../../src/core/index.js';
+import { drivers, loadSluiceConfig, sluiceSchema } from '../../src/runtime/config/index.js';
 
 function problems(text: string): ConfigProblem[] {
   try {

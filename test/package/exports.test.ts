@@ -10,7 +10,10 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 const subpaths = Object.keys(pkg.exports).filter((p) => p !== './package.json');
 
 test('the export map lists the subpaths', () => {
-  assert.deepEqual(subpaths.sort(), ['./core', './flow', './observe', './resilience'].sort());
+  assert.deepEqual(
+    subpaths.sort(),
+    ['./core', './flow', './messaging', './observe', './resilience', './runtime'].sort(),
+  );
 });
 
 for (const subpath of subpaths) {

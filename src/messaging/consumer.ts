@@ -1,0 +1,436 @@
+import { isSluiceError } from '../core/errors.js';
+import type { Backoff } from '../resilience/backoff.js';
+import { messagingChannels } from './diagnostics.js';
+import type { Delivery, MessagingDriver, Source } from './driver.js';
+import { sourceName } from './driver.js';
+import { InvalidMessageError, isNonRetryableError, LeaseLostError } from './errors.js';
+import { DeliveredMessage } from './message.js';
+import { handleInSpan } from './tracing.js';
+import type { Consumer, Handler, HandlerContext, StopOptions } from './types.js';
+
+export interface ConsumerConfig {
+  readonly prefetch: number;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly backoff: Backoff;
+  readonly maxAttempts: number;
+  readonly deadLetter: boolean;
+  readonly orderByKey: boolean;
+  readonly retryable: (error: unknown) => boolean;
+  readonly pollMs: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+interface Held {
+  readonly delivery: Delivery;
+  started: boolean;
+  /** An ack, release or dead-letter for it is under way: leave its lease alone. */
+  settling: boolean;
+  /** Released by a stop past its drain timeout; whatever the handler does later is moot. */
+  abandoned: boolean;
+  /** Created on first use: most handlers never look at their signal. */
+  controller: AbortController | undefined;
+  abortedWith: unknown;
+}
+
+/** The handler's context; its signal costs nothing until a handler reads it. */
+class Context implements HandlerContext {
+  readonly #entry: Held;
+
+  constructor(entry: Held) {
+    this.#entry = entry;
+  }
+
+  get signal(): AbortSignal {
+    const entry = this.#entry;
+    if (entry.controller === undefined) {
+      entry.controller = new AbortController();
+      if (entry.abortedWith !== undefined) entry.controller.abort(entry.abortedWith);
+    }
+    return entry.controller.signal;
+  }
+}
+
+function abortHandler(entry: Held, reason: unknown): void {
+  entry.abortedWith = reason;
+  entry.controller?.abort(reason);
+}
+
+const defaultDrainMs = 30_000;
+
+/**
+ * The one consumer loop every driver shares: claims up to `prefetch` messages with a lease,
+ * runs at most `concurrency` handlers, batches acks, renews leases while messages are held,
+ * retries failures with backoff, dead-letters past `maxAttempts`, and drains on stop.
+ */
+export class ConsumerLoop<T> implements Consumer {
+  readonly closed: Promise<void>;
+  readonly #driver: MessagingDriver;
+  readonly #source: Source;
+  readonly #name: string;
+  readonly #handler: Handler<T>;
+  readonly #config: ConsumerConfig;
+  readonly #decode: (body: string) => T;
+  readonly #held = new Map<string, Held>();
+  readonly #buffer: Delivery[] = [];
+  readonly #hardStop = new AbortController();
+  readonly #lowWater: number;
+  #active = 0;
+  #stopping = false;
+  #stopPromise: Promise<void> | undefined;
+  #drained = false;
+  #workPending = false;
+  #wake: (() => void) | undefined;
+  #acks: string[] = [];
+  #ackFlush: Promise<void> | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #loopDone: Promise<void> = Promise.resolve();
+  #idle: (() => void) | undefined;
+  #resolveClosed!: () => void;
+
+  constructor(
+    driver: MessagingDriver,
+    source: Source,
+    handler: Handler<T>,
+    config: ConsumerConfig,
+    decode: (body: string) => T,
+  ) {
+    this.#driver = driver;
+    this.#source = source;
+    this.#name = sourceName(source);
+    this.#handler = handler;
+    this.#config = config;
+    this.#decode = decode;
+    this.#lowWater = Math.floor(config.prefetch / 2);
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#driver.onWork(this.#source, () => {
+      this.#workPending = true;
+      if (this.#drained) this.#wakeLoop();
+    });
+    const every = Math.max(10, Math.floor(this.#config.leaseMs / 3));
+    this.#renewTimer = setInterval(() => void this.#renew(), every);
+    this.#renewTimer.unref();
+    const { signal } = this.#config;
+    if (signal?.aborted) {
+      void this.stop();
+      return;
+    }
+    signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    this.#loopDone = this.#loop();
+  }
+
+  stop(options: StopOptions = {}): Promise<void> {
+    this.#stopPromise ??= this.#shutdown(options.drainTimeout ?? defaultDrainMs);
+    return this.#stopPromise;
+  }
+
+  async #loop(): Promise<void> {
+    const { prefetch, leaseMs, orderByKey, pollMs } = this.#config;
+    while (!this.#stopping) {
+      const room = prefetch - this.#held.size;
+      if (room <= 0 || (!this.#drained && this.#held.size > this.#lowWater)) {
+        await this.#wait(pollMs);
+        continue;
+      }
+      this.#workPending = false;
+      let result: Awaited<ReturnType<MessagingDriver['claim']>>;
+      try {
+        result = await this.#driver.claim(this.#source, {
+          max: room,
+          leaseMs,
+          orderByKey,
+          signal: this.#hardStop.signal,
+        });
+      } catch (error) {
+        if (this.#stopping) break;
+        this.#report('claim', error);
+        // Let a wake-up end the pause early, as after an empty claim.
+        this.#drained = true;
+        await this.#wait(pollMs);
+        continue;
+      }
+      if (this.#stopping) {
+        await this.#releaseUnstarted(result.deliveries);
+        break;
+      }
+      for (const delivery of result.deliveries) this.#accept(delivery);
+      this.#dispatch();
+      this.#drained = result.deliveries.length < room;
+      if (this.#drained && !this.#workPending) {
+        const due = result.nextDueAt;
+        const wait = due === undefined ? pollMs : Math.max(1, Math.min(pollMs, due - Date.now()));
+        await this.#wait(wait);
+      }
+    }
+  }
+
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#wakeLoop(), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  #wakeLoop(): void {
+    this.#wake?.();
+  }
+
+  #accept(delivery: Delivery): void {
+    if (delivery.attempt > this.#config.maxAttempts) {
+      // Consumers died holding it often enough: treat it like a handler failure.
+      const entry = this.#track(delivery);
+      entry.started = true;
+      this.#active++;
+      void this.#fail(entry, new Error(`lease lost ${delivery.attempt - 1} times`), false);
+      return;
+    }
+    this.#track(delivery);
+    this.#buffer.push(delivery);
+  }
+
+  #track(delivery: Delivery): Held {
+    const entry: Held = {
+      delivery,
+      started: false,
+      settling: false,
+      abandoned: false,
+      controller: undefined,
+      abortedWith: undefined,
+    };
+    this.#held.set(delivery.receipt, entry);
+    return entry;
+  }
+
+  #dispatch(): void {
+    while (this.#active < this.#config.concurrency && this.#buffer.length > 0) {
+      const delivery = this.#buffer.shift()!;
+      const entry = this.#held.get(delivery.receipt);
+      if (entry !== undefined) this.#run(entry);
+    }
+  }
+
+  #run(entry: Held): void {
+    const { delivery } = entry;
+    entry.started = true;
+    this.#active++;
+    let payload: T;
+    try {
+      payload = this.#decode(delivery.body);
+    } catch (error) {
+      void this.#fail(entry, error, false);
+      return;
+    }
+    const message = new DeliveredMessage<T>(delivery, payload, this.#name, (ms) =>
+      this.#extend(entry, ms),
+    );
+    const context = new Context(entry);
+    handleInSpan(this.#name, delivery.id, delivery.attempt, delivery.headers, async () => {
+      await this.#handler(message, context);
+    }).then(
+      () => this.#ack(entry),
+      (error: unknown) => this.#fail(entry, error, true),
+    );
+  }
+
+  #ack(entry: Held): void {
+    if (entry.abandoned) {
+      this.#complete(entry);
+      return;
+    }
+    entry.settling = true;
+    this.#acks.push(entry.delivery.receipt);
+    this.#ackFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.#flushAcks(),
+    );
+  }
+
+  async #flushAcks(): Promise<void> {
+    const receipts = this.#acks;
+    this.#acks = [];
+    this.#ackFlush = undefined;
+    try {
+      await this.#driver.ack(this.#source, receipts);
+    } catch (error) {
+      // The leases run out and the messages come back: at-least-once still holds.
+      this.#report('ack', error);
+    }
+    for (const receipt of receipts) {
+      const entry = this.#held.get(receipt);
+      if (entry !== undefined) this.#complete(entry);
+    }
+  }
+
+  async #fail(entry: Held, error: unknown, retryable: boolean): Promise<void> {
+    if (entry.abandoned) return this.#complete(entry);
+    entry.settling = true;
+    const { delivery } = entry;
+    const { maxAttempts, backoff } = this.#config;
+    const reason = describe(error);
+    const canRetry =
+      retryable &&
+      !isNonRetryableError(error) &&
+      !(error instanceof InvalidMessageError) &&
+      this.#config.retryable(error);
+    try {
+      if (canRetry && delivery.attempt < maxAttempts) {
+        const delayMs = Math.max(0, Math.floor(backoff(delivery.attempt, 0)));
+        if (messagingChannels.retry.hasSubscribers) {
+          messagingChannels.retry.publish({
+            source: this.#name,
+            id: delivery.id,
+            attempt: delivery.attempt,
+            delayMs,
+          });
+        }
+        await this.#driver.release(this.#source, delivery.receipt, {
+          delayMs,
+          countAttempt: true,
+          error: reason,
+        });
+      } else if (this.#config.deadLetter) {
+        if (messagingChannels.deadLetter.hasSubscribers) {
+          messagingChannels.deadLetter.publish({
+            source: this.#name,
+            id: delivery.id,
+            attempt: delivery.attempt,
+            reason,
+          });
+        }
+        await this.#driver.deadLetter(this.#source, delivery.receipt, reason);
+      } else {
+        await this.#driver.ack(this.#source, [delivery.receipt]);
+      }
+    } catch (driverError) {
+      this.#report(canRetry ? 'release' : 'dead-letter', driverError);
+    }
+    this.#complete(entry);
+  }
+
+  #complete(entry: Held): void {
+    if (this.#held.get(entry.delivery.receipt) !== entry) return;
+    this.#held.delete(entry.delivery.receipt);
+    if (entry.started) this.#active--;
+    if (this.#stopping) {
+      if (this.#active === 0) this.#idle?.();
+      return;
+    }
+    this.#dispatch();
+    if (!this.#drained && this.#held.size <= this.#lowWater) this.#wakeLoop();
+  }
+
+  async #extend(entry: Held, ms: number | undefined): Promise<void> {
+    const lost = await this.#driver.extendLease(
+      this.#source,
+      [entry.delivery.receipt],
+      ms ?? this.#config.leaseMs,
+    );
+    if (lost.length > 0) throw new LeaseLostError(entry.delivery.id);
+  }
+
+  async #renew(): Promise<void> {
+    const receipts: string[] = [];
+    for (const [receipt, entry] of this.#held) {
+      if (!entry.settling && !entry.abandoned) receipts.push(receipt);
+    }
+    if (receipts.length === 0) return;
+    let lost: string[];
+    try {
+      lost = await this.#driver.extendLease(this.#source, receipts, this.#config.leaseMs);
+    } catch (error) {
+      this.#report('extend-lease', error);
+      return;
+    }
+    for (const receipt of lost) {
+      const entry = this.#held.get(receipt);
+      if (entry === undefined || entry.settling) continue;
+      entry.abandoned = true;
+      abortHandler(entry, new LeaseLostError(entry.delivery.id));
+      if (!entry.started) {
+        const at = this.#buffer.indexOf(entry.delivery);
+        if (at >= 0) this.#buffer.splice(at, 1);
+        this.#complete(entry);
+      }
+    }
+  }
+
+  async #releaseUnstarted(deliveries: readonly Delivery[]): Promise<void> {
+    await Promise.all(
+      deliveries.map((d) =>
+        this.#driver
+          .release(this.#source, d.receipt, { delayMs: 0, countAttempt: false })
+          .catch((error: unknown) => this.#report('release', error)),
+      ),
+    );
+  }
+
+  async #shutdown(drainMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#wakeLoop();
+    await this.#loopDone;
+    const unstarted = this.#buffer.splice(0);
+    for (const d of unstarted) this.#held.delete(d.receipt);
+    await this.#releaseUnstarted(unstarted);
+    if (this.#active > 0) {
+      const idle = new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, drainMs);
+      });
+      await Promise.race([idle, timeout]);
+      clearTimeout(timer);
+    }
+    if (this.#active > 0) await this.#abandonRunning();
+    await this.#ackFlush;
+    clearInterval(this.#renewTimer);
+    this.#unsubscribe?.();
+    this.#resolveClosed();
+  }
+
+  async #abandonRunning(): Promise<void> {
+    const running = [...this.#held.values()].filter((e) => !e.settling);
+    for (const entry of running) {
+      entry.abandoned = true;
+      abortHandler(entry, new LeaseLostError(entry.delivery.id));
+    }
+    this.#hardStop.abort();
+    await Promise.all(
+      running.map((entry) =>
+        this.#driver
+          .release(this.#source, entry.delivery.receipt, { delayMs: 0, countAttempt: true })
+          .catch((error: unknown) => this.#report('release', error)),
+      ),
+    );
+  }
+
+  #report(operation: 'claim' | 'ack' | 'release' | 'dead-letter' | 'extend-lease', error: unknown) {
+    if (messagingChannels.consumerError.hasSubscribers) {
+      messagingChannels.consumerError.publish({ source: this.#name, operation, error });
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (isSluiceError(error)) return `${error.code}: ${error.message}`;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,175 @@
+/**
+ * The storage primitives a messaging engine provides. Everything with behaviour (the
+ * consumer loop, retries and backoff, dead-letter policy, lease renewal, prefetch and
+ * concurrency, shutdown, payload encoding, tracing) lives above this interface, once, so a
+ * driver only stores, claims and moves records. Bodies are opaque strings to a driver.
+ */
+
+/** Where a consumer reads from: a queue, or one group's share of a topic. */
+export type Source =
+  | { readonly kind: 'queue'; readonly queue: string }
+  | { readonly kind: 'subscription'; readonly topic: string; readonly group: string };
+
+/** Where a producer writes: a queue, or a topic (fanned out to each of its groups). */
+export type Target =
+  | { readonly kind: 'queue'; readonly queue: string }
+  | { readonly kind: 'topic'; readonly topic: string };
+
+export interface OutgoingRecord {
+  readonly id: string;
+  /** The producer chose the id: check it against the dedupe window (generated ids are unique). */
+  readonly dedupe: boolean;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly delayMs: number;
+}
+
+export interface EnqueueOptions {
+  readonly dedupeWindowMs: number;
+  /** Messages stored per queue (per group for a topic), in flight and delayed included. */
+  readonly maxLength: number;
+  /** `reject` throws QueueFullError and stores nothing; `drop-oldest` makes room. */
+  readonly overflow: 'reject' | 'drop-oldest';
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** One per record, in order. */
+export type EnqueueOutcome = 'stored' | 'duplicate';
+
+export interface ClaimRequest {
+  readonly max: number;
+  readonly leaseMs: number;
+  /** Deliver only the oldest unfinished message of each key, so one key has one in flight. */
+  readonly orderByKey: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface Delivery {
+  /** Opaque handle on this lease; a stale one (lease expired, redelivered) acks nothing. */
+  readonly receipt: string;
+  readonly id: string;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** Deliveries so far, this one included (1 on first delivery). */
+  readonly attempt: number;
+  readonly publishedAt: number;
+}
+
+export interface ClaimResult {
+  readonly deliveries: Delivery[];
+  /** When fewer than `max` were found: the earliest time a stored message becomes due. */
+  readonly nextDueAt?: number | undefined;
+}
+
+export interface ReleaseOptions {
+  readonly delayMs: number;
+  /** False for a message never handed to a handler (released on shutdown). */
+  readonly countAttempt: boolean;
+  readonly error?: string | undefined;
+}
+
+export interface QueueStats {
+  /** Ready to deliver now. */
+  readonly depth: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+  /** Age of the oldest message not yet acknowledged; 0 when empty. */
+  readonly oldestAgeMs: number;
+  readonly deadLettered: number;
+}
+
+export interface DeadLetterRecord {
+  readonly id: string;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly attempt: number;
+  readonly publishedAt: number;
+  readonly failedAt: number;
+  readonly error: string;
+}
+
+export interface StreamRecord {
+  readonly id: string;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface StreamEntryRecord extends StreamRecord {
+  readonly offset: number;
+  readonly publishedAt: number;
+}
+
+export interface Retention {
+  readonly maxCount?: number | undefined;
+  readonly maxAgeMs?: number | undefined;
+  readonly maxBytes?: number | undefined;
+}
+
+/** Where reading starts: an offset, the first entry at or after a time, or the ends. */
+export type StreamPosition = 'earliest' | 'latest' | { readonly time: number };
+
+/**
+ * What a driver offers. The shared layer checks these before calling and throws
+ * `SLUICE_UNSUPPORTED` for anything not offered, so no driver differs silently.
+ */
+export interface DriverCapabilities {
+  /** Survives a process kill once `enqueue` resolved. */
+  readonly durable: boolean;
+  readonly delay: boolean;
+  readonly orderByKey: boolean;
+  readonly dedupe: boolean;
+  readonly overflow: readonly ('reject' | 'drop-oldest')[];
+  readonly topics: boolean;
+  readonly deadLetterReplay: boolean;
+  readonly streams: boolean;
+  readonly streamRetention: readonly ('count' | 'age' | 'bytes')[];
+  readonly streamReadFromTime: boolean;
+}
+
+export interface MessagingDriver {
+  readonly name: string;
+  readonly capabilities: DriverCapabilities;
+
+  /** Resolves once every record is durable (or, for a topic, stored for every group). */
+  enqueue(
+    target: Target,
+    records: readonly OutgoingRecord[],
+    options: EnqueueOptions,
+  ): Promise<EnqueueOutcome[]>;
+  /** Registers a group: from now on it receives every event published to the topic. */
+  createGroup(topic: string, group: string): Promise<void>;
+  claim(source: Source, request: ClaimRequest): Promise<ClaimResult>;
+  ack(source: Source, receipts: readonly string[]): Promise<void>;
+  release(source: Source, receipt: string, options: ReleaseOptions): Promise<void>;
+  /** Extends each lease to now + leaseMs; returns the receipts whose lease was already lost. */
+  extendLease(source: Source, receipts: readonly string[], leaseMs: number): Promise<string[]>;
+  deadLetter(source: Source, receipt: string, error: string): Promise<void>;
+  /** Calls `listener` (perhaps spuriously) when the source may have work; returns unsubscribe. */
+  onWork(source: Source, listener: () => void): () => void;
+  stats(source: Source): Promise<QueueStats>;
+  listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]>;
+  /** Moves dead letters (all, or those ids) back to the source as fresh messages. */
+  replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number>;
+  purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number>;
+
+  /** Returns the offset given to each record. */
+  append(stream: string, records: readonly StreamRecord[], retention: Retention): Promise<number[]>;
+  read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]>;
+  /** `latest` is the offset the next append will get. */
+  resolvePosition(stream: string, position: StreamPosition): Promise<number>;
+  /** Records `offset` as the next one `group` will read. */
+  commitOffset(stream: string, group: string, offset: number): Promise<void>;
+  committedOffset(stream: string, group: string): Promise<number | undefined>;
+  onAppend(stream: string, listener: () => void): () => void;
+
+  close(): Promise<void>;
+}
+
+/** A stable string naming a source, for maps, logs and idempotency keys. */
+export function sourceName(source: Source): string {
+  return source.kind === 'queue' ? source.queue : `${source.topic}/${source.group}`;
+}

@@ -1,0 +1,90 @@
+import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from '../../driver.js';
+
+interface Log {
+  /** Contiguous offsets: entries[i].offset === entries[0].offset + i. */
+  entries: StreamEntryRecord[];
+  next: number;
+  bytes: number;
+  readonly groups: Map<string, number>;
+  readonly listeners: Set<() => void>;
+}
+
+export class MemoryStreams {
+  readonly #logs = new Map<string, Log>();
+
+  append(name: string, records: readonly StreamRecord[], retention: Retention): number[] {
+    const log = this.#log(name);
+    const now = Date.now();
+    const offsets: number[] = [];
+    for (const record of records) {
+      const offset = log.next++;
+      log.entries.push({ ...record, offset, publishedAt: now });
+      log.bytes += sizeOf(record);
+      offsets.push(offset);
+    }
+    this.#trim(log, retention, now);
+    for (const listener of log.listeners) listener();
+    return offsets;
+  }
+
+  read(name: string, from: number, limit: number): StreamEntryRecord[] {
+    const { entries } = this.#log(name);
+    if (entries.length === 0) return [];
+    const start = Math.max(0, from - entries[0]!.offset);
+    return entries.slice(start, start + limit);
+  }
+
+  resolve(name: string, position: StreamPosition): number {
+    const log = this.#log(name);
+    if (position === 'latest') return log.next;
+    if (position === 'earliest') return log.entries[0]?.offset ?? log.next;
+    const found = log.entries.find((e) => e.publishedAt >= position.time);
+    return found?.offset ?? log.next;
+  }
+
+  commit(name: string, group: string, offset: number): void {
+    this.#log(name).groups.set(group, offset);
+  }
+
+  committed(name: string, group: string): number | undefined {
+    return this.#log(name).groups.get(group);
+  }
+
+  onAppend(name: string, listener: () => void): () => void {
+    const { listeners } = this.#log(name);
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  #log(name: string): Log {
+    let log = this.#logs.get(name);
+    if (log === undefined) {
+      log = { entries: [], next: 0, bytes: 0, groups: new Map(), listeners: new Set() };
+      this.#logs.set(name, log);
+    }
+    return log;
+  }
+
+  #trim(log: Log, retention: Retention, now: number): void {
+    let drop = 0;
+    const { entries } = log;
+    const over = (i: number) =>
+      (retention.maxCount !== undefined && entries.length - i > retention.maxCount) ||
+      (retention.maxAgeMs !== undefined && entries[i]!.publishedAt < now - retention.maxAgeMs) ||
+      (retention.maxBytes !== undefined && log.bytes > retention.maxBytes);
+    while (drop < entries.length && over(drop)) {
+      log.bytes -= sizeOf(entries[drop]!);
+      drop++;
+    }
+    if (drop > 0) log.entries = entries.slice(drop);
+  }
+}
+
+/** The bytes an entry counts for under retention by size. */
+export function sizeOf(record: StreamRecord): number {
+  let headerBytes = 0;
+  for (const [k, v] of Object.entries(record.headers)) headerBytes += k.length + v.length;
+  return (
+    Buffer.byteLength(record.body) + record.id.length + (record.key?.length ?? 0) + headerBytes
+  );
+}

@@ -1,0 +1,84 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DependencyMissingError } from '../../../core/errors.js';
+import { EngineUnavailableError } from './errors.js';
+import { connectionUp, reconnects } from './metrics.js';
+import type { ResolvedNatsOptions } from './options.js';
+
+export interface NatsClients {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** False from a disconnect until the reconnect. */
+  readonly up: () => boolean;
+  /** Called with false on each disconnect and true on each reconnect. */
+  readonly watch: (listener: (up: boolean) => void) => void;
+}
+
+async function load<T>(name: string, importer: () => Promise<T>): Promise<T> {
+  try {
+    return await importer();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new DependencyMissingError(name, 'the nats messaging driver', { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Loads the optional client packages, connects, and keeps connection metrics current. */
+export async function openConnection(
+  url: string,
+  options: ResolvedNatsOptions,
+): Promise<NatsClients> {
+  const transport = await load('@nats-io/transport-node', () => import('@nats-io/transport-node'));
+  const jetstreamPackage = await load('@nats-io/jetstream', () => import('@nats-io/jetstream'));
+  let nc: NatsConnection;
+  try {
+    nc = await transport.connect({
+      servers: url,
+      name: options.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: options.reconnectTimeWaitMs,
+      reconnectJitter: Math.floor(options.reconnectTimeWaitMs / 4),
+      timeout: options.timeoutMs,
+    });
+  } catch (error) {
+    throw new EngineUnavailableError(`cannot connect to NATS at ${url}: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  const label = { connection: options.name };
+  let up = true;
+  const listeners: ((up: boolean) => void)[] = [];
+  connectionUp.set(label, 1);
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        up = false;
+        connectionUp.set(label, 0);
+        for (const l of listeners) l(false);
+      } else if (status.type === 'reconnect') {
+        up = true;
+        connectionUp.set(label, 1);
+        reconnects.inc(label);
+        for (const l of listeners) l(true);
+      }
+    }
+  })();
+  void nc.closed().then(() => connectionUp.set(label, 0));
+  const js = jetstreamPackage.jetstream(nc, { timeout: options.timeoutMs });
+  const jsm = await jetstreamPackage
+    .jetstreamManager(nc, { timeout: options.timeoutMs })
+    .catch(async (error: unknown) => {
+      await nc.close();
+      throw new EngineUnavailableError(
+        `JetStream is not available at ${url} (is the server started with -js?)`,
+        {
+          cause: error,
+        },
+      );
+    });
+  return { nc, js, jsm, up: () => up, watch: (l) => listeners.push(l) };
+}

@@ -1,0 +1,402 @@
+import { ClosedError, UnsupportedError } from '../../../core/errors.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterRecord,
+  Delivery,
+  DriverCapabilities,
+  EnqueueOptions,
+  EnqueueOutcome,
+  MessagingDriver,
+  OutgoingRecord,
+  QueueStats,
+  ReleaseOptions,
+  Retention,
+  Source,
+  StreamEntryRecord,
+  StreamPosition,
+  StreamRecord,
+  Target,
+} from '../../driver.js';
+import { sourceName } from '../../driver.js';
+import { type NatsClients, openConnection } from './connection.js';
+import { DeadLetterStore } from './dead-letters.js';
+import { publishRecords } from './enqueue.js';
+import { EngineUnavailableError, isNoStream, translate } from './errors.js';
+import type { JsDelivery } from './jsmsg.js';
+import { type Held, LeaseTable } from './leases.js';
+import { Logs } from './logs.js';
+import { consumerLag, published } from './metrics.js';
+import { Names } from './names.js';
+import { type NatsDriverOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.js';
+import { MissingConsumerError, Puller } from './pull.js';
+import { readMeta, text } from './records.js';
+import { Redeliveries } from './redeliveries.js';
+import { queueStats } from './stats.js';
+import { Topology } from './topology.js';
+import { Wakes } from './wakes.js';
+
+/** Connects to NATS at `url` (e.g. `nats://127.0.0.1:4222`) and returns the driver. */
+export async function openNatsDriver(
+  url: string,
+  options?: NatsDriverOptions,
+): Promise<NatsDriver> {
+  const resolved = resolveNatsOptions(options);
+  return new NatsDriver(await openConnection(url, resolved), resolved);
+}
+
+/**
+ * JetStream: a queue is a work-queue stream with one durable pull consumer, a topic an
+ * interest stream with a durable consumer per group, a log a limits stream. Producer ids
+ * ride in `Nats-Msg-Id` against the stream's duplicate window; retries are naks with a delay.
+ */
+export class NatsDriver implements MessagingDriver {
+  readonly name = 'nats';
+  readonly capabilities: DriverCapabilities;
+  readonly #c: NatsClients;
+  readonly #options: ResolvedNatsOptions;
+  readonly #names: Names;
+  readonly #topology: Topology;
+  readonly #puller: Puller;
+  readonly #leases: LeaseTable;
+  readonly #redeliveries = new Redeliveries();
+  readonly #dead: DeadLetterStore;
+  readonly #logs: Logs;
+  readonly #wakes: Wakes;
+  #closed = false;
+
+  constructor(clients: NatsClients, options: ResolvedNatsOptions) {
+    this.#c = clients;
+    this.#options = options;
+    this.capabilities = {
+      durable: options.storage === 'file',
+      // JetStream (2.9) has no per-message delay on publish, and no way to keep one message
+      // per key in flight across consumers; both are declared, not approximated.
+      delay: false,
+      orderByKey: false,
+      // Windows of 100 ms and more (JetStream's minimum); a shorter one is refused at publish.
+      dedupe: true,
+      // maxLength is the stream's max_msgs: for a topic it bounds the events some group has
+      // not acked yet, and "drop-oldest" (discard old) may drop a message already in flight.
+      overflow: ['reject', 'drop-oldest'],
+      topics: true,
+      deadLetterReplay: true,
+      streams: true,
+      streamRetention: ['count', 'age', 'bytes'],
+      streamReadFromTime: true,
+    };
+    const { nc, js, jsm } = clients;
+    this.#names = new Names(options.prefix);
+    this.#topology = new Topology(jsm, this.#names, options);
+    // A no_wait pull answers in milliseconds; one unanswered this long was lost.
+    this.#puller = new Puller(nc, Math.min(options.timeoutMs, 2000));
+    this.#leases = new LeaseTable((held) => this.#lapse(held));
+    this.#dead = new DeadLetterStore(js, jsm, this.#puller, options.timeoutMs);
+    this.#logs = new Logs(js, jsm, this.#puller, this.#names, this.#topology, options.timeoutMs);
+    this.#wakes = new Wakes(nc);
+    clients.watch((up) => {
+      if (!up) this.#puller.interrupt();
+    });
+  }
+
+  /** False while the connection is down and the client is reconnecting. */
+  get connected(): boolean {
+    return this.#c.up();
+  }
+
+  /** The prefix of every stream and subject this driver uses. */
+  get prefix(): string {
+    return this.#names.prefix;
+  }
+
+  async enqueue(
+    target: Target,
+    records: readonly OutgoingRecord[],
+    options: EnqueueOptions,
+  ): Promise<EnqueueOutcome[]> {
+    this.#ready();
+    if (records.some((r) => r.delayMs > 0)) {
+      throw new UnsupportedError('the nats driver does not offer delayed messages');
+    }
+    const name = target.kind === 'queue' ? target.queue : target.topic;
+    const names = this.#names.target(target);
+    const { js, jsm } = this.#c;
+    const publish = async () => {
+      await this.#topology.target(target.kind, name, options);
+      return publishRecords(js, jsm, names, records, options, this.#options.timeoutMs);
+    };
+    let outcomes: EnqueueOutcome[];
+    try {
+      outcomes = await publish().catch((error: unknown) => {
+        if (!isNoStream(error)) throw error;
+        // The stream was deleted since this driver made it: make it again, once.
+        this.#topology.forget(names.stream);
+        return publish();
+      });
+    } catch (error) {
+      published.inc({ outcome: 'failed' }, records.length);
+      throw translate(error, this.#options.timeoutMs);
+    }
+    const stored = outcomes.filter((o) => o === 'stored').length;
+    if (stored > 0) published.inc({ outcome: 'stored' }, stored);
+    if (stored < outcomes.length) published.inc({ outcome: 'duplicate' }, outcomes.length - stored);
+    if (stored > 0) this.#wakes.send(names.wake);
+    return outcomes;
+  }
+
+  async createGroup(topic: string, group: string): Promise<void> {
+    this.#ready();
+    await this.#topology.source({ kind: 'subscription', topic, group });
+  }
+
+  async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
+    this.#ready();
+    const ackWaitMs = await this.#topology.source(source);
+    const { stream, consumer } = this.#names.source(source);
+    const key = this.#key(source);
+    let got: JsDelivery[];
+    try {
+      got = await this.#puller.pull(stream, consumer, request.max, request.signal);
+    } catch (error) {
+      // Made again on the next claim.
+      if (error instanceof MissingConsumerError) this.#topology.forget(stream);
+      throw error;
+    }
+    if (this.#closed) {
+      for (const msg of got) msg.nak();
+      return { deliveries: [] };
+    }
+    const deliveries: Delivery[] = [];
+    let skipped = false;
+    for (const msg of got) {
+      const meta = readMeta(msg.headers, `${stream}:${msg.seq}`);
+      if (
+        source.kind === 'subscription' &&
+        meta.group !== undefined &&
+        meta.group !== source.group
+      ) {
+        // A dead letter replayed for another group of this topic.
+        msg.ack();
+        skipped = true;
+        continue;
+      }
+      const attempt = this.#redeliveries.redelivered(key, msg.seq, msg.deliveryCount);
+      const held = this.#leases.add(key, msg, attempt, request.leaseMs, ackWaitMs);
+      deliveries.push({
+        receipt: held.receipt,
+        id: meta.id,
+        key: meta.key,
+        headers: meta.headers,
+        body: text(msg.msg.data),
+        attempt,
+        publishedAt: meta.publishedAt ?? msg.storedAt,
+      });
+    }
+    const last = got.at(-1);
+    if (last !== undefined) consumerLag.set({ source: sourceName(source) }, last.pending);
+    if (deliveries.length >= request.max) return { deliveries };
+    const nextDueAt = skipped ? Date.now() : this.#redeliveries.counts(key, Date.now()).nextDueAt;
+    return { deliveries, nextDueAt };
+  }
+
+  async ack(source: Source, receipts: readonly string[]): Promise<void> {
+    this.#open();
+    const key = this.#key(source);
+    for (const receipt of receipts) {
+      const held = this.#leases.take(key, receipt);
+      if (held === undefined) continue;
+      held.delivery.ack();
+      this.#redeliveries.done(key, held.delivery.seq);
+    }
+    // Not flushed: waiting for the round trip behind a flood of publishes would stall the
+    // consumer, and an ack that never arrives only means a redelivery (at-least-once).
+  }
+
+  async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
+    this.#open();
+    const key = this.#key(source);
+    const held = this.#leases.take(key, receipt);
+    if (held === undefined) return;
+    if (!options.countAttempt) this.#redeliveries.uncount(key, held.delivery.seq);
+    this.#giveBack(held, options.delayMs);
+    await this.#flush();
+    this.#wakes.local(this.#names.source(source).wake);
+  }
+
+  async extendLease(
+    source: Source,
+    receipts: readonly string[],
+    leaseMs: number,
+  ): Promise<string[]> {
+    this.#open();
+    const key = this.#key(source);
+    return receipts.filter((receipt) => !this.#leases.extend(key, receipt, leaseMs));
+  }
+
+  async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
+    this.#ready();
+    const key = this.#key(source);
+    const held = this.#leases.take(key, receipt);
+    if (held === undefined) return;
+    try {
+      await this.#topology.deadLetters(source);
+      const meta = readMeta(held.delivery.headers, `${key}:${held.delivery.seq}`);
+      await this.#dead.add(this.#names.deadLetters(source).subject, {
+        id: meta.id,
+        key: meta.key,
+        headers: meta.headers,
+        body: text(held.delivery.msg.data),
+        attempt: held.attempt,
+        publishedAt: meta.publishedAt ?? held.delivery.storedAt,
+        failedAt: Date.now(),
+        error,
+      });
+    } catch (failure) {
+      // Not stored as a dead letter: give the message back rather than lose it.
+      this.#giveBack(held, 0);
+      throw failure;
+    }
+    held.delivery.ack();
+    this.#redeliveries.done(key, held.delivery.seq);
+    await this.#flush();
+  }
+
+  onWork(source: Source, listener: () => void): () => void {
+    return this.#wakes.on(this.#names.source(source).wake, listener);
+  }
+
+  async stats(source: Source): Promise<QueueStats> {
+    this.#ready();
+    await this.#topology.source(source);
+    const { stream, consumer } = this.#names.source(source);
+    return queueStats({
+      jsm: this.#c.jsm,
+      stream,
+      consumer,
+      deadLetters: () => this.#dead.count(this.#names.deadLetters(source).stream),
+      waiting: this.#redeliveries.counts(this.#key(source), Date.now()),
+      label: sourceName(source),
+    });
+  }
+
+  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
+    this.#ready();
+    return this.#dead.list(await this.#topology.deadLetters(source), limit);
+  }
+
+  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    this.#ready();
+    await this.#topology.source(source);
+    const stream = await this.#topology.deadLetters(source);
+    const target =
+      source.kind === 'queue'
+        ? { subject: this.#names.queue(source.queue).subject }
+        : { subject: this.#names.topic(source.topic).replaySubject, group: source.group };
+    const replayed = await this.#dead.replay(stream, ids, target);
+    if (replayed > 0) this.#wakes.send(this.#names.source(source).wake);
+    return replayed;
+  }
+
+  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    this.#ready();
+    return this.#dead.purge(await this.#topology.deadLetters(source), ids);
+  }
+
+  async append(
+    stream: string,
+    records: readonly StreamRecord[],
+    retention: Retention,
+  ): Promise<number[]> {
+    this.#ready();
+    const offsets = await this.#logs.append(stream, records, retention);
+    this.#wakes.send(this.#names.log(stream).wake);
+    return offsets;
+  }
+
+  async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
+    this.#ready();
+    return this.#logs.read(stream, fromOffset, limit);
+  }
+
+  async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
+    this.#ready();
+    return this.#logs.resolve(stream, position);
+  }
+
+  async commitOffset(stream: string, group: string, offset: number): Promise<void> {
+    this.#ready();
+    await this.#logs.commit(stream, group, offset);
+  }
+
+  async committedOffset(stream: string, group: string): Promise<number | undefined> {
+    this.#ready();
+    return this.#logs.committed(stream, group);
+  }
+
+  onAppend(stream: string, listener: () => void): () => void {
+    return this.#wakes.on(this.#names.log(stream).wake, listener);
+  }
+
+  /** Deletes every stream this driver's prefix names (all queues, topics, logs, dead letters). */
+  async dropAll(): Promise<number> {
+    this.#ready();
+    let dropped = 0;
+    for await (const name of this.#c.jsm.streams.names()) {
+      if (!name.startsWith(`${this.#names.prefix}_`)) continue;
+      await this.#c.jsm.streams.delete(name);
+      this.#topology.forget(name);
+      dropped++;
+    }
+    return dropped;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const held of this.#leases.releaseAll()) held.delivery.nak();
+    this.#puller.close();
+    this.#wakes.close();
+    // Hand the last acks to the server, unless it is unreachable (then they are redelivered).
+    await this.#flush().catch(() => undefined);
+    await this.#c.nc.close();
+  }
+
+  /** Waits until the server has what was sent, but not past the timeout or while it is unreachable. */
+  async #flush(): Promise<void> {
+    if (this.#c.up()) await withTimeout(this.#c.nc.flush(), this.#options.timeoutMs);
+  }
+
+  #key(source: Source): string {
+    const { stream, consumer } = this.#names.source(source);
+    return `${stream}/${consumer}`;
+  }
+
+  /** A lease ran out here: hand the message to the next consumer now, counted as an attempt. */
+  #lapse(held: Held): void {
+    this.#giveBack(held, 0);
+  }
+
+  #giveBack(held: Held, delayMs: number): void {
+    held.delivery.nak(delayMs);
+    this.#redeliveries.waiting(held.source, held.delivery.seq, Date.now() + delayMs);
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('the nats driver is closed');
+  }
+
+  /** Open and connected: calls that need the server fail fast while it is unreachable. */
+  #ready(): void {
+    this.#open();
+    if (!this.#c.up())
+      throw new EngineUnavailableError('the connection to NATS is down; reconnecting');
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,72 @@
+import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { UnsupportedError } from '../../../core/errors.js';
+import type { EnqueueOptions, EnqueueOutcome, OutgoingRecord } from '../../driver.js';
+import { isFull, queueFull } from './errors.js';
+import { type Meta, metaOf, msgId, writeMeta } from './records.js';
+
+/** The shortest duplicate window JetStream accepts. */
+export const minDedupeWindowMs = 100;
+
+export interface PublishTarget {
+  readonly stream: string;
+  readonly subject: string;
+}
+
+/**
+ * Publishes records to one stream, in order, and resolves once every one is stored. With
+ * overflow "reject" a batch is all or nothing: it is refused up front when it cannot fit,
+ * and if a concurrent producer fills the stream half-way, the part already stored is
+ * deleted again before QueueFullError is thrown. Records with a producer id stay: the
+ * duplicate window remembers their ids, so deleting them would make a retry lose them.
+ */
+export async function publishRecords(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  target: PublishTarget,
+  records: readonly OutgoingRecord[],
+  options: EnqueueOptions,
+  timeoutMs: number,
+  extra: Partial<Meta> = {},
+): Promise<EnqueueOutcome[]> {
+  const dedupes = records.some((r) => r.dedupe) && options.dedupeWindowMs > 0;
+  if (dedupes && options.dedupeWindowMs < minDedupeWindowMs) {
+    throw new UnsupportedError(
+      `the nats driver's dedupe window is at least ${minDedupeWindowMs} ms (JetStream's minimum), got ${options.dedupeWindowMs}`,
+    );
+  }
+  if (options.overflow === 'reject' && records.length > 1) {
+    const { state } = await jsm.streams.info(target.stream);
+    if (state.messages + records.length > options.maxLength) {
+      throw queueFull(target.stream, options.maxLength);
+    }
+  }
+  const settled = await Promise.allSettled(
+    records.map((record) => {
+      const h = natsHeaders();
+      writeMeta(h, metaOf(record, extra));
+      const dedupe = record.dedupe && options.dedupeWindowMs > 0;
+      return js.publish(target.subject, record.body, {
+        headers: h,
+        timeout: timeoutMs,
+        ...(dedupe ? { msgID: msgId(record.id) } : {}),
+      });
+    }),
+  );
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure === undefined) {
+    return settled.map((s) =>
+      (s as PromiseFulfilledResult<PubAck>).value.duplicate ? 'duplicate' : 'stored',
+    );
+  }
+  if (options.overflow === 'reject' && isFull(failure.reason)) {
+    const undo: number[] = [];
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled' && !s.value.duplicate && !records[i]!.dedupe)
+        undo.push(s.value.seq);
+    });
+    await Promise.all(undo.map((seq) => jsm.streams.deleteMessage(target.stream, seq, false)));
+    throw queueFull(target.stream, options.maxLength, failure.reason);
+  }
+  throw failure.reason;
+}

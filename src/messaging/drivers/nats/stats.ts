@@ -1,0 +1,48 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { QueueStats } from '../../driver.js';
+import { consumerLag } from './metrics.js';
+
+export interface StatsInput {
+  readonly jsm: JetStreamManager;
+  readonly stream: string;
+  readonly consumer: string;
+  readonly deadLetters: () => Promise<number>;
+  /** Messages this process nak'ed that the server has not redelivered yet. */
+  readonly waiting: { readonly ready: number; readonly delayed: number };
+  readonly label: string;
+}
+
+/**
+ * From the durable consumer: `num_pending` (never delivered) and `num_ack_pending`
+ * (delivered, not acknowledged). The server counts a nak'ed message as ack pending until
+ * it goes out again, so the ones this process gave back move to depth or delayed.
+ */
+export async function queueStats(input: StatsInput): Promise<QueueStats> {
+  const { jsm, stream, consumer } = input;
+  const [info, deadLettered] = await Promise.all([
+    jsm.consumers.info(stream, consumer),
+    input.deadLetters(),
+  ]);
+  consumerLag.set({ source: input.label }, info.num_pending);
+  const waiting = Math.min(input.waiting.ready + input.waiting.delayed, info.num_ack_pending);
+  const ready = Math.min(input.waiting.ready, waiting);
+  const unacked = info.num_pending + info.num_ack_pending;
+  return {
+    depth: info.num_pending + ready,
+    inFlight: info.num_ack_pending - waiting,
+    delayed: waiting - ready,
+    oldestAgeMs: unacked === 0 ? 0 : await oldestAge(jsm, stream, info.ack_floor.stream_seq + 1),
+    deadLettered,
+  };
+}
+
+/** The age of the first message at or after `seq` (the consumer's first unacknowledged one). */
+async function oldestAge(jsm: JetStreamManager, stream: string, seq: number): Promise<number> {
+  const { state } = await jsm.streams.info(stream);
+  let time = Date.parse(state.first_ts);
+  if (seq > state.first_seq) {
+    const msg = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (msg !== null) time = msg.time.getTime();
+  }
+  return Math.max(0, Date.now() - time);
+}

@@ -1,0 +1,86 @@
+import type { Pool, PoolClient } from 'pg';
+import type { Source, Target } from '../../driver.js';
+
+/** What the statement modules share: the pool, the quoted schema and the NOTIFY channel. */
+export interface PgContext {
+  readonly pool: Pool;
+  /** The schema, quoted for use in SQL text. */
+  readonly s: string;
+  readonly channel: string;
+}
+
+/** The `source` column of a queue's rows, or of one group's share of a topic. */
+export function sourceKey(source: Source): string {
+  return source.kind === 'queue' ? `q:${source.queue}` : `s:${source.topic}/${source.group}`;
+}
+
+/** The key producer ids are de-duplicated under: one per queue, one per topic. */
+export function targetKey(target: Target): string {
+  return target.kind === 'queue' ? `q:${target.queue}` : `t:${target.topic}`;
+}
+
+export function streamKey(stream: string): string {
+  return `x:${stream}`;
+}
+
+/** Runs `work` in a transaction on one pooled connection. */
+export async function transaction<R>(
+  ctx: PgContext,
+  work: (client: PoolClient) => Promise<R>,
+): Promise<R> {
+  return inTransaction(ctx.pool, work);
+}
+
+const ignore = (): void => {};
+
+/**
+ * BEGIN, `work`, COMMIT on one connection from `pool`; ROLLBACK on failure. A connection
+ * the server drops while checked out emits 'error' on the client, which would crash the
+ * process unheard: the failed query already reports it, so the event is only absorbed.
+ */
+export async function inTransaction<R>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<R>,
+): Promise<R> {
+  const client = await pool.connect();
+  client.on('error', ignore);
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((e: unknown) => {
+      broken = e instanceof Error ? e : new Error(String(e));
+    });
+    throw error;
+  } finally {
+    client.off('error', ignore);
+    // A connection that cannot even roll back is not given to anyone else.
+    client.release(broken);
+  }
+}
+
+export function parseHeaders(text: string): Record<string, string> {
+  return JSON.parse(text) as Record<string, string>;
+}
+
+/** The receipt of one lease: the row and the token only that lease holds. */
+export function receiptOf(seq: string, token: string): string {
+  return `${seq}:${token}`;
+}
+
+export function splitReceipts(receipts: readonly string[]): { seqs: string[]; tokens: string[] } {
+  const seqs: string[] = [];
+  const tokens: string[] = [];
+  for (const receipt of receipts) {
+    const colon = receipt.indexOf(':');
+    const seq = receipt.slice(0, colon);
+    const token = receipt.slice(colon + 1);
+    if (colon <= 0 || !/^\d+$/.test(seq) || !/^\d+$/.test(token)) continue;
+    seqs.push(seq);
+    tokens.push(token);
+  }
+  return { seqs, tokens };
+}

@@ -1,0 +1,281 @@
+import type { Pool } from 'pg';
+import { ClosedError, InvalidArgumentError } from '../../../core/errors.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterRecord,
+  DriverCapabilities,
+  EnqueueOptions,
+  EnqueueOutcome,
+  MessagingDriver,
+  OutgoingRecord,
+  QueueStats,
+  ReleaseOptions,
+  Retention,
+  Source,
+  StreamEntryRecord,
+  StreamPosition,
+  StreamRecord,
+  Target,
+} from '../../driver.js';
+import { type PgContext, sourceKey, streamKey } from './context.js';
+import { ensureSchema, quote } from './ddl.js';
+import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from './dead-letters.js';
+import { enqueue } from './enqueue.js';
+import { enqueueInOneStatement } from './enqueue-fast.js';
+import { GroupCommit } from './group-commit.js';
+import * as leases from './leases.js';
+import { NotifyListener } from './listener.js';
+import { loadPg } from './load-pg.js';
+import { countPublished, countReconnect, postgresMetrics, setConnected } from './metrics.js';
+import { type PostgresDriverOptions, resolvePostgresOptions } from './options.js';
+import * as streams from './streams.js';
+
+const sweepEveryMs = 10_000;
+
+/** Opens the driver: loads `pg`, creates the schema if missing and starts listening. */
+export async function openPostgresDriver(
+  url: string,
+  options: PostgresDriverOptions = {},
+): Promise<PostgresDriver> {
+  if (typeof url !== 'string' || url.length === 0) {
+    throw new InvalidArgumentError(
+      'the postgres driver needs url: postgres://user@host:5432/database',
+    );
+  }
+  const resolved = resolvePostgresOptions(options);
+  const pg = await loadPg();
+  const config = {
+    connectionString: url,
+    application_name: resolved.applicationName,
+    connectionTimeoutMillis: resolved.connectTimeoutMs,
+  };
+  const pool = new pg.Pool({ ...config, max: resolved.poolSize });
+  const channel = `sluice_${resolved.schema}`;
+  const listener = new NotifyListener(pg, config, channel, resolved.schema);
+  const driver = new PostgresDriver(
+    { pool, s: quote(resolved.schema), channel },
+    resolved.schema,
+    listener,
+  );
+  try {
+    await ensureSchema(pool, resolved.schema);
+    await listener.start();
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
+  return driver;
+}
+
+/**
+ * Queues, topics and streams in PostgreSQL tables (see ddl.ts): claims with
+ * `FOR UPDATE SKIP LOCKED`, leases as a `lease_until` column, wake-ups by LISTEN/NOTIFY.
+ */
+export class PostgresDriver implements MessagingDriver {
+  readonly name = 'postgres';
+  readonly capabilities: DriverCapabilities = {
+    durable: true,
+    delay: true,
+    orderByKey: true,
+    dedupe: true,
+    overflow: ['reject', 'drop-oldest'],
+    topics: true,
+    deadLetterReplay: true,
+    streams: true,
+    streamRetention: ['count', 'age', 'bytes'],
+    streamReadFromTime: true,
+  };
+  /** The schema holding the tables (unquoted). */
+  readonly schema: string;
+  readonly #ctx: PgContext;
+  readonly #listener: NotifyListener;
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #groupCommit: GroupCommit;
+  #poolUp = true;
+  #closed = false;
+
+  constructor(ctx: PgContext, schema: string, listener: NotifyListener) {
+    this.#ctx = ctx;
+    this.schema = schema;
+    this.#listener = listener;
+    this.#groupCommit = new GroupCommit(
+      (queue, records, options) => enqueueInOneStatement(ctx, queue, records, options),
+      (queue, records, options) => enqueue(ctx, { kind: 'queue', queue }, records, options),
+    );
+    // An idle pooled connection that dies (server restart, pg_terminate_backend) is dropped
+    // by the pool; the next query opens a new one.
+    ctx.pool.on('error', () => this.#down());
+    setConnected(schema, 'pool', true);
+    this.#sweeper = setInterval(() => void this.#sweep(), sweepEveryMs);
+    this.#sweeper.unref();
+  }
+
+  /** The pool, for the outbox and idempotency store sharing this database. */
+  get pool(): Pool {
+    return this.#ctx.pool;
+  }
+
+  get connected(): boolean {
+    return this.#poolUp && this.#listener.connected;
+  }
+
+  enqueue(
+    target: Target,
+    records: readonly OutgoingRecord[],
+    options: EnqueueOptions,
+  ): Promise<EnqueueOutcome[]> {
+    const stored = this.#run(() =>
+      target.kind === 'queue'
+        ? this.#groupCommit.enqueue(target.queue, records, options)
+        : enqueue(this.#ctx, target, records, options),
+    );
+    stored.then(
+      (outcomes) => countPublished(this.schema, outcomes),
+      () =>
+        postgresMetrics.published().inc({ schema: this.schema, outcome: 'failed' }, records.length),
+    );
+    return stored;
+  }
+
+  createGroup(topic: string, group: string): Promise<void> {
+    const { s, pool } = this.#ctx;
+    return this.#run(async () => {
+      await pool.query(
+        `INSERT INTO ${s}.groups (topic, grp, created_at) VALUES ($1, $2, ${s}.now_ms())
+         ON CONFLICT DO NOTHING`,
+        [topic, group],
+      );
+    });
+  }
+
+  claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
+    const key = sourceKey(source);
+    return this.#run(async () => {
+      const result = await leases.claim(this.#ctx, key, request);
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const d of result.deliveries) oldest = Math.min(oldest, d.publishedAt);
+      const lag = Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) / 1000 : 0;
+      postgresMetrics.lag().set({ schema: this.schema, source: key }, lag);
+      return result;
+    });
+  }
+
+  ack(source: Source, receipts: readonly string[]): Promise<void> {
+    return this.#run(() => leases.ack(this.#ctx, sourceKey(source), receipts));
+  }
+
+  release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
+    return this.#run(() => leases.release(this.#ctx, sourceKey(source), receipt, options));
+  }
+
+  extendLease(source: Source, receipts: readonly string[], leaseMs: number): Promise<string[]> {
+    return this.#run(() => leases.extendLease(this.#ctx, sourceKey(source), receipts, leaseMs));
+  }
+
+  deadLetter(source: Source, receipt: string, error: string): Promise<void> {
+    return this.#run(() => leases.deadLetter(this.#ctx, sourceKey(source), receipt, error));
+  }
+
+  onWork(source: Source, listener: () => void): () => void {
+    return this.#listener.subscribe(sourceKey(source), listener);
+  }
+
+  stats(source: Source): Promise<QueueStats> {
+    return this.#run(() => leases.stats(this.#ctx, sourceKey(source)));
+  }
+
+  listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
+    return this.#run(() => listDeadLetters(this.#ctx, sourceKey(source), limit));
+  }
+
+  replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    return this.#run(() => replayDeadLetters(this.#ctx, sourceKey(source), ids));
+  }
+
+  purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    return this.#run(() => purgeDeadLetters(this.#ctx, sourceKey(source), ids));
+  }
+
+  append(
+    stream: string,
+    records: readonly StreamRecord[],
+    retention: Retention,
+  ): Promise<number[]> {
+    return this.#run(() => streams.append(this.#ctx, stream, records, retention));
+  }
+
+  read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
+    return this.#run(() => streams.read(this.#ctx, stream, fromOffset, limit));
+  }
+
+  resolvePosition(stream: string, position: StreamPosition): Promise<number> {
+    return this.#run(() => streams.resolvePosition(this.#ctx, stream, position));
+  }
+
+  commitOffset(stream: string, group: string, offset: number): Promise<void> {
+    return this.#run(() => streams.commitOffset(this.#ctx, this.schema, stream, group, offset));
+  }
+
+  committedOffset(stream: string, group: string): Promise<number | undefined> {
+    return this.#run(() => streams.committedOffset(this.#ctx, stream, group));
+  }
+
+  onAppend(stream: string, listener: () => void): () => void {
+    return this.#listener.subscribe(streamKey(stream), listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    await this.#listener.close();
+    await this.#ctx.pool.end().catch(() => {});
+    setConnected(this.schema, 'pool', false);
+  }
+
+  /** Runs one operation, tracking whether the server is reachable. Errors always propagate. */
+  async #run<R>(work: () => Promise<R>): Promise<R> {
+    if (this.#closed) throw new ClosedError('the postgres driver is closed');
+    try {
+      const result = await work();
+      if (!this.#poolUp) {
+        this.#poolUp = true;
+        setConnected(this.schema, 'pool', true);
+        countReconnect(this.schema, 'pool');
+      }
+      return result;
+    } catch (error) {
+      if (isConnectionError(error)) this.#down();
+      throw error;
+    }
+  }
+
+  #down(): void {
+    if (this.#closed || !this.#poolUp) return;
+    this.#poolUp = false;
+    setConnected(this.schema, 'pool', false);
+  }
+
+  async #sweep(): Promise<void> {
+    const { s, pool } = this.#ctx;
+    await this.#run(() =>
+      pool.query(
+        `DELETE FROM ${s}.dedupe WHERE ctid = ANY(ARRAY(
+           SELECT ctid FROM ${s}.dedupe WHERE expires_at <= ${s}.now_ms() LIMIT 10000))`,
+      ),
+    ).catch(() => {});
+  }
+}
+
+/** Lost or refused connections, and sessions the server ended (admin shutdown, crash). */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || code.startsWith('57P')) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
+  }
+  const message = (error as { message?: unknown }).message;
+  return typeof message === 'string' && /Connection terminated|connection timeout/i.test(message);
+}

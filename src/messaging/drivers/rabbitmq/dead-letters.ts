@@ -1,0 +1,90 @@
+import type { Channel, GetMessage } from 'amqplib';
+import type { DeadLetterRecord } from '../../driver.js';
+import type { Link } from './link.js';
+import { confirmPublish } from './publish.js';
+import { deadLetterOf, decode, publishOptions } from './records.js';
+
+/** Looks at one message; true when it acked (removed) it. */
+type Visit = (ch: Channel, message: GetMessage) => Promise<boolean>;
+
+/**
+ * The dead-letter queue is a quorum queue read with basic.get. Messages taken only to be
+ * looked at are never acked: closing the channel puts them back where they were.
+ */
+export class DeadLetterQueue {
+  readonly #link: Link;
+
+  constructor(link: Link) {
+    this.#link = link;
+  }
+
+  async list(dlq: string, limit: number): Promise<DeadLetterRecord[]> {
+    const out: DeadLetterRecord[] = [];
+    await this.#scan(dlq, limit, async (_ch, message) => {
+      out.push(deadLetterOf(message));
+      return false;
+    });
+    return out;
+  }
+
+  /** Publishes the chosen dead letters to `queue` as fresh messages, then acks them. */
+  async replay(dlq: string, queue: string, ids: readonly string[] | undefined): Promise<number> {
+    const wanted = ids === undefined ? undefined : new Set(ids);
+    return this.#scan(dlq, Number.MAX_SAFE_INTEGER, async (ch, message) => {
+      const stored = decode(message);
+      if (wanted !== undefined && !wanted.has(stored.id)) return false;
+      await confirmPublish(this.#link, '', queue, stored.body, publishOptions(stored));
+      ch.ack(message);
+      return true;
+    });
+  }
+
+  async purge(dlq: string, ids: readonly string[] | undefined): Promise<number> {
+    if (ids === undefined) {
+      const ch = await this.#link.shared('ops');
+      return (await ch.purgeQueue(dlq)).messageCount;
+    }
+    const wanted = new Set(ids);
+    return this.#scan(dlq, Number.MAX_SAFE_INTEGER, async (ch, message) => {
+      if (!wanted.has(decode(message).id)) return false;
+      ch.ack(message);
+      return true;
+    });
+  }
+
+  /**
+   * Visits up to `limit` of the messages present when it starts, on a channel of its own;
+   * returns how many it removed.
+   */
+  async #scan(dlq: string, limit: number, visit: Visit): Promise<number> {
+    const ch = await this.#link.channel();
+    ch.on('error', () => {});
+    let present = 0;
+    let removed = 0;
+    try {
+      present = (await ch.checkQueue(dlq)).messageCount;
+      for (let i = 0; i < present && i < limit; i++) {
+        const message = await ch.get(dlq, { noAck: false });
+        if (message === false) break;
+        if (await visit(ch, message)) removed++;
+      }
+    } finally {
+      await ch.close().catch(() => {});
+    }
+    await this.#returned(dlq, present - removed);
+    return removed;
+  }
+
+  /**
+   * The quorum queue takes back the messages of a closed channel asynchronously: wait
+   * (bounded) until they are counted again, so the next call sees them.
+   */
+  async #returned(dlq: string, expected: number): Promise<void> {
+    if (expected <= 0) return;
+    const ch = await this.#link.shared('ops');
+    const deadline = Date.now() + 2_000;
+    while ((await ch.checkQueue(dlq)).messageCount < expected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}

@@ -1,0 +1,412 @@
+import type { Channel, Message } from 'amqplib';
+import { ClosedError, isSluiceError, UnsupportedError } from '../../../core/errors.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterRecord,
+  Delivery,
+  DriverCapabilities,
+  EnqueueOptions,
+  EnqueueOutcome,
+  MessagingDriver,
+  OutgoingRecord,
+  QueueStats,
+  ReleaseOptions,
+  Source,
+  StreamEntryRecord,
+  Target,
+} from '../../driver.js';
+import { sourceName } from '../../driver.js';
+import { Consumers } from './consumers.js';
+import { DeadLetterQueue } from './dead-letters.js';
+import { delayBucket } from './delay.js';
+import { BrokerUnavailableError, QueueMissingError, replyCode } from './errors.js';
+import { type Held, Leases } from './leases.js';
+import { Link } from './link.js';
+import { LocalDedupe } from './local-dedupe.js';
+import { consumerLag } from './metrics.js';
+import { Names } from './names.js';
+import { type RabbitDriverOptions, resolveRabbitOptions } from './options.js';
+import { confirmPublish } from './publish.js';
+import { decode, fromOutgoing, h, publishOptions } from './records.js';
+import { RoomCheck } from './room.js';
+import { Topology } from './topology.js';
+
+const noStreams =
+  'the rabbitmq driver does not offer streams (they need the RabbitMQ stream protocol to report offsets)';
+
+/**
+ * RabbitMQ through amqplib: quorum queues, publisher confirms, manual acks, prefetch by
+ * basic.qos, dead letters in a quorum dead-letter queue, delayed messages and retries in
+ * TTL queues that dead-letter back, topics as fan-out exchanges with a queue per group.
+ */
+export class RabbitDriver implements MessagingDriver {
+  readonly name = 'rabbitmq';
+  readonly capabilities: DriverCapabilities;
+  static readonly #base: DriverCapabilities = {
+    durable: true,
+    delay: true,
+    orderByKey: false,
+    dedupe: false,
+    overflow: ['reject'],
+    topics: true,
+    deadLetterReplay: true,
+    streams: false,
+    streamRetention: [],
+    streamReadFromTime: false,
+  };
+  readonly #link: Link;
+  readonly #names: Names;
+  readonly #topology: Topology;
+  readonly #leases = new Leases();
+  readonly #room = new RoomCheck();
+  readonly #dead: DeadLetterQueue;
+  readonly #consumers: Consumers;
+  #closed = false;
+
+  readonly #dedupe: LocalDedupe | undefined;
+
+  private constructor(link: Link, names: Names, localDedupe: boolean) {
+    this.capabilities = { ...RabbitDriver.#base, dedupe: localDedupe };
+    this.#dedupe = localDedupe ? new LocalDedupe() : undefined;
+    this.#link = link;
+    this.#names = names;
+    this.#topology = new Topology(link, names);
+    this.#dead = new DeadLetterQueue(link);
+    this.#consumers = new Consumers(link, this.#leases, (m, queue, extra) =>
+      this.#copy(m, queue, extra),
+    );
+    link.onUp(async () => {
+      await this.#topology.redeclare();
+      await this.#consumers.resume();
+    });
+  }
+
+  static async open(url: string, options?: RabbitDriverOptions): Promise<RabbitDriver> {
+    const resolved = resolveRabbitOptions(options);
+    const link = await Link.open(url, resolved);
+    return new RabbitDriver(link, new Names(resolved.prefix), resolved.localDedupe);
+  }
+
+  async enqueue(
+    target: Target,
+    records: readonly OutgoingRecord[],
+    options: EnqueueOptions,
+  ): Promise<EnqueueOutcome[]> {
+    this.#open();
+    const key = target.kind === 'queue' ? `q/${target.queue}` : `t/${target.topic}`;
+    const duplicate = this.#dedupe?.claim(key, records, options.dedupeWindowMs);
+    const fresh = duplicate === undefined ? records : records.filter((_, i) => !duplicate[i]);
+    try {
+      if (fresh.length > 0) await this.#enqueue(target, fresh, options);
+      return records.map((_, i) => (duplicate?.[i] ? 'duplicate' : 'stored'));
+    } catch (error) {
+      this.#dedupe?.forget(key, fresh);
+      if (error instanceof QueueMissingError) this.#topology.forget(error.queue);
+      if (target.kind === 'queue') this.#forgetIfMissing(error, target);
+      if (isSluiceError(error)) throw error;
+      throw new BrokerUnavailableError(`publish to RabbitMQ failed: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async #enqueue(
+    target: Target,
+    records: readonly OutgoingRecord[],
+    options: EnqueueOptions,
+  ): Promise<void> {
+    const now = Date.now();
+    let exchange = '';
+    let routingKey = '';
+    if (target.kind === 'queue') {
+      routingKey = await this.#topology.queue(target);
+      await this.#checkRoom(target, routingKey, records.length, options.maxLength);
+    } else {
+      exchange = await this.#topology.topic(target.topic);
+    }
+    await Promise.all(
+      records.map(async (record) => {
+        const stored = fromOutgoing(record, now);
+        if (record.delayMs > 0) {
+          const bucket = delayBucket(record.delayMs);
+          const queue = await this.#topology.delayQueue(target, bucket);
+          await confirmPublish(this.#link, '', queue, record.body, publishOptions(stored));
+        } else {
+          await confirmPublish(
+            this.#link,
+            exchange,
+            routingKey,
+            record.body,
+            publishOptions(stored),
+          );
+        }
+      }),
+    );
+    this.#consumers.notify(target.kind === 'queue' ? sourceName(target) : undefined);
+  }
+
+  async createGroup(topic: string, group: string): Promise<void> {
+    this.#open();
+    await this.#topology.queue({ kind: 'subscription', topic, group });
+  }
+
+  async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
+    this.#open();
+    try {
+      return await this.#claim(source, request);
+    } catch (error) {
+      this.#forgetIfMissing(error, source);
+      throw error;
+    }
+  }
+
+  async #claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
+    const queue = await this.#topology.queue(source);
+    const sub = this.#consumers.forClaim(source, request.signal);
+    if (sub !== undefined) {
+      if (!sub.started || sub.channel === undefined) await sub.start(request.max);
+      const channel = sub.channel;
+      if (channel === undefined) return { deliveries: [] };
+      const deliveries = sub
+        .take(request.max)
+        .map((m) => this.#leases.hold(channel, m, queue, request.leaseMs));
+      return { deliveries };
+    }
+    return { deliveries: await this.#pull(queue, request) };
+  }
+
+  async ack(_source: Source, receipts: readonly string[]): Promise<void> {
+    this.#open();
+    for (const receipt of receipts) {
+      const held = this.#leases.take(receipt);
+      if (held === undefined) continue;
+      settle(held, (ch, m) => ch.ack(m));
+      this.#consumers.settled(held.channel);
+    }
+  }
+
+  async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
+    this.#open();
+    const owner = this.#consumers.ownerOf(this.#leases.channelOf(receipt));
+    // Releases happen as a consumer stops: stop its pushes first, or they come straight back.
+    if (owner !== undefined && (!options.countAttempt || owner.retired))
+      await this.#consumers.drain(owner);
+    const held = this.#leases.pin(receipt);
+    if (held === undefined) return;
+    if (options.delayMs <= 0 && options.countAttempt) {
+      this.#leases.take(receipt);
+      settle(held, (ch, m) => ch.nack(m, false, true));
+      this.#consumers.settled(held.channel);
+      this.#consumers.notify(sourceName(source));
+      return;
+    }
+    const attempts = held.attempt - (options.countAttempt ? 0 : 1);
+    try {
+      const queue =
+        options.delayMs > 0
+          ? await this.#topology.delayQueue(source, delayBucket(options.delayMs))
+          : held.queue;
+      await this.#copy(held.message, queue, { [h.attempts]: attempts });
+    } catch (error) {
+      this.#leases.take(receipt);
+      settle(held, (ch, m) => ch.nack(m, false, true));
+      throw error;
+    }
+    this.#leases.take(receipt);
+    settle(held, (ch, m) => ch.ack(m));
+    this.#consumers.settled(held.channel);
+    this.#consumers.notify(sourceName(source));
+  }
+
+  async extendLease(
+    _source: Source,
+    receipts: readonly string[],
+    leaseMs: number,
+  ): Promise<string[]> {
+    this.#open();
+    return receipts.filter((receipt) => !this.#leases.extend(receipt, leaseMs));
+  }
+
+  async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
+    this.#open();
+    const held = this.#leases.pin(receipt);
+    if (held === undefined) return;
+    try {
+      await this.#copy(held.message, this.#names.deadLetters(source), {
+        [h.attempts]: held.attempt,
+        [h.error]: error,
+        [h.failedAt]: Date.now(),
+      });
+    } catch (failure) {
+      this.#leases.take(receipt);
+      settle(held, (ch, m) => ch.nack(m, false, true));
+      throw failure;
+    }
+    this.#leases.take(receipt);
+    settle(held, (ch, m) => ch.ack(m));
+    this.#consumers.settled(held.channel);
+  }
+
+  onWork(source: Source, listener: () => void): () => void {
+    return this.#consumers.register(source, this.#names.queue(source), listener);
+  }
+
+  async stats(source: Source): Promise<QueueStats> {
+    this.#open();
+    try {
+      return await this.#stats(source);
+    } catch (error) {
+      this.#forgetIfMissing(error, source);
+      throw error;
+    }
+  }
+
+  /** A 404 means the queue was deleted behind the driver: declare it again next time. */
+  #forgetIfMissing(error: unknown, source: Source): void {
+    if (replyCode(error) === 404) this.#topology.forget(this.#names.queue(source));
+  }
+
+  /**
+   * `depth` and `deadLettered` are the broker's ready counts. AMQP 0-9-1 does not report
+   * unacknowledged counts or message ages, so `inFlight` and `oldestAgeMs` cover this
+   * driver's own deliveries, and `delayed` the delay queues this driver has used.
+   */
+  async #stats(source: Source): Promise<QueueStats> {
+    const queue = await this.#topology.queue(source);
+    const ch = await this.#link.shared('ops');
+    const depth = (await ch.checkQueue(queue)).messageCount;
+    const deadLettered = (await ch.checkQueue(this.#names.deadLetters(source))).messageCount;
+    let delayed = 0;
+    for (const bucket of this.#topology.bucketsOf(source)) {
+      const name = await this.#topology.delayQueue(source, bucket);
+      delayed += (await ch.checkQueue(name)).messageCount;
+    }
+    const now = Date.now();
+    let oldest = now;
+    let inFlight = 0;
+    for (const held of this.#leases.heldOn(queue)) {
+      inFlight++;
+      oldest = Math.min(oldest, held.publishedAt);
+    }
+    for (const sub of this.#consumers.on(queue)) {
+      inFlight += sub.buffer.length;
+      for (const m of sub.buffer) oldest = Math.min(oldest, decode(m).publishedAt);
+    }
+    consumerLag.set({ source: sourceName(source) }, depth);
+    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered };
+  }
+
+  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
+    this.#open();
+    await this.#topology.queue(source);
+    return this.#dead.list(this.#names.deadLetters(source), limit);
+  }
+
+  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    this.#open();
+    const queue = await this.#topology.queue(source);
+    const n = await this.#dead.replay(this.#names.deadLetters(source), queue, ids);
+    if (n > 0) this.#consumers.notify(sourceName(source));
+    return n;
+  }
+
+  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    this.#open();
+    await this.#topology.queue(source);
+    return this.#dead.purge(this.#names.deadLetters(source), ids);
+  }
+
+  append(): Promise<number[]> {
+    return Promise.reject(new UnsupportedError(noStreams));
+  }
+
+  read(): Promise<StreamEntryRecord[]> {
+    return Promise.reject(new UnsupportedError(noStreams));
+  }
+
+  resolvePosition(): Promise<number> {
+    return Promise.reject(new UnsupportedError(noStreams));
+  }
+
+  commitOffset(): Promise<void> {
+    return Promise.reject(new UnsupportedError(noStreams));
+  }
+
+  committedOffset(): Promise<number | undefined> {
+    return Promise.reject(new UnsupportedError(noStreams));
+  }
+
+  onAppend(): () => void {
+    throw new UnsupportedError(noStreams);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#consumers.close();
+    this.#leases.clear();
+    // Closing the connection returns every unacknowledged delivery to its queue.
+    await this.#link.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('the rabbitmq driver is closed');
+  }
+
+  /** A claim from no consumer loop: messages pushed but unclaimed first, then basic.get. */
+  async #pull(queue: string, request: ClaimRequest): Promise<Delivery[]> {
+    const deliveries: Delivery[] = [];
+    for (const sub of this.#consumers.on(queue)) {
+      if (sub.channel === undefined || sub.retired) continue;
+      const channel = sub.channel;
+      for (const m of sub.take(request.max - deliveries.length)) {
+        deliveries.push(this.#leases.hold(channel, m, queue, request.leaseMs));
+      }
+    }
+    const ch = await this.#link.shared('get');
+    while (deliveries.length < request.max) {
+      const message = await ch.get(queue, { noAck: false });
+      if (message === false) break;
+      deliveries.push(this.#leases.hold(ch, message, queue, request.leaseMs));
+    }
+    if (!this.#tracked.has(ch)) {
+      this.#tracked.add(ch);
+      ch.once('close', () => this.#leases.dropChannel(ch));
+    }
+    return deliveries;
+  }
+
+  readonly #tracked = new WeakSet<Channel>();
+
+  #checkRoom(source: Source, queue: string, incoming: number, maxLength: number) {
+    return this.#room.check(queue, sourceName(source), incoming, maxLength, async () => {
+      const ch = await this.#link.shared('ops');
+      const ready = (await ch.checkQueue(queue)).messageCount;
+      let held = this.#leases.heldOn(queue).length;
+      for (const sub of this.#consumers.on(queue)) held += sub.buffer.length;
+      return ready + held;
+    });
+  }
+
+  /** Stores a copy of a delivered message in `queue` (confirmed), with extra headers. */
+  async #copy(message: Message, queue: string, extra: Record<string, string | number>) {
+    const stored = decode(message);
+    await confirmPublish(this.#link, '', queue, stored.body, publishOptions(stored, extra));
+  }
+}
+
+function settle(held: Held, act: (channel: Channel, message: Message) => void): void {
+  try {
+    act(held.channel, held.message);
+  } catch {
+    // The channel closed under the delivery: the broker requeues it, as for a crash.
+  }
+}
+
+export function openRabbitDriver(
+  url: string,
+  options?: RabbitDriverOptions,
+): Promise<RabbitDriver> {
+  return RabbitDriver.open(url, options);
+}

@@ -1,0 +1,175 @@
+import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
+import { ClosedError, DependencyMissingError } from '../../../core/errors.js';
+import { BrokerUnavailableError } from './errors.js';
+import { connectionUp, reconnects } from './metrics.js';
+import type { ResolvedRabbitOptions } from './options.js';
+
+type Amqp = typeof import('amqplib');
+
+async function loadAmqp(): Promise<Amqp> {
+  try {
+    const loaded = (await import('amqplib')) as Amqp & { default?: Amqp };
+    return loaded.default ?? loaded;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new DependencyMissingError('amqplib', 'the rabbitmq messaging driver', {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * One AMQP connection that comes back by itself: when it drops, operations fail fast with
+ * SLUICE_ENGINE_UNAVAILABLE while it reconnects with backoff, and `onUp` listeners re-declare
+ * topology and re-subscribe consumers before work resumes.
+ */
+export class Link {
+  readonly #amqp: Amqp;
+  readonly #url: string;
+  readonly #options: ResolvedRabbitOptions;
+  readonly #upListeners = new Set<() => Promise<void> | void>();
+  readonly #downListeners = new Set<() => void>();
+  #model: ChannelModel | undefined;
+  #closed = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #shared = new Map<string, Promise<Channel>>();
+
+  private constructor(amqp: Amqp, url: string, options: ResolvedRabbitOptions) {
+    this.#amqp = amqp;
+    this.#url = url;
+    this.#options = options;
+  }
+
+  static async open(url: string, options: ResolvedRabbitOptions): Promise<Link> {
+    const link = new Link(await loadAmqp(), url, options);
+    try {
+      await link.#connect();
+    } catch (error) {
+      throw new BrokerUnavailableError(`cannot connect to RabbitMQ at ${redact(url)}`, {
+        cause: error,
+      });
+    }
+    return link;
+  }
+
+  get up(): boolean {
+    return this.#model !== undefined;
+  }
+
+  onUp(listener: () => Promise<void> | void): () => void {
+    this.#upListeners.add(listener);
+    return () => this.#upListeners.delete(listener);
+  }
+
+  onDown(listener: () => void): () => void {
+    this.#downListeners.add(listener);
+    return () => this.#downListeners.delete(listener);
+  }
+
+  /** A new channel of its own (for a consumer), on the current connection. */
+  async channel(): Promise<Channel> {
+    return this.#current().createChannel();
+  }
+
+  /**
+   * A channel shared by one role (`ops`, `get`, `publish`), re-created after it closes:
+   * a channel error (404, 406) closes only that channel.
+   */
+  shared(role: 'ops' | 'get'): Promise<Channel>;
+  shared(role: 'publish'): Promise<ConfirmChannel>;
+  shared(role: string): Promise<Channel> {
+    let channel = this.#shared.get(role);
+    if (channel === undefined) {
+      const model = this.#current();
+      channel = (role === 'publish' ? model.createConfirmChannel() : model.createChannel()).then(
+        (ch) => {
+          ch.on('error', () => {});
+          ch.on('close', () => {
+            if (this.#shared.get(role) === channel) this.#shared.delete(role);
+          });
+          return ch;
+        },
+      );
+      channel.catch(() => {
+        if (this.#shared.get(role) === channel) this.#shared.delete(role);
+      });
+      this.#shared.set(role, channel);
+    }
+    return channel;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    const model = this.#model;
+    this.#model = undefined;
+    connectionUp.set({ connection: this.#options.connectionName }, 0);
+    await model?.close().catch(() => {});
+  }
+
+  #current(): ChannelModel {
+    if (this.#closed) throw new ClosedError('the rabbitmq driver is closed');
+    if (this.#model === undefined) {
+      throw new BrokerUnavailableError('the connection to RabbitMQ is down; reconnecting');
+    }
+    return this.#model;
+  }
+
+  async #connect(): Promise<void> {
+    const model = await this.#amqp.connect(withHeartbeat(this.#url, this.#options.heartbeat), {
+      clientProperties: { connection_name: this.#options.connectionName },
+    });
+    model.on('error', () => {});
+    model.once('close', () => this.#lost(model));
+    if (this.#closed) {
+      await model.close().catch(() => {});
+      return;
+    }
+    this.#model = model;
+    this.#shared = new Map();
+    connectionUp.set({ connection: this.#options.connectionName }, 1);
+  }
+
+  #lost(model: ChannelModel): void {
+    if (this.#model !== model) return;
+    this.#model = undefined;
+    this.#shared = new Map();
+    connectionUp.set({ connection: this.#options.connectionName }, 0);
+    for (const listener of this.#downListeners) listener();
+    if (!this.#closed) this.#schedule(this.#options.reconnectDelayMs);
+  }
+
+  #schedule(delayMs: number): void {
+    this.#retryTimer = setTimeout(async () => {
+      try {
+        await this.#connect();
+      } catch {
+        this.#schedule(Math.min(delayMs * 2, this.#options.reconnectMaxDelayMs));
+        return;
+      }
+      if (this.#model === undefined) return;
+      reconnects.inc({ connection: this.#options.connectionName });
+      for (const listener of this.#upListeners) {
+        try {
+          await listener();
+        } catch {
+          // The listener retries on its next use; a failing one must not block the others.
+        }
+      }
+    }, delayMs);
+    this.#retryTimer.unref();
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/** amqplib reads the heartbeat from the URL; one the user put there wins. */
+function withHeartbeat(url: string, seconds: number): string {
+  if (/[?&]heartbeat=/.test(url)) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}heartbeat=${seconds}`;
+}

@@ -1,0 +1,38 @@
+export interface RabbitDriverOptions {
+  /** Prefix of every queue and exchange the driver declares. Default `sluice`. */
+  prefix?: string;
+  /** Shown in the broker's connection list. Default `sluice`. */
+  connectionName?: string;
+  /** First reconnect delay; doubles up to `reconnectMaxDelay`. Default 100 ms. */
+  reconnectDelay?: number;
+  /** Default 5 s. */
+  reconnectMaxDelay?: number;
+  /** AMQP heartbeat in seconds. Default 10. */
+  heartbeat?: number;
+  /**
+   * RabbitMQ cannot de-duplicate producer ids. `true` remembers ids published through this
+   * driver instance only (one process); repeats from other processes are stored. Default
+   * false: publishing with an id and a dedupe window is then SLUICE_UNSUPPORTED.
+   */
+  localDedupe?: boolean;
+}
+
+export interface ResolvedRabbitOptions {
+  readonly prefix: string;
+  readonly connectionName: string;
+  readonly reconnectDelayMs: number;
+  readonly reconnectMaxDelayMs: number;
+  readonly heartbeat: number;
+  readonly localDedupe: boolean;
+}
+
+export function resolveRabbitOptions(options: RabbitDriverOptions = {}): ResolvedRabbitOptions {
+  return {
+    prefix: options.prefix ?? 'sluice',
+    connectionName: options.connectionName ?? 'sluice',
+    reconnectDelayMs: options.reconnectDelay ?? 100,
+    reconnectMaxDelayMs: options.reconnectMaxDelay ?? 5_000,
+    heartbeat: options.heartbeat ?? 10,
+    localDedupe: options.localDedupe ?? false,
+  };
+}

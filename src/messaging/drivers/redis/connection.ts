@@ -1,0 +1,79 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { DependencyMissingError } from '../../../core/errors.js';
+import { connectionUp, reconnects } from './metrics.js';
+
+export type ConnectionRole = 'command' | 'subscriber';
+
+async function loadIoredis() {
+  try {
+    return (await import('ioredis')).Redis;
+  } catch (error) {
+    throw new DependencyMissingError('ioredis', 'the redis messaging driver', { cause: error });
+  }
+}
+
+/** Tracks a connection's state and reconnects in metrics. */
+export class Tracked {
+  #ready = false;
+  #everReady = false;
+  #reconnects = 0;
+
+  constructor(
+    readonly client: Redis,
+    readonly role: ConnectionRole,
+    onReconnect: () => void = () => {},
+  ) {
+    connectionUp.inc({ connection: role }, 0);
+    client.on('ready', () => {
+      this.#ready = true;
+      connectionUp.inc({ connection: role });
+      if (this.#everReady) {
+        this.#reconnects++;
+        reconnects.inc({ connection: role });
+        onReconnect();
+      }
+      this.#everReady = true;
+    });
+    client.on('close', () => {
+      if (this.#ready) connectionUp.dec({ connection: role });
+      this.#ready = false;
+    });
+    // Errors surface through the commands that fail; an unhandled 'error' would crash.
+    client.on('error', () => {});
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+}
+
+/**
+ * The command connection fails in-flight and queued commands as soon as it is lost
+ * (maxRetriesPerRequest 0) and never re-sends them, so a publish during an outage rejects
+ * instead of hanging or being stored twice; the caller may retry it with the same id.
+ */
+export async function openConnections(
+  url: string,
+  options: RedisOptions,
+  name: string,
+): Promise<{ command: Redis; subscriber: Redis }> {
+  const Redis = await loadIoredis();
+  const command = new Redis(url, {
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    ...options,
+    lazyConnect: true,
+    connectionName: `${name}-cmd`,
+  });
+  const subscriber = new Redis(url, {
+    maxRetriesPerRequest: null,
+    ...options,
+    lazyConnect: true,
+    connectionName: `${name}-sub`,
+  });
+  return { command, subscriber };
+}

@@ -1,0 +1,402 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { ClosedError, InvalidArgumentError, QueueFullError } from '../../../core/errors.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterRecord,
+  Delivery,
+  DriverCapabilities,
+  EnqueueOptions,
+  EnqueueOutcome,
+  MessagingDriver,
+  OutgoingRecord,
+  QueueStats,
+  ReleaseOptions,
+  Retention,
+  Source,
+  StreamEntryRecord,
+  StreamPosition,
+  StreamRecord,
+  Target,
+} from '../../driver.js';
+import { sourceName } from '../../driver.js';
+import { openConnections, Tracked } from './connection.js';
+import { RedisDeadLetters } from './dead-letters.js';
+import { GroupCommit } from './group-commit.js';
+import { Keys } from './keys.js';
+import { RedisLogs } from './logs.js';
+import { forgetConsumerScript, statsScript } from './lua-admin.js';
+import { claimScript } from './lua-claim.js';
+import { createGroupScript, enqueueScript } from './lua-enqueue.js';
+import { ackScript, deadLetterScript, extendScript, releaseScript } from './lua-settle.js';
+import { consumerLag, published } from './metrics.js';
+import type { RedisDriverOptions } from './options.js';
+import {
+  decodeHeaders,
+  encodeHeaders,
+  type Fields,
+  fieldMap,
+  idTime,
+  toDeadLetter,
+} from './records.js';
+import { Script } from './script.js';
+import { Wakeups } from './wakeups.js';
+
+const scripts = {
+  enqueue: new Script(enqueueScript),
+  createGroup: new Script(createGroupScript),
+  claim: new Script(claimScript),
+  ack: new Script(ackScript),
+  release: new Script(releaseScript),
+  extend: new Script(extendScript),
+  deadLetter: new Script(deadLetterScript),
+  stats: new Script(statsScript),
+  forgetConsumer: new Script(forgetConsumerScript),
+};
+const chunk = 1000;
+const maxTrackedBoxes = 10_000;
+
+type RawDelivery = [string, number, number, Fields, string];
+
+/** Opens both connections (failing fast when Redis does not answer) and returns the driver. */
+export async function openRedisDriver(
+  url: string,
+  options: RedisDriverOptions = {},
+): Promise<RedisDriver> {
+  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+    throw new InvalidArgumentError(
+      `the redis driver needs url: redis://host:port, got ${JSON.stringify(url)}`,
+    );
+  }
+  const prefix = options.prefix ?? 'sluice:';
+  if (typeof prefix !== 'string') {
+    throw new InvalidArgumentError(
+      `the redis driver's prefix must be a string, got ${typeof prefix}`,
+    );
+  }
+  if (options.redis?.keyPrefix !== undefined) {
+    // ioredis would prefix only the keys a script declares, not the ones it derives.
+    throw new InvalidArgumentError(
+      "set the redis driver's prefix option, not the ioredis keyPrefix",
+    );
+  }
+  const name = `sluice-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const { command, subscriber } = await openConnections(url, options.redis ?? {}, name);
+  const driver = new RedisDriver(
+    command,
+    subscriber,
+    prefix,
+    name,
+    options.maxDeadLetters ?? 100_000,
+  );
+  try {
+    await Promise.all([command.connect(), subscriber.connect()]);
+  } catch (error) {
+    await driver.close();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`the redis driver cannot reach ${redact(url)}: ${reason}`, { cause: error });
+  }
+  return driver;
+}
+
+/** Redis Streams with consumer groups; see lua-prelude.ts for the layout of the keys. */
+export class RedisDriver implements MessagingDriver {
+  readonly name = 'redis';
+  readonly capabilities: DriverCapabilities = {
+    durable: true,
+    delay: true,
+    orderByKey: true,
+    dedupe: true,
+    overflow: ['reject', 'drop-oldest'],
+    topics: true,
+    deadLetterReplay: true,
+    streams: true,
+    streamRetention: ['count', 'age'],
+    streamReadFromTime: true,
+  };
+  readonly keys: Keys;
+  /** The connection name of both connections begins with this (`-cmd`, `-sub`). */
+  readonly connectionName: string;
+  readonly #command: Tracked;
+  readonly #subscriber: Tracked;
+  readonly #wakeups: Wakeups;
+  readonly #logs: RedisLogs;
+  readonly #dead: RedisDeadLetters;
+  readonly #maxDead: number;
+  readonly #groupCommit: GroupCommit;
+  /** Boxes this driver has claimed from: on close it leaves their consumer groups. */
+  readonly #claimedFrom = new Set<string>();
+  #closed = false;
+
+  constructor(
+    command: Redis,
+    subscriber: Redis,
+    prefix: string,
+    connectionName: string,
+    maxDead: number,
+  ) {
+    this.keys = new Keys(prefix);
+    this.connectionName = connectionName;
+    this.#maxDead = maxDead;
+    this.#wakeups = new Wakeups(subscriber);
+    this.#command = new Tracked(command, 'command');
+    this.#subscriber = new Tracked(subscriber, 'subscriber', () => this.#wakeups.fireAll());
+    this.#logs = new RedisLogs(command, this.keys);
+    this.#dead = new RedisDeadLetters(command);
+    this.#groupCommit = new GroupCommit(
+      async (route, args) =>
+        (await scripts.enqueue.run(command, route, args)) as (number[] | string)[],
+      (message) => {
+        const at = message.indexOf('SLUICE_QUEUE_FULL ');
+        return at >= 0 ? new QueueFullError(message.slice(at + 18)) : new Error(message);
+      },
+    );
+  }
+
+  /** Connection health, for probes and tests. */
+  get state(): { command: boolean; subscriber: boolean; reconnects: number } {
+    return {
+      command: this.#command.ready,
+      subscriber: this.#subscriber.ready,
+      reconnects: this.#command.reconnects + this.#subscriber.reconnects,
+    };
+  }
+
+  async enqueue(
+    target: Target,
+    records: readonly OutgoingRecord[],
+    options: EnqueueOptions,
+  ): Promise<EnqueueOutcome[]> {
+    this.#open();
+    const t = this.keys.target(target);
+    const head = [
+      t.dedupe,
+      Math.ceil(options.dedupeWindowMs),
+      options.maxLength,
+      options.overflow,
+      t.groups,
+      t.base,
+    ];
+    const args: (string | number)[] = [records.length];
+    for (const r of records) {
+      args.push(
+        r.id,
+        r.dedupe ? 1 : 0,
+        r.key ?? '',
+        encodeHeaders(r.headers),
+        r.body,
+        Math.ceil(r.delayMs),
+      );
+    }
+    try {
+      const outcomes = await this.#groupCommit.enqueue(t.route, head, args);
+      for (const outcome of outcomes) published.inc({ outcome });
+      return outcomes;
+    } catch (error) {
+      published.inc({ outcome: 'failed' }, records.length);
+      throw error;
+    }
+  }
+
+  async createGroup(topic: string, group: string): Promise<void> {
+    this.#open();
+    const base = this.keys.box({ kind: 'subscription', topic, group });
+    const groups = this.keys.groups(topic);
+    await scripts.createGroup.run(this.#client, groups, [groups, base, group]);
+  }
+
+  async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
+    this.#open();
+    const base = this.keys.box(source);
+    if (this.#claimedFrom.size < maxTrackedBoxes) this.#claimedFrom.add(base);
+    const [raw, nextDue, serverNow, backlog] = (await scripts.claim.run(this.#client, `${base}:s`, [
+      base,
+      this.connectionName,
+      request.max,
+      Math.ceil(request.leaseMs),
+      request.orderByKey ? 1 : 0,
+    ])) as [RawDelivery[], number, number, number];
+    consumerLag.set({ source: sourceName(source) }, Math.max(0, backlog));
+    const deliveries = raw.map(([entryId, token, attempt, fields, key]): Delivery => {
+      const f = fieldMap(fields);
+      const t = f.get('t');
+      return {
+        receipt: key === '' ? `${entryId}|${token}` : `${entryId}|${token}|${key}`,
+        id: f.get('i') ?? entryId,
+        key: f.get('k'),
+        headers: decodeHeaders(f.get('h')),
+        body: f.get('b') ?? '',
+        attempt,
+        publishedAt: t === undefined ? idTime(entryId) : Number(t),
+      };
+    });
+    return { deliveries, nextDueAt: nextDue < 0 ? undefined : Date.now() + (nextDue - serverNow) };
+  }
+
+  async ack(source: Source, receipts: readonly string[]): Promise<void> {
+    this.#open();
+    const base = this.keys.box(source);
+    for (let i = 0; i < receipts.length; i += chunk) {
+      const args = [base, this.connectionName, ...receipts.slice(i, i + chunk)];
+      await scripts.ack.run(this.#client, `${base}:s`, args);
+    }
+  }
+
+  async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
+    this.#open();
+    const base = this.keys.box(source);
+    const delay = Math.max(0, Math.ceil(options.delayMs));
+    await scripts.release.run(this.#client, `${base}:s`, [
+      base,
+      this.connectionName,
+      receipt,
+      delay,
+      options.countAttempt ? 1 : 0,
+    ]);
+  }
+
+  async extendLease(
+    source: Source,
+    receipts: readonly string[],
+    leaseMs: number,
+  ): Promise<string[]> {
+    this.#open();
+    const base = this.keys.box(source);
+    const lost: string[] = [];
+    for (let i = 0; i < receipts.length; i += chunk) {
+      const args = [base, this.connectionName, Math.ceil(leaseMs), ...receipts.slice(i, i + chunk)];
+      lost.push(...((await scripts.extend.run(this.#client, `${base}:s`, args)) as string[]));
+    }
+    return lost;
+  }
+
+  async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
+    this.#open();
+    const base = this.keys.box(source);
+    await scripts.deadLetter.run(this.#client, `${base}:s`, [
+      base,
+      this.connectionName,
+      receipt,
+      error,
+      this.#maxDead,
+    ]);
+  }
+
+  onWork(source: Source, listener: () => void): () => void {
+    return this.#wakeups.listen(`${this.keys.box(source)}:w`, listener);
+  }
+
+  async stats(source: Source): Promise<QueueStats> {
+    this.#open();
+    const base = this.keys.box(source);
+    const [depth, inFlight, delayed, oldest, deadLettered, now] = (await scripts.stats.run(
+      this.#client,
+      `${base}:s`,
+      [base],
+    )) as number[];
+    consumerLag.set({ source: sourceName(source) }, depth!);
+    return {
+      depth: depth!,
+      inFlight: inFlight!,
+      delayed: delayed!,
+      oldestAgeMs: oldest! < 0 ? 0 : Math.max(0, now! - oldest!),
+      deadLettered: deadLettered!,
+    };
+  }
+
+  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
+    this.#open();
+    const entries = await this.#dead.list(this.keys.box(source), limit);
+    return entries.map(([, fields]) => toDeadLetter(fields));
+  }
+
+  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    this.#open();
+    return this.#dead.replay(this.keys.box(source), ids);
+  }
+
+  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    this.#open();
+    return this.#dead.purge(this.keys.box(source), ids);
+  }
+
+  async append(
+    stream: string,
+    records: readonly StreamRecord[],
+    retention: Retention,
+  ): Promise<number[]> {
+    this.#open();
+    return this.#logs.append(stream, records, retention);
+  }
+
+  async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
+    this.#open();
+    return this.#logs.read(stream, fromOffset, limit);
+  }
+
+  async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
+    this.#open();
+    return this.#logs.resolve(stream, position);
+  }
+
+  async commitOffset(stream: string, group: string, offset: number): Promise<void> {
+    this.#open();
+    await this.#logs.commit(stream, group, offset);
+  }
+
+  async committedOffset(stream: string, group: string): Promise<number | undefined> {
+    this.#open();
+    return this.#logs.committed(stream, group);
+  }
+
+  onAppend(stream: string, listener: () => void): () => void {
+    return this.#wakeups.listen(this.#logs.channel(stream), listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wakeups.clear();
+    if (this.#command.ready) {
+      const client = this.#client;
+      const leave = (base: string) =>
+        scripts.forgetConsumer
+          .run(client, `${base}:s`, [base, this.connectionName])
+          .catch(() => {});
+      await Promise.all([...this.#claimedFrom].map(leave));
+    }
+    await Promise.all([quit(this.#command.client), quit(this.#subscriber.client)]);
+  }
+
+  get #client(): Redis {
+    return this.#command.client;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('the redis driver is closed');
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the given url';
+  }
+}
+
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // Fall through: drop the socket.
+    }
+  }
+  client.disconnect();
+}

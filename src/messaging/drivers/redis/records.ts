@@ -1,0 +1,56 @@
+import type { DeadLetterRecord, StreamEntryRecord } from '../../driver.js';
+
+/** A stream entry's fields as Redis returns them: [name, value, name, value, ...]. */
+export type Fields = readonly string[];
+
+export function fieldMap(fields: Fields): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);
+  return map;
+}
+
+export function encodeHeaders(headers: Readonly<Record<string, string>>): string {
+  for (const _ in headers) return JSON.stringify(headers);
+  return '';
+}
+
+export function decodeHeaders(encoded: string | undefined): Readonly<Record<string, string>> {
+  return encoded === undefined || encoded === ''
+    ? {}
+    : (JSON.parse(encoded) as Record<string, string>);
+}
+
+/** The milliseconds part of a stream entry id. */
+export function idTime(entryId: string): number {
+  return Number(entryId.slice(0, entryId.indexOf('-')));
+}
+
+export function idSeq(entryId: string): number {
+  return Number(entryId.slice(entryId.indexOf('-') + 1));
+}
+
+export function toDeadLetter(fields: Fields): DeadLetterRecord {
+  const f = fieldMap(fields);
+  return {
+    id: f.get('i') ?? '',
+    key: f.get('k'),
+    headers: decodeHeaders(f.get('h')),
+    body: f.get('b') ?? '',
+    attempt: Number(f.get('a') ?? 0),
+    publishedAt: Number(f.get('t') ?? 0),
+    failedAt: Number(f.get('f') ?? 0),
+    error: f.get('e') ?? '',
+  };
+}
+
+export function toStreamEntry(entryId: string, fields: Fields): StreamEntryRecord {
+  const f = fieldMap(fields);
+  return {
+    id: f.get('i') ?? '',
+    key: f.get('k'),
+    headers: decodeHeaders(f.get('h')),
+    body: f.get('b') ?? '',
+    offset: idSeq(entryId),
+    publishedAt: Number(f.get('t') ?? 0),
+  };
+}

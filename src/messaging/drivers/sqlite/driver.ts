@@ -1,0 +1,263 @@
+import Database from 'better-sqlite3';
+import { ClosedError } from '../../../core/errors.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterRecord,
+  DriverCapabilities,
+  EnqueueOptions,
+  EnqueueOutcome,
+  MessagingDriver,
+  OutgoingRecord,
+  QueueStats,
+  ReleaseOptions,
+  Retention,
+  Source,
+  StreamEntryRecord,
+  StreamPosition,
+  StreamRecord,
+  Target,
+} from '../../driver.js';
+import { GroupCommit } from './group-commit.js';
+import type { SqliteDriverOptions } from './options.js';
+import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
+import { prepareDatabase } from './schema.js';
+import { SqliteStreams } from './streams.js';
+import { WalWatcher } from './wal-watcher.js';
+
+const dedupePurgeEveryMs = 1000;
+
+export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): SqliteDriver {
+  return new SqliteDriver(path, options);
+}
+
+/**
+ * The embedded default: one SQLite file in WAL mode, shared safely by several processes.
+ * Writes are group-committed; other processes learn of commits through the WAL watcher.
+ */
+export class SqliteDriver implements MessagingDriver {
+  readonly name = 'sqlite';
+  readonly capabilities: DriverCapabilities;
+  readonly #db: Database.Database;
+  readonly #writer: GroupCommit;
+  readonly #queues: SqliteQueues;
+  readonly #streams: SqliteStreams;
+  readonly #work = new Map<string, Set<() => void>>();
+  readonly #appends = new Map<string, Set<() => void>>();
+  readonly #watcher: WalWatcher | undefined;
+  #lastPurge = 0;
+  #closed = false;
+
+  constructor(path: string, options: SqliteDriverOptions) {
+    const inMemory = path === ':memory:';
+    this.capabilities = {
+      durable: !inMemory,
+      delay: true,
+      orderByKey: true,
+      dedupe: true,
+      overflow: ['reject', 'drop-oldest'],
+      topics: true,
+      deadLetterReplay: true,
+      streams: true,
+      streamRetention: ['count', 'age', 'bytes'],
+      streamReadFromTime: true,
+    };
+    this.#db = new Database(path);
+    prepareDatabase(this.#db, {
+      synchronous: options.synchronous ?? 'full',
+      busyTimeoutMs: options.busyTimeout ?? 5000,
+    });
+    this.#writer = new GroupCommit(this.#db, (options.synchronous ?? 'full') === 'full');
+    this.#queues = new SqliteQueues(this.#db);
+    this.#streams = new SqliteStreams(this.#db);
+    if (!inMemory && options.watch !== false) {
+      this.#watcher = new WalWatcher(path, () => this.#notifyAll());
+      this.#watcher.start();
+    }
+  }
+
+  async enqueue(
+    target: Target,
+    records: readonly OutgoingRecord[],
+    options: EnqueueOptions,
+  ): Promise<EnqueueOutcome[]> {
+    const { outcomes, addresses } = await this.#write(() => {
+      const now = Date.now();
+      const addresses =
+        target.kind === 'queue'
+          ? [queueAddress(target.queue)]
+          : this.#queues.groupAddresses(target.topic);
+      const dedupeTarget = target.kind === 'queue' ? `q:${target.queue}` : `t:${target.topic}`;
+      const outcomes = this.#queues.enqueue(dedupeTarget, addresses, records, options, now);
+      if (now - this.#lastPurge > dedupePurgeEveryMs) {
+        this.#lastPurge = now;
+        this.#queues.purgeExpiredDedupe(now);
+      }
+      return { outcomes, addresses };
+    });
+    for (const address of addresses) this.#notify(address);
+    return outcomes;
+  }
+
+  async createGroup(topic: string, group: string): Promise<void> {
+    await this.#write(() => this.#queues.addGroup(topic, group, Date.now()));
+  }
+
+  async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
+    this.#open();
+    const address = addressOf(source);
+    // A read first: an idle consumer never takes the write lock.
+    if (!this.#queues.hasReady(address, Date.now())) {
+      return { deliveries: [], nextDueAt: this.#queues.nextDue(address, Date.now()) };
+    }
+    const deliveries = await this.#writeLight(() =>
+      this.#queues.claim(address, request, Date.now()),
+    );
+    const nextDueAt =
+      deliveries.length < request.max ? this.#queues.nextDue(address, Date.now()) : undefined;
+    return { deliveries, nextDueAt };
+  }
+
+  async ack(source: Source, receipts: readonly string[]): Promise<void> {
+    const address = addressOf(source);
+    const removed = await this.#writeLight(() => this.#queues.ack(address, receipts));
+    // An ack can unblock the next message of an ordering key.
+    if (removed > 0) this.#notify(address);
+  }
+
+  async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
+    const address = addressOf(source);
+    await this.#writeLight(() => this.#queues.release(address, receipt, options, Date.now()));
+    this.#notify(address);
+  }
+
+  extendLease(source: Source, receipts: readonly string[], leaseMs: number): Promise<string[]> {
+    const address = addressOf(source);
+    return this.#writeLight(() => this.#queues.extend(address, receipts, Date.now() + leaseMs));
+  }
+
+  async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
+    const address = addressOf(source);
+    await this.#writeLight(() => this.#queues.deadLetter(address, receipt, error, Date.now()));
+    this.#notify(address);
+  }
+
+  onWork(source: Source, listener: () => void): () => void {
+    return subscribe(this.#work, addressOf(source), listener);
+  }
+
+  async stats(source: Source): Promise<QueueStats> {
+    this.#open();
+    return this.#queues.stats(addressOf(source), Date.now());
+  }
+
+  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
+    this.#open();
+    return this.#queues.listDead(addressOf(source), limit);
+  }
+
+  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    const address = addressOf(source);
+    const count = await this.#write(() => {
+      const dead = this.#queues.takeDead(address, ids);
+      this.#queues.restore(address, dead, Date.now());
+      return dead.length;
+    });
+    this.#notify(address);
+    return count;
+  }
+
+  purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    const address = addressOf(source);
+    return this.#write(() => this.#queues.takeDead(address, ids).length);
+  }
+
+  async append(
+    stream: string,
+    records: readonly StreamRecord[],
+    retention: Retention,
+  ): Promise<number[]> {
+    const offsets = await this.#write(() =>
+      this.#streams.append(stream, records, retention, Date.now()),
+    );
+    for (const listener of this.#appends.get(stream) ?? []) listener();
+    return offsets;
+  }
+
+  async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
+    this.#open();
+    return this.#streams.read(stream, fromOffset, limit);
+  }
+
+  async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
+    this.#open();
+    return this.#streams.resolve(stream, position);
+  }
+
+  async commitOffset(stream: string, group: string, offset: number): Promise<void> {
+    await this.#writeLight(() => this.#streams.commit(stream, group, offset));
+  }
+
+  async committedOffset(stream: string, group: string): Promise<number | undefined> {
+    this.#open();
+    return this.#streams.committed(stream, group);
+  }
+
+  onAppend(stream: string, listener: () => void): () => void {
+    return subscribe(this.#appends, stream, listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watcher?.close();
+    await this.#writer.close();
+    this.#work.clear();
+    this.#appends.clear();
+    this.#db.close();
+  }
+
+  /** A write that must survive power loss before its promise resolves. */
+  #write<R>(work: () => R): Promise<R> {
+    if (this.#closed) return Promise.reject(new ClosedError('the sqlite driver is closed'));
+    return this.#writer.run(work, true);
+  }
+
+  /** A write whose loss in a power cut only makes a message come back early. */
+  #writeLight<R>(work: () => R): Promise<R> {
+    if (this.#closed) return Promise.reject(new ClosedError('the sqlite driver is closed'));
+    return this.#writer.run(work, false);
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('the sqlite driver is closed');
+  }
+
+  #notify(address: string): void {
+    for (const listener of this.#work.get(address) ?? []) listener();
+  }
+
+  #notifyAll(): void {
+    for (const listeners of this.#work.values()) for (const listener of listeners) listener();
+    for (const listeners of this.#appends.values()) for (const listener of listeners) listener();
+  }
+}
+
+function addressOf(source: Source): string {
+  return source.kind === 'queue'
+    ? queueAddress(source.queue)
+    : subscriptionAddress(source.topic, source.group);
+}
+
+function subscribe(map: Map<string, Set<() => void>>, key: string, listener: () => void) {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0) map.delete(key);
+  };
+}

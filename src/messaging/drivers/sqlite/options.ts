@@ -1,0 +1,14 @@
+export interface SqliteDriverOptions {
+  /**
+   * `full` (default) syncs the WAL at every commit, so a published message survives power
+   * loss; `normal` survives a process kill but not an OS crash, and is faster.
+   */
+  synchronous?: 'full' | 'normal';
+  /** How long a writer waits for another process's write lock. Default 5 s. */
+  busyTimeout?: number;
+  /**
+   * Watch the database's WAL file so consumers in other processes wake within
+   * milliseconds of a commit. Default true; the consumers' poll interval is the fallback.
+   */
+  watch?: boolean;
+}

@@ -1,0 +1,49 @@
+import { isSluiceError, SluiceError, type SluiceErrorOptions } from '../core/errors.js';
+
+/**
+ * Thrown by a handler (or by the consumer itself, for a payload that fails validation) to
+ * send a message straight to the dead-letter queue instead of retrying it.
+ */
+export class NonRetryableError extends SluiceError {
+  constructor(message: string, options?: SluiceErrorOptions) {
+    super('SLUICE_NON_RETRYABLE', message, options);
+    this.name = 'NonRetryableError';
+  }
+}
+
+/** A payload that is not JSON-serialisable, too large, or rejected by the schema. */
+export class InvalidMessageError extends SluiceError {
+  constructor(message: string, options?: SluiceErrorOptions) {
+    super('SLUICE_INVALID_MESSAGE', message, options);
+    this.name = 'InvalidMessageError';
+  }
+}
+
+/** An idempotency key was already recorded: the work it guards has happened before. */
+export class DuplicateMessageError extends SluiceError {
+  constructor(
+    readonly key: string,
+    options?: SluiceErrorOptions,
+  ) {
+    super('SLUICE_DUPLICATE_MESSAGE', `Message ${key} was already processed`, options);
+    this.name = 'DuplicateMessageError';
+  }
+}
+
+export const isNonRetryableError = (e: unknown): e is NonRetryableError =>
+  isSluiceError(e, 'SLUICE_NON_RETRYABLE');
+export const isInvalidMessageError = (e: unknown): e is InvalidMessageError =>
+  isSluiceError(e, 'SLUICE_INVALID_MESSAGE');
+export const isDuplicateMessageError = (e: unknown): e is DuplicateMessageError =>
+  isSluiceError(e, 'SLUICE_DUPLICATE_MESSAGE');
+
+/** The message's lease expired and it may already be with another consumer. */
+export class LeaseLostError extends SluiceError {
+  constructor(messageId: string, options?: SluiceErrorOptions) {
+    super('SLUICE_LEASE_LOST', `Lease on message ${messageId} was lost`, options);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export const isLeaseLostError = (e: unknown): e is LeaseLostError =>
+  isSluiceError(e, 'SLUICE_LEASE_LOST');

@@ -1,0 +1,95 @@
+import { InvalidArgumentError } from '../core/errors.js';
+import type { BrokerCore } from './broker-core.js';
+import { decodePayload } from './codec.js';
+import { resolveConsumerConfig } from './consume-options.js';
+import { ConsumerLoop } from './consumer.js';
+import { DeadLetterBox } from './dead-letters.js';
+import type { QueueStats, Source, Target } from './driver.js';
+import { InvalidMessageError } from './errors.js';
+import { Producer, type ProducerConfig } from './producer.js';
+import type {
+  ConsumeOptions,
+  Consumer,
+  DeadLetters,
+  Handler,
+  OutgoingMessage,
+  PublishOptions,
+  PublishResult,
+} from './types.js';
+
+/** Starts a consumer on `source`: the part queues and topic subscriptions share. */
+export function startConsumer<T>(
+  core: BrokerCore,
+  source: Source,
+  handler: Handler<T>,
+  options: ConsumeOptions | undefined,
+  config: ProducerConfig,
+): Consumer {
+  core.assertOpen();
+  if (typeof handler !== 'function') throw new InvalidArgumentError('handler must be a function');
+  const consumerConfig = resolveConsumerConfig(options, core.driver.name, core.driver.capabilities);
+  const { check } = config;
+  const decode = (body: string): T => {
+    const payload = decodePayload(body);
+    const problem = check?.(payload);
+    if (problem !== undefined) throw new InvalidMessageError(`invalid payload: ${problem}`);
+    return payload as T;
+  };
+  const loop = new ConsumerLoop<T>(core.driver, source, handler, consumerConfig, decode);
+  core.adopt(loop);
+  loop.start();
+  return loop;
+}
+
+/** Publishes one message; `publish`'s options minus the signal describe it. */
+export async function publishOne<T>(
+  producer: Producer<T>,
+  payload: T,
+  options: PublishOptions,
+): Promise<PublishResult> {
+  const { signal, ...rest } = options;
+  const [result] = await producer.publish([{ ...rest, payload }], signal);
+  return result!;
+}
+
+/** A work queue: each message goes to one of the competing consumers. */
+export class Queue<T = unknown> {
+  readonly name: string;
+  readonly deadLetters: DeadLetters<T>;
+  readonly #core: BrokerCore;
+  readonly #config: ProducerConfig;
+  readonly #producer: Producer<T>;
+  readonly #source: Source;
+
+  constructor(core: BrokerCore, name: string, config: ProducerConfig) {
+    this.name = name;
+    this.#core = core;
+    this.#config = config;
+    const target: Target = { kind: 'queue', queue: name };
+    this.#source = target;
+    this.#producer = new Producer<T>(core, target, config);
+    this.deadLetters = new DeadLetterBox<T>(core, this.#source);
+  }
+
+  /** Resolves once the message is stored (durably, for a durable driver). */
+  publish(payload: T, options: PublishOptions = {}): Promise<PublishResult> {
+    return publishOne(this.#producer, payload, options);
+  }
+
+  /** Stores all the messages together; resolves once all are stored. */
+  publishBatch(
+    messages: readonly OutgoingMessage<T>[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<PublishResult[]> {
+    return this.#producer.publish(messages, options.signal);
+  }
+
+  consume(handler: Handler<T>, options?: ConsumeOptions): Consumer {
+    return startConsumer(this.#core, this.#source, handler, options, this.#config);
+  }
+
+  async stats(): Promise<QueueStats> {
+    this.#core.assertOpen();
+    return this.#core.driver.stats(this.#source);
+  }
+}

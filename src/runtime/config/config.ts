@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigError, type Env, loadConfig, parseConfig } from '../../core/index.js';
+import type { Duration, GatewayConfig, Size } from '../../gateway/config.js';
+import { checkSystem, positioned } from './check.js';
+import { type drivers, sluiceSchema } from './schema.js';
+
+/** What `sluice.yaml` holds once validated; units stay as written (`2s`, `50%`, `64kb`). */
+export interface SluiceConfig {
+  version: 1;
+  messaging?: { driver: (typeof drivers)[number]; url?: string };
+  telemetry?: {
+    metrics?: { port?: number; path?: string; enabled?: boolean };
+    traces?: { otlp?: string; sample?: string | number; serviceName?: string };
+    logs?: {
+      level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+      pretty?: boolean;
+    };
+  };
+  gateway?: GatewayConfig;
+  services?: Record<string, ServiceConfig>;
+}
+
+export interface PolicyConfig {
+  timeout?: Duration;
+  retry?: {
+    attempts?: number;
+    backoff?: 'constant' | 'exponential' | 'decorrelated';
+    delay?: Duration;
+    maxDelay?: Duration;
+    budget?: string | number;
+  };
+  breaker?: {
+    failureRate?: string | number;
+    slowCallRate?: string | number;
+    slowCall?: Duration;
+    minimumCalls?: number;
+    window?: Duration;
+    openFor?: Duration;
+  };
+  bulkhead?: number | { max: number; queue?: number; queueTimeout?: Duration };
+}
+
+export interface ServiceConfig {
+  command: string;
+  cwd?: string;
+  instances?: number;
+  port?: number;
+  /** Services this one calls; each reaches it at the URL in `<NAME>_URL`. */
+  upstreams?: string[];
+  env?: Record<string, string | number | boolean>;
+  health?:
+    | string
+    | {
+        path: string;
+        interval?: Duration;
+        timeout?: Duration;
+        startTimeout?: Duration;
+        unhealthyThreshold?: number;
+      };
+  /** Per upstream name. */
+  policies?: Record<string, PolicyConfig>;
+  restart?: {
+    policy?: 'always' | 'on-failure' | 'never';
+    backoff?: Duration;
+    maxBackoff?: Duration;
+  };
+  drainTimeout?: Duration;
+}
+
+export type { Duration, Size };
+
+/**
+ * Loads and validates a `sluice.yaml` as a whole: the schema first, then what spans
+ * services (unknown upstreams, dependency cycles, overlapping ports). Throws one
+ * ConfigError listing every problem, each with its file, line and key path.
+ */
+export async function loadSluiceConfig(
+  file: string,
+  options: { env?: Env; signal?: AbortSignal } = {},
+): Promise<SluiceConfig> {
+  const config = await loadConfig<SluiceConfig>(file, { ...options, schema: sluiceSchema });
+  const found = checkSystem(config);
+  if (found.length === 0) return config;
+  // Valid YAML a moment ago: read it again only to point at the offending lines.
+  const text = await readFile(file, { encoding: 'utf8', signal: options.signal });
+  throw new ConfigError(positioned(text, file, found));
+}
+
+/** `loadSluiceConfig` for text already in hand; `file` is only used to name it. */
+export function parseSluiceConfig(
+  text: string,
+  options: { file?: string; env?: Env } = {},
+): SluiceConfig {
+  const file = options.file ?? '<config>';
+  const config = parseConfig<SluiceConfig>(text, { file, env: options.env, schema: sluiceSchema });
+  const found = checkSystem(config);
+  if (found.length > 0) throw new ConfigError(positioned(text, file, found));
+  return config;
+}

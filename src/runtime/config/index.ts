@@ -1,0 +1,12 @@
+export { checkSystem, type SystemProblem } from './check.js';
+export {
+  type Duration,
+  loadSluiceConfig,
+  type PolicyConfig,
+  parseSluiceConfig,
+  type ServiceConfig,
+  type Size,
+  type SluiceConfig,
+} from './config.js';
+export { envName, startOrder } from './order.js';
+export { drivers, sluiceSchema } from './schema.js';

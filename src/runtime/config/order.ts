@@ -1,0 +1,57 @@
+/** The part of a service that decides start order: what it calls. */
+export interface Dependent {
+  upstreams?: readonly string[];
+}
+
+/** A call from `from` to its `index`-th upstream that closes a cycle back to `from`'s caller. */
+export interface Cycle {
+  from: string;
+  index: number;
+  /** The services on the cycle, the first repeated at the end: `a → b → a`. */
+  path: string[];
+}
+
+/**
+ * Depth-first over `upstreams`, in declaration order, so the result is stable: every
+ * service comes after the services it calls. Unknown upstreams are skipped; each edge
+ * that closes a cycle is reported once in `cycles`.
+ */
+export function walk(services: Readonly<Record<string, Dependent>>): {
+  order: string[];
+  cycles: Cycle[];
+} {
+  const order: string[] = [];
+  const cycles: Cycle[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+
+  const visit = (name: string): void => {
+    state.set(name, 'open');
+    stack.push(name);
+    (services[name]?.upstreams ?? []).forEach((upstream, index) => {
+      if (!Object.hasOwn(services, upstream)) return;
+      const seen = state.get(upstream);
+      if (seen === 'open') {
+        const path = [...stack.slice(stack.indexOf(upstream)), upstream];
+        cycles.push({ from: name, index, path });
+      } else if (seen === undefined) {
+        visit(upstream);
+      }
+    });
+    stack.pop();
+    state.set(name, 'done');
+    order.push(name);
+  };
+  for (const name of Object.keys(services)) if (!state.has(name)) visit(name);
+  return { order, cycles };
+}
+
+/** Dependencies first; the order `sluice up` starts services in (and stops them in reverse). */
+export function startOrder(services: Readonly<Record<string, Dependent>>): string[] {
+  return walk(services).order;
+}
+
+/** The environment variable through which callers reach `service`: `payment-eu` → `PAYMENT_EU_URL`. */
+export function envName(service: string): string {
+  return `${service.replaceAll('-', '_').toUpperCase()}_URL`;
+}

@@ -1,0 +1,35 @@
+import type { SchemaObject } from '../../core/index.js';
+import { closed, percent, port, text, url } from './schema/common.js';
+import { gatewaySchema } from './schema/gateway.js';
+import { servicesSchema } from './schema/services.js';
+
+export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
+
+/** The JSON Schema of `sluice.yaml`, with the unit extensions `loadConfig` understands. */
+export const sluiceSchema: SchemaObject = closed(
+  {
+    version: { const: 1 },
+    messaging: closed(
+      {
+        driver: { enum: [...drivers] },
+        url: text,
+      },
+      ['driver'],
+    ),
+    telemetry: closed({
+      metrics: closed({
+        port,
+        path: { type: 'string', pattern: '^/' },
+        enabled: { type: 'boolean' },
+      }),
+      traces: closed({ otlp: url, sample: percent, serviceName: text }),
+      logs: closed({
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+        pretty: { type: 'boolean' },
+      }),
+    }),
+    gateway: gatewaySchema,
+    services: servicesSchema,
+  },
+  ['version'],
+);

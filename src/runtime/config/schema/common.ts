@@ -1,0 +1,78 @@
+import type { SchemaObject } from '../../../core/index.js';
+
+export const duration: SchemaObject = { unit: 'duration' };
+export const size: SchemaObject = { unit: 'size' };
+export const rate: SchemaObject = { unit: 'rate' };
+export const percent: SchemaObject = { unit: 'percent' };
+export const text: SchemaObject = { type: 'string', minLength: 1 };
+export const texts: SchemaObject = { type: 'array', items: text };
+export const textMap: SchemaObject = { type: 'object', additionalProperties: { type: 'string' } };
+export const port: SchemaObject = { type: 'integer', minimum: 0, maximum: 65535 };
+export const count: SchemaObject = { type: 'integer', minimum: 1 };
+export const url: SchemaObject = {
+  type: 'string',
+  pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://',
+  expected: 'a URL such as http://host:port',
+};
+export const listen: SchemaObject = {
+  type: ['string', 'integer'],
+  pattern: '^(\\S+:)?\\d{1,5}$',
+  minimum: 0,
+  maximum: 65535,
+  expected: 'a port or host:port such as 0.0.0.0:8080',
+};
+export const name: SchemaObject = {
+  type: 'string',
+  pattern: '^[a-z][a-z0-9-]*$',
+  expected: 'a name of lowercase letters, digits and dashes',
+};
+
+/** An object whose keys are all known: anything else is reported as an unknown key. */
+export function closed(
+  properties: Record<string, SchemaObject>,
+  required?: string[],
+): SchemaObject {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties,
+    ...(required === undefined ? {} : { required }),
+  };
+}
+
+/**
+ * Timeout, retry, breaker and bulkhead settings. The gateway's routes and upstreams take
+ * the subset the gateway implements; a service's policies (applied by its sidecar) take all.
+ */
+export function resiliencePolicy(options: { sidecar: boolean }): SchemaObject {
+  const backoffs = ['constant', 'exponential', ...(options.sidecar ? ['decorrelated'] : [])];
+  const queue = { type: 'integer', minimum: 0 };
+  return closed({
+    timeout: duration,
+    retry: closed({
+      attempts: count,
+      backoff: { enum: backoffs },
+      delay: duration,
+      maxDelay: duration,
+      budget: percent,
+    }),
+    breaker: closed({
+      failureRate: percent,
+      slowCallRate: percent,
+      slowCall: duration,
+      minimumCalls: count,
+      window: duration,
+      openFor: duration,
+    }),
+    bulkhead: {
+      anyOf: [
+        count,
+        closed(
+          options.sidecar ? { max: count, queue, queueTimeout: duration } : { max: count, queue },
+          ['max'],
+        ),
+      ],
+      expected: 'a number of concurrent calls, or { max, queue }',
+    },
+  });
+}

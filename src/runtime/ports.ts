@@ -1,0 +1,18 @@
+import { createServer } from 'node:net';
+
+/**
+ * A port free on `host` right now, found by binding port 0. Another process could take it
+ * before the instance binds; the instance then fails its start, and is restarted.
+ */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

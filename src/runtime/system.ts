@@ -1,0 +1,204 @@
+import { resolve } from 'node:path';
+import type { Registry } from 'prom-client';
+import { type Component, Lifecycle, type LifecycleEvent, type StopReport } from '../core/index.js';
+import { createLogger, type Logger } from '../observe/index.js';
+import { envName, type SluiceConfig, startOrder } from './config/index.js';
+import type { InstanceInfo } from './instance.js';
+import { LogSink, type LogSinkOptions } from './logs.js';
+import { runtimeMetrics } from './metrics.js';
+import { MetricsServer } from './metrics-server.js';
+import { planService } from './plan.js';
+import { Service } from './service.js';
+
+/** What extra components (the gateway, later) see of the running system. */
+export interface SystemView {
+  readonly config: SluiceConfig;
+  /** Where callers reach `service`; known once it has started. */
+  urlOf(service: string): string | undefined;
+  readonly instances: InstanceInfo[];
+}
+
+/** The instance of `caller` that will be given the URL, and the service it calls. */
+export interface UpstreamRoute {
+  caller: { service: string; index: number };
+  upstream: string;
+  /** The URL the supervisor would give: the upstream itself, or its round-robin proxy. */
+  url: string;
+}
+
+export interface StartSystemOptions {
+  /** Where instances listen and callers reach them. Default `127.0.0.1`. */
+  host?: string;
+  /** The merged log. Default: pretty on a terminal, JSON lines otherwise, to stdout. */
+  logs?: LogSink | LogSinkOptions;
+  /** Base environment of every instance. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Base of relative service `cwd`s. Default `process.cwd()`. */
+  cwd?: string;
+  registry?: Registry;
+  /** Drain time for rolling back a failed start, in ms. Default 10 s. */
+  rollbackTimeout?: number;
+  /**
+   * Started in order after every service is ready, stopped before any service: the seam
+   * through which the gateway will be run.
+   */
+  components?: (system: SystemView) => Component[];
+  /**
+   * The URL an instance is given for an upstream (`PAYMENT_URL`): the seam where a sidecar
+   * goes. Default: `route.url`.
+   */
+  upstreamUrl?: (route: UpstreamRoute) => string;
+}
+
+export interface System extends SystemView {
+  /** Where the supervisor's metrics are served, when `telemetry.metrics` asks for it. */
+  readonly metricsUrl: string | undefined;
+  /** Resolves once every service and component is up; rejects (after rolling back) if not. */
+  readonly ready: Promise<void>;
+  /** Stops components, then services in reverse dependency order, sharing one deadline. */
+  stop(options?: { drainTimeout?: number }): Promise<StopReport>;
+  /** SIGKILL to every instance at once, synchronously. */
+  kill(): void;
+  /** For `handleSignals`. */
+  readonly lifecycle: Lifecycle;
+  readonly logger: Logger;
+}
+
+function sinkOf(logs: StartSystemOptions['logs']): LogSink {
+  if (logs instanceof LogSink) return logs;
+  const tty = process.stdout.isTTY === true;
+  return new LogSink(logs ?? { format: tty ? 'pretty' : 'json', color: tty });
+}
+
+/** Starts a validated `sluice.yaml`'s services in dependency order, then `components`. */
+export function startSystem(config: SluiceConfig, options: StartSystemOptions = {}): System {
+  const host = options.host ?? '127.0.0.1';
+  const sink = sinkOf(options.logs);
+  const logger = createLogger({
+    name: 'sluice',
+    level: config.telemetry?.logs?.level ?? 'info',
+    destination: sink.destination('sluice'),
+  });
+  const metrics = runtimeMetrics(options.registry);
+  const baseEnv = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const declared = config.services ?? {};
+  const services = new Map<string, Service>();
+
+  const view: SystemView = {
+    config,
+    urlOf: (name) => services.get(name)?.url,
+    get instances() {
+      return [...services.values()].flatMap((s) => s.instances);
+    },
+  };
+
+  for (const name of startOrder(declared)) {
+    const plan = planService(name, declared[name]!);
+    plan.cwd = resolve(cwd, plan.cwd ?? '.');
+    const env = (index: number, port: number): Record<string, string | undefined> => {
+      const urls: Record<string, string> = {};
+      for (const upstream of plan.upstreams) {
+        const url = services.get(upstream)?.url ?? '';
+        const route = { caller: { service: name, index }, upstream, url };
+        urls[envName(upstream)] = options.upstreamUrl?.(route) ?? url;
+      }
+      return {
+        ...baseEnv,
+        ...messagingEnv(config),
+        ...plan.env,
+        ...urls,
+        PORT: String(port),
+        SLUICE_SERVICE: name,
+        SLUICE_INSTANCE: String(index),
+      };
+    };
+    services.set(name, new Service({ plan, host, env, sink, logger, metrics }));
+    for (let i = 0; i < plan.instances; i++) sink.reserve(`${name}.${i}`);
+  }
+
+  const lifecycle = new Lifecycle({
+    rollbackTimeout: options.rollbackTimeout,
+    onEvent: (event) => logEvent(logger, event),
+  });
+  const telemetry = config.telemetry?.metrics;
+  const metricsServer =
+    telemetry === undefined || telemetry.enabled === false
+      ? undefined
+      : new MetricsServer({
+          host,
+          port: telemetry.port ?? 9464,
+          path: telemetry.path,
+          registry: options.registry,
+        });
+  // First up and last down, so restarts during start and stop are visible.
+  if (metricsServer !== undefined) lifecycle.add(metricsServer);
+  lifecycle.add(...services.values());
+  lifecycle.add(...(options.components?.(view) ?? []));
+
+  const kill = (): void => {
+    for (const service of services.values()) service.kill();
+  };
+  // Instances live in their own process groups: never leave them behind.
+  process.once('exit', kill);
+
+  const ready = lifecycle.start();
+  ready.catch(() => process.off('exit', kill));
+
+  return {
+    ...view,
+    get instances() {
+      return view.instances;
+    },
+    get metricsUrl() {
+      return metricsServer?.url;
+    },
+    ready,
+    lifecycle,
+    logger,
+    kill,
+    stop: async (stopOptions = {}) => {
+      try {
+        return await lifecycle.stop(stopOptions);
+      } finally {
+        process.off('exit', kill);
+      }
+    },
+  };
+}
+
+/** Lets services reach the same messaging engine as the file declares. */
+function messagingEnv(config: SluiceConfig): Record<string, string> {
+  const messaging = config.messaging;
+  if (messaging === undefined) return {};
+  return {
+    SLUICE_MESSAGING_DRIVER: messaging.driver,
+    ...(messaging.url === undefined ? {} : { SLUICE_MESSAGING_URL: messaging.url }),
+  };
+}
+
+function logEvent(logger: Logger, event: LifecycleEvent): void {
+  switch (event.type) {
+    case 'starting':
+      logger.info(`starting ${event.name}`);
+      break;
+    case 'start-failed':
+      logger.error(`${event.name} failed to start: ${errorMessage(event.error)}`);
+      break;
+    case 'stop-failed':
+      logger.error(`${event.name} failed to stop: ${errorMessage(event.error)}`);
+      break;
+    case 'overran':
+      logger.warn(`${event.name} was still stopping at the drain deadline`);
+      break;
+    case 'stopped':
+      logger.info(`stopped ${event.name}`);
+      break;
+    default:
+      break;
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { connect, type GroupCommitEvent } from '../../src/messaging/index.js';
+import { unique, waitFor } from '../conformance/helpers.js';
+import { startChild } from './fixtures/spawn.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-sqlite-'));
+const file = () => join(dir, `${unique('db')}.db`);
+
+describe('sqlite driver', () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps published messages across a close and reopen, dead letters and stream offsets too', async () => {
+    const url = file();
+    const first = await connect({ driver: 'sqlite', url });
+    await first.queue<string>('orders').publish('kept', { id: 'k1', delay: 5 });
+    await first.stream<number>('log').appendBatch([{ payload: 1 }, { payload: 2 }]);
+    await first.stream('log').group('g').commit(1);
+    await first.close();
+    const second = await connect({ driver: 'sqlite', url });
+    const seen: string[] = [];
+    second.queue<string>('orders').consume((m) => {
+      seen.push(`${m.id}:${m.payload}`);
+    });
+    await waitFor(() => seen.length === 1, 'the stored message');
+    assert.deepEqual(seen, ['k1:kept']);
+    assert.equal(await second.stream('log').group('g').committed(), 1);
+    assert.equal(await second.stream('log').position('latest'), 2);
+    assert.equal((await second.queue('orders').publish('again', { id: 'k1' })).duplicate, true);
+    await second.close();
+  });
+
+  it('commits the publishes of one tick in one transaction, resolving after it', async () => {
+    const broker = await connect({ driver: 'sqlite', url: file() });
+    const queue = broker.queue<number>('burst');
+    const commits: GroupCommitEvent[] = [];
+    const listen = (event: unknown) => commits.push(event as GroupCommitEvent);
+    subscribe('sluice:messaging:group-commit', listen);
+    try {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => queue.publish(i)));
+    } finally {
+      unsubscribe('sluice:messaging:group-commit', listen);
+    }
+    assert.deepEqual(
+      commits.map((c) => c.operations),
+      [200],
+    );
+    assert.equal((await queue.stats()).depth, 200);
+    await broker.close();
+  });
+
+  it('rolls back only the failing write of a group commit', async () => {
+    const broker = await connect({ driver: 'sqlite', url: file() });
+    const small = broker.queue<number>('small', { maxLength: 1, overflow: 'reject' });
+    const other = broker.queue<number>('other');
+    const results = await Promise.allSettled([
+      small.publish(1),
+      small.publish(2),
+      other.publish(3),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal((await small.stats()).depth, 1);
+    assert.equal((await other.stats()).depth, 1);
+    await broker.close();
+  });
+
+  it('removes acknowledged rows so the table does not grow', async () => {
+    const url = file();
+    const broker = await connect({ driver: 'sqlite', url });
+    const queue = broker.queue<number>('churn');
+    await queue.publishBatch(Array.from({ length: 500 }, (_, i) => ({ payload: i })));
+    let done = 0;
+    queue.consume(
+      () => {
+        done++;
+      },
+      { prefetch: 100, concurrency: 10 },
+    );
+    await waitFor(async () => done === 500 && (await queue.stats()).inFlight === 0, 'all acks');
+    const raw = new Database(url, { readonly: true });
+    assert.equal(raw.prepare('SELECT COUNT(*) FROM sluice_messages').pluck().get(), 0);
+    assert.equal(
+      raw.prepare("SELECT stored FROM sluice_counts WHERE address = 'q:churn'").pluck().get(),
+      0,
+    );
+    raw.close();
+    await broker.close();
+  });
+
+  it('shares one file between two connections without delivering a message twice', async () => {
+    const url = file();
+    const a = await connect({ driver: 'sqlite', url });
+    const b = await connect({ driver: 'sqlite', url });
+    const seen = new Map<number, number>();
+    for (const broker of [a, b]) {
+      broker.queue<number>('shared').consume(
+        (m) => {
+          seen.set(m.payload, (seen.get(m.payload) ?? 0) + 1);
+        },
+        { prefetch: 10, concurrency: 5 },
+      );
+    }
+    await a
+      .queue<number>('shared')
+      .publishBatch(Array.from({ length: 400 }, (_, i) => ({ payload: i })));
+    await waitFor(() => seen.size === 400, 'every message');
+    await waitFor(async () => (await a.queue('shared').stats()).inFlight === 0, 'acks');
+    assert.ok([...seen.values()].every((n) => n === 1));
+    await a.close();
+    await b.close();
+  });
+
+  it('wakes a consumer in this process when another process publishes, without polling', async () => {
+    const url = file();
+    const broker = await connect({ driver: 'sqlite', url });
+    const seen: number[] = [];
+    broker.queue<number>('cross').consume(
+      (m) => {
+        seen.push(m.payload);
+      },
+      { pollInterval: 600_000 },
+    );
+    await waitFor(async () => (await broker.queue('cross').stats()).depth === 0, 'the consumer');
+    await new Promise((r) => setTimeout(r, 20));
+    const child = startChild(['publish', url, 'cross', '3']);
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    await waitFor(() => seen.length === 3, 'the wake-up from the other process');
+    assert.deepEqual(seen, [0, 1, 2]);
+    await broker.close();
+  });
+});

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { type ConfigProblem, isConfigError } from '../../src/core/index.js';
+import { splitCommand } from '../../src/runtime/command.js';
+import {
+  envName,
+  loadSluiceConfig,
+  parseSluiceConfig,
+  startOrder,
+} from '../../src/runtime/index.js';
+import { planService } from '../../src/runtime/plan.js';
+import { tempDir } from './helpers.js';
+
+function problems(text: string): ConfigProblem[] {
+  try {
+    parseSluiceConfig(text, { file: 's.yaml', env: {} });
+  } catch (error) {
+    assert.ok(isConfigError(error), String(error));
+    return [...error.problems];
+  }
+  return [];
+}
+
+const shown = (found: ConfigProblem[]): string[] =>
+  found.map((p) => `${p.line} ${p.path}: ${p.message}`);
+
+describe('sluice.yaml as a whole system', () => {
+  test('an unknown upstream is named with its line and path', () => {
+    const text = [
+      'version: 1',
+      'services:',
+      '  api:',
+      '    command: node api.js',
+      '    upstreams: [db, payment]',
+      '  db: { command: node db.js }',
+    ].join('\n');
+    assert.deepEqual(shown(problems(text)), [
+      '5 services.api.upstreams[1]: unknown service "payment" (declared: api, db)',
+    ]);
+  });
+
+  test('a dependency cycle is a problem at the call that closes it', () => {
+    const text = [
+      'version: 1',
+      'services:',
+      '  a: { command: x, upstreams: [b] }',
+      '  b: { command: x, upstreams: [c] }',
+      '  c: { command: x, upstreams: [a] }',
+      '  d: { command: x, upstreams: [d] }',
+      "  e: { command: 'node \"open' }",
+    ].join('\n');
+    assert.deepEqual(shown(problems(text)), [
+      '5 services.c.upstreams[0]: dependency cycle: a → b → c → a',
+      '6 services.d.upstreams[0]: dependency cycle: d → d',
+      '7 services.e.command: unterminated " in command: node "open',
+    ]);
+  });
+
+  test('instance ports may not overlap', () => {
+    const text = [
+      'version: 1',
+      'services:',
+      '  a: { command: x, port: 4000, instances: 3 }',
+      '  b: { command: x, port: 4002 }',
+      '  c: { command: x, port: 65535, instances: 2 }',
+    ].join('\n');
+    assert.deepEqual(shown(problems(text)), [
+      '4 services.b.port: port 4002 overlap those of "a" (4000-4002)',
+      '5 services.c.port: ports 65535-65536 for its instances go past 65535',
+    ]);
+  });
+
+  test('schema problems still come first, with the new health and restart keys', () => {
+    const text = [
+      'version: 1',
+      'services:',
+      '  a:',
+      '    command: x',
+      '    health: { path: /healthz, startTimeout: soon }',
+      '    restart: { policy: sometimes }',
+    ].join('\n');
+    const found = shown(problems(text));
+    assert.equal(found.length, 2, found.join('\n'));
+    assert.match(found[0]!, /^5 services\.a\.health\.startTimeout: expected a duration/);
+    assert.match(
+      found[1]!,
+      /^6 services\.a\.restart\.policy: expected one of always, on-failure, never/,
+    );
+  });
+
+  test('loadSluiceConfig names the file in system problems', async () => {
+    const file = join(tempDir(), 'sluice.yaml');
+    writeFileSync(file, 'version: 1\nservices:\n  a: { command: x, upstreams: [nope] }\n');
+    await assert.rejects(loadSluiceConfig(file), (error: unknown) => {
+      assert.ok(isConfigError(error));
+      assert.equal(error.problems[0]!.file, file);
+      assert.equal(error.problems[0]!.line, 3);
+      assert.match(
+        error.message,
+        /sluice\.yaml:3:\d+ services\.a\.upstreams\[0\]: unknown service "nope"/,
+      );
+      return true;
+    });
+  });
+
+  test('services start after what they call, in declaration order otherwise', () => {
+    const services = {
+      web: { upstreams: ['api', 'auth'] },
+      api: { upstreams: ['db'] },
+      auth: {},
+      db: {},
+      lone: {},
+    };
+    assert.deepEqual(startOrder(services), ['db', 'api', 'auth', 'web', 'lone']);
+  });
+
+  test('callers find an upstream in <NAME>_URL', () => {
+    assert.equal(envName('payment'), 'PAYMENT_URL');
+    assert.equal(envName('payment-eu'), 'PAYMENT_EU_URL');
+  });
+
+  test('a service plan applies defaults and turns units into milliseconds', () => {
+    const plan = planService('a', {
+      command: 'x',
+      health: { path: '/h', interval: '2s', startTimeout: '1m' },
+      restart: { policy: 'always', backoff: '250ms', maxBackoff: '5s' },
+      env: { N: 3, B: true },
+    });
+    assert.equal(plan.instances, 1);
+    assert.deepEqual(plan.health, {
+      path: '/h',
+      intervalMs: 2000,
+      timeoutMs: 2000,
+      unhealthyThreshold: 3,
+    });
+    assert.equal(plan.startTimeoutMs, 60_000);
+    assert.deepEqual(plan.restart, { policy: 'always', initialDelayMs: 250, maxDelayMs: 5000 });
+    assert.deepEqual(plan.env, { N: '3', B: 'true' });
+    assert.equal(planService('b', { command: 'x' }).restart.policy, 'on-failure');
+  });
+
+  test('a command splits into words as a shell would, without running one', () => {
+    assert.deepEqual(splitCommand(`node  "my app.js" --name='a b' x\\ y`), [
+      'node',
+      'my app.js',
+      '--name=a b',
+      'x y',
+    ]);
+    assert.deepEqual(splitCommand(`echo "" 'it''s'`), ['echo', '', 'its']);
+    assert.throws(() => splitCommand('node "open'), /unterminated "/);
+  });
+});

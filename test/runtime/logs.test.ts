@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+import { LogSink } from '../../src/runtime/index.js';
+import { until } from './helpers.js';
+
+function sink(format: 'pretty' | 'json', color = false): { sink: LogSink; lines: string[] } {
+  const lines: string[] = [];
+  return { sink: new LogSink({ format, color, write: (line) => lines.push(line) }), lines };
+}
+
+describe('LogSink', () => {
+  test('pretty: a coloured prefix per service, aligned, JSON lines read as level and message', () => {
+    const { sink: pretty, lines } = sink('pretty', true);
+    pretty.line({ service: 'orders', instance: 1 }, 'plain text');
+    pretty.line({ service: 'payment-service' }, '{"level":40,"msg":"slow","extra":1}');
+    pretty.line({ service: 'orders', instance: 0 }, 'again');
+    assert.equal(lines[0], '\u001b[36morders.1 |\u001b[0m plain text\n');
+    assert.equal(lines[1], '\u001b[33mpayment-service |\u001b[0m WARN slow\n');
+    assert.equal(
+      lines[2],
+      '\u001b[36morders.0        |\u001b[0m again\n',
+      'same colour, wider column',
+    );
+  });
+
+  test('pretty without colour on a pipe', () => {
+    const { sink: plain, lines } = sink('pretty');
+    plain.line({ service: 'a' }, 'x');
+    assert.equal(lines[0], 'a      | x\n');
+  });
+
+  test('json: own JSON kept with service added; other lines wrapped, stderr as errors', () => {
+    const { sink: json, lines } = sink('json');
+    json.line({ service: 'a', instance: 0 }, '{"level":30,"msg":"hi","service":"spoofed","k":1}');
+    json.line({ service: 'a', instance: 0 }, 'oops', 'stderr');
+    json.line({ service: 'a', instance: 0 }, '[1,2]');
+    const [own, wrapped, array] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(own, { level: 30, msg: 'hi', service: 'a', k: 1, instance: 0 });
+    assert.equal(wrapped!.level, 50);
+    assert.equal(wrapped!.msg, 'oops');
+    assert.equal(array!.msg, '[1,2]', 'only objects pass through');
+  });
+
+  test('the supervisor destination keeps the service a line is about', () => {
+    const { sink: json, lines } = sink('json');
+    const destination = json.destination('sluice');
+    destination.write('{"level":30,"msg":"up"}\n');
+    destination.write('{"level":40,"msg":"a.0 restarting","service":"a"}\n');
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { service: string }).service),
+      ['sluice', 'a'],
+    );
+  });
+
+  test('attach splits a stream into lines, partial lines included', async () => {
+    const { sink: json, lines } = sink('json');
+    const stream = new PassThrough();
+    json.attach(stream, { service: 'a' }, 'stdout');
+    stream.write('one\ntw');
+    stream.end('o\nthree');
+    await until('three lines', () => lines.length === 3);
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { msg: string }).msg),
+      ['one', 'two', 'three'],
+    );
+  });
+});
