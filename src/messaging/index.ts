@@ -26,6 +26,15 @@ export type {
   StreamRecord,
   Target,
 } from './driver.js';
+export {
+  type PostgresIdempotencyStoreOptions,
+  postgresIdempotencyStore,
+} from './drivers/postgres/idempotency-store.js';
+export {
+  PostgresOutbox,
+  type PostgresOutboxOptions,
+  postgresOutbox,
+} from './drivers/postgres/outbox.js';
 export type { SqliteDriverOptions } from './drivers/sqlite/options.js';
 export {
   DuplicateMessageError,
