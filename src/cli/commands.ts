@@ -25,7 +25,11 @@ export const commands: Record<string, Command> = {
     summary: 'run a whole system from sluice.yaml: services in dependency order, restarts, drain',
     run: async (args) => (await import('../runtime/cli.js')).runUp(args),
   },
-  gateway: { usage: 'gateway -c FILE', summary: 'run the API gateway alone' },
+  gateway: {
+    usage: 'gateway -c FILE [--workers N] [--no-watch]',
+    summary: 'run the API gateway alone; reloads on SIGHUP or when the file changes',
+    run: async (args) => (await import('../gateway/cli.js')).runGateway(args),
+  },
   sidecar: { usage: 'sidecar ...', summary: 'run a mesh sidecar beside a service' },
   load: { usage: 'load ...', summary: 'generate load against a running system' },
   fault: {

@@ -4,6 +4,8 @@ import { checkCost, DEFAULT_MAX_KEYS, positive } from './limiter-options.js';
 import { monotonicClock, publishDecision, type RateLimitDecision } from './rate-limiter.js';
 import type { LocalRateLimiter } from './token-bucket.js';
 
+const EPSILON_MS = 1e-6;
+
 export interface GcraOptions {
   name?: string;
   /** Calls admitted per `periodMs` in the long run. */
@@ -45,7 +47,9 @@ export function gcra(options: GcraOptions): LocalRateLimiter {
     }
     const base = Math.max(cell.tat, now);
     const next = base + interval * cost;
-    const allowed = next - tolerance <= now;
+    // Clock readings are fractional: compare with a nanosecond of slack so a take that fits
+    // exactly is not refused for a rounding error in the last bit.
+    const allowed = next - tolerance - now <= EPSILON_MS;
     if (allowed) {
       cell.tat = next;
       cell.idleAt = next;
@@ -57,7 +61,7 @@ export function gcra(options: GcraOptions): LocalRateLimiter {
       limit: burst,
       remaining: Math.max(0, Math.floor((tolerance - (tat - now)) / interval + 1e-9)),
       resetAfterMs: Math.ceil(tat - now),
-      retryAfterMs: allowed ? 0 : Math.ceil(next - tolerance - now),
+      retryAfterMs: allowed ? 0 : Math.ceil(next - tolerance - now - EPSILON_MS),
     };
   };
 

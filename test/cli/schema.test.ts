@@ -104,10 +104,22 @@ describe('the sluice.yaml schema', () => {
   });
 
   test('listen takes a port or host:port', () => {
-    assert.deepEqual(problems('version: 1\ngateway: { listen: 8080, routes: [] }\n'), []);
-    assert.deepEqual(problems('version: 1\ngateway: { listen: "[::1]:8080", routes: [] }\n'), []);
+    assert.deepEqual(
+      problems(
+        'version: 1\ngateway: { listen: 8080, routes: [{ path: /, upstream: "http://127.0.0.1:9000" }] }\n',
+      ),
+      [],
+    );
+    assert.deepEqual(
+      problems(
+        'version: 1\ngateway: { listen: "[::1]:8080", routes: [{ path: /, upstream: "http://127.0.0.1:9000" }] }\n',
+      ),
+      [],
+    );
     assert.match(
-      problems('version: 1\ngateway: { listen: everywhere, routes: [] }\n')[0]!.message,
+      problems(
+        'version: 1\ngateway: { listen: everywhere, routes: [{ path: /, upstream: "http://127.0.0.1:9000" }] }\n',
+      )[0]!.message,
       /expected a port or host:port/,
     );
   });

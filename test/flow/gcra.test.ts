@@ -80,3 +80,17 @@ describe('gcra', () => {
     assert.equal(limiter.size, 50, 'the idle keys were swept as new ones arrived');
   });
 });
+
+test('a take that fits exactly is admitted whatever fraction the clock reads', () => {
+  for (const start of [0, 1234.567, 98765.4321, 1e9 + 0.1]) {
+    const clock = new ManualClock(start);
+    const limiter = gcra({ limit: 1, periodMs: 60_000, burst: 1, clock });
+    assert.equal(limiter.take('a').allowed, true, `first take at ${start}`);
+    const refused = limiter.take('a');
+    assert.equal(refused.allowed, false);
+    assert.equal(refused.retryAfterMs, 60_000);
+    assert.equal(limiter.take('b').allowed, true, `fresh key at ${start}`);
+    clock.advance(60_000);
+    assert.equal(limiter.take('a').allowed, true, `after a full period at ${start}`);
+  }
+});

@@ -12,7 +12,15 @@ const subpaths = Object.keys(pkg.exports).filter((p) => p !== './package.json');
 test('the export map lists the subpaths', () => {
   assert.deepEqual(
     subpaths.sort(),
-    ['./core', './flow', './messaging', './observe', './resilience', './runtime'].sort(),
+    [
+      './core',
+      './flow',
+      './gateway',
+      './messaging',
+      './observe',
+      './resilience',
+      './runtime',
+    ].sort(),
   );
 });
 

@@ -1,6 +1,6 @@
 import type { SchemaObject } from '../../core/index.js';
+import { gatewayConfigSchema } from '../../gateway/config-schema.js';
 import { closed, percent, port, text, url } from './schema/common.js';
-import { gatewaySchema } from './schema/gateway.js';
 import { servicesSchema } from './schema/services.js';
 
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
@@ -28,7 +28,7 @@ export const sluiceSchema: SchemaObject = closed(
         pretty: { type: 'boolean' },
       }),
     }),
-    gateway: gatewaySchema,
+    gateway: gatewayConfigSchema,
     services: servicesSchema,
   },
   ['version'],

@@ -1,0 +1,80 @@
+import cluster, { type Worker } from 'node:cluster';
+import { type GcraOptions, gcra, type RateLimitDecision, type RateLimiter } from '../flow/index.js';
+
+interface TakeMessage {
+  sluiceTake: number;
+  name: string;
+  limit: number;
+  periodMs: number;
+  burst: number;
+  key: string;
+  cost: number;
+}
+
+interface DecisionMessage {
+  sluiceDecision: number;
+  decision: RateLimitDecision;
+}
+
+const isTake = (m: unknown): m is TakeMessage =>
+  typeof m === 'object' && m !== null && typeof (m as TakeMessage).sluiceTake === 'number';
+const isDecision = (m: unknown): m is DecisionMessage =>
+  typeof m === 'object' && m !== null && typeof (m as DecisionMessage).sluiceDecision === 'number';
+
+/**
+ * In the cluster primary: answers the workers' takes from one GCRA per limit, so a local
+ * rate limit stays exact however connections spread over the workers.
+ */
+const limiters = new Map<string, RateLimiter>();
+
+export function serveClusterLimits(worker: Worker): void {
+  worker.on('message', (message: unknown) => {
+    if (!isTake(message)) return;
+    const id = `${message.name}|${message.limit}|${message.periodMs}|${message.burst}`;
+    let limiter = limiters.get(id);
+    if (limiter === undefined) {
+      const options: GcraOptions = {
+        name: message.name,
+        limit: message.limit,
+        periodMs: message.periodMs,
+        burst: message.burst,
+      };
+      limiter = gcra(options);
+      limiters.set(id, limiter);
+    }
+    const decision = limiter.take(message.key, message.cost) as RateLimitDecision;
+    worker.send({ sluiceDecision: message.sluiceTake, decision } satisfies DecisionMessage);
+  });
+}
+
+const pending = new Map<number, (decision: RateLimitDecision) => void>();
+let nextId = 0;
+let listening = false;
+
+/** In a cluster worker: a limiter whose state lives in the primary (one IPC round trip). */
+export function clusterRateLimiter(options: {
+  name: string;
+  limit: number;
+  periodMs: number;
+  burst: number;
+}): RateLimiter {
+  if (!listening) {
+    listening = true;
+    process.on('message', (message: unknown) => {
+      if (!isDecision(message)) return;
+      pending.get(message.sluiceDecision)?.(message.decision);
+      pending.delete(message.sluiceDecision);
+    });
+  }
+  return {
+    name: options.name,
+    take: (key, cost = 1) =>
+      new Promise<RateLimitDecision>((resolve) => {
+        const id = ++nextId;
+        pending.set(id, resolve);
+        process.send?.({ sluiceTake: id, ...options, key, cost } satisfies TakeMessage);
+      }),
+  };
+}
+
+export const inClusterWorker = (): boolean => cluster.isWorker && process.send !== undefined;

@@ -1,0 +1,34 @@
+import { isSluiceError, SluiceError, type SluiceErrorOptions } from '../core/errors.js';
+import type { ResponseHeaders } from './types.js';
+
+/**
+ * An error that is already an HTTP answer: a status, a problem type and a detail that is
+ * safe to show a client. Filters throw it; the server renders it as RFC 9457 JSON.
+ */
+export class HttpProblemError extends SluiceError {
+  /** Extra members for the problem body. */
+  extensions: ProblemExtensions = {};
+
+  constructor(
+    readonly status: number,
+    /** Short kebab-case problem type, e.g. `rate-limited`; becomes the `type` URI. */
+    readonly problem: string,
+    readonly detail: string,
+    readonly headers: ResponseHeaders = {},
+    options?: SluiceErrorOptions,
+  ) {
+    super('SLUICE_GATEWAY_HTTP', detail, options);
+    this.name = 'HttpProblemError';
+  }
+}
+
+/** Extension members of the problem body (RFC 9457 section 3.2). */
+export interface ProblemExtensions {
+  errors?: { pointer: string; message: string }[];
+}
+
+export const isHttpProblemError = (e: unknown): e is HttpProblemError =>
+  isSluiceError(e, 'SLUICE_GATEWAY_HTTP');
+
+export const badRequest = (detail: string, problem = 'bad-request'): HttpProblemError =>
+  new HttpProblemError(400, problem, detail);

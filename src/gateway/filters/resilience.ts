@@ -1,0 +1,175 @@
+import { Readable } from 'node:stream';
+import {
+  isAbortedError,
+  isBulkheadFullError,
+  isCircuitOpenError,
+  SluiceError,
+} from '../../core/errors.js';
+import { parseDuration, parsePercent } from '../../core/units.js';
+import {
+  bulkhead,
+  circuitBreaker,
+  constantBackoff,
+  exponentialBackoff,
+  type Policy,
+  retry,
+  retryBudget,
+  timeout,
+  wrap,
+} from '../../resilience/index.js';
+import type { CompileEnv, RoutePolicies } from '../compile.js';
+import type { ResilienceConfig, RouteConfig } from '../config.js';
+import type { Filter, GatewayContext, GatewayResponse } from '../types.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** An upstream 5xx seen as a failure by the breaker and retry; its body is buffered. */
+class UpstreamStatusError extends SluiceError {
+  constructor(readonly response: GatewayResponse) {
+    super('SLUICE_GATEWAY_UPSTREAM_STATUS', `upstream answered ${response.status}`);
+  }
+}
+
+async function bufferBody(response: GatewayResponse): Promise<GatewayResponse> {
+  const body = response.body;
+  if (!(body instanceof Readable)) return response;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_ERROR_BODY) {
+      body.destroy();
+      break;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const buffered = Buffer.concat(chunks);
+  return {
+    ...response,
+    headers: { ...response.headers, 'content-length': buffered.length },
+    body: buffered,
+  };
+}
+
+const countsAgainstUpstream = (error: unknown): boolean =>
+  !isBulkheadFullError(error) && !isCircuitOpenError(error) && !isAbortedError(error);
+
+function sharedPolicies(config: ResilienceConfig, name: string): RoutePolicies {
+  const out: RoutePolicies = {};
+  const b = config.breaker;
+  if (b) {
+    out.breaker = circuitBreaker({
+      name,
+      failureRateThreshold: parsePercent(b.failureRate ?? '50%') * 100,
+      ...(b.slowCallRate === undefined
+        ? {}
+        : { slowCallRateThreshold: parsePercent(b.slowCallRate) * 100 }),
+      ...(b.slowCall === undefined ? {} : { slowCallDurationMs: parseDuration(b.slowCall) }),
+      minimumCalls: b.minimumCalls ?? 20,
+      window: { type: 'time', durationMs: parseDuration(b.window ?? '10s') },
+      openDurationMs: parseDuration(b.openFor ?? '30s'),
+      isFailure: countsAgainstUpstream,
+    });
+  }
+  const bh = config.bulkhead;
+  if (bh !== undefined) {
+    out.bulkhead = bulkhead(
+      typeof bh === 'number'
+        ? { name, maxConcurrent: bh }
+        : { name, maxConcurrent: bh.max, maxQueue: bh.queue ?? 0 },
+    );
+  }
+  return out;
+}
+
+function withSignal(context: GatewayContext, signal: AbortSignal): GatewayContext {
+  return Object.create(context, { signal: { value: signal } }) as GatewayContext;
+}
+
+/**
+ * Timeout, retries, breaker and bulkhead around the upstream call. Breaker and bulkhead
+ * belong to the upstream (shared by its routes) when set on the upstream, to the route when
+ * set on the route. Retries only happen for idempotent methods or requests carrying an
+ * Idempotency-Key, and never for a body that was streamed (it cannot be replayed).
+ */
+export function resilienceFilter(
+  route: RouteConfig,
+  env: CompileEnv,
+  routeName: string,
+): Filter | null {
+  const upstreamConfig = env.config.upstreams?.[route.upstream]?.resilience ?? {};
+  const config: ResilienceConfig = { ...upstreamConfig, ...route.resilience };
+  if (!config.timeout && !config.retry && !config.breaker && config.bulkhead === undefined)
+    return null;
+  const routeLevel = route.resilience ?? {};
+  const fromUpstream = env.memo(`policies:${route.upstream}`, () =>
+    sharedPolicies(upstreamConfig, route.upstream),
+  );
+  const fromRoute = sharedPolicies(routeLevel, routeName);
+  const breaker = fromRoute.breaker ?? fromUpstream.breaker;
+  const limit = fromRoute.bulkhead ?? fromUpstream.bulkhead;
+  env.policies.set(routeName, {
+    ...(breaker ? { breaker } : {}),
+    ...(limit ? { bulkhead: limit } : {}),
+  });
+
+  const inner: Policy[] = [];
+  if (breaker) inner.push(breaker);
+  if (limit) inner.push(limit);
+  if (config.timeout !== undefined)
+    inner.push(timeout(parseDuration(config.timeout), { name: routeName }));
+  const once: Policy | null =
+    inner.length === 0 ? null : inner.length === 1 ? inner[0]! : wrap(...inner);
+  let retrying: Policy | null = null;
+  const r = config.retry;
+  if (r && (r.attempts ?? 2) > 1) {
+    const delay = parseDuration(r.delay ?? '50ms');
+    const policy = retry({
+      name: routeName,
+      maxAttempts: r.attempts ?? 2,
+      backoff:
+        r.backoff === 'constant'
+          ? constantBackoff(delay)
+          : exponentialBackoff({
+              initialDelay: delay,
+              maxDelay: parseDuration(r.maxDelay ?? '1s'),
+            }),
+      budget: retryBudget({
+        ratio: r.budget === undefined ? 0.2 : parsePercent(r.budget),
+        minPerSecond: 10,
+      }),
+      retryable: (error) => countsAgainstUpstream(error),
+    });
+    retrying = once ? wrap(policy, once) : policy;
+  }
+  const failOn5xx = breaker !== undefined || retrying !== null;
+
+  return (next) => async (request, context) => {
+    const replayable = !(request.body instanceof Readable);
+    const policy =
+      retrying &&
+      replayable &&
+      (IDEMPOTENT.has(request.method) || request.headers['idempotency-key'] !== undefined)
+        ? retrying
+        : once;
+    if (policy === null) return next(request, context);
+    try {
+      return await policy.execute(
+        async ({ signal }) => {
+          const response = await next(request, withSignal(context, signal));
+          if (failOn5xx && RETRYABLE_STATUS.has(response.status))
+            throw new UpstreamStatusError(await bufferBody(response));
+          return response;
+        },
+        { signal: context.signal },
+      );
+    } catch (error) {
+      if (error instanceof UpstreamStatusError) return error.response;
+      if (error instanceof SluiceError && error.cause instanceof UpstreamStatusError)
+        return error.cause.response;
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,222 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
+import { parseDuration, parseSize } from '../core/units.js';
+import { bridgeMetrics, createLogger, type Logger } from '../observe/index.js';
+import { type AdminServer, startAdmin } from './admin.js';
+import { compile, type FilterFactory, type GatewayRuntime } from './compile.js';
+import type { FilterName, GatewayConfig } from './config.js';
+import { builtinFilters } from './filters/builtin.js';
+import { type Exchange, type HandleHooks, handle } from './handle.js';
+import { parseListen } from './listen.js';
+import { rejectConnection } from './respond.js';
+import { exchangeRecorder } from './telemetry.js';
+import { handleUpgrade } from './upgrade.js';
+
+export interface GatewayOptions {
+  /** Filter factories by name, replacing the built-in ones of the same name. */
+  filters?: Partial<Record<FilterName, FilterFactory>>;
+  /** Where relative file names in the configuration resolve from; default the cwd. */
+  baseDir?: string;
+  /**
+   * Processes sharing this listener through node:cluster. Local (in-memory) rate limits
+   * give each worker its share of the allowance; a Redis store keeps them exact.
+   */
+  workers?: number;
+  /** Where `reload()` with no argument gets the next configuration (the config file). */
+  load?: () => Promise<GatewayConfig>;
+  /** Called once per response sent, after metrics and the access log. */
+  onExchange?: (exchange: Exchange) => void;
+  /** Access log destination when `accessLog` is on; a pino logger to stdout by default. */
+  logger?: Logger;
+  /** Prometheus registry for the gateway's metrics; the process-wide one by default. */
+  registry?: Registry;
+}
+
+/**
+ * A running gateway: one listener, one configuration at a time, swapped atomically, and
+ * the admin API when the configuration has an `admin` section.
+ */
+export class Gateway {
+  #runtime: GatewayRuntime;
+  readonly #server: Server;
+  readonly #options: GatewayOptions;
+  readonly #hooks: HandleHooks;
+  #admin: AdminServer | null = null;
+  #unbridge: (() => void) | null = null;
+  #draining = false;
+  #inflight = 0;
+  #idle: (() => void) | null = null;
+  readonly #upgraded = new Set<Duplex>();
+
+  private constructor(runtime: GatewayRuntime, options: GatewayOptions) {
+    this.#runtime = runtime;
+    this.#options = options;
+    const config = runtime.config;
+    const limits = config.limits ?? {};
+    const headersTimeout = parseDuration(limits.headersTimeout ?? '10s');
+    const requestTimeout = parseDuration(limits.requestTimeout ?? '30s');
+    this.#server = createServer(
+      {
+        maxHeaderSize: parseSize(limits.maxHeaderSize ?? '16kb'),
+        headersTimeout,
+        requestTimeout,
+        keepAliveTimeout: parseDuration(limits.keepAliveTimeout ?? '5s'),
+        connectionsCheckingInterval: Math.max(
+          50,
+          Math.min(headersTimeout, requestTimeout, 30_000) / 4,
+        ),
+      },
+      (req, res) => this.#onRequest(req, res),
+    );
+    this.#server.on('clientError', rejectConnection);
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.#draining) {
+        socket.destroy();
+        return;
+      }
+      this.#upgraded.add(socket);
+      socket.once('close', () => this.#upgraded.delete(socket));
+      void handleUpgrade(this.#runtime, req, socket, head);
+    });
+    const metrics = config.metrics !== false;
+    if (metrics) this.#unbridge = bridgeMetrics(options.registry);
+    const record =
+      metrics || config.accessLog
+        ? exchangeRecorder({
+            metrics,
+            ...(options.registry ? { registry: options.registry } : {}),
+            logger: config.accessLog
+              ? (options.logger ?? createLogger({ name: 'sluice-gateway' }))
+              : null,
+          })
+        : null;
+    const extra = options.onExchange;
+    const done =
+      record && extra
+        ? (e: Exchange) => {
+            record(e);
+            extra(e);
+          }
+        : (record ?? extra);
+    this.#hooks = {
+      ...(done ? { done } : {}),
+      closed: () => {
+        this.#inflight--;
+        if (this.#inflight === 0 && this.#idle) this.#idle();
+        if (this.#draining) this.#server.closeIdleConnections();
+      },
+      draining: () => this.#draining,
+    };
+  }
+
+  static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+    const runtime = compile(config, { ...builtinFilters(), ...options.filters }, options);
+    const gateway = new Gateway(runtime, options);
+    const { host, port } = parseListen(config.listen, 8080);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        gateway.#server.once('error', reject);
+        gateway.#server.listen(port, host, () => {
+          gateway.#server.off('error', reject);
+          resolve();
+        });
+      });
+      if (config.admin) {
+        gateway.#admin = await startAdmin({
+          listen: config.admin.listen,
+          token: config.admin.token,
+          gateway,
+          reload: () => gateway.reload(),
+          ...(options.registry ? { registry: options.registry } : {}),
+        });
+      }
+    } catch (error) {
+      gateway.#server.close();
+      gateway.#unbridge?.();
+      await runtime.close();
+      throw error;
+    }
+    return gateway;
+  }
+
+  get address(): AddressInfo {
+    return this.#server.address() as AddressInfo;
+  }
+
+  get url(): string {
+    const { address, port } = this.address;
+    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  }
+
+  /** The admin API's URL, when the configuration has an `admin` section. */
+  get adminUrl(): string | undefined {
+    return this.#admin?.url;
+  }
+
+  get runtime(): GatewayRuntime {
+    return this.#runtime;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /**
+   * Compiles `config` (or the one `options.load` gives) and swaps it in. In-flight requests
+   * finish on the configuration they started with; if loading or compiling throws, the
+   * running configuration stays as it was. Listener settings (`listen`, `limits`, `admin`)
+   * take effect on restart only.
+   */
+  async reload(config?: GatewayConfig): Promise<void> {
+    let next = config;
+    if (next === undefined) {
+      if (!this.#options.load) throw new Error('no configuration source to reload from');
+      next = await this.#options.load();
+    }
+    const runtime = compile(next, { ...builtinFilters(), ...this.#options.filters }, this.#options);
+    const previous = this.#runtime;
+    this.#runtime = runtime;
+    void this.#retire(previous);
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to the drain timeout), then closes. */
+  async close(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    const drainMs = parseDuration(this.#runtime.config.limits?.drainTimeout ?? '10s');
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const idle = new Promise<void>((resolve) => {
+      if (this.#inflight === 0) resolve();
+      else this.#idle = resolve;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, drainMs);
+    });
+    await Promise.race([idle, timeout]);
+    clearTimeout(timer);
+    this.#server.closeAllConnections();
+    for (const socket of this.#upgraded) socket.destroy();
+    await closed;
+    await this.#admin?.close();
+    this.#unbridge?.();
+    await this.#runtime.close();
+  }
+
+  /** Closes a replaced configuration once the requests that started on it are done. */
+  async #retire(runtime: GatewayRuntime): Promise<void> {
+    const until = Date.now() + parseDuration(runtime.config.limits?.drainTimeout ?? '10s');
+    while (runtime.active > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50).unref());
+    }
+    await runtime.close();
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.#inflight++;
+    void handle(this.#runtime, req, res, this.#hooks);
+  }
+}

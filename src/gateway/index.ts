@@ -1,0 +1,49 @@
+export { type AdminOptions, type AdminServer, startAdmin } from './admin.js';
+export { type Balancer, type BalancerKind, leastRequest, roundRobin } from './balancer.js';
+export { loadGatewayConfig, runGateway } from './cli.js';
+export type {
+  CompiledRoute,
+  CompileEnv,
+  FilterFactory,
+  GatewayRuntime,
+  LimiterInfo,
+  RoutePolicies,
+} from './compile.js';
+export type {
+  AdminConfig,
+  ApiKeyConfig,
+  AuthConfig,
+  CacheConfig,
+  CorsConfig,
+  Duration,
+  FilterName,
+  GatewayConfig,
+  HeaderRules,
+  HealthCheckConfig,
+  JwtConfig,
+  LimitsConfig,
+  RateLimitConfig,
+  ResilienceConfig,
+  RouteAuth,
+  RouteConfig,
+  SheddingConfig,
+  Size,
+  UpstreamConfig,
+} from './config.js';
+export { gatewayConfigSchema } from './config-schema.js';
+export { HttpProblemError, isHttpProblemError, type ProblemExtensions } from './errors.js';
+export { hashApiKey } from './filters/api-key.js';
+export { builtinFilters } from './filters/builtin.js';
+export { Gateway, type GatewayOptions } from './gateway.js';
+export type { Exchange } from './handle.js';
+export { normaliseTarget, type RequestTarget } from './path.js';
+export { errorToResponse, problemResponse } from './problem.js';
+export { type RouteMatch, Router } from './router.js';
+export {
+  chain,
+  type Filter,
+  type GatewayContext,
+  type GatewayRequest,
+  type GatewayResponse,
+  type Handler,
+} from './types.js';

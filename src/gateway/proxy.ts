@@ -1,0 +1,99 @@
+import type { TLSSocket } from 'node:tls';
+import type { Dispatcher } from 'undici';
+import { aborted, upstreamSignal } from './context.js';
+import { addForwardingHeaders, endToEnd, peerAddress, type TrustedProxies } from './forwarding.js';
+import type { Target } from './target.js';
+import type { GatewayResponse, Handler, ResponseHeaders } from './types.js';
+import type { Upstream } from './upstream.js';
+
+export interface ProxyOptions {
+  upstream: Upstream;
+  trusted: TrustedProxies;
+  /** Time to wait for the upstream's response headers. */
+  headersTimeoutMs?: number;
+  /** Longest pause between two chunks of the upstream's response body. */
+  bodyTimeoutMs?: number;
+  /** Send the client's Host header instead of the target's. */
+  preserveHost?: boolean;
+  /** Our pseudonym in `Via`. */
+  via?: string;
+}
+
+const skipHost = new Set(['host']);
+
+/**
+ * The terminal handler of every route: forwards the request to a target of the upstream
+ * and hands back the response with its body still streaming.
+ */
+export function proxy(options: ProxyOptions): Handler {
+  const { upstream, trusted } = options;
+  const headersTimeout = options.headersTimeoutMs ?? 30_000;
+  const bodyTimeout = options.bodyTimeoutMs ?? 30_000;
+  const via = `1.1 ${options.via ?? 'sluice'}`;
+  const skip = options.preserveHost ? undefined : skipHost;
+
+  return async (request, context) => {
+    const raw = request.raw;
+    const peer = peerAddress(raw.socket.remoteAddress);
+    const headers = endToEnd(request.headers, skip);
+    addForwardingHeaders(
+      headers,
+      request.headers,
+      {
+        peer,
+        trustedPeer: trusted.trusts(peer),
+        proto: (raw.socket as Partial<TLSSocket>).encrypted ? 'https' : 'http',
+        host: request.headers.host,
+      },
+      via,
+    );
+    headers['x-request-id'] = context.requestId;
+    const body = request.body;
+    if (body === null) delete headers['content-length'];
+    else if (body instanceof Uint8Array) headers['content-length'] = String(body.byteLength);
+
+    const target = upstream.pick();
+    if (request.upgrade !== undefined) return upgrade(target, request.upgrade);
+    target.inflight++;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await target.pool.request({
+        method: request.method as Dispatcher.HttpMethod,
+        path: request.path + request.query,
+        headers,
+        body,
+        signal: upstreamSignal(context),
+        headersTimeout,
+        bodyTimeout,
+      });
+    } catch (error) {
+      target.inflight--;
+      if (!aborted(context)) upstream.report(target, false);
+      throw error;
+    }
+    upstream.report(target, response.statusCode < 500);
+    response.body.once('close', () => target.inflight--);
+    const out = endToEnd(response.headers) as Record<string, string | string[]>;
+    const priorVia = out.via;
+    out.via = priorVia ? `${priorVia}, ${via}` : via;
+    return { status: response.statusCode, headers: out, body: response.body };
+
+    async function upgrade(target: Target, protocol: string): Promise<GatewayResponse> {
+      let upgraded: Dispatcher.UpgradeData;
+      try {
+        upgraded = await target.pool.upgrade({
+          method: 'GET',
+          path: request.path + request.query,
+          headers,
+          protocol,
+          signal: upstreamSignal(context),
+        });
+      } catch (error) {
+        if (!aborted(context)) upstream.report(target, false);
+        throw error;
+      }
+      upstream.report(target, true);
+      return { status: 101, headers: upgraded.headers as ResponseHeaders, body: upgraded.socket };
+    }
+  };
+}

@@ -1,0 +1,86 @@
+import type { Registry } from 'prom-client';
+import { defineCounter, defineHistogram, type Logger } from '../observe/index.js';
+import type { Exchange } from './handle.js';
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+const statusClass = (status: number): string =>
+  STATUS_CLASSES[Math.floor(status / 100) - 1] ?? '5xx';
+
+export interface ExchangeRecorderOptions {
+  registry?: Registry;
+  metrics?: boolean;
+  /** Access log lines go here, one per response. */
+  logger?: Logger | null;
+}
+
+/**
+ * Turns each finished exchange into metrics and an access log line. Route and upstream
+ * labels come from configuration (routes that match nothing are `(none)`), so label
+ * cardinality is bounded by the config, never by request data.
+ */
+export function exchangeRecorder(
+  options: ExchangeRecorderOptions = {},
+): (exchange: Exchange) => void {
+  const registry = options.registry === undefined ? {} : { registry: options.registry };
+  const metrics = options.metrics ?? true;
+  const requests = metrics
+    ? defineCounter({
+        name: 'sluice_gateway_requests_total',
+        help: 'Requests answered by the gateway, by route, upstream and status class.',
+        labelNames: ['route', 'upstream', 'status_class'],
+        labelValues: { status_class: STATUS_CLASSES },
+        maxSeries: 2000,
+        ...registry,
+      })
+    : null;
+  const duration = metrics
+    ? defineHistogram({
+        name: 'sluice_gateway_request_duration_seconds',
+        help: 'Time from request to response end, by route and status class.',
+        labelNames: ['route', 'status_class'],
+        labelValues: { status_class: STATUS_CLASSES },
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        maxSeries: 1000,
+        ...registry,
+      })
+    : null;
+  const cache = metrics
+    ? defineCounter({
+        name: 'sluice_gateway_cache_total',
+        help: 'Cacheable requests by route and outcome (hit, stale, miss).',
+        labelNames: ['route', 'result'],
+        labelValues: { result: ['hit', 'stale', 'miss'] },
+        maxSeries: 600,
+        ...registry,
+      })
+    : null;
+  const logger = options.logger ?? null;
+
+  return (exchange) => {
+    const cls = statusClass(exchange.status);
+    requests?.inc({ route: exchange.route, upstream: exchange.upstream, status_class: cls });
+    duration?.observe({ route: exchange.route, status_class: cls }, exchange.durationMs / 1000);
+    if (cache && exchange.cacheStatus !== undefined) {
+      const result = exchange.cacheStatus.includes('hit')
+        ? exchange.cacheStatus.includes('stale')
+          ? 'stale'
+          : 'hit'
+        : 'miss';
+      cache.inc({ route: exchange.route, result });
+    }
+    logger?.info(
+      {
+        req_id: exchange.requestId,
+        method: exchange.method,
+        path: exchange.path,
+        route: exchange.route,
+        upstream: exchange.upstream,
+        status: exchange.status,
+        client: exchange.clientIp,
+        sub: exchange.subject,
+        ms: Math.round(exchange.durationMs * 100) / 100,
+      },
+      'access',
+    );
+  };
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { call, startUpstream, type TestUpstream } from './helpers.js';
+
+/** Log lines of the child, as parsed JSON, each awaited by a predicate. */
+function logLines(
+  child: ChildProcess,
+): (match: (line: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>> {
+  const seen: Record<string, unknown>[] = [];
+  const waiting: {
+    match: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    seen.push(line);
+    for (const w of [...waiting]) {
+      if (w.match(line)) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  return (match) => {
+    const found = seen.find(match);
+    if (found) {
+      seen.splice(seen.indexOf(found), 1);
+      return Promise.resolve(found);
+    }
+    return new Promise((resolve) => waiting.push({ match, resolve }));
+  };
+}
+
+const yaml = (upstream: string, path: string, extra = '') => `version: 1
+gateway:
+  listen: 127.0.0.1:0
+  metrics: false
+  tracing: false
+  routes:
+    - { name: main, path: ${path}, upstream: ${upstream} }
+${extra}`;
+
+const children: ChildProcess[] = [];
+const track = (child: ChildProcess): ChildProcess => {
+  children.push(child);
+  return child;
+};
+
+describe('sluice gateway -c FILE', () => {
+  let dir: string;
+  let upstream: TestUpstream;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-gw-'));
+    upstream = await startUpstream();
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an invalid file with its line and key path, and exit code 1', {
+    timeout: 120_000,
+  }, async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'version: 1\ngateway:\n  routes:\n    - { path: nope, upstream: x }\n');
+    const child = track(
+      spawn(process.execPath, ['--import', 'tsx', '-e', script(file)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 1);
+    assert.match(stderr, /bad\.yaml:4:\d+ gateway\.routes\[0\]\.path/);
+  });
+
+  it('serves, reloads on SIGHUP, keeps the old config on a bad edit, drains on SIGTERM', {
+    timeout: 120_000,
+  }, async () => {
+    const file = join(dir, 'sluice.yaml');
+    writeFileSync(file, yaml(upstream.url, '/v1/*'));
+    const child = track(
+      spawn(process.execPath, ['--import', 'tsx', '-e', script(file, ['--no-watch'])], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    const next = logLines(child);
+    try {
+      const listening = await next((l) => l.msg === 'gateway listening');
+      const url = listening.url as string;
+      assert.equal((await call(`${url}/v1/a`)).status, 200);
+
+      writeFileSync(file, yaml(upstream.url, '/v2/*'));
+      child.kill('SIGHUP');
+      await next((l) => l.msg === 'configuration reloaded');
+      assert.equal((await call(`${url}/v2/a`)).status, 200);
+      assert.equal((await call(`${url}/v1/a`)).status, 404);
+
+      writeFileSync(file, yaml(upstream.url, 'not-a-path'));
+      child.kill('SIGHUP');
+      const failed = await next((l) => String(l.msg).startsWith('reload failed'));
+      assert.match(String(failed.err), /gateway\.routes\[0\]\.path/);
+      assert.equal((await call(`${url}/v2/a`)).status, 200);
+
+      const access = await next((l) => l.msg === 'access' && l.path === '/v2/a');
+      assert.equal(access.status, 200);
+      assert.equal(access.route, 'main');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0);
+  });
+
+  it('reloads when the file changes', { timeout: 120_000 }, async () => {
+    const file = join(dir, 'watched.yaml');
+    writeFileSync(file, yaml(upstream.url, '/one/*'));
+    const child = track(
+      spawn(process.execPath, ['--import', 'tsx', '-e', script(file)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    const next = logLines(child);
+    try {
+      const url = (await next((l) => l.msg === 'gateway listening')).url as string;
+      writeFileSync(file, yaml(upstream.url, '/two/*'));
+      const reloaded = await next((l) => l.msg === 'configuration reloaded');
+      assert.equal(reloaded.why, 'file changed');
+      assert.equal((await call(`${url}/two/a`)).status, 200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 0);
+  });
+});
+
+function script(file: string, extra: string[] = []): string {
+  const args = JSON.stringify(['-c', file, ...extra]);
+  return `import('${new URL('../../src/gateway/cli.ts', import.meta.url).pathname}').then(async (m) => process.exit(await m.runGateway(${args})))`;
+}

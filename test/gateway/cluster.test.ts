@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { call, startUpstream, type TestUpstream } from './helpers.js';
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+const children: ChildProcess[] = [];
+const track = (child: ChildProcess): ChildProcess => {
+  children.push(child);
+  return child;
+};
+
+describe('sluice gateway --workers', () => {
+  let dir: string;
+  let upstream: TestUpstream;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-gw-cluster-'));
+    upstream = await startUpstream((seen, respond) =>
+      respond(200, {}, String(seen.headers['x-forwarded-for'])),
+    );
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves from several workers and keeps a local rate limit exact across them', {
+    timeout: 120_000,
+  }, async () => {
+    const port = await freePort();
+    const file = join(dir, 'sluice.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+gateway:
+  listen: 127.0.0.1:${port}
+  metrics: false
+  tracing: false
+  accessLog: false
+  shedding: false
+  routes:
+    - { path: /login, upstream: ${upstream.url}, rateLimit: { by: route, limit: 5/min } }
+`,
+    );
+    // cluster.fork() re-runs the main script, so the command needs a real file.
+    const main = join(dir, 'main.mjs');
+    const cli = new URL('../../src/gateway/cli.ts', import.meta.url).pathname;
+    writeFileSync(
+      main,
+      `const m = await import(${JSON.stringify(cli)});\nprocess.exit(await m.runGateway(process.argv.slice(2)));\n`,
+    );
+    const child = track(
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', main, '-c', file, '--workers', '2', '--no-watch'],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
+    );
+    try {
+      let statuses: number[] = [];
+      for (;;) {
+        try {
+          statuses = [
+            (await call(`http://127.0.0.1:${port}/login`, { headers: { connection: 'close' } }))
+              .status,
+          ];
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      // A new connection each time, so the requests spread over both workers.
+      for (let i = 0; i < 7; i++) {
+        statuses.push(
+          (await call(`http://127.0.0.1:${port}/login`, { headers: { connection: 'close' } }))
+            .status,
+        );
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 0);
+  });
+});

@@ -1,0 +1,112 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { request } from 'undici';
+
+export interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface TestUpstream {
+  url: string;
+  seen: Seen[];
+  server: Server;
+  close(): Promise<void>;
+}
+
+export type UpstreamHandler = (
+  seen: Seen,
+  respond: (status: number, headers?: Record<string, string>, body?: string) => void,
+) => void;
+
+/** An upstream on 127.0.0.1:0 that records every request and echoes it back as JSON. */
+export async function startUpstream(handler?: UpstreamHandler): Promise<TestUpstream> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const entry = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      seen.push(entry);
+      const respond = (
+        status: number,
+        headers: Record<string, string> = {},
+        body?: string,
+      ): void => {
+        const text = body ?? JSON.stringify(entry);
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(text);
+      };
+      if (handler) handler(entry, respond);
+      else respond(200);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: () => Record<string, unknown>;
+}
+
+export async function call(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
+  const res = await request(url, {
+    method: (options.method ?? 'GET') as 'GET',
+    headers: options.headers ?? {},
+    body: options.body ?? null,
+  });
+  const text = await res.body.text();
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown>,
+  };
+}
+
+/** Sends raw bytes and resolves with everything the server wrote before closing or `idleMs`. */
+export function raw(port: number, payload: string, idleMs = 500): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+    });
+    socket.setTimeout(idleMs, () => {
+      socket.destroy();
+      resolve(data);
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', (e) => (data ? resolve(data) : reject(e)));
+    socket.write(payload);
+  });
+}
+
+export function statusOf(response: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+}

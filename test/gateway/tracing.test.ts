@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { setupTracing, type Tracing } from '../../src/observe/index.js';
+import { call, startUpstream, type TestUpstream } from './helpers.js';
+
+describe('gateway tracing', () => {
+  const exporter = new InMemorySpanExporter();
+  let tracing: Tracing;
+  let upstream: TestUpstream;
+  let gw: Gateway;
+
+  before(async () => {
+    tracing = setupTracing({ serviceName: 'gateway-test', exporter, sampleRatio: 1 });
+    upstream = await startUpstream();
+    gw = await Gateway.start({
+      listen: 0,
+      metrics: false,
+      routes: [{ name: 'traced', path: '/*', upstream: upstream.url }],
+    });
+  });
+
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+    await tracing.shutdown();
+  });
+
+  it('continues the caller trace and passes a child context upstream', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parent = `00-${traceId}-00f067aa0ba902b7-01`;
+    const reply = await call(`${gw.url}/x`, { headers: { traceparent: parent } });
+    const seen = reply.json() as { headers: Record<string, string> };
+    const forwarded = seen.headers.traceparent!;
+    assert.match(forwarded, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    assert.notEqual(forwarded, parent, 'the upstream sees the gateway span as its parent');
+    await tracing.forceFlush();
+    const span = exporter.getFinishedSpans().find((s) => s.name === 'GET traced');
+    assert.ok(span, 'a server span was exported');
+    assert.equal(span.spanContext().traceId, traceId);
+    assert.equal(forwarded.split('-')[2], span.spanContext().spanId);
+    assert.equal(span.attributes['http.response.status_code'], 200);
+  });
+});
