@@ -1,4 +1,5 @@
 import type { SchemaObject } from '../core/config/index.js';
+import { JWT_ALGORITHMS } from './config.js';
 
 /**
  * The JSON Schema of the `gateway:` section of `sluice.yaml` (the shape of
@@ -170,23 +171,6 @@ const upstream = closed(
   ['targets'],
 );
 
-const algorithms = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
-
 export const gatewayConfigSchema: SchemaObject = closed(
   {
     listen,
@@ -222,7 +206,7 @@ export const gatewayConfigSchema: SchemaObject = closed(
           secret: { type: 'string', minLength: 32, expected: 'a secret of 32+ characters' },
           algorithms: {
             type: 'array',
-            items: { enum: algorithms },
+            items: { enum: [...JWT_ALGORITHMS] },
             minItems: 1,
             expected: 'an explicit list of algorithms such as [RS256]; none is never allowed',
           },

@@ -1,3 +1,21 @@
+/** The JWT algorithms a route may allow; `none` is never among them. */
+export const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+
 /**
  * The `gateway:` section of `sluice.yaml`, and the object `createGateway` takes. Durations,
  * sizes and rates may be numbers (ms, bytes) or strings in the units `sluice/core` parses

@@ -7,25 +7,10 @@ import {
 } from 'jose';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { parseDuration } from '../../core/units.js';
-import type { JwtConfig } from '../config.js';
+import { JWT_ALGORITHMS, type JwtConfig } from '../config.js';
 import { HttpProblemError } from '../errors.js';
 
-const ALLOWED = new Set([
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-]);
+const ALLOWED: ReadonlySet<string> = new Set(JWT_ALGORITHMS);
 
 export type JwtVerify = (token: string) => Promise<JWTPayload>;
 
