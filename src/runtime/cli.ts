@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { handleSignals, isConfigError, parseDuration } from '../core/index.js';
 import { loadSluiceConfig } from './config/index.js';
+import { GatewayComponent } from './gateway.js';
 import type { LogFormat } from './logs.js';
 import { type System, startSystem } from './system.js';
 
@@ -46,7 +47,15 @@ export async function runUp(args: string[]): Promise<number> {
   const tty = process.stdout.isTTY === true;
   const chosen: LogFormat = (format as LogFormat | undefined) ?? (tty ? 'pretty' : 'json');
   const color = chosen === 'pretty' && tty && process.env.NO_COLOR === undefined;
-  const system = startSystem(config, { cwd: dirname(file), logs: { format: chosen, color } });
+  const gateway =
+    config.gateway === undefined
+      ? undefined
+      : new GatewayComponent(config.gateway, { baseDir: dirname(file) });
+  const system = startSystem(config, {
+    cwd: dirname(file),
+    logs: { format: chosen, color },
+    components: () => (gateway === undefined ? [] : [gateway]),
+  });
 
   let cut = false;
   let removeHandlers = (): void => {};
@@ -74,25 +83,27 @@ export async function runUp(args: string[]): Promise<number> {
     system.logger.error(`not started: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  announce(system, chosen);
+  announce(system, chosen, gateway?.url);
   return exitCode;
 }
 
-function announce(system: System, format: LogFormat): void {
+function announce(system: System, format: LogFormat, gatewayUrl: string | undefined): void {
   const urls: Record<string, { url: string | undefined; instances: string[] }> = {};
   for (const name of Object.keys(system.config.services ?? {})) {
     const instances = system.instances.filter((i) => i.service === name).map((i) => i.url);
     urls[name] = { url: system.urlOf(name), instances };
   }
   if (format === 'json') {
-    system.logger.info({ urls, metrics: system.metricsUrl }, 'sluice is up');
+    system.logger.info({ gateway: gatewayUrl, urls, metrics: system.metricsUrl }, 'sluice is up');
     return;
   }
+  // A service may itself be called "gateway": the gateway gets its own line, above them.
   const width = Math.max('metrics'.length, ...Object.keys(urls).map((s) => s.length));
   const lines = Object.entries(urls).map(([name, { url, instances }]) => {
     const direct = instances.length > 1 ? `  (instances ${instances.join(' ')})` : '';
     return `  ${name.padEnd(width)}  ${url}${direct}`;
   });
+  if (gatewayUrl !== undefined) lines.unshift(`  ${'gateway'.padEnd(width)}  ${gatewayUrl}`);
   if (system.metricsUrl !== undefined)
     lines.push(`  ${'metrics'.padEnd(width)}  ${system.metricsUrl}`);
   process.stdout.write(`\nsluice is up:\n${lines.join('\n')}\n\n`);

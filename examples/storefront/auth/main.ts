@@ -1,0 +1,43 @@
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { readJson, sendJson, serve } from '../shared/service.js';
+import { demoUsers, Users } from './users.js';
+
+const issuer = process.env.JWT_ISSUER ?? 'storefront';
+const audience = process.env.JWT_AUDIENCE ?? 'api';
+const kid = `storefront-${Date.now().toString(36)}`;
+// A fresh key per process: tokens outlive no restart, which suits a demo.
+const { privateKey, publicKey } = await generateKeyPair('RS256');
+const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }] };
+
+const users = new Users();
+for (const [name, password] of demoUsers) await users.add(name, password);
+
+serve({
+  name: 'auth',
+  route: async (req, res, url) => {
+    if (url.pathname === '/.well-known/jwks.json' && req.method === 'GET') {
+      sendJson(res, 200, jwks, { 'cache-control': 'public, max-age=300' });
+      return true;
+    }
+    if (url.pathname !== '/login' || req.method !== 'POST') return false;
+    const body = (await readJson(req)) as { username?: unknown; password?: unknown };
+    if (typeof body.username !== 'string' || typeof body.password !== 'string') {
+      sendJson(res, 400, { title: 'username and password are required' });
+      return true;
+    }
+    if (!(await users.verify(body.username, body.password))) {
+      sendJson(res, 401, { title: 'wrong username or password' });
+      return true;
+    }
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setSubject(body.username)
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(privateKey);
+    sendJson(res, 200, { token, tokenType: 'Bearer', expiresIn: 3600 });
+    return true;
+  },
+});

@@ -1,0 +1,33 @@
+import { sendJson, serve } from '../shared/service.js';
+
+interface Product {
+  sku: string;
+  name: string;
+  price: number;
+}
+
+const products: Product[] = [
+  { sku: 'tea-green', name: 'Green tea, 100 g', price: 10 },
+  { sku: 'tea-black', name: 'Black tea, 100 g', price: 10 },
+  { sku: 'mug-blue', name: 'Blue mug', price: 10 },
+  { sku: 'kettle', name: 'Kettle', price: 10 },
+];
+// Shared caches (the gateway) may keep these for 30 s, then serve stale while revalidating.
+const cacheControl = { 'cache-control': 'public, max-age=30, stale-while-revalidate=60' };
+
+serve({
+  name: 'catalog',
+  route: async (req, res, url) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (url.pathname === '/api/products' || url.pathname === '/api/products/') {
+      sendJson(res, 200, products, cacheControl);
+      return true;
+    }
+    const match = /^\/api\/products\/([\w-]+)$/.exec(url.pathname);
+    if (match === null) return false;
+    const product = products.find((p) => p.sku === match[1]);
+    if (product === undefined) sendJson(res, 404, { title: 'no such product' });
+    else sendJson(res, 200, product, cacheControl);
+    return true;
+  },
+});

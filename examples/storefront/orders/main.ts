@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dataFile, openBroker } from '../shared/env.js';
+import { readJson, sendJson, serve } from '../shared/service.js';
+import { type Order, type OrderStatus, openOrderStore } from './store.js';
+
+const store = openOrderStore(dataFile('orders.db'));
+const broker = await openBroker();
+const relay = store.outbox.relay(broker);
+const statuses: OrderStatus[] = ['pending', 'fulfilled', 'payment_failed'];
+
+function parseItems(body: unknown): Order['items'] | undefined {
+  const items = (body as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items) || items.length === 0) return undefined;
+  const parsed: Order['items'] = [];
+  for (const item of items as { sku?: unknown; qty?: unknown }[]) {
+    if (typeof item?.sku !== 'string' || !Number.isInteger(item.qty) || Number(item.qty) < 1)
+      return undefined;
+    parsed.push({ sku: item.sku, qty: Number(item.qty) });
+  }
+  return parsed;
+}
+
+async function create(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const key = req.headers['idempotency-key'];
+  if (typeof key !== 'string' || key === '' || key.length > 200) {
+    return sendJson(res, 400, { title: 'an Idempotency-Key header is required' });
+  }
+  const items = parseItems(await readJson(req));
+  if (items === undefined) return sendJson(res, 400, { title: 'items: [{sku, qty}] required' });
+  const user = req.headers['x-user-id'];
+  const order: Order = {
+    id: randomUUID(),
+    items,
+    total: items.reduce((sum, item) => sum + item.qty * 10, 0),
+    status: 'pending',
+    customer: typeof user === 'string' ? user : null,
+    createdAt: new Date().toISOString(),
+  };
+  const placed = store.place(key, order);
+  sendJson(res, placed.created ? 201 : 200, placed.order, {
+    location: `/api/orders/${placed.order.id}`,
+  });
+}
+
+serve({
+  name: 'orders',
+  route: async (req, res, url) => {
+    if (url.pathname === '/api/orders' && req.method === 'POST') {
+      await create(req, res);
+      return true;
+    }
+    const match = /^\/api\/orders\/([\w-]+)(\/status)?$/.exec(url.pathname);
+    if (match === null) return false;
+    const id = match[1]!;
+    if (match[2] === undefined && req.method === 'GET') {
+      const order = store.get(id);
+      if (order === undefined) sendJson(res, 404, { title: 'no such order' });
+      else sendJson(res, 200, order);
+      return true;
+    }
+    // Fulfillment reports progress here, so it never touches this service's tables.
+    if (match[2] !== undefined && req.method === 'PUT') {
+      const { status } = (await readJson(req)) as { status?: OrderStatus };
+      if (status === undefined || !statuses.includes(status)) {
+        sendJson(res, 400, { title: `status must be one of ${statuses.join(', ')}` });
+      } else if (!store.setStatus(id, status)) sendJson(res, 404, { title: 'no such order' });
+      else sendJson(res, 200, { id, status });
+      return true;
+    }
+    return false;
+  },
+  onStop: async () => {
+    await relay.stop();
+    await broker.close();
+    store.db.close();
+  },
+});
