@@ -20,6 +20,7 @@ export type SluiceErrorCode =
   | 'SLUICE_UNSUPPORTED'
   | 'SLUICE_DEPENDENCY_MISSING'
   | 'SLUICE_LIMITER_UNAVAILABLE'
+  | 'SLUICE_ENGINE_UNAVAILABLE'
   | (string & {});
 
 export interface SluiceErrorOptions {
@@ -146,6 +147,14 @@ export class LimiterUnavailableError extends SluiceError {
   }
 }
 
+/** The engine (broker, database) cannot be reached right now: the call was not carried out. */
+export class EngineUnavailableError extends SluiceError {
+  constructor(message: string, options?: SluiceErrorOptions) {
+    super('SLUICE_ENGINE_UNAVAILABLE', message, options);
+    this.name = 'EngineUnavailableError';
+  }
+}
+
 /** One problem found in a configuration file. */
 export interface ConfigProblem {
   file: string;
@@ -193,6 +202,8 @@ export const isLoadShedError = (e: unknown): e is LoadShedError =>
   isSluiceError(e, 'SLUICE_LOAD_SHED');
 export const isQueueFullError = (e: unknown): e is QueueFullError =>
   isSluiceError(e, 'SLUICE_QUEUE_FULL');
+export const isEngineUnavailableError = (e: unknown): e is EngineUnavailableError =>
+  isSluiceError(e, 'SLUICE_ENGINE_UNAVAILABLE');
 export const isConfigError = (e: unknown): e is ConfigError =>
   isSluiceError(e, 'SLUICE_CONFIG_INVALID');
 

@@ -1,7 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DependencyMissingError } from '../../../core/errors.js';
-import { EngineUnavailableError } from './errors.js';
+import { DependencyMissingError, EngineUnavailableError } from '../../../core/errors.js';
 import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedNatsOptions } from './options.js';
 

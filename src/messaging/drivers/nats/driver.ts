@@ -1,4 +1,4 @@
-import { ClosedError, UnsupportedError } from '../../../core/errors.js';
+import { ClosedError, EngineUnavailableError, UnsupportedError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -22,7 +22,7 @@ import { sourceName } from '../../driver.js';
 import { type NatsClients, openConnection } from './connection.js';
 import { DeadLetterStore } from './dead-letters.js';
 import { publishRecords } from './enqueue.js';
-import { EngineUnavailableError, isNoStream, translate } from './errors.js';
+import { isNoStream, translate } from './errors.js';
 import type { JsDelivery } from './jsmsg.js';
 import { type Held, LeaseTable } from './leases.js';
 import { Logs } from './logs.js';

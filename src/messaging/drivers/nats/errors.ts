@@ -1,8 +1,7 @@
 import {
+  EngineUnavailableError,
   isSluiceError,
   QueueFullError,
-  SluiceError,
-  type SluiceErrorOptions,
   TimeoutError,
 } from '../../../core/errors.js';
 
@@ -36,14 +35,6 @@ export function isFull(error: unknown): boolean {
 
 export function queueFull(stream: string, max: number, cause?: unknown): QueueFullError {
   return new QueueFullError(`stream ${stream} holds its maximum of ${max} messages`, { cause });
-}
-
-/** The connection to NATS is down (reconnecting): the call was not made. */
-export class EngineUnavailableError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_ENGINE_UNAVAILABLE', message, options);
-    this.name = 'EngineUnavailableError';
-  }
 }
 
 /**

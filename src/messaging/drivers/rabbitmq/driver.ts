@@ -1,5 +1,10 @@
 import type { Channel, Message } from 'amqplib';
-import { ClosedError, isSluiceError, UnsupportedError } from '../../../core/errors.js';
+import {
+  ClosedError,
+  EngineUnavailableError,
+  isSluiceError,
+  UnsupportedError,
+} from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -20,7 +25,7 @@ import { sourceName } from '../../driver.js';
 import { Consumers } from './consumers.js';
 import { DeadLetterQueue } from './dead-letters.js';
 import { delayBucket } from './delay.js';
-import { BrokerUnavailableError, QueueMissingError, replyCode } from './errors.js';
+import { QueueMissingError, replyCode } from './errors.js';
 import { type Held, Leases } from './leases.js';
 import { Link } from './link.js';
 import { LocalDedupe } from './local-dedupe.js';
@@ -105,7 +110,7 @@ export class RabbitDriver implements MessagingDriver {
       if (error instanceof QueueMissingError) this.#topology.forget(error.queue);
       if (target.kind === 'queue') this.#forgetIfMissing(error, target);
       if (isSluiceError(error)) throw error;
-      throw new BrokerUnavailableError(`publish to RabbitMQ failed: ${String(error)}`, {
+      throw new EngineUnavailableError(`publish to RabbitMQ failed: ${String(error)}`, {
         cause: error,
       });
     }

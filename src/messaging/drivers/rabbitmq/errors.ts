@@ -1,12 +1,4 @@
-import { SluiceError, type SluiceErrorOptions } from '../../../core/errors.js';
-
-/** The broker could not be reached, or the connection dropped before the operation finished. */
-export class BrokerUnavailableError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_ENGINE_UNAVAILABLE', message, options);
-    this.name = 'BrokerUnavailableError';
-  }
-}
+import { EngineUnavailableError, type SluiceErrorOptions } from '../../../core/errors.js';
 
 /** The AMQP reply code of a channel or connection error (404 not found, 406 precondition). */
 export function replyCode(error: unknown): number | undefined {
@@ -16,7 +8,7 @@ export function replyCode(error: unknown): number | undefined {
 }
 
 /** A publish came back unroutable: the queue it named is gone (deleted behind the driver). */
-export class QueueMissingError extends BrokerUnavailableError {
+export class QueueMissingError extends EngineUnavailableError {
   constructor(
     readonly queue: string,
     options?: SluiceErrorOptions,

@@ -1,6 +1,9 @@
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
-import { ClosedError, DependencyMissingError } from '../../../core/errors.js';
-import { BrokerUnavailableError } from './errors.js';
+import {
+  ClosedError,
+  DependencyMissingError,
+  EngineUnavailableError,
+} from '../../../core/errors.js';
 import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedRabbitOptions } from './options.js';
 
@@ -48,7 +51,7 @@ export class Link {
     try {
       await link.#connect();
     } catch (error) {
-      throw new BrokerUnavailableError(`cannot connect to RabbitMQ at ${redact(url)}`, {
+      throw new EngineUnavailableError(`cannot connect to RabbitMQ at ${redact(url)}`, {
         cause: error,
       });
     }
@@ -113,7 +116,7 @@ export class Link {
   #current(): ChannelModel {
     if (this.#closed) throw new ClosedError('the rabbitmq driver is closed');
     if (this.#model === undefined) {
-      throw new BrokerUnavailableError('the connection to RabbitMQ is down; reconnecting');
+      throw new EngineUnavailableError('the connection to RabbitMQ is down; reconnecting');
     }
     return this.#model;
   }

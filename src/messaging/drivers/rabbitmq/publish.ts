@@ -1,5 +1,6 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import { BrokerUnavailableError, QueueMissingError } from './errors.js';
+import { EngineUnavailableError } from '../../../core/errors.js';
+import { QueueMissingError } from './errors.js';
 import type { Link } from './link.js';
 import { confirms } from './metrics.js';
 
@@ -66,7 +67,7 @@ export async function confirmPublish(
         const message = nacked
           ? `RabbitMQ refused the message (nack) for ${where}`
           : `the channel closed before RabbitMQ confirmed the message for ${where}`;
-        reject(new BrokerUnavailableError(message, { cause: error ?? undefined }));
+        reject(new EngineUnavailableError(message, { cause: error ?? undefined }));
       };
       try {
         channel.publish(
