@@ -24,6 +24,7 @@ export {
   type StopOptions,
   type StopReport,
 } from './lifecycle.js';
+export { loadOptional, requireInstalled } from './optional.js';
 export { type HandleSignalsOptions, handleSignals } from './shutdown.js';
 export {
   abortError,

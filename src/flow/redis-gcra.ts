@@ -1,7 +1,7 @@
 import { channels } from '../core/diagnostics.js';
 import { InvalidArgumentError, LimiterUnavailableError, TimeoutError } from '../core/errors.js';
+import { requireInstalled } from '../core/optional.js';
 import { checkCost, positive } from './limiter-options.js';
-import { requireInstalled } from './optional-dependency.js';
 import { publishDecision, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
 import { GCRA_SCRIPT, GCRA_SHA } from './redis-gcra-script.js';
 

@@ -1,6 +1,10 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DependencyMissingError, EngineUnavailableError } from '../../../core/errors.js';
+import { EngineUnavailableError } from '../../../core/errors.js';
+import { loadOptional } from '../../../core/optional.js';
+
+const purpose = 'the nats messaging driver';
+
 import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedNatsOptions } from './options.js';
 
@@ -14,25 +18,21 @@ export interface NatsClients {
   readonly watch: (listener: (up: boolean) => void) => void;
 }
 
-async function load<T>(name: string, importer: () => Promise<T>): Promise<T> {
-  try {
-    return await importer();
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new DependencyMissingError(name, 'the nats messaging driver', { cause: error });
-    }
-    throw error;
-  }
-}
-
 /** Loads the optional client packages, connects, and keeps connection metrics current. */
 export async function openConnection(
   url: string,
   options: ResolvedNatsOptions,
 ): Promise<NatsClients> {
-  const transport = await load('@nats-io/transport-node', () => import('@nats-io/transport-node'));
-  const jetstreamPackage = await load('@nats-io/jetstream', () => import('@nats-io/jetstream'));
+  const transport = await loadOptional(
+    '@nats-io/transport-node',
+    purpose,
+    () => import('@nats-io/transport-node'),
+  );
+  const jetstreamPackage = await loadOptional(
+    '@nats-io/jetstream',
+    purpose,
+    () => import('@nats-io/jetstream'),
+  );
   let nc: NatsConnection;
   try {
     nc = await transport.connect({

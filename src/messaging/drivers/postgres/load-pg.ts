@@ -1,4 +1,4 @@
-import { DependencyMissingError } from '../../../core/errors.js';
+import { loadOptional } from '../../../core/optional.js';
 
 export type PgModule = typeof import('pg');
 
@@ -6,11 +6,11 @@ let loaded: Promise<PgModule> | undefined;
 
 /** Loads `pg` on first use only, so installs that never choose PostgreSQL need not have it. */
 export function loadPg(): Promise<PgModule> {
-  loaded ??= import('pg').then(
+  loaded ??= loadOptional('pg', 'the postgres messaging driver', () => import('pg')).then(
     (module) => (module as unknown as { default?: PgModule }).default ?? module,
-    (cause: unknown) => {
+    (error: unknown) => {
       loaded = undefined;
-      throw new DependencyMissingError('pg', 'the postgres messaging driver', { cause });
+      throw error;
     },
   );
   return loaded;

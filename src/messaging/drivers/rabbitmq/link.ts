@@ -1,27 +1,18 @@
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
-import {
-  ClosedError,
-  DependencyMissingError,
-  EngineUnavailableError,
-} from '../../../core/errors.js';
+import { ClosedError, EngineUnavailableError } from '../../../core/errors.js';
+import { loadOptional } from '../../../core/optional.js';
 import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedRabbitOptions } from './options.js';
 
 type Amqp = typeof import('amqplib');
 
 async function loadAmqp(): Promise<Amqp> {
-  try {
-    const loaded = (await import('amqplib')) as Amqp & { default?: Amqp };
-    return loaded.default ?? loaded;
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new DependencyMissingError('amqplib', 'the rabbitmq messaging driver', {
-        cause: error,
-      });
-    }
-    throw error;
-  }
+  const loaded = (await loadOptional(
+    'amqplib',
+    'the rabbitmq messaging driver',
+    () => import('amqplib'),
+  )) as Amqp & { default?: Amqp };
+  return loaded.default ?? loaded;
 }
 
 /**

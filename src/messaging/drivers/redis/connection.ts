@@ -1,15 +1,16 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { DependencyMissingError } from '../../../core/errors.js';
+import { loadOptional } from '../../../core/optional.js';
 import { connectionUp, reconnects } from './metrics.js';
 
 export type ConnectionRole = 'command' | 'subscriber';
 
 async function loadIoredis() {
-  try {
-    return (await import('ioredis')).Redis;
-  } catch (error) {
-    throw new DependencyMissingError('ioredis', 'the redis messaging driver', { cause: error });
-  }
+  const module = await loadOptional(
+    'ioredis',
+    'the redis messaging driver',
+    () => import('ioredis'),
+  );
+  return module.Redis;
 }
 
 /** Tracks a connection's state and reconnects in metrics. */
