@@ -99,6 +99,8 @@ export class RabbitDriver implements MessagingDriver {
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
     this.#open();
+    const restoring = this.#link.restoring;
+    if (restoring !== undefined) await restoring;
     const key = target.kind === 'queue' ? `q/${target.queue}` : `t/${target.topic}`;
     const duplicate = this.#dedupe?.claim(key, records, options.dedupeWindowMs);
     const fresh = duplicate === undefined ? records : records.filter((_, i) => !duplicate[i]);

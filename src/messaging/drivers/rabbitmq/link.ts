@@ -30,6 +30,7 @@ export class Link {
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #shared = new Map<string, Promise<Channel>>();
+  #restoring: Promise<void> | undefined;
 
   private constructor(amqp: Amqp, url: string, options: ResolvedRabbitOptions) {
     this.#amqp = amqp;
@@ -51,6 +52,14 @@ export class Link {
 
   get up(): boolean {
     return this.#model !== undefined;
+  }
+
+  /**
+   * Pending while a new connection is up but its `onUp` listeners still re-declare topology:
+   * a publish made then would find a queue deleted behind the driver still missing.
+   */
+  get restoring(): Promise<void> | undefined {
+    return this.#restoring;
   }
 
   onUp(listener: () => Promise<void> | void): () => void {
@@ -137,24 +146,32 @@ export class Link {
   }
 
   #schedule(delayMs: number): void {
-    this.#retryTimer = setTimeout(async () => {
-      try {
-        await this.#connect();
-      } catch {
-        this.#schedule(Math.min(delayMs * 2, this.#options.reconnectMaxDelayMs));
-        return;
-      }
-      if (this.#model === undefined) return;
-      reconnects.inc({ connection: this.#options.connectionName });
-      for (const listener of this.#upListeners) {
-        try {
-          await listener();
-        } catch {
-          // The listener retries on its next use; a failing one must not block the others.
-        }
-      }
+    this.#retryTimer = setTimeout(() => {
+      const restoring = this.#reconnect(delayMs);
+      this.#restoring = restoring;
+      void restoring.finally(() => {
+        if (this.#restoring === restoring) this.#restoring = undefined;
+      });
     }, delayMs);
     this.#retryTimer.unref();
+  }
+
+  async #reconnect(delayMs: number): Promise<void> {
+    try {
+      await this.#connect();
+    } catch {
+      this.#schedule(Math.min(delayMs * 2, this.#options.reconnectMaxDelayMs));
+      return;
+    }
+    if (this.#model === undefined) return;
+    reconnects.inc({ connection: this.#options.connectionName });
+    for (const listener of this.#upListeners) {
+      try {
+        await listener();
+      } catch {
+        // The listener retries on its next use; a failing one must not block the others.
+      }
+    }
   }
 }
 
