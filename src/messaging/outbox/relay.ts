@@ -33,6 +33,29 @@ export function startOutboxRelay<Tx>(
   broker: Broker,
   options: OutboxRelayOptions = {},
 ): OutboxRelay {
+  return runRelay(store, options, async (limit) => {
+    const rows = await store.pending(limit);
+    await publishInOrder(broker, rows, (sent) => store.markSent(sent.map((r) => r.seq)));
+    return rows.length;
+  });
+}
+
+/**
+ * Publishes up to `limit` pending rows and records them sent; resolves with how many rows
+ * it took. A store whose rows need more than `pending()`/`markSent()` (say, locked in one
+ * transaction) brings its own.
+ */
+export type RelayBatch = (limit: number) => Promise<number>;
+
+/**
+ * The relay loop around a store's batch: rounds of batches until one comes back short,
+ * then a wait for `onAdd` or the poll interval; a failed round is retried with backoff.
+ */
+export function runRelay(
+  store: Pick<OutboxStore<unknown>, 'onAdd'>,
+  options: OutboxRelayOptions,
+  batch: RelayBatch,
+): OutboxRelay {
   const batchSize = positiveInt('batchSize', options.batchSize, 500);
   const pollMs = positiveInt('pollInterval', options.pollInterval, 1000);
   let stopped = false;
@@ -48,29 +71,26 @@ export function startOutboxRelay<Tx>(
     let sent = 0;
     for (;;) {
       dirty = false;
-      const rows = await store.pending(batchSize);
-      if (rows.length === 0) return sent;
-      for (const group of runs(rows)) {
-        const messages: OutgoingMessage<unknown>[] = group.map((r) => ({
-          payload: decodePayload(r.body),
-          id: r.id,
-          key: r.key,
-          headers: r.headers,
-          delay: r.delayMs,
-        }));
-        const first = group[0]!;
-        const target = first.kind === 'queue' ? broker.queue(first.name) : broker.topic(first.name);
-        await target.publishBatch(messages);
-        await store.markSent(group.map((r) => r.seq));
-        sent += group.length;
-      }
-      if (rows.length < batchSize) return sent;
+      const taken = await batch(batchSize);
+      sent += taken;
+      if (taken < batchSize) return sent;
     }
   };
   const serial = (): Promise<number> => {
     running = running.then(round, round);
     return running;
   };
+
+  const idle = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      wake = done;
+    });
 
   const loop = (async () => {
     let pause = 50;
@@ -82,18 +102,10 @@ export function startOutboxRelay<Tx>(
         if (isSluiceError(error, 'SLUICE_CLOSED')) break;
         options.onError?.(error);
         pause = Math.min(pause * 2, 5000);
-        await new Promise((r) => setTimeout(r, pause));
+        await idle(pause);
         continue;
       }
-      if (dirty || stopped) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
+      if (!dirty && !stopped) await idle(pollMs);
     }
   })();
 
@@ -105,6 +117,32 @@ export function startOutboxRelay<Tx>(
   };
   options.signal?.addEventListener('abort', () => void stop(), { once: true });
   return { flush: serial, stop, closed: loop };
+}
+
+/**
+ * Publishes rows in order, one batch per run of rows with the same destination, with
+ * their outbox ids; `afterRun` sees each run once its publish resolved.
+ */
+export async function publishInOrder(
+  broker: Broker,
+  rows: readonly PendingOutboxMessage[],
+  afterRun?: (run: readonly PendingOutboxMessage[]) => Promise<void>,
+): Promise<void> {
+  for (const run of runs(rows)) {
+    const messages = run.map(
+      (r): OutgoingMessage<unknown> => ({
+        payload: decodePayload(r.body),
+        id: r.id,
+        key: r.key,
+        headers: r.headers,
+        delay: r.delayMs,
+      }),
+    );
+    const first = run[0]!;
+    const target = first.kind === 'queue' ? broker.queue(first.name) : broker.topic(first.name);
+    await target.publishBatch(messages);
+    await afterRun?.(run);
+  }
 }
 
 /** Splits rows into consecutive runs with the same destination, keeping their order. */
