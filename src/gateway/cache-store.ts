@@ -4,19 +4,28 @@ export interface CacheEntry {
   policy: CachePolicy;
   status: number;
   body: Buffer;
+  /** Which variant of its key this is (see `variantOf`). */
+  variant: string;
   size: number;
 }
 
 /**
- * Cached responses under a byte bound, least recently used evicted first. A key holds
- * several entries when the upstream varies its answer (Vary); the policy of each entry
- * decides which one a request may use.
+ * Where the cache filter keeps responses. A key (host, path and query) holds at most one
+ * entry per variant and a bounded number of variants; the policy of each entry decides
+ * which one a request may use. The memory store answers synchronously, so a hit from
+ * memory never waits on a promise; the Redis store answers with promises, which reject
+ * when Redis fails or is too slow.
  */
-export class CacheStore {
+export interface CacheStore {
+  variants(key: string): readonly CacheEntry[] | Promise<readonly CacheEntry[]>;
+  /** Stores `entry`, replacing the entry of the same variant; false if it was not kept. */
+  put(key: string, entry: CacheEntry): boolean | Promise<boolean>;
+}
+
+/** Cached responses in this process under a byte bound, least recently used evicted first. */
+export class MemoryCacheStore implements CacheStore {
   readonly #entries = new Map<string, CacheEntry[]>();
   #bytes = 0;
-  hits = 0;
-  misses = 0;
 
   constructor(
     readonly maxBytes: number,
@@ -39,11 +48,10 @@ export class CacheStore {
     return list;
   }
 
-  /** Stores `entry`, replacing `replaces` (the variant it renews) if given. */
-  put(key: string, entry: CacheEntry, replaces?: CacheEntry): void {
-    if (entry.size > this.maxBytes) return;
+  put(key: string, entry: CacheEntry): boolean {
+    if (entry.size > this.maxBytes) return false;
     const list = this.#entries.get(key) ?? [];
-    const old = replaces ? list.indexOf(replaces) : -1;
+    const old = list.findIndex((e) => e.variant === entry.variant);
     if (old >= 0) {
       this.#bytes -= list[old]!.size;
       list.splice(old, 1);
@@ -54,6 +62,7 @@ export class CacheStore {
     this.#entries.delete(key);
     this.#entries.set(key, list);
     this.#evict();
+    return true;
   }
 
   #evict(): void {

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import { InvalidArgumentError } from '../core/errors.js';
 import { parseDuration, parsePercent } from '../core/units.js';
 import type { RateLimiter } from '../flow/index.js';
@@ -50,6 +51,7 @@ export interface GatewayRuntime {
 export interface CompileOptions {
   baseDir?: string | undefined;
   workers?: number | undefined;
+  registry?: Registry | undefined;
 }
 
 /** What a filter factory may use besides its route. */
@@ -59,6 +61,8 @@ export interface CompileEnv {
   readonly baseDir: string;
   /** Processes serving the same listener (cluster mode); local rate limits split across them. */
   readonly workers: number;
+  /** Where filters register their metrics; the process-wide registry when undefined. */
+  readonly registry: Registry | undefined;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly closers: (() => void | Promise<void>)[];
   /** Breakers and bulkheads by route name, for the admin API and metrics. */
@@ -152,6 +156,7 @@ export function compile(
       config,
       baseDir,
       workers,
+      registry: options.registry,
       policies,
       limiters,
       upstreams,

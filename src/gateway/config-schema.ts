@@ -85,6 +85,30 @@ const rateLimit = closed(
   ['by', 'limit'],
 );
 
+// With a Redis store the byte bound is Redis's own maxmemory.
+const cache: SchemaObject = {
+  ...closed({
+    maxAge: duration,
+    staleWhileRevalidate: duration,
+    maxBytes: size,
+    maxEntryBytes: size,
+    maxVariants: count,
+    store: redisUrl,
+    storeTimeout: duration,
+    keyPrefix: text,
+  }),
+  dependencies: {
+    store: {
+      properties: {
+        maxBytes: {
+          not: {},
+          expected: "no maxBytes with a Redis store (Redis's maxmemory bounds it)",
+        },
+      },
+    },
+  },
+};
+
 const authMode = ['none', 'jwt', 'apiKey'];
 const filterNames = [
   'tracing',
@@ -113,12 +137,7 @@ const route = closed(
       expected: 'none, jwt, apiKey, or a list of jwt and apiKey',
     },
     rateLimit: { anyOf: [rateLimit, { type: 'array', items: rateLimit, minItems: 1 }] },
-    cache: closed({
-      maxAge: duration,
-      staleWhileRevalidate: duration,
-      maxBytes: size,
-      maxEntryBytes: size,
-    }),
+    cache,
     body: closed({ maxBytes: size, schema: { type: ['string', 'object'] } }),
     cors: closed(
       {
@@ -171,9 +190,34 @@ const upstream = closed(
   ['targets'],
 );
 
-export const gatewayConfigSchema: SchemaObject = closed(
+const pemFile: SchemaObject = {
+  type: 'string',
+  minLength: 1,
+  expected: 'the path of a PEM file, relative to the configuration file',
+};
+
+const tls = closed(
+  { cert: pemFile, key: pemFile, ca: pemFile, minVersion: { enum: ['TLSv1.2', 'TLSv1.3'] } },
+  ['cert', 'key'],
+);
+
+// No h2c (cleartext HTTP/2): browsers never speak it, and behind a load balancer that
+// terminates TLS, HTTP/1.1 to the gateway is the norm.
+const http2NeedsTls: SchemaObject = {
+  if: { properties: { tls: false } },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+  then: {
+    properties: {
+      http2: { const: false, expected: 'tls to be set too: HTTP/2 is served over TLS only' },
+    },
+  },
+};
+
+const gatewaySection = closed(
   {
     listen,
+    tls,
+    http2: flag,
     admin: closed(
       { listen, token: { type: 'string', minLength: 16, expected: 'a token of 16+ characters' } },
       ['listen', 'token'],
@@ -250,3 +294,5 @@ export const gatewayConfigSchema: SchemaObject = closed(
   },
   ['routes'],
 );
+
+export const gatewayConfigSchema: SchemaObject = { ...gatewaySection, ...http2NeedsTls };

@@ -27,6 +27,10 @@ export type Size = string | number;
 export interface GatewayConfig {
   /** `host:port` or a port; default `127.0.0.1:8080`. */
   listen?: string | number;
+  /** Serve HTTPS; the certificate files are read again on every reload. */
+  tls?: TlsConfig;
+  /** HTTP/2 beside HTTP/1.1, chosen per connection by ALPN; needs `tls`. */
+  http2?: boolean;
   admin?: AdminConfig;
   /** Addresses and CIDR ranges whose X-Forwarded-For/Forwarded we believe. */
   trustedProxies?: string[];
@@ -44,6 +48,17 @@ export interface GatewayConfig {
   metrics?: boolean;
   /** Name in `Via`; default `sluice`. */
   via?: string;
+}
+
+/** PEM files, relative to the configuration file. */
+export interface TlsConfig {
+  /** The certificate, followed by its intermediates. */
+  cert: string;
+  key: string;
+  /** Extra CA certificates, used to complete the chain sent to clients. */
+  ca?: string;
+  /** Default TLSv1.2. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface AdminConfig {
@@ -172,10 +187,18 @@ export interface CacheConfig {
   /** Used when the upstream gives no freshness; default: cache only what the upstream allows. */
   maxAge?: Duration;
   staleWhileRevalidate?: Duration;
-  /** Byte bound of this route's share of the cache. */
+  /** Byte bound of this route's share of the in-memory cache (with Redis: its maxmemory). */
   maxBytes?: Size;
-  /** Largest single response kept. */
+  /** Largest single response kept; default 1mb. */
   maxEntryBytes?: Size;
+  /** Most variants (`Vary`) kept per URL; default 8. */
+  maxVariants?: number;
+  /** `redis://…` for a cache shared by every gateway instance; this process's memory by default. */
+  store?: string;
+  /** Longest wait for the store before the request goes upstream uncached; default 100ms. */
+  storeTimeout?: Duration;
+  /** Start of every Redis key; default `sluice:cache:` (the route's name follows). */
+  keyPrefix?: string;
 }
 
 export interface CorsConfig {

@@ -17,7 +17,10 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Copies headers without hop-by-hop ones, including any the Connection header names. */
+/**
+ * Copies headers without hop-by-hop ones, including any the Connection header names, and
+ * without HTTP/2 pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`).
+ */
 export function endToEnd(headers: Headers, skip?: ReadonlySet<string>): Headers {
   const out: Headers = {};
   const connection = headers.connection;
@@ -25,11 +28,14 @@ export function endToEnd(headers: Headers, skip?: ReadonlySet<string>): Headers 
     connection && !PLAIN_CONNECTION.has(connection as string) ? connectionTokens(connection) : null;
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || named?.has(name) || skip?.has(name)) continue;
+    if (name.charCodeAt(0) === COLON) continue;
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }
   return out;
 }
+
+const COLON = 0x3a;
 
 // The values nearly every client sends name no extra hop-by-hop header.
 const PLAIN_CONNECTION = new Set(['keep-alive', 'close', 'Keep-Alive', 'Close']);

@@ -1,8 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { Registry } from 'prom-client';
-import { parseDuration, parseSize } from '../core/units.js';
+import { ConfigError, InvalidArgumentError } from '../core/errors.js';
+import { parseDuration } from '../core/units.js';
 import { bridgeMetrics, createLogger, type Logger } from '../observe/index.js';
 import { type AdminServer, startAdmin } from './admin.js';
 import { compile, type FilterFactory, type GatewayRuntime } from './compile.js';
@@ -10,8 +12,10 @@ import type { FilterName, GatewayConfig } from './config.js';
 import { builtinFilters } from './filters/builtin.js';
 import { type Exchange, type HandleHooks, handle } from './handle.js';
 import { parseListen } from './listen.js';
+import { createListener, type Listener } from './listener.js';
 import { rejectConnection } from './respond.js';
 import { exchangeRecorder } from './telemetry.js';
+import { loadTls } from './tls.js';
 import { handleUpgrade } from './upgrade.js';
 
 export interface GatewayOptions {
@@ -40,7 +44,8 @@ export interface GatewayOptions {
  */
 export class Gateway {
   #runtime: GatewayRuntime;
-  readonly #server: Server;
+  readonly #listener: Listener;
+  readonly #server: Listener['server'];
   readonly #options: GatewayOptions;
   readonly #hooks: HandleHooks;
   #admin: AdminServer | null = null;
@@ -50,26 +55,18 @@ export class Gateway {
   #idle: (() => void) | null = null;
   readonly #upgraded = new Set<Duplex>();
 
-  private constructor(runtime: GatewayRuntime, options: GatewayOptions) {
+  private constructor(
+    runtime: GatewayRuntime,
+    options: GatewayOptions,
+    tls: SecureContextOptions | null,
+  ) {
     this.#runtime = runtime;
     this.#options = options;
     const config = runtime.config;
-    const limits = config.limits ?? {};
-    const headersTimeout = parseDuration(limits.headersTimeout ?? '10s');
-    const requestTimeout = parseDuration(limits.requestTimeout ?? '30s');
-    this.#server = createServer(
-      {
-        maxHeaderSize: parseSize(limits.maxHeaderSize ?? '16kb'),
-        headersTimeout,
-        requestTimeout,
-        keepAliveTimeout: parseDuration(limits.keepAliveTimeout ?? '5s'),
-        connectionsCheckingInterval: Math.max(
-          50,
-          Math.min(headersTimeout, requestTimeout, 30_000) / 4,
-        ),
-      },
-      (req, res) => this.#onRequest(req, res),
+    this.#listener = createListener(config.limits ?? {}, tls, config.http2 === true, (req, res) =>
+      this.#onRequest(req, res),
     );
+    this.#server = this.#listener.server;
     this.#server.on('clientError', rejectConnection);
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.#draining) {
@@ -105,15 +102,22 @@ export class Gateway {
       closed: () => {
         this.#inflight--;
         if (this.#inflight === 0 && this.#idle) this.#idle();
-        if (this.#draining) this.#server.closeIdleConnections();
+        if (this.#draining) this.#listener.closeIdle();
       },
       draining: () => this.#draining,
     };
   }
 
   static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+    if (config.http2 && !config.tls) {
+      const message = 'HTTP/2 is served over TLS only: set tls too';
+      throw new ConfigError([
+        { file: '<config>', line: 0, column: 0, path: 'gateway.http2', message },
+      ]);
+    }
+    const tls = config.tls ? await loadTls(config.tls, options.baseDir ?? process.cwd()) : null;
     const runtime = compile(config, { ...builtinFilters(), ...options.filters }, options);
-    const gateway = new Gateway(runtime, options);
+    const gateway = new Gateway(runtime, options, tls);
     const { host, port } = parseListen(config.listen, 8080);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -147,7 +151,8 @@ export class Gateway {
 
   get url(): string {
     const { address, port } = this.address;
-    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    const scheme = this.#runtime.config.tls ? 'https' : 'http';
+    return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
   /** The admin API's URL, when the configuration has an `admin` section. */
@@ -167,7 +172,8 @@ export class Gateway {
    * Compiles `config` (or the one `options.load` gives) and swaps it in. In-flight requests
    * finish on the configuration they started with; if loading or compiling throws, the
    * running configuration stays as it was. Listener settings (`listen`, `limits`, `admin`)
-   * take effect on restart only.
+   * take effect on restart only, except the certificate files, read again here for new
+   * connections; turning `tls` or `http2` on or off is refused.
    */
   async reload(config?: GatewayConfig): Promise<void> {
     let next = config;
@@ -175,9 +181,11 @@ export class Gateway {
       if (!this.#options.load) throw new Error('no configuration source to reload from');
       next = await this.#options.load();
     }
+    const tls = await this.#reloadTls(next);
     const runtime = compile(next, { ...builtinFilters(), ...this.#options.filters }, this.#options);
     const previous = this.#runtime;
     this.#runtime = runtime;
+    if (tls) (this.#server as TlsServer).setSecureContext(tls);
     void this.#retire(previous);
   }
 
@@ -187,7 +195,7 @@ export class Gateway {
     this.#draining = true;
     const drainMs = parseDuration(this.#runtime.config.limits?.drainTimeout ?? '10s');
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
+    this.#listener.closeIdle();
     const idle = new Promise<void>((resolve) => {
       if (this.#inflight === 0) resolve();
       else this.#idle = resolve;
@@ -198,12 +206,23 @@ export class Gateway {
     });
     await Promise.race([idle, timeout]);
     clearTimeout(timer);
-    this.#server.closeAllConnections();
+    this.#listener.closeAll();
     for (const socket of this.#upgraded) socket.destroy();
     await closed;
     await this.#admin?.close();
     this.#unbridge?.();
     await this.#runtime.close();
+  }
+
+  async #reloadTls(next: GatewayConfig): Promise<SecureContextOptions | null> {
+    const serving = this.#runtime.config;
+    if (
+      Boolean(next.tls) !== Boolean(serving.tls) ||
+      Boolean(next.http2) !== Boolean(serving.http2)
+    ) {
+      throw new InvalidArgumentError('turning tls or http2 on or off takes a restart');
+    }
+    return next.tls ? loadTls(next.tls, this.#options.baseDir ?? process.cwd()) : null;
   }
 
   /** Closes a replaced configuration once the requests that started on it are done. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { LimitToken } from '../flow/index.js';
 import type { GatewayRuntime } from './compile.js';
 import { RequestContext } from './context.js';
@@ -36,6 +37,10 @@ export interface HandleHooks {
 const NO_ROUTE = '(none)';
 
 function hasBody(req: IncomingMessage): boolean {
+  // HTTP/2 frames the body itself: there is one unless the HEADERS frame ended the stream.
+  if (req.httpVersionMajor === 2) {
+    return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+  }
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

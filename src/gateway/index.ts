@@ -28,6 +28,7 @@ export type {
   RouteConfig,
   SheddingConfig,
   Size,
+  TlsConfig,
   UpstreamConfig,
 } from './config.js';
 export { gatewayConfigSchema } from './config-schema.js';

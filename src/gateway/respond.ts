@@ -1,12 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { stripConnectionHeaders } from './http2.js';
 import { PROBLEM_BASE } from './problem.js';
 import type { GatewayResponse } from './types.js';
 
 /** Writes a gateway response; a streaming body is piped and destroyed if the client leaves. */
 export function send(res: ServerResponse, response: GatewayResponse): void {
   const body = response.body;
+  if (res.req.httpVersionMajor === 2) stripConnectionHeaders(response.headers);
   try {
     res.writeHead(response.status, response.headers);
   } catch {

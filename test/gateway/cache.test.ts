@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isConfigError, isSluiceError } from '../../src/core/errors.js';
+import { loadGatewayConfig } from '../../src/gateway/cli.js';
+import { compile } from '../../src/gateway/compile.js';
+import type { CacheConfig } from '../../src/gateway/config.js';
+import { builtinFilters } from '../../src/gateway/filters/builtin.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { call, startUpstream, type TestUpstream } from './helpers.js';
 
@@ -17,6 +25,12 @@ describe('gateway cache', () => {
       version++;
       if (seen.url.startsWith('/products/private'))
         respond(200, { 'cache-control': 'private' }, `v${version}`);
+      else if (seen.url.startsWith('/products/session'))
+        respond(
+          200,
+          { 'cache-control': 'max-age=60', 'set-cookie': `s=${version}` },
+          `v${version}`,
+        );
       else if (seen.url.startsWith('/products/swr'))
         respond(200, { 'cache-control': 'max-age=0, stale-while-revalidate=60' }, `v${version}`);
       else if (seen.url.startsWith('/products/default')) respond(200, {}, `v${version}`);
@@ -69,6 +83,14 @@ describe('gateway cache', () => {
     assert.equal(b.headers['cache-status'], 'sluice; fwd=miss');
   });
 
+  it('does not store a response that sets a cookie, which belongs to one client', async () => {
+    const a = await call(`${gw.url}/products/session`);
+    const b = await call(`${gw.url}/products/session`);
+    assert.notEqual(a.text, b.text);
+    assert.equal(String(b.headers['set-cookie']), `s=${b.text.slice(1)}`);
+    assert.doesNotMatch(String(b.headers['cache-status']), /hit|stored/);
+  });
+
   it('applies the route maxAge when the upstream gives no freshness', async () => {
     const a = await call(`${gw.url}/products/default`);
     const b = await call(`${gw.url}/products/default`);
@@ -106,5 +128,58 @@ describe('gateway cache', () => {
       upstream.seen.slice(seen).map((r) => r.url),
       ['/products/hot'],
     );
+  });
+
+  it('refuses a store that is not Redis, and maxBytes beside a Redis store', () => {
+    const compileWith = (cache: CacheConfig) => () =>
+      compile(
+        { routes: [{ name: 'shop', path: '/a', upstream: upstream.url, cache }] },
+        builtinFilters(),
+      );
+    assert.throws(compileWith({ store: 'http://127.0.0.1:6379' }), (error: unknown) => {
+      assert.ok(isSluiceError(error, 'SLUICE_INVALID_ARGUMENT'));
+      assert.match(
+        error.message,
+        /route "shop": cache\.store must be a redis:\/\/ or rediss:\/\/ URL/,
+      );
+      return true;
+    });
+    assert.throws(
+      compileWith({ store: 'redis://127.0.0.1:6379', maxBytes: '32mb' }),
+      /route "shop": cache\.maxBytes bounds the in-memory cache; with a Redis store, Redis's maxmemory bounds it/,
+    );
+  });
+
+  it('names the line of maxBytes set beside a Redis store in a config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-gw-cache-'));
+    try {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(
+        file,
+        [
+          'version: 1',
+          'gateway:',
+          '  routes:',
+          '    - path: /a',
+          '      upstream: http://127.0.0.1:1',
+          '      cache:',
+          '        store: redis://127.0.0.1:6379',
+          '        maxBytes: 32mb',
+          '',
+        ].join('\n'),
+      );
+      await assert.rejects(loadGatewayConfig(file), (error: unknown) => {
+        assert.ok(isConfigError(error));
+        assert.deepEqual(
+          error.problems.map((p) => `${p.line} ${p.path}: ${p.message}`),
+          [
+            `8 gateway.routes[0].cache.maxBytes: expected no maxBytes with a Redis store (Redis's maxmemory bounds it) (got "32mb")`,
+          ],
+        );
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

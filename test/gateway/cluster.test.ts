@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { call, startUpstream, type TestUpstream } from './helpers.js';
+import { h2Call, h2Connect, httpsCall, makeCertificate } from './tls-helpers.js';
 
 const freePort = (): Promise<number> =>
   new Promise((resolve) => {
@@ -14,6 +15,17 @@ const freePort = (): Promise<number> =>
       s.close(() => resolve(port));
     });
   });
+
+/** The first answer of a server that is starting: refused connections are tried again. */
+async function untilServing<T>(probe: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await probe();
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 const children: ChildProcess[] = [];
 const track = (child: ChildProcess): ChildProcess => {
@@ -24,6 +36,31 @@ const track = (child: ChildProcess): ChildProcess => {
 describe('sluice gateway --workers', () => {
   let dir: string;
   let upstream: TestUpstream;
+
+  /** `sluice gateway -c FILE --workers 2` on `port`; `lines` complete the gateway section. */
+  const startWorkers = (port: number, lines: string): ChildProcess => {
+    const file = join(dir, `sluice-${port}.yaml`);
+    writeFileSync(
+      file,
+      `version: 1\ngateway:\n  listen: 127.0.0.1:${port}\n  metrics: false\n  accessLog: false\n${lines}`,
+    );
+    // cluster.fork() re-runs the main script, so the command needs a real file.
+    const main = join(dir, 'main.mjs');
+    const cli = new URL('../../src/gateway/cli.ts', import.meta.url).pathname;
+    writeFileSync(
+      main,
+      `const m = await import(${JSON.stringify(cli)});\nprocess.exit(await m.runGateway(process.argv.slice(2)));\n`,
+    );
+    return track(
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', main, '-c', file, '--workers', '2', '--no-watch'],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
+    );
+  };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sluice-gw-cluster-'));
@@ -42,49 +79,19 @@ describe('sluice gateway --workers', () => {
     timeout: 120_000,
   }, async () => {
     const port = await freePort();
-    const file = join(dir, 'sluice.yaml');
-    writeFileSync(
-      file,
-      `version: 1
-gateway:
-  listen: 127.0.0.1:${port}
-  metrics: false
-  tracing: false
-  accessLog: false
+    const child = startWorkers(
+      port,
+      `  tracing: false
   shedding: false
   routes:
     - { path: /login, upstream: ${upstream.url}, rateLimit: { by: route, limit: 5/min } }
 `,
     );
-    // cluster.fork() re-runs the main script, so the command needs a real file.
-    const main = join(dir, 'main.mjs');
-    const cli = new URL('../../src/gateway/cli.ts', import.meta.url).pathname;
-    writeFileSync(
-      main,
-      `const m = await import(${JSON.stringify(cli)});\nprocess.exit(await m.runGateway(process.argv.slice(2)));\n`,
-    );
-    const child = track(
-      spawn(
-        process.execPath,
-        ['--import', 'tsx', main, '-c', file, '--workers', '2', '--no-watch'],
-        {
-          stdio: ['ignore', 'ignore', 'inherit'],
-        },
-      ),
-    );
     try {
-      let statuses: number[] = [];
-      for (;;) {
-        try {
-          statuses = [
-            (await call(`http://127.0.0.1:${port}/login`, { headers: { connection: 'close' } }))
-              .status,
-          ];
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      const first = await untilServing(() =>
+        call(`http://127.0.0.1:${port}/login`, { headers: { connection: 'close' } }),
+      );
+      const statuses = [first.status];
       // A new connection each time, so the requests spread over both workers.
       for (let i = 0; i < 7; i++) {
         statuses.push(
@@ -93,6 +100,38 @@ gateway:
         );
       }
       assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 0);
+  });
+
+  it('serves HTTPS and HTTP/2 from every worker', {
+    timeout: 120_000,
+  }, async () => {
+    const port = await freePort();
+    const cert = makeCertificate(dir, 'gateway');
+    const child = startWorkers(
+      port,
+      `  tls: { cert: gateway.pem, key: gateway.key }
+  http2: true
+  routes:
+    - { path: /*, upstream: ${upstream.url} }
+`,
+    );
+    const url = `https://127.0.0.1:${port}`;
+    try {
+      await untilServing(() => httpsCall(url, cert.cert));
+      // A new connection each time, so the requests spread over both workers.
+      for (let i = 0; i < 4; i++) {
+        assert.equal((await httpsCall(url, cert.cert)).status, 200);
+        const session = await h2Connect(url, cert.cert);
+        try {
+          assert.equal((await h2Call(session, { ':path': '/' })).status, 200);
+        } finally {
+          session.close();
+        }
+      }
     } finally {
       child.kill('SIGTERM');
     }

@@ -87,8 +87,9 @@ export function explain(errors: readonly ErrorObject[]): Explained[] {
   const seen = new Set<string>();
   const out: Explained[] = [];
   for (const error of collapse(errors)) {
-    // Each bad key also has its own error, with `propertyName` set, that says why.
-    if (error.keyword === 'propertyNames') continue;
+    // Each bad key also has its own error, with `propertyName` set, that says why; a failed
+    // `if` likewise comes with the errors of its `then` or `else` branch.
+    if (error.keyword === 'propertyNames' || error.keyword === 'if') continue;
     const segments = pointerSegments(error.instancePath);
     if (error.propertyName !== undefined) segments.push(error.propertyName);
     if (error.keyword === 'additionalProperties') {

@@ -64,7 +64,8 @@ export function parseConfig<T = unknown>(text: string, options: ParseConfigOptio
   return value as T;
 }
 
-function readProblem(file: string, error: unknown): string {
+/** Why a file could not be read, in the words a config problem uses. */
+export function readProblem(file: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return 'file not found';
   if (code === 'EISDIR') return 'is a directory, not a file';

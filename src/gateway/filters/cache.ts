@@ -1,9 +1,12 @@
 import { Readable } from 'node:stream';
 import CachePolicy from 'http-cache-semantics';
 import { parseDuration, parseSize } from '../../core/units.js';
-import { type CacheEntry, CacheStore } from '../cache-store.js';
+import type { CacheEntry } from '../cache-store.js';
+import { variantOf } from '../cache-variant.js';
+import type { CompileEnv } from '../compile.js';
 import type { RouteConfig } from '../config.js';
 import type { Filter, GatewayContext, GatewayRequest, GatewayResponse, Handler } from '../types.js';
+import { cacheStoreFor, storeErrorCounter } from './cache-setup.js';
 
 const CONDITIONAL = [
   'if-none-match',
@@ -15,6 +18,7 @@ const CONDITIONAL = [
 const STATUS = 'cache-status';
 
 type PolicyRequest = CachePolicy.HttpRequest;
+type Variants = readonly CacheEntry[];
 
 function policyRequest(request: GatewayRequest): PolicyRequest {
   return { url: request.path + request.query, method: request.method, headers: request.headers };
@@ -26,6 +30,27 @@ function served(entry: CacheEntry, headers: CachePolicy.Headers, status: string)
   out['content-length'] = String(entry.body.length);
   out[STATUS] = status;
   return { status: entry.status, headers: out, body: entry.body };
+}
+
+/** A request going upstream for `key`, renewing `stale` if given. */
+interface Forward {
+  next: Handler;
+  request: GatewayRequest;
+  context: GatewayContext;
+  key: string;
+  stale: CacheEntry | undefined;
+  /** False when the lookup just failed: then nothing is written. */
+  storeUp: boolean;
+}
+
+/** What became of a forwarded response: stored, not storable, or the store failed. */
+type Outcome = 'stored' | 'not-stored' | 'store-unavailable';
+
+function forwarded(stale: CacheEntry | undefined, outcome: Outcome, notModified = false): string {
+  const status = `sluice; fwd=${stale ? 'stale' : 'miss'}${notModified ? '; fwd-status=304' : ''}`;
+  if (outcome === 'stored') return `${status}; stored`;
+  if (outcome === 'store-unavailable') return `${status}; detail=store-unavailable`;
+  return status;
 }
 
 /** Reads up to `max` bytes; past that, gives back a stream of everything (nothing lost). */
@@ -53,13 +78,18 @@ async function bufferUpTo(body: Readable, max: number): Promise<Buffer | Readabl
 /**
  * A shared HTTP cache for GET: freshness, Vary and revalidation follow
  * http-cache-semantics; a stale entry within stale-while-revalidate is served while one
- * background request refreshes it; concurrent misses for a key wait for one upstream
- * request. Every response says what happened in `Cache-Status` (RFC 9211).
+ * background request refreshes it; concurrent misses for a key in this process wait for one
+ * upstream request. Every response says what happened in `Cache-Status` (RFC 9211).
+ *
+ * Entries live in this process's memory, or in Redis (`store`) shared by every gateway
+ * process. A store that fails or answers too late never fails a request: it goes upstream,
+ * says `detail=store-unavailable` and counts in `sluice_gateway_cache_store_errors_total`.
  */
-export function cacheFilter(route: RouteConfig): Filter | null {
+export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: string): Filter | null {
   const config = route.cache;
   if (!config) return null;
-  const store = new CacheStore(parseSize(config.maxBytes ?? '64mb'));
+  const store = cacheStoreFor(config, env, routeName);
+  const storeErrors = storeErrorCounter(env);
   const maxEntry = parseSize(config.maxEntryBytes ?? '1mb');
   const defaultAge =
     config.maxAge === undefined ? undefined : Math.round(parseDuration(config.maxAge) / 1000);
@@ -68,6 +98,23 @@ export function cacheFilter(route: RouteConfig): Filter | null {
       ? 0
       : Math.round(parseDuration(config.staleWhileRevalidate) / 1000);
   const pending = new Map<string, Promise<CacheEntry | null>>();
+
+  const storeFailed = (operation: 'read' | 'write'): void => {
+    storeErrors?.inc({ route: routeName, operation });
+  };
+
+  /** Puts `entry` in the store; a store failure is counted, never thrown. */
+  const save = (key: string, entry: CacheEntry): Outcome | Promise<Outcome> => {
+    const kept = store.put(key, entry);
+    if (!(kept instanceof Promise)) return kept ? 'stored' : 'not-stored';
+    return kept.then(
+      (yes) => (yes ? 'stored' : 'not-stored'),
+      () => {
+        storeFailed('write');
+        return 'store-unavailable';
+      },
+    );
+  };
 
   const withDefaults = (headers: Record<string, unknown>): Record<string, string | string[]> => {
     const out = { ...headers } as Record<string, string | string[]>;
@@ -82,14 +129,11 @@ export function cacheFilter(route: RouteConfig): Filter | null {
     return out;
   };
 
-  /** One upstream request for `key`; resolves to the stored entry, or null if not storable. */
+  /** One upstream request; resolves to the stored entry, or null if not storable. */
   async function fetchInto(
-    next: Handler,
-    request: GatewayRequest,
-    context: GatewayContext,
-    key: string,
-    stale?: CacheEntry,
+    forward: Forward,
   ): Promise<{ entry: CacheEntry | null; response: GatewayResponse }> {
+    const { next, request, context, key, stale, storeUp } = forward;
     const preq = policyRequest(request);
     const headers = { ...request.headers };
     for (const h of CONDITIONAL) delete headers[h];
@@ -103,15 +147,8 @@ export function cacheFilter(route: RouteConfig): Filter | null {
       });
       if (!modified) {
         const renewed: CacheEntry = { ...stale, policy };
-        store.put(key, renewed, stale);
-        return {
-          entry: renewed,
-          response: served(
-            renewed,
-            policy.responseHeaders(),
-            'sluice; fwd=stale; fwd-status=304; stored',
-          ),
-        };
+        const status = forwarded(stale, await save(key, renewed), true);
+        return { entry: renewed, response: served(renewed, policy.responseHeaders(), status) };
       }
     }
     const policy = new CachePolicy(
@@ -120,75 +157,49 @@ export function cacheFilter(route: RouteConfig): Filter | null {
       { shared: true },
     );
     const length = Number(response.headers['content-length'] ?? Number.NaN);
+    const vary = response.headers.vary;
     if (
       !policy.storable() ||
+      // RFC 9111 lets a shared cache keep Set-Cookie; serving one client's cookie to others
+      // is never what a gateway in front of an application wants.
+      response.headers['set-cookie'] !== undefined ||
+      String(vary ?? '').includes('*') ||
       length > maxEntry ||
-      !(response.body instanceof Readable || response.body === null)
+      typeof response.body === 'string' ||
+      (response.body instanceof Uint8Array && response.body.byteLength > maxEntry)
     ) {
-      response.headers[STATUS] = `sluice; fwd=${stale ? 'stale' : 'miss'}`;
+      response.headers[STATUS] = forwarded(stale, storeUp ? 'not-stored' : 'store-unavailable');
       return { entry: null, response };
     }
+    const whole = response.body;
     const body =
-      response.body === null ? Buffer.alloc(0) : await bufferUpTo(response.body, maxEntry);
+      whole === null
+        ? Buffer.alloc(0)
+        : whole instanceof Uint8Array
+          ? Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength)
+          : await bufferUpTo(whole, maxEntry);
     if (body instanceof Readable) {
-      response.headers[STATUS] = `sluice; fwd=${stale ? 'stale' : 'miss'}`;
+      response.headers[STATUS] = forwarded(stale, storeUp ? 'not-stored' : 'store-unavailable');
       return { entry: null, response: { ...response, body } };
     }
-    const entry: CacheEntry = { policy, status: response.status, body, size: body.length + 512 };
-    store.put(key, entry, stale);
-    return {
-      entry,
-      response: served(
-        entry,
-        policy.responseHeaders(),
-        `sluice; fwd=${stale ? 'stale' : 'miss'}; stored`,
-      ),
+    const entry: CacheEntry = {
+      policy,
+      status: response.status,
+      body,
+      variant: variantOf(vary, request.headers),
+      size: body.length + 512,
     };
+    const outcome = storeUp ? await save(key, entry) : 'store-unavailable';
+    return { entry, response: served(entry, policy.responseHeaders(), forwarded(stale, outcome)) };
   }
 
-  return (next) => async (request, context) => {
-    if (request.method !== 'GET') return next(request, context);
-    const key = `${request.headers.host ?? ''}${request.path}${request.query}`;
-    const preq = policyRequest(request);
-    let stale: CacheEntry | undefined;
-    for (const entry of store.variants(key)) {
-      const verdict = entry.policy.evaluateRequest(preq);
-      if (verdict.response && !verdict.revalidation) {
-        store.hits++;
-        return served(
-          entry,
-          verdict.response.headers,
-          `sluice; hit; ttl=${Math.floor(entry.policy.timeToLive() / 1000)}`,
-        );
-      }
-      if (verdict.response && verdict.revalidation && !verdict.revalidation.synchronous) {
-        if (!pending.has(key)) {
-          const refresh = fetchInto(
-            next,
-            request,
-            { ...context, signal: new AbortController().signal },
-            key,
-            entry,
-          )
-            .then((r) => r.entry)
-            .catch(() => null)
-            .finally(() => pending.delete(key));
-          pending.set(key, refresh);
-        }
-        store.hits++;
-        return served(
-          entry,
-          verdict.response.headers,
-          'sluice; hit; fwd=stale; detail=stale-while-revalidate',
-        );
-      }
-      if (entry.policy.stale()) stale ??= entry;
-    }
-    store.misses++;
+  /** No stored variant can answer: one request per key goes upstream, the others wait. */
+  async function miss(forward: Forward): Promise<GatewayResponse> {
+    const { key } = forward;
     const inflight = pending.get(key);
     if (inflight) {
       const entry = await inflight;
-      if (entry?.policy.satisfiesWithoutRevalidation(preq)) {
+      if (entry?.policy.satisfiesWithoutRevalidation(policyRequest(forward.request))) {
         return served(entry, entry.policy.responseHeaders(), 'sluice; hit; detail=coalesced');
       }
     }
@@ -198,7 +209,7 @@ export function cacheFilter(route: RouteConfig): Filter | null {
     });
     if (!inflight) pending.set(key, shared);
     try {
-      const { entry, response } = await fetchInto(next, request, context, key, stale);
+      const { entry, response } = await fetchInto(forward);
       resolveShared(entry);
       return response;
     } catch (error) {
@@ -207,5 +218,65 @@ export function cacheFilter(route: RouteConfig): Filter | null {
     } finally {
       if (!inflight) pending.delete(key);
     }
+  }
+
+  /** Answers from the stored variants of `key`: synchronously on a hit, else upstream. */
+  function lookup(
+    next: Handler,
+    request: GatewayRequest,
+    context: GatewayContext,
+    key: string,
+    variants: Variants,
+  ): GatewayResponse | Promise<GatewayResponse> {
+    const preq = policyRequest(request);
+    let stale: CacheEntry | undefined;
+    for (const entry of variants) {
+      const verdict = entry.policy.evaluateRequest(preq);
+      if (verdict.response && !verdict.revalidation) {
+        return served(
+          entry,
+          verdict.response.headers,
+          `sluice; hit; ttl=${Math.floor(entry.policy.maxAge() - entry.policy.age())}`,
+        );
+      }
+      if (verdict.response && verdict.revalidation && !verdict.revalidation.synchronous) {
+        if (!pending.has(key)) {
+          const background = { ...context, signal: new AbortController().signal };
+          const refresh = fetchInto({
+            next,
+            request,
+            context: background,
+            key,
+            stale: entry,
+            storeUp: true,
+          })
+            .then((r) => r.entry)
+            .catch(() => null)
+            .finally(() => pending.delete(key));
+          pending.set(key, refresh);
+        }
+        return served(
+          entry,
+          verdict.response.headers,
+          'sluice; hit; fwd=stale; detail=stale-while-revalidate',
+        );
+      }
+      if (entry.policy.stale()) stale ??= entry;
+    }
+    return miss({ next, request, context, key, stale, storeUp: true });
+  }
+
+  return (next) => (request, context) => {
+    if (request.method !== 'GET') return next(request, context);
+    const key = `${request.headers.host ?? ''}${request.path}${request.query}`;
+    const found = store.variants(key);
+    if (!(found instanceof Promise)) return lookup(next, request, context, key, found);
+    return found.then(
+      (variants) => lookup(next, request, context, key, variants),
+      () => {
+        storeFailed('read');
+        return miss({ next, request, context, key, stale: undefined, storeUp: false });
+      },
+    );
   };
 }

@@ -1,0 +1,84 @@
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createSecureServer, type Http2SecureServer, Http2ServerRequest } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
+import { parseDuration, parseSize } from '../core/units.js';
+import type { LimitsConfig } from './config.js';
+import { Http2Connections, hostFromAuthority, limitRequestTime } from './http2.js';
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The gateway's server and what the drain does to its connections. */
+export interface Listener {
+  readonly server: Server | HttpsServer | Http2SecureServer;
+  /** Closes connections with no request in progress; HTTP/2 sessions get a GOAWAY. */
+  closeIdle(): void;
+  /** Cuts every connection. */
+  closeAll(): void;
+}
+
+/**
+ * HTTP/1.1, over TLS when `tls` is given; with `http2` as well, HTTP/2 and HTTP/1.1 over
+ * TLS, chosen per connection by ALPN. The same limits hold whichever protocol a client speaks.
+ */
+export function createListener(
+  limits: LimitsConfig,
+  tls: SecureContextOptions | null,
+  http2: boolean,
+  onRequest: RequestListener,
+): Listener {
+  const maxHeaderSize = parseSize(limits.maxHeaderSize ?? '16kb');
+  const headersTimeout = parseDuration(limits.headersTimeout ?? '10s');
+  const requestTimeout = parseDuration(limits.requestTimeout ?? '30s');
+  const keepAliveTimeout = parseDuration(limits.keepAliveTimeout ?? '5s');
+  const http1 = {
+    maxHeaderSize,
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout,
+    connectionsCheckingInterval: Math.max(50, Math.min(headersTimeout, requestTimeout, 30_000) / 4),
+  };
+  if (tls === null) return http1Listener(createHttpServer(http1, onRequest));
+  // A client that never finishes its handshake is given no longer than one that never
+  // finishes its headers.
+  const secure = { ...tls, handshakeTimeout: headersTimeout };
+  if (!http2) return http1Listener(createHttpsServer({ ...http1, ...secure }, onRequest));
+  const server = createSecureServer(
+    { ...secure, allowHTTP1: true, settings: { maxHeaderListSize: maxHeaderSize } },
+    (req, res) => {
+      // HTTP/1.1 requests come here too, as node:http objects.
+      if (req instanceof Http2ServerRequest) {
+        hostFromAuthority(req);
+        limitRequestTime(req, requestTimeout);
+      }
+      // node's compatibility API: the gateway uses only what both kinds of objects have.
+      onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    },
+  );
+  // The HTTP/1.1 fallback is node:http's connection handling, which reads its limits, and
+  // keeps the connection list closeIdleConnections uses, on the server object.
+  Object.assign(server, http1);
+  const fallback = server as unknown as Pick<Server, 'closeIdleConnections'>;
+  const connections = new Http2Connections(server, keepAliveTimeout);
+  return {
+    server,
+    closeIdle: () => {
+      connections.goAway();
+      fallback.closeIdleConnections();
+    },
+    closeAll: () => connections.destroy(),
+  };
+}
+
+function http1Listener(server: Server | HttpsServer): Listener {
+  return {
+    server,
+    closeIdle: () => server.closeIdleConnections(),
+    closeAll: () => server.closeAllConnections(),
+  };
+}

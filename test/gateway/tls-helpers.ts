@@ -1,0 +1,150 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  type ClientHttp2Session,
+  connect,
+  type IncomingHttpHeaders as Http2Headers,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+
+if (spawnSync('openssl', ['version']).status !== 0) {
+  throw new Error(
+    'these tests make certificates with the openssl command: apt-get install openssl',
+  );
+}
+
+export interface TestCertificate {
+  certFile: string;
+  keyFile: string;
+  /** The PEM text, for a client to trust. */
+  cert: string;
+  /** SHA-256 fingerprint as `X509Certificate.fingerprint256` and `getPeerCertificate()` give it. */
+  fingerprint: string;
+}
+
+/**
+ * Makes a throwaway self-signed certificate for localhost and 127.0.0.1, valid for a day,
+ * as `<name>.pem` and `<name>.key` in `dir` (a test's temporary directory).
+ */
+export function makeCertificate(dir: string, name: string): TestCertificate {
+  const certFile = join(dir, `${name}.pem`);
+  const keyFile = join(dir, `${name}.key`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  const cert = readFileSync(certFile, 'utf8');
+  return { certFile, keyFile, cert, fingerprint: new X509Certificate(cert).fingerprint256 };
+}
+
+export interface SecureReply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  /** The fingerprint of the certificate the server presented. */
+  fingerprint: string;
+  /** What ALPN chose; `false` when nothing was offered. */
+  alpn: string | false | null;
+}
+
+/** One HTTPS/1.1 request on a new connection that trusts only `ca`. */
+export function httpsCall(
+  url: string,
+  ca: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<SecureReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers ?? {}, ca, agent: false },
+      (res) => {
+        const socket = res.socket as TLSSocket;
+        const fingerprint = socket.getPeerCertificate().fingerprint256;
+        const alpn = socket.alpnProtocol;
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString(),
+            fingerprint,
+            alpn,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** An HTTP/2 session that trusts only `ca`, once connected. */
+export function h2Connect(url: string, ca: string): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = connect(url, { ca });
+    session.once('connect', () => {
+      session.off('error', reject);
+      resolve(session);
+    });
+    session.once('error', reject);
+  });
+}
+
+export interface H2Reply {
+  status: number;
+  headers: Http2Headers;
+  text: string;
+}
+
+/** One HTTP/2 request; `body` chunks are written one by one, then the stream is ended. */
+export function h2Call(
+  session: ClientHttp2Session,
+  headers: OutgoingHttpHeaders,
+  body: readonly string[] = [],
+): Promise<H2Reply> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body.length === 0 });
+    let responseHeaders: Http2Headers = {};
+    stream.once('response', (h) => {
+      responseHeaders = h;
+    });
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.once('end', () =>
+      resolve({
+        status: Number(responseHeaders[':status']),
+        headers: responseHeaders,
+        text: Buffer.concat(chunks).toString(),
+      }),
+    );
+    stream.once('error', reject);
+    for (const chunk of body) stream.write(chunk);
+    if (body.length > 0) stream.end();
+  });
+}
