@@ -31,9 +31,14 @@ export const commands: Record<string, Command> = {
     run: async (args) => (await import('../gateway/cli.js')).runGateway(args),
   },
   sidecar: { usage: 'sidecar ...', summary: 'run a mesh sidecar beside a service' },
-  load: { usage: 'load ...', summary: 'generate load against a running system' },
+  load: {
+    usage: 'load [--url URL] [--rate 50/s] [--duration 30s] [--users N] [--json]',
+    summary: 'drive storefront traffic (log in, browse, order, retries) and summarise it',
+    run: async (args) => (await import('./load.js')).runLoad(args),
+  },
   fault: {
-    usage: 'fault ...',
-    summary: 'inject faults: slow or failing upstreams, killed workers',
+    usage: 'fault SERVICE --latency DUR --error-rate R | --clear | --kill',
+    summary: 'slow down, fail or decline in a running service, or kill one of its instances',
+    run: async (args) => (await import('./fault.js')).runFault(args),
   },
 };

@@ -8,13 +8,13 @@ export interface Output {
   err: (line: string) => void;
 }
 
-const console_: Output = {
+export const consoleOutput: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
 /** `sluice validate FILE...`: 0 when every file is valid, 1 when any is not. */
-export async function runValidate(args: string[], output: Output = console_): Promise<number> {
+export async function runValidate(args: string[], output: Output = consoleOutput): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: {} });
   if (positionals.length === 0) throw new UsageError('validate needs a file: sluice validate FILE');
   let code = 0;

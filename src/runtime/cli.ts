@@ -94,7 +94,8 @@ function announce(system: System, format: LogFormat, gatewayUrl: string | undefi
     urls[name] = { url: system.urlOf(name), instances };
   }
   if (format === 'json') {
-    system.logger.info({ gateway: gatewayUrl, urls, metrics: system.metricsUrl }, 'sluice is up');
+    const { metricsUrl: metrics, controlUrl: control } = system;
+    system.logger.info({ gateway: gatewayUrl, urls, metrics, control }, 'sluice is up');
     return;
   }
   // A service may itself be called "gateway": the gateway gets its own line, above them.
@@ -106,5 +107,7 @@ function announce(system: System, format: LogFormat, gatewayUrl: string | undefi
   if (gatewayUrl !== undefined) lines.unshift(`  ${'gateway'.padEnd(width)}  ${gatewayUrl}`);
   if (system.metricsUrl !== undefined)
     lines.push(`  ${'metrics'.padEnd(width)}  ${system.metricsUrl}`);
+  if (system.controlUrl !== undefined)
+    lines.push(`  ${'control'.padEnd(width)}  ${system.controlUrl}`);
   process.stdout.write(`\nsluice is up:\n${lines.join('\n')}\n\n`);
 }

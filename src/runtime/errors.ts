@@ -14,3 +14,18 @@ export class ServiceNotReadyError extends SluiceError {
 
 export const isServiceNotReadyError = (e: unknown): e is ServiceNotReadyError =>
   isSluiceError(e, 'SLUICE_SERVICE_NOT_READY');
+
+/** Nothing answers at a system's control API: the system is not running, or runs elsewhere. */
+export class SystemUnreachableError extends SluiceError {
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: SluiceErrorOptions,
+  ) {
+    super('SLUICE_SYSTEM_UNREACHABLE', message, options);
+    this.name = 'SystemUnreachableError';
+  }
+}
+
+export const isSystemUnreachableError = (e: unknown): e is SystemUnreachableError =>
+  isSluiceError(e, 'SLUICE_SYSTEM_UNREACHABLE');

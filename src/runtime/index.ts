@@ -1,5 +1,16 @@
 export * from './config/index.js';
-export { isServiceNotReadyError, ServiceNotReadyError } from './errors.js';
+export { fetchSystemStatus, killInstance } from './control-client.js';
+export type {
+  KilledInstance,
+  ServiceStatus,
+  SystemStatus,
+} from './control-server.js';
+export {
+  isServiceNotReadyError,
+  isSystemUnreachableError,
+  ServiceNotReadyError,
+  SystemUnreachableError,
+} from './errors.js';
 export { GatewayComponent } from './gateway.js';
 export type { InstanceInfo, InstanceState } from './instance.js';
 export { type LogFormat, LogSink, type LogSinkOptions, type LogSource } from './logs.js';

@@ -168,6 +168,17 @@ export class Instance {
     if (this.#child !== undefined) signalGroup(this.#child, 'SIGKILL');
   }
 
+  /**
+   * SIGKILL to the running process, as if it had crashed: the restart policy decides what
+   * follows. Returns the pid killed, or undefined when no process is running or it stops.
+   */
+  killProcess(): number | undefined {
+    const child = this.#child;
+    if (this.#stopping || child?.pid === undefined) return undefined;
+    signalGroup(child, 'SIGKILL');
+    return child.pid;
+  }
+
   /** Keeps `sluice_runtime_instances_ready` in step with every move in and out of ready. */
   #setState(next: InstanceState): void {
     const service = this.#o.plan.name;

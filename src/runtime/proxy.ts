@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { listen } from './ports.js';
 
 export interface Backend {
   readonly ready: boolean;
@@ -24,14 +25,7 @@ export class RoundRobinProxy {
   }
 
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(0, this.#host, () => {
-        this.#server.off('error', reject);
-        const address = this.#server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : 0);
-      });
-    });
+    return listen(this.#server, 0, this.#host);
   }
 
   close(): Promise<void> {

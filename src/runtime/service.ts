@@ -4,7 +4,7 @@ import { ServiceNotReadyError } from './errors.js';
 import { Instance, type InstanceInfo } from './instance.js';
 import type { LogSink } from './logs.js';
 import type { RuntimeMetrics } from './metrics.js';
-import type { ServicePlan } from './plan.js';
+import type { RestartPolicy, ServicePlan } from './plan.js';
 import { freePort } from './ports.js';
 import { RoundRobinProxy } from './proxy.js';
 
@@ -92,6 +92,15 @@ export class Service implements Component {
     const drainMs = Math.min(this.#o.plan.drainTimeoutMs, options.drainTimeout);
     await Promise.all(this.#instances.map((i) => i.stop(drainMs, options.signal)));
     await this.#proxy?.close();
+  }
+
+  get restartPolicy(): RestartPolicy {
+    return this.#o.plan.restart.policy;
+  }
+
+  /** SIGKILL to instance `index`'s process, leaving its restart to the policy; its pid. */
+  killInstance(index: number): number | undefined {
+    return this.#instances[index]?.killProcess();
   }
 
   /** SIGKILL to every instance, synchronously. */

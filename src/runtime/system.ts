@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { type Component, Lifecycle, type LifecycleEvent, type StopReport } from '../core/index.js';
 import { createLogger, type Logger } from '../observe/index.js';
 import { envName, type SluiceConfig, startOrder } from './config/index.js';
+import { ControlServer, type SystemStatus } from './control-server.js';
 import type { InstanceInfo } from './instance.js';
 import { LogSink, type LogSinkOptions } from './logs.js';
 import { runtimeMetrics } from './metrics.js';
@@ -53,6 +54,8 @@ export interface StartSystemOptions {
 export interface System extends SystemView {
   /** Where the supervisor's metrics are served, when `telemetry.metrics` asks for it. */
   readonly metricsUrl: string | undefined;
+  /** Where the control API listens (`GET /system`, …), when `control` asks for it. */
+  readonly controlUrl: string | undefined;
   /** Resolves once every service and component is up; rejects (after rolling back) if not. */
   readonly ready: Promise<void>;
   /** Stops components, then services in reverse dependency order, sharing one deadline. */
@@ -131,8 +134,19 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
           path: telemetry.path,
           registry: options.registry,
         });
+  const controlServer =
+    config.control === undefined
+      ? undefined
+      : new ControlServer({
+          port: config.control.port,
+          system: {
+            status: () => statusOf(services),
+            kill: (service, index) => services.get(service)?.killInstance(index),
+          },
+        });
   // First up and last down, so restarts during start and stop are visible.
   if (metricsServer !== undefined) lifecycle.add(metricsServer);
+  if (controlServer !== undefined) lifecycle.add(controlServer);
   lifecycle.add(...services.values());
   lifecycle.add(...(options.components?.(view) ?? []));
 
@@ -153,6 +167,9 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
     get metricsUrl() {
       return metricsServer?.url;
     },
+    get controlUrl() {
+      return controlServer?.url;
+    },
     ready,
     lifecycle,
     logger,
@@ -165,6 +182,15 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
       }
     },
   };
+}
+
+function statusOf(services: Map<string, Service>): SystemStatus {
+  const status: SystemStatus = { services: {} };
+  for (const [name, service] of services) {
+    const { url, restartPolicy: restart, instances } = service;
+    status.services[name] = { url, restart, instances };
+  }
+  return status;
 }
 
 /** Lets services reach the same messaging engine as the file declares. */

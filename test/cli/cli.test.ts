@@ -27,7 +27,7 @@ describe('sluice (built)', () => {
       assert.match(stdout, /Usage: sluice <command>/);
       assert.match(stdout, /^ {2}validate FILE\.\.\. +check/m);
       assert.doesNotMatch(stdout, /validate .*\(coming\)/);
-      for (const coming of ['sidecar', 'load', 'fault']) {
+      for (const coming of ['sidecar']) {
         assert.match(stdout, new RegExp(`^  ${coming}\\b.*\\(coming\\)$`, 'm'), coming);
       }
       assert.match(stdout, /^ {2}demo\b/m);

@@ -45,7 +45,7 @@ describe('the sluice.yaml schema', () => {
         [
           2,
           'extra',
-          'unknown key "extra" (allowed: version, messaging, telemetry, gateway, services)',
+          'unknown key "extra" (allowed: version, messaging, telemetry, control, gateway, services)',
         ],
       ],
     );

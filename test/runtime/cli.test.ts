@@ -110,11 +110,11 @@ describe('sluice up', () => {
     const dir = tempDir();
     const file = writeConfig(dir, [
       `  ok: { command: ${service}, health: /healthz, env: { START_LOG: ${join(dir, 'start')} } }`,
-      `  sick: { command: ${service}, upstreams: [ok], env: { HEALTH: fail }, health: { path: /healthz, interval: 50ms, startTimeout: 500ms } }`,
+      `  sick: { command: ${service}, upstreams: [ok], env: { HEALTH: fail }, health: { path: /healthz, interval: 50ms, startTimeout: 3s } }`,
     ]);
     const run = sluiceUp(file, '--log-format', 'json');
     assert.equal(await run.exited, 1);
-    assert.match(run.stdout(), /sick did not become ready within 500 ms/);
+    assert.match(run.stdout(), /sick did not become ready within 3000 ms/);
     assert.deepEqual(linesOf(join(dir, 'start')), ['ok.0'], 'sick was started after ok');
     const pids = run
       .stdout()

@@ -91,7 +91,7 @@ describe('startSystem', () => {
       [
         `  db: { command: ${service}, health: /healthz }`,
         `  bad: { command: ${service}, upstreams: [db], env: { HEALTH: fail },`,
-        `         health: { path: /healthz, interval: 50ms, startTimeout: 600ms } }`,
+        `         health: { path: /healthz, interval: 50ms, startTimeout: 3s } }`,
         `  web: { command: ${service}, upstreams: [bad], env: { START_LOG: ${join(dir, 'start')} } }`,
       ].join('\n'),
       logs,
@@ -106,7 +106,7 @@ describe('startSystem', () => {
       assert.equal(error.service, 'bad');
       assert.match(
         error.message,
-        /bad did not become ready within 600 ms \(last check GET http:\/\/127\.0\.0\.1:\d+\/healthz: 503\)/,
+        /bad did not become ready within 3000 ms \(last check GET http:\/\/127\.0\.0\.1:\d+\/healthz: 503\)/,
       );
       return true;
     });

@@ -1,89 +1,48 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GatewayComponent, type System, startSystem } from '../../src/runtime/index.js';
-import { memoryLog, storefrontConfig, storefrontDir } from './system.js';
+import { connect } from '../../src/messaging/index.js';
+import type { System } from '../../src/runtime/index.js';
+import {
+  eventually,
+  json,
+  login as loginAs,
+  type RunningStorefront,
+  startStorefront,
+} from './running.js';
 
 interface Order {
   id: string;
   status: string;
-}
-
-function alive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function json<T>(res: Response): Promise<T> {
-  const text = await res.text();
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new Error(`expected JSON, got ${res.status}: ${text}`);
-  }
+  total: number;
 }
 
 describe('the storefront, end to end', { timeout: 180_000 }, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-storefront-'));
-  const log = memoryLog();
+  let storefront: RunningStorefront;
   let system: System;
-  let gateway: GatewayComponent;
   let gatewayUrl: string;
+  let dataDir: string;
   // Set once the main flow passed: otherwise the merged log is printed to help the reader.
   let flowed = false;
 
+  // Logins are limited to 5 a minute per client address: the tests share one token.
+  let token: string | undefined;
   const login = async (): Promise<string> => {
-    const res = await fetch(`${gatewayUrl}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
-    });
-    assert.equal(res.status, 200);
-    return (await json<{ token: string }>(res)).token;
+    token ??= await freshLogin();
+    return token;
   };
+  const freshLogin = () => loginAs(gatewayUrl, 'alice');
 
   before(async () => {
-    const config = await storefrontConfig(dataDir);
-    gateway = new GatewayComponent(config.gateway!, { baseDir: storefrontDir });
-    system = startSystem(config, {
-      cwd: storefrontDir,
-      env: { ...process.env, SLUICE_DATA: dataDir },
-      logs: log.sink,
-      components: () => [gateway],
-    });
-    await system.ready;
-    gatewayUrl = gateway.url!;
+    storefront = await startStorefront();
+    ({ system, gatewayUrl, dataDir } = storefront);
   });
 
   after(async () => {
-    // Unset when the configuration could not even be loaded.
-    const running = system as System | undefined;
-    const pids = running?.instances.map((i) => i.pid) ?? [];
-    await running?.stop({ drainTimeout: 10_000 });
-    if (!flowed) process.stderr.write(log.text());
-    rmSync(dataDir, { recursive: true, force: true });
-    assert.deepEqual(
-      pids.filter((pid) => alive(pid)),
-      [],
-      'every service process has exited',
-    );
+    // Unset when the storefront did not start.
+    const left = await (storefront as RunningStorefront | undefined)?.stop({ showLog: !flowed });
+    assert.deepEqual(left ?? [], [], 'every service process has exited');
   });
 
   test('login, browse, order three times with one key: one order, fulfilled once', async () => {
@@ -91,7 +50,7 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
 
     const first = await fetch(`${gatewayUrl}/api/products`);
     assert.equal(first.status, 200);
-    const products = await json<{ sku: string }[]>(first);
+    const products = await json<{ sku: string; price: number }[]>(first);
     assert.ok(products.length > 0);
     const second = await fetch(`${gatewayUrl}/api/products`);
     await second.arrayBuffer();
@@ -122,6 +81,8 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
       placed.every((p) => p.order.id === id),
       'one order for one key',
     );
+    const total = placed[0]!.order.total;
+    assert.equal(total, products[0]!.price * 2, "the total is the catalog's price × qty");
 
     await eventually('the order is fulfilled', async () => {
       const res = await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth });
@@ -140,12 +101,17 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
     });
     assert.equal(changes.length, 1, 'one stock change');
     assert.equal(invoices.length, 1, 'one invoice');
+    assert.equal((invoices[0] as { amount: number }).amount, total, 'the invoice is for the total');
     flowed = true;
   });
 
   test("payment's latency and error rate change at run time", async () => {
     const payment = system.urlOf('payment')!;
-    const setFault = async (fault: { latencyMs: number; errorRate: number }) => {
+    const setFault = async (fault: {
+      latencyMs: number;
+      errorRate: number;
+      declineRate: number;
+    }) => {
       const res = await fetch(`${payment}/fault`, { method: 'POST', body: JSON.stringify(fault) });
       assert.deepEqual(await json(res), fault);
     };
@@ -157,9 +123,11 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
       await res.arrayBuffer();
       return res.status;
     };
-    await setFault({ latencyMs: 0, errorRate: 1 });
+    await setFault({ latencyMs: 0, errorRate: 1, declineRate: 0 });
     assert.equal(await charge(), 503);
-    await setFault({ latencyMs: 0, errorRate: 0 });
+    await setFault({ latencyMs: 0, errorRate: 0, declineRate: 1 });
+    assert.equal(await charge(), 402);
+    await setFault({ latencyMs: 0, errorRate: 0, declineRate: 0 });
     assert.equal(await charge(), 201);
   });
   test('a failing payment opens the breaker; orders wait and complete once it recovers', async () => {
@@ -203,6 +171,89 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
         return rows.length > 0 ? rows : undefined;
       });
       assert.equal(invoices.length, 1);
+    }
+  });
+  const placeOrder = async (key: string, items: { sku: string; qty: number }[]) =>
+    fetch(`${gatewayUrl}/api/orders`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await login()}`,
+        'content-type': 'application/json',
+        'idempotency-key': key,
+      },
+      body: JSON.stringify({ items }),
+    });
+
+  test('an unknown product is refused with 422, and its key stays free', async () => {
+    const refused = await placeOrder('unknown-1', [{ sku: 'no-such-thing', qty: 1 }]);
+    assert.equal(refused.status, 422);
+    assert.match((await json<{ title: string }>(refused)).title, /no such product: no-such-thing/);
+    const placed = await placeOrder('unknown-1', [{ sku: 'tea-black', qty: 1 }]);
+    assert.equal(placed.status, 201, 'the refused request stored nothing under its key');
+    await placed.arrayBuffer();
+  });
+
+  test('a declined payment is final: the order ends payment_failed, unbilled, stock untouched', async () => {
+    const payment = system.urlOf('payment')!;
+    const setDeclineRate = (declineRate: number) =>
+      fetch(`${payment}/fault`, { method: 'POST', body: JSON.stringify({ declineRate }) }).then(
+        (res) => res.arrayBuffer(),
+      );
+    await setDeclineRate(1);
+    let id: string;
+    try {
+      const res = await placeOrder('declined-1', [{ sku: 'kettle', qty: 1 }]);
+      assert.equal(res.status, 201);
+      id = (await json<Order>(res)).id;
+      await eventually('the order has failed', async () => {
+        const order = await json<Order>(
+          await fetch(`${gatewayUrl}/api/orders/${id}`, {
+            headers: { authorization: `Bearer ${await login()}` },
+          }),
+        );
+        return order.status === 'payment_failed' ? order : undefined;
+      });
+    } finally {
+      await setDeclineRate(0);
+    }
+
+    // Fulfillment publishes order.payment_failed before it marks the order, so the event is
+    // in the topic now; both groups take it and, by design, neither bills nor takes stock.
+    const broker = await connect({ driver: 'sqlite', url: join(dataDir, 'sluice.db') });
+    try {
+      for (const group of ['inventory', 'billing']) {
+        const stats = await eventually(`${group} has taken every event`, async () => {
+          const stats = await broker.topic('order-events').stats(group);
+          return stats.depth === 0 && stats.inFlight === 0 ? stats : undefined;
+        });
+        assert.equal(stats.deadLettered, 0, `${group} dead-lettered nothing`);
+      }
+    } finally {
+      await broker.close();
+    }
+    assert.deepEqual(await json(await fetch(`${system.urlOf('billing')}/invoices/${id}`)), []);
+    assert.deepEqual(await json(await fetch(`${system.urlOf('inventory')}/changes/${id}`)), []);
+  });
+
+  test('a restarted auth keeps its signing key: tokens from before and after both pass', async () => {
+    const before = await login();
+    assert.equal(statSync(join(dataDir, 'auth-signing-key.json')).mode & 0o777, 0o600);
+    const first = system.instances.find((i) => i.service === 'auth')!;
+    process.kill(first.pid!, 'SIGKILL');
+    await eventually('auth has been restarted', async () => {
+      const auth = system.instances.find((i) => i.service === 'auth')!;
+      return auth.pid !== first.pid && auth.state === 'ready' ? auth : undefined;
+    });
+    const after = await freshLogin();
+    for (const [when, bearer] of [
+      ['before', before],
+      ['after', after],
+    ]) {
+      const res = await fetch(`${gatewayUrl}/api/orders/no-such-order`, {
+        headers: { authorization: `Bearer ${bearer}` },
+      });
+      await res.arrayBuffer();
+      assert.equal(res.status, 404, `the token from ${when} the restart is accepted`);
     }
   });
 });

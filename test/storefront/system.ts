@@ -25,6 +25,7 @@ export async function storefrontConfig(dataDir: string): Promise<SluiceConfig> {
     env: { ...process.env, SLUICE_DATA: dataDir },
   });
   delete config.telemetry;
+  delete config.control;
   const moved = new Map<string, string>();
   for (const service of Object.values(config.services ?? {})) {
     const port = await freePort();

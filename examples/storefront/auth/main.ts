@@ -1,12 +1,14 @@
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createPublicKey } from 'node:crypto';
+import { exportJWK, SignJWT } from 'jose';
+import { dataFile } from '../shared/env.js';
 import { readJson, sendJson, serve } from '../shared/service.js';
+import { loadSigningKey } from './signing-key.js';
 import { demoUsers, Users } from './users.js';
 
 const issuer = process.env.JWT_ISSUER ?? 'storefront';
 const audience = process.env.JWT_AUDIENCE ?? 'api';
-const kid = `storefront-${Date.now().toString(36)}`;
-// A fresh key per process: tokens outlive no restart, which suits a demo.
-const { privateKey, publicKey } = await generateKeyPair('RS256');
+const { kid, privateKey } = loadSigningKey(dataFile('auth-signing-key.json'));
+const publicKey = createPublicKey(privateKey);
 const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }] };
 
 const users = new Users();

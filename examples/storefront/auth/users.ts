@@ -30,7 +30,8 @@ export class Users {
   }
 }
 
-export const demoUsers: [string, string][] = [
-  ['alice', 'alice-password'],
-  ['bob', 'bob-password'],
-];
+/** Each demo user's password is its name followed by `-password`. */
+export const demoUsers: [string, string][] = ['alice', 'bob', 'carol', 'dave'].map((name) => [
+  name,
+  `${name}-password`,
+]);

@@ -3,14 +3,15 @@ import { sendJson, serve } from '../shared/service.js';
 interface Product {
   sku: string;
   name: string;
+  /** In cents. */
   price: number;
 }
 
 const products: Product[] = [
-  { sku: 'tea-green', name: 'Green tea, 100 g', price: 10 },
-  { sku: 'tea-black', name: 'Black tea, 100 g', price: 10 },
-  { sku: 'mug-blue', name: 'Blue mug', price: 10 },
-  { sku: 'kettle', name: 'Kettle', price: 10 },
+  { sku: 'tea-green', name: 'Green tea, 100 g', price: 650 },
+  { sku: 'tea-black', name: 'Black tea, 100 g', price: 550 },
+  { sku: 'mug-blue', name: 'Blue mug', price: 1200 },
+  { sku: 'kettle', name: 'Kettle', price: 3900 },
 ];
 // Shared caches (the gateway) may keep these for 30 s, then serve stale while revalidating.
 const cacheControl = { 'cache-control': 'public, max-age=30, stale-while-revalidate=60' };

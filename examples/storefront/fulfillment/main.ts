@@ -1,4 +1,4 @@
-import type { Consumer } from 'sluice/messaging';
+import type { Consumer, Message } from 'sluice/messaging';
 import { type OrderEvent, type OrderMessage, openBroker, upstream } from '../shared/env.js';
 import { serve } from '../shared/service.js';
 import { charge, PaymentDeclinedError, paymentBreaker } from './payment-client.js';
@@ -7,6 +7,8 @@ const paymentUrl = upstream('payment');
 const ordersUrl = upstream('orders');
 const broker = await openBroker();
 const events = broker.topic<OrderEvent>('order-events');
+/** Deliveries of one order; with the backoff below, about 16 minutes of a payment outage. */
+const maxAttempts = Number(process.env.FULFILLMENT_MAX_ATTEMPTS ?? 100);
 
 async function markOrder(id: string, status: string, signal: AbortSignal): Promise<void> {
   const res = await fetch(new URL(`/api/orders/${id}/status`, ordersUrl), {
@@ -19,12 +21,17 @@ async function markOrder(id: string, status: string, signal: AbortSignal): Promi
   if (!res.ok) throw new Error(`orders answered ${res.status} marking ${id} ${status}`);
 }
 
-async function fulfil(order: OrderMessage, signal: AbortSignal): Promise<void> {
+async function fulfil(message: Message<OrderMessage>, signal: AbortSignal): Promise<void> {
+  const order = message.payload;
   let type: OrderEvent['type'] = 'order.fulfilled';
   try {
     await charge(paymentUrl, order.id, order.total, signal);
   } catch (error) {
-    if (!(error instanceof PaymentDeclinedError)) throw error;
+    // A decline is final. An unavailable payment is retried with the whole order, until its
+    // last delivery: then the order fails rather than wait, pending, among dead letters.
+    const lastAttempt = message.attempt >= maxAttempts;
+    if (!(error instanceof PaymentDeclinedError) && !lastAttempt) throw error;
+    if (lastAttempt) logger.warn({ orderId: order.id, err: error }, 'payment never answered');
     type = 'order.payment_failed';
   }
   const event: OrderEvent = { type, orderId: order.id, items: order.items, total: order.total };
@@ -51,9 +58,11 @@ paymentBreaker.onStateChange((e) =>
 // payment to recover instead of being dead-lettered or hammering payment.
 consumer = broker
   .queue<OrderMessage>('orders')
-  .consume((message, { signal }) => fulfil(message.payload, signal), {
+  .consume((message, { signal }) => fulfil(message, signal), {
     prefetch: 16,
     concurrency: 4,
-    maxAttempts: 100,
+    maxAttempts,
     retry: { initialDelay: 500, maxDelay: 10_000 },
+    // Renewed while an order is handled, so short: a killed worker's orders come back soon.
+    leaseTimeout: 5_000,
   });

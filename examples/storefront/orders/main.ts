@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dataFile, openBroker } from '../shared/env.js';
+import { dataFile, openBroker, upstream } from '../shared/env.js';
 import { readJson, sendJson, serve } from '../shared/service.js';
+import { CatalogUnavailableError, catalogPrices, orderTotal } from './prices.js';
 import { type Order, type OrderStatus, openOrderStore } from './store.js';
 
 const store = openOrderStore(dataFile('orders.db'));
+const prices = catalogPrices(upstream('catalog'));
 const broker = await openBroker();
 const relay = store.outbox.relay(broker);
 const statuses: OrderStatus[] = ['pending', 'fulfilled', 'payment_failed'];
@@ -29,18 +31,41 @@ async function create(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const items = parseItems(await readJson(req));
   if (items === undefined) return sendJson(res, 400, { title: 'items: [{sku, qty}] required' });
   const user = req.headers['x-user-id'];
+  const customer = typeof user === 'string' ? user : null;
+  // One customer's key never returns another customer's order.
+  const scopedKey = `${customer ?? ''}:${key}`;
+  const existing = store.findByKey(scopedKey);
+  if (existing !== undefined) return sendOrder(res, 200, existing);
+
+  let priced: ReturnType<typeof orderTotal>;
+  try {
+    priced = orderTotal(items, await prices());
+  } catch (error) {
+    if (!(error instanceof CatalogUnavailableError)) throw error;
+    return sendJson(
+      res,
+      503,
+      { title: 'prices are unavailable, try again' },
+      { 'retry-after': '1' },
+    );
+  }
+  if ('unknownSku' in priced) {
+    return sendJson(res, 422, { title: `no such product: ${priced.unknownSku}` });
+  }
   const order: Order = {
     id: randomUUID(),
     items,
-    total: items.reduce((sum, item) => sum + item.qty * 10, 0),
+    total: priced.total,
     status: 'pending',
-    customer: typeof user === 'string' ? user : null,
+    customer,
     createdAt: new Date().toISOString(),
   };
-  const placed = store.place(key, order);
-  sendJson(res, placed.created ? 201 : 200, placed.order, {
-    location: `/api/orders/${placed.order.id}`,
-  });
+  const placed = store.place(scopedKey, order);
+  sendOrder(res, placed.created ? 201 : 200, placed.order);
+}
+
+function sendOrder(res: ServerResponse, status: number, order: Order): void {
+  sendJson(res, status, order, { location: `/api/orders/${order.id}` });
 }
 
 serve({

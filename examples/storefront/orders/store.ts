@@ -48,6 +48,7 @@ export function openOrderStore(file: string) {
     db,
     outbox,
     place: (key: string, order: Order) => place.immediate(key, order),
+    findByKey: (key: string) => toOrder(byKey.get(key) as Row | undefined),
     get: (id: string) => toOrder(byId.get(id) as Row | undefined),
     setStatus: (id: string, status: OrderStatus) => setStatus.run(status, id).changes > 0,
   };

@@ -1,8 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readJson, sendJson, serve } from '../shared/service.js';
 
-/** What fault injection changes at run time: `POST /fault {latencyMs, errorRate}`. */
-const fault = { latencyMs: 0, errorRate: 0 };
+/**
+ * What fault injection changes at run time: `POST /fault {latencyMs, errorRate, declineRate}`.
+ * An error (503) is worth retrying; a decline (402) is payment's final answer.
+ */
+const fault = { latencyMs: 0, errorRate: 0, declineRate: 0 };
 const charged = new Map<string, { orderId: string; amount: number }>();
 
 function number(value: unknown, fallback: number): number {
@@ -13,15 +16,23 @@ const { logger } = serve({
   name: 'payment',
   route: async (req, res, url) => {
     if (url.pathname === '/fault' && req.method === 'POST') {
-      const body = (await readJson(req)) as { latencyMs?: unknown; errorRate?: unknown };
+      const body = (await readJson(req)) as Partial<Record<keyof typeof fault, unknown>>;
       fault.latencyMs = number(body.latencyMs, fault.latencyMs);
       fault.errorRate = Math.min(1, number(body.errorRate, fault.errorRate));
+      fault.declineRate = Math.min(1, number(body.declineRate, fault.declineRate));
       logger.warn(fault, 'fault changed');
       sendJson(res, 200, fault);
       return true;
     }
     if (url.pathname === '/fault' && req.method === 'GET') {
       sendJson(res, 200, fault);
+      return true;
+    }
+    const chargeOf = /^\/charges\/([\w-]+)$/.exec(url.pathname);
+    if (chargeOf !== null && req.method === 'GET') {
+      const charge = charged.get(chargeOf[1]!);
+      if (charge === undefined) sendJson(res, 404, { title: 'no charge for this order' });
+      else sendJson(res, 200, charge);
       return true;
     }
     if (url.pathname === '/charges' && req.method === 'POST') {
@@ -33,6 +44,11 @@ const { logger } = serve({
       if (fault.latencyMs > 0) await sleep(fault.latencyMs);
       if (Math.random() < fault.errorRate) {
         sendJson(res, 503, { title: 'payment failed (injected)' });
+        return true;
+      }
+      // A charge already made stands; only a new one may be declined.
+      if (!charged.has(body.orderId) && Math.random() < fault.declineRate) {
+        sendJson(res, 402, { title: 'payment declined (injected)' });
         return true;
       }
       // Keyed by order: a retried charge is not a second charge.

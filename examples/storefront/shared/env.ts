@@ -15,17 +15,23 @@ export function upstream(name: string): string {
   return url;
 }
 
-/** The engine the supervisor's file declares; embedded SQLite when run alone. */
+/**
+ * The engine the supervisor's file declares; embedded SQLite when run alone.
+ * `SLUICE_MESSAGING_PREFIX` names this storefront's queues and topics apart from others on
+ * the same engine (the NATS, Redis and RabbitMQ prefix; the PostgreSQL schema).
+ */
 export function openBroker(): Promise<Broker> {
   const driver = process.env.SLUICE_MESSAGING_DRIVER ?? 'sqlite';
   if (driver === 'memory') return connect({ driver: 'memory' });
   const url = process.env.SLUICE_MESSAGING_URL ?? dataFile('sluice.db');
+  const prefix = process.env.SLUICE_MESSAGING_PREFIX || undefined;
   if (driver === 'sqlite') {
     mkdirSync(dirname(url), { recursive: true });
     return connect({ driver: 'sqlite', url });
   }
-  if (driver === 'nats' || driver === 'redis' || driver === 'rabbitmq' || driver === 'postgres')
-    return connect({ driver, url });
+  if (driver === 'postgres') return connect({ driver, url, schema: prefix });
+  if (driver === 'nats' || driver === 'redis' || driver === 'rabbitmq')
+    return connect({ driver, url, prefix });
   throw new Error(`unknown messaging driver ${driver}`);
 }
 

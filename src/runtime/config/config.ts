@@ -16,6 +16,8 @@ export interface SluiceConfig {
       pretty?: boolean;
     };
   };
+  /** The supervisor's control API, always on 127.0.0.1; port 0 takes any free port. */
+  control?: { port: number };
   gateway?: GatewayConfig;
   services?: Record<string, ServiceConfig>;
 }

@@ -28,6 +28,7 @@ export const sluiceSchema: SchemaObject = closed(
         pretty: { type: 'boolean' },
       }),
     }),
+    control: closed({ port }, ['port']),
     gateway: gatewayConfigSchema,
     services: servicesSchema,
   },
