@@ -1,98 +1,102 @@
 // The postgres messaging driver beside raw `pg` running the same SKIP LOCKED queue by hand
-// (INSERT + NOTIFY; claim a batch with UPDATE ... FOR UPDATE SKIP LOCKED; DELETE the done
-// rows) and pg-boss 10, all on the same local PostgreSQL: publish and publish->handle->ack
-// end to end, msgs/s and p50/p99 latency. Run: npm run build (in the package), then from
-// bench/: node postgres.bench.mjs [--quick]   (SLUICE_DIST=<dir> to use another build;
-// POSTGRES_URL to use another server)
+// and pg-boss 10, all on the same local PostgreSQL. Raw: concurrent publishes share one
+// INSERT ... unnest + NOTIFY (group commit, as the driver's do, up to 4 statements at a
+// time); claim a batch with UPDATE ... FOR UPDATE SKIP LOCKED; DELETE the done rows. What
+// the driver does and raw does not: dedupe and length-limit checks on publish, headers,
+// keys, attempts and leases renewed while held. pg-boss: send per message, four workers.
+// Run: npm run build (in the package), then from bench/: node postgres.bench.mjs [--quick]
+// [--rounds N] [--messages N]   (SLUICE_DIST=<dir> to use another build; POSTGRES_URL to
+// use another server)
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { machine, median, percentile } from './lib.mjs';
+import { engineSettings, payload, printEngineTable, runRounds } from './engine-harness.mjs';
 
 const dist = process.env.SLUICE_DIST ?? new URL('../dist', import.meta.url).pathname;
 const { connect } = await import(`${dist}/messaging/index.js`);
 const { openPostgresDriver } = await import(`${dist}/messaging/drivers/postgres/driver.js`);
 
 const url = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const quick = process.argv.includes('--quick');
-const n = quick ? 3_000 : 20_000;
-const inFlight = 64;
+// pg-boss polls (at best every 0.5 s) and handles about a thousand msgs/s here: fewer
+// messages keep the full run to a minute or two.
+const settings = engineSettings({ messages: 6_000 });
+const { prefetch } = settings;
 const poolSize = 16;
-const run = `bench_${process.pid}_${Date.now().toString(36)}`;
-let round = 0;
-const payload = (i) => ({ orderId: i, sku: 'tea-0001', qty: 2, at: performance.now() });
+const tag = `bench_${process.pid}_${Date.now().toString(36)}`;
 
-/** Calls `send(i)` for i in [0, n) with `inFlight` outstanding; returns msgs/s. */
-async function drive(send) {
-  let next = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (next < n) await send(next++);
-  };
-  await Promise.all(Array.from({ length: inFlight }, lane));
-  return (n * 1000) / (performance.now() - t0);
-}
-
-/** Publishes n while `start`'s consumer handles them; latency is publish call -> handler. */
-async function endToEnd(start, send) {
-  const latencies = [];
-  let resolveDone;
-  const done = new Promise((r) => {
-    resolveDone = r;
-  });
-  const onMessage = (sentAt) => {
-    latencies.push(performance.now() - sentAt);
-    if (latencies.length === n) resolveDone();
-  };
-  const stop = await start(onMessage);
-  const t0 = performance.now();
-  await drive(send);
-  await done;
-  const rate = (n * 1000) / (performance.now() - t0);
-  await stop();
-  latencies.sort((a, b) => a - b);
-  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
-
-async function sluice() {
-  const driver = await openPostgresDriver(url, { schema: `${run}_sluice`, poolSize });
+async function sluice(run) {
+  const driver = await openPostgresDriver(url, { schema: `${tag}_sluice`, poolSize });
   const broker = await connect({ driver });
-  const pub = broker.queue(`pub-${round}`);
-  const publish = await drive((i) => pub.publish(payload(i)));
-  const e2eQueue = broker.queue(`e2e-${round}`);
-  const e2e = await endToEnd(
-    async (onMessage) => {
-      const consumer = e2eQueue.consume((m) => onMessage(m.payload.at), {
-        prefetch: 128,
-        concurrency: 64,
-      });
-      return () => consumer.stop();
-    },
-    (i) => e2eQueue.publish(payload(i)),
-  );
+  const figures = await run.broker(broker, { pub: `pub-${run.round}`, e2e: `e2e-${run.round}` });
   await broker.close();
-  return { publish, ...e2e };
+  return figures;
+}
+
+/**
+ * Calls `write(items)` with the items of concurrent calls together, up to `flights` writes
+ * at a time: the group commit the driver's publishes get, for the hand-written queue.
+ */
+function groupCommit(write, flights = 4) {
+  let waiting = [];
+  let busy = 0;
+  const drain = async () => {
+    busy++;
+    while (waiting.length > 0) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        await write(batch.map((w) => w.item));
+        for (const w of batch) w.resolve();
+      } catch (error) {
+        for (const w of batch) w.reject(error);
+      }
+    }
+    busy--;
+  };
+  let scheduled = false;
+  return (item) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      if (busy >= flights || scheduled) return;
+      // One turn of the event loop gathers the sends made together.
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        void drain();
+      });
+    });
 }
 
 /** The same design written directly against `pg`: what the driver costs on top of it. */
-async function raw() {
-  const schema = `${run}_raw`;
+async function raw(run) {
+  const schema = `${tag}_raw`;
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   await pool.query(`CREATE TABLE IF NOT EXISTS ${schema}.jobs (
-    seq bigint GENERATED ALWAYS AS IDENTITY, queue text NOT NULL, body text NOT NULL,
+    seq bigint GENERATED ALWAYS AS IDENTITY, queue text NOT NULL, id uuid NOT NULL,
+    body text NOT NULL,
     due_at timestamptz NOT NULL DEFAULT now())`);
   await pool.query(`CREATE INDEX IF NOT EXISTS jobs_claim ON ${schema}.jobs (queue, due_at, seq)`);
   await pool.query(`CREATE INDEX IF NOT EXISTS jobs_seq ON ${schema}.jobs (queue, seq)`);
   const channel = `${schema}_wake`;
-  const send = (queue, i) =>
+  const store = (queue, bodies) =>
     pool.query(
-      `WITH i AS (INSERT INTO ${schema}.jobs (queue, body) VALUES ($1, $2) RETURNING 1)
-       SELECT pg_notify($3, $1) FROM i`,
-      [queue, JSON.stringify(payload(i)), channel],
+      `WITH i AS (INSERT INTO ${schema}.jobs (queue, id, body)
+         SELECT $1, gen_random_uuid(), b FROM unnest($2::text[]) AS b RETURNING 1)
+       SELECT pg_notify($3, $1) WHERE EXISTS (SELECT 1 FROM i)`,
+      [queue, bodies, channel],
     );
-  const publish = await drive((i) => send(`pub-${round}`, i));
-  const queue = `e2e-${round}`;
-  const e2e = await endToEnd(
+  const batches = new Map();
+  const send = (queue, i) => {
+    let batch = batches.get(queue);
+    if (batch === undefined) {
+      batch = groupCommit((bodies) => store(queue, bodies));
+      batches.set(queue, batch);
+    }
+    return batch(JSON.stringify(payload(i)));
+  };
+  const published = await run.publishing((i) => send(`pub-${run.round}`, i));
+  const queue = `e2e-${run.round}`;
+  const e2e = await run.endToEnd(
     async (onMessage) => {
       const listener = new pg.Client({ connectionString: url });
       await listener.connect();
@@ -105,7 +109,7 @@ async function raw() {
           const { rows } = await pool.query(
             `WITH p AS (
                SELECT seq FROM ${schema}.jobs WHERE queue = $1 AND due_at <= now()
-               ORDER BY due_at, seq LIMIT 128 FOR UPDATE SKIP LOCKED)
+               ORDER BY due_at, seq LIMIT ${prefetch} FOR UPDATE SKIP LOCKED)
              UPDATE ${schema}.jobs j SET due_at = now() + interval '30 seconds'
              FROM p WHERE j.queue = $1 AND j.seq = p.seq RETURNING j.seq, j.body`,
             [queue],
@@ -137,19 +141,19 @@ async function raw() {
     (i) => send(queue, i),
   );
   await pool.end();
-  return { publish, ...e2e };
+  return { ...published, ...e2e };
 }
 
-async function pgBoss() {
-  const boss = new PgBoss({ connectionString: url, schema: `${run}_boss`, max: poolSize });
+async function pgBoss(run) {
+  const boss = new PgBoss({ connectionString: url, schema: `${tag}_boss`, max: poolSize });
   boss.on('error', () => {});
   await boss.start();
-  const pubQueue = `pub-${round}`;
-  const e2eQueue = `e2e-${round}`;
+  const pubQueue = `pub-${run.round}`;
+  const e2eQueue = `e2e-${run.round}`;
   await boss.createQueue(pubQueue);
   await boss.createQueue(e2eQueue);
-  const publish = await drive((i) => boss.send(pubQueue, payload(i)));
-  const e2e = await endToEnd(
+  const published = await run.publishing((i) => boss.send(pubQueue, payload(i)));
+  const e2e = await run.endToEnd(
     async (onMessage) => {
       // Its fastest documented polling (0.5 s) and four workers fetching 128 jobs each.
       const ids = [];
@@ -171,59 +175,26 @@ async function pgBoss() {
     (i) => boss.send(e2eQueue, payload(i)),
   );
   await boss.stop({ graceful: false, wait: true });
-  return { publish, ...e2e };
+  return { ...published, ...e2e };
 }
 
 async function cleanup() {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   for (const suffix of ['sluice', 'raw', 'boss']) {
-    await client.query(`DROP SCHEMA IF EXISTS ${run}_${suffix} CASCADE`);
+    await client.query(`DROP SCHEMA IF EXISTS ${tag}_${suffix} CASCADE`);
   }
   await client.end();
 }
 
-// Rounds interleave the three, and medians are kept, so load from other processes on a
-// shared machine colours all of them alike.
-const rounds = quick ? 1 : 3;
-const runs = { sluice: [], 'raw pg': [], 'pg-boss': [] };
-const impls = { sluice, 'raw pg': raw, 'pg-boss': pgBoss };
+let results;
 try {
-  for (; round < rounds; round++) {
-    for (const [name, fn] of Object.entries(impls)) runs[name].push(await fn());
-  }
+  results = await runRounds({ sluice, 'raw pg': raw, 'pg-boss': pgBoss }, settings);
 } finally {
   await cleanup();
 }
-const results = {};
-for (const [name, list] of Object.entries(runs)) {
-  results[name] = Object.fromEntries(
-    ['publish', 'rate', 'p50', 'p99'].map((k) => [k, median(list.map((r) => r[k]))]),
-  );
-}
-
-console.log(
-  `\n## postgres messaging: ${n} messages, ${inFlight} publishes in flight, pools of ${poolSize}, JSON payload ~80 B, median of ${rounds} interleaved rounds`,
-);
-console.log(`${machine()}\n`);
-const ours = results.sluice;
-const rows = [
-  ['impl', 'publish msgs/s', 'e2e msgs/s', 'e2e p50 ms', 'e2e p99 ms', 'e2e msgs/s vs sluice'],
-];
-for (const [name, r] of Object.entries(results)) {
-  rows.push([
-    name,
-    Math.round(r.publish).toLocaleString('en-US'),
-    Math.round(r.rate).toLocaleString('en-US'),
-    r.p50.toFixed(2),
-    r.p99.toFixed(2),
-    r === ours ? '' : `${(r.rate / ours.rate).toFixed(2)}x`,
-  ]);
-}
-const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
-for (const row of rows) console.log(row.map((v, i) => String(v).padEnd(widths[i])).join('  '));
-const vs = (peer) =>
-  `publish ${(ours.publish / results[peer].publish).toFixed(2)}x, end to end ${(ours.rate / results[peer].rate).toFixed(2)}x`;
-console.log(
-  `\nsluice vs raw pg: ${vs('raw pg')}; sluice vs pg-boss: ${vs('pg-boss')} (> 1 means sluice is faster)`,
+printEngineTable(
+  `postgres messaging: sluice, raw pg, pg-boss (pools of ${poolSize})`,
+  results,
+  settings,
 );

@@ -1,22 +1,37 @@
+import { exec } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
 
-/** How to start each engine a test may need; printed when one is not answering. */
+const sh = promisify(exec);
+
+/** How to start and stop each engine a test may need; `start` is printed when it is down. */
 const engines = {
   redis: {
     port: 6379,
     start:
       'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
+    stop: 'redis-cli -p 6379 shutdown nosave',
   },
   nats: {
     port: 4222,
     start:
       'start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log',
+    stop: 'kill -TERM $(pidof nats-server)',
   },
   postgres: {
     port: 5432,
     start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+    stop: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main stop',
   },
-  rabbitmq: { port: 5672, start: 'rabbitmq-server -detached' },
+  // The node stays up while its application is stopped: start_app resumes it, and only a
+  // node that is down needs rabbitmq-server.
+  rabbitmq: {
+    port: 5672,
+    start: 'rabbitmqctl -q start_app || rabbitmq-server -detached',
+    stop: 'rabbitmqctl -q stop_app',
+  },
 } as const;
 
 export type Engine = keyof typeof engines;
@@ -44,4 +59,49 @@ export async function requireEngine(engine: Engine): Promise<void> {
   throw new Error(
     `${engine} is not answering on 127.0.0.1:${port}; this test needs it. Start it with:\n  ${start}`,
   );
+}
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+/** Alive and not a zombie (a stopped daemon's parent may be slow to reap it). */
+function running(pid: string): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the engine unless it answers already, and waits until it does. */
+export async function startEngine(engine: Engine): Promise<void> {
+  const { port, start } = engines[engine];
+  if (await answers(port)) return;
+  await sh(start).catch(() => {});
+  await until(`${engine} to answer on :${port}`, () => answers(port));
+}
+
+/**
+ * Stops the engine itself (other test runs may share it: keep the outage short), runs
+ * `whileDown`, then starts it again and waits until it answers, even when `whileDown` throws.
+ */
+export async function restartEngine(
+  engine: Engine,
+  whileDown: () => Promise<void> = async () => {},
+): Promise<void> {
+  const { port, stop } = engines[engine];
+  try {
+    const pids = engine === 'nats' ? (await sh('pidof nats-server')).stdout.split(/\s+/) : [];
+    await sh(stop);
+    await until(`${engine} to exit`, async () => !pids.some((pid) => pid !== '' && running(pid)));
+    await until(`${engine} to stop answering on :${port}`, async () => !(await answers(port)));
+    await whileDown();
+  } finally {
+    await startEngine(engine);
+  }
 }

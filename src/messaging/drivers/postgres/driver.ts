@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { ClosedError, InvalidArgumentError } from '../../../core/errors.js';
+import { ClosedError, EngineUnavailableError, InvalidArgumentError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -234,7 +234,11 @@ export class PostgresDriver implements MessagingDriver {
     setConnected(this.schema, 'pool', false);
   }
 
-  /** Runs one operation, tracking whether the server is reachable. Errors always propagate. */
+  /**
+   * Runs one operation, tracking whether the server is reachable. Errors always propagate;
+   * a lost or refused connection as SLUICE_ENGINE_UNAVAILABLE (a cut-off COMMIT may still
+   * have stored a publish: a retry with the same id is safe).
+   */
   async #run<R>(work: () => Promise<R>): Promise<R> {
     if (this.#closed) throw new ClosedError('the postgres driver is closed');
     try {
@@ -246,8 +250,11 @@ export class PostgresDriver implements MessagingDriver {
       }
       return result;
     } catch (error) {
-      if (isConnectionError(error)) this.#down();
-      throw error;
+      if (!isConnectionError(error)) throw error;
+      this.#down();
+      throw new EngineUnavailableError(`PostgreSQL is unreachable: ${String(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -277,5 +284,9 @@ export function isConnectionError(error: unknown): boolean {
     if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
   }
   const message = (error as { message?: unknown }).message;
-  return typeof message === 'string' && /Connection terminated|connection timeout/i.test(message);
+  // "…is not queryable": a pooled client whose connection had already failed.
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|connection timeout|connection error and is not queryable/i.test(message)
+  );
 }

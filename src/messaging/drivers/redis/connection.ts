@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import { EngineUnavailableError } from '../../../core/errors.js';
 import { loadOptional } from '../../../core/optional.js';
 import { connectionUp, reconnects } from './metrics.js';
 
@@ -18,6 +19,7 @@ export class Tracked {
   #ready = false;
   #everReady = false;
   #reconnects = 0;
+  #nextReady: Promise<void> | undefined;
 
   constructor(
     readonly client: Redis,
@@ -49,6 +51,34 @@ export class Tracked {
 
   get reconnects(): number {
     return this.#reconnects;
+  }
+
+  /**
+   * Resolves once the connection is ready (after the reconnect listener ran), or rejects when
+   * the next connection attempt fails first: as an offline queue with one retry would, but
+   * letting the listener run before anything else is sent.
+   */
+  whenReady(): Promise<void> {
+    if (this.#ready) return Promise.resolve();
+    if (this.client.status === 'end') {
+      // Its retry strategy gave up: no attempt is coming.
+      return Promise.reject(new EngineUnavailableError('the connection to Redis was given up'));
+    }
+    this.#nextReady ??= new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error) => {
+        this.client.off('ready', onReady);
+        this.client.off('close', onClose);
+        this.#nextReady = undefined;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onReady = () => settle();
+      const onClose = () =>
+        settle(new EngineUnavailableError('the connection to Redis is down; reconnecting'));
+      this.client.on('ready', onReady);
+      this.client.on('close', onClose);
+    });
+    return this.#nextReady;
   }
 }
 

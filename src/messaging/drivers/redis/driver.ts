@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { ClosedError, InvalidArgumentError, QueueFullError } from '../../../core/errors.js';
+import {
+  ClosedError,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  isSluiceError,
+  QueueFullError,
+} from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -128,6 +134,10 @@ export class RedisDriver implements MessagingDriver {
   readonly #groupCommit: GroupCommit;
   /** Boxes this driver has claimed from: on close it leaves their consumer groups. */
   readonly #claimedFrom = new Set<string>();
+  /** Topic groups this driver created, made again after each reconnect. */
+  readonly #groups = new Map<string, { topic: string; group: string }>();
+  /** Set while the groups are made again after a reconnect: publishes wait for it. */
+  #regrouping: Promise<void> | undefined;
   #closed = false;
 
   constructor(
@@ -141,7 +151,9 @@ export class RedisDriver implements MessagingDriver {
     this.connectionName = connectionName;
     this.#maxDead = maxDead;
     this.#wakeups = new Wakeups(subscriber);
-    this.#command = new Tracked(command, 'command');
+    // A Redis that restarted without persistence has lost every group: without them again,
+    // a topic's events would reach no group at all.
+    this.#command = new Tracked(command, 'command', () => this.#regroup());
     this.#subscriber = new Tracked(subscriber, 'subscriber', () => this.#wakeups.fireAll());
     this.#logs = new RedisLogs(command, this.keys);
     this.#dead = new RedisDeadLetters(command);
@@ -191,20 +203,60 @@ export class RedisDriver implements MessagingDriver {
       );
     }
     try {
+      if (!this.#command.ready) await this.#command.whenReady();
+      if (this.#regrouping !== undefined) await this.#regrouped();
       const outcomes = await this.#groupCommit.enqueue(t.route, head, args);
-      for (const outcome of outcomes) published.inc({ outcome });
+      const stored = outcomes.filter((o) => o === 'stored').length;
+      if (stored > 0) published.inc({ outcome: 'stored' }, stored);
+      if (stored < outcomes.length)
+        published.inc({ outcome: 'duplicate' }, outcomes.length - stored);
       return outcomes;
     } catch (error) {
       published.inc({ outcome: 'failed' }, records.length);
-      throw error;
+      // Anything but a reply from Redis (or our own error) means the command never ran or
+      // its reply was lost with the connection.
+      if (isSluiceError(error) || (error instanceof Error && error.name === 'ReplyError')) {
+        throw error;
+      }
+      throw new EngineUnavailableError(`publish to Redis failed: ${String(error)}`, {
+        cause: error,
+      });
     }
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
     this.#open();
+    await this.#createGroup(topic, group);
+    this.#groups.set(`${topic}\u0000${group}`, { topic, group });
+  }
+
+  async #createGroup(topic: string, group: string): Promise<void> {
     const base = this.keys.box({ kind: 'subscription', topic, group });
     const groups = this.keys.groups(topic);
     await scripts.createGroup.run(this.#client, groups, [groups, base, group]);
+  }
+
+  #regroup(): void {
+    const groups = [...this.#groups.values()];
+    const run: Promise<void> = Promise.all(
+      groups.map((g) => this.#createGroup(g.topic, g.group)),
+    ).then(() => {
+      if (this.#regrouping === run) this.#regrouping = undefined;
+    });
+    this.#regrouping = run;
+    // Awaited by the next publish; until then its failure is no crash.
+    run.catch(() => {});
+  }
+
+  /** A failed attempt is made again for the next publish. */
+  async #regrouped(): Promise<void> {
+    const run = this.#regrouping;
+    try {
+      await run;
+    } catch (error) {
+      if (this.#regrouping === run) this.#regroup();
+      throw error;
+    }
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {

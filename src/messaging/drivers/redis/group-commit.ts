@@ -26,6 +26,12 @@ export type SendBatches = (
  * next call. An idle target sends at once, so batching costs no latency; a busy one needs
  * one round trip per wave instead of one per publish. Calls on one connection run in the
  * order sent, so a producer's publishes keep their order.
+ *
+ * One call in flight is the default: Redis runs a connection's calls one after another,
+ * so more calls in flight save a round trip at most, while they split the waiting
+ * publishes into smaller batches; and each script call has a fixed cost (a socket write
+ * and read here, the script's own reads and its wake-up PUBLISH on the server) that a
+ * larger batch shares.
  */
 export class GroupCommit {
   readonly #lanes = new Map<string, Lane>();
@@ -33,7 +39,7 @@ export class GroupCommit {
   constructor(
     private readonly send: SendBatches,
     private readonly toError: (message: string) => Error,
-    private readonly maxInFlight = 4,
+    private readonly maxInFlight = 1,
   ) {}
 
   enqueue(

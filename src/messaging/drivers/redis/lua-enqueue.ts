@@ -91,6 +91,8 @@ while o <= #ARGV do
           local nonce = redis.call('INCR', b .. ':n')
           local member = cjson.encode({nonce, ARGV[at], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], now})
           redis.call('ZADD', b .. ':d', now + delay, member)
+        elseif ARGV[at + 2] == '' and ARGV[at + 3] == '' then
+          redis.call('XADD', b .. ':s', '*', 'i', ARGV[at], 'b', ARGV[at + 4])
         else
           redis.call('XADD', b .. ':s', '*', unpack(fieldsOf(ARGV[at], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], nil)))
         end

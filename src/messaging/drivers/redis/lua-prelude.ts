@@ -45,8 +45,10 @@ local function each(list, fn)
   end
 end
 -- Sets the entries' leases to run out in ms (0: due now); returns the ids still in the PEL.
+-- A stream that is gone (Redis restarted without persistence) holds no leases.
 local function lease(b, c, ids, ms)
   local kept = {}
+  if redis.call('EXISTS', b .. ':s') == 0 then return kept end
   local idle = H - math.max(0, math.min(ms, H))
   each(ids, function(...)
     local args = {b .. ':s', G, c, 0, ...}
@@ -94,9 +96,8 @@ local function finish(b, ids)
   each(ids, function(...)
     redis.call('XACK', s, G, ...)
     redis.call('XDEL', s, ...)
-    redis.call('HDEL', b .. ':a', ...)
   end)
-  for _, z in ipairs({':r', ':u'}) do
+  for _, z in ipairs({':a', ':r', ':u'}) do
     if redis.call('EXISTS', b .. z) == 1 then
       each(ids, function(...) redis.call(z == ':r' and 'ZREM' or 'HDEL', b .. z, ...) end)
     end

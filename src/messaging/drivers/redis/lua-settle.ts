@@ -14,9 +14,12 @@ for i = 3, #ARGV do
 end
 if #ids == 0 then return 0 end
 local current = {}
-each(ids, function(...)
-  for _, v in ipairs(redis.call('HMGET', b .. ':a', ...)) do current[#current + 1] = v end
-end)
+-- No :a means every entry is on its first delivery (token 1).
+if redis.call('EXISTS', b .. ':a') == 1 then
+  each(ids, function(...)
+    for _, v in ipairs(redis.call('HMGET', b .. ':a', ...)) do current[#current + 1] = v end
+  end)
+end
 local done, wake = {}, false
 for i, id in ipairs(ids) do
   if (current[i] or '1') == tokens[i] then

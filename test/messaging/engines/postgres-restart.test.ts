@@ -1,0 +1,60 @@
+// PostgreSQL itself is stopped (pg_ctlcluster stop: fast shutdown, every connection ended)
+// mid-consume and started again. It is durable: every message whose publish resolved
+// survives, those a consumer held across the restart included. Publishes while it is down are
+// rejected (SLUICE_ENGINE_UNAVAILABLE); the pool and the LISTEN connection reconnect and the
+// same consumers resume, woken by notifications again.
+import assert from 'node:assert/strict';
+import { after, it } from 'node:test';
+import pg from 'pg';
+import { isEngineUnavailableError } from '../../../src/core/errors.js';
+import { connect } from '../../../src/messaging/index.js';
+import { waitFor } from '../../conformance/helpers.js';
+import { requireEngine, startEngine } from '../../support/engines.js';
+import { metricValue } from '../../support/metrics.js';
+import { RestartTraffic } from './restart-support.js';
+
+await requireEngine('postgres');
+
+const url = process.env.SLUICE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `sluice_restart_${process.pid}_${Date.now().toString(36)}`;
+
+after(async () => {
+  await startEngine('postgres');
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await admin.end();
+});
+
+const connected = (connection: string) =>
+  metricValue('sluice_postgres_connected', { schema, connection });
+const reconnects = (connection: string) =>
+  metricValue('sluice_postgres_reconnects_total', { schema, connection });
+
+it('loses nothing when PostgreSQL restarts; the pool and LISTEN reconnect and consumers resume', async () => {
+  const broker = await connect({ driver: 'postgres', url, schema, poolSize: 4 });
+  try {
+    // The group polls once a minute: it sees the events only if notifications reach it again.
+    const traffic = await RestartTraffic.start(broker, { pollInterval: 60_000 });
+    assert.equal(await connected('pool'), 1);
+    assert.equal(await connected('listener'), 1);
+    const poolReconnects = await reconnects('pool');
+    const listenerReconnects = await reconnects('listener');
+    await traffic.restart('postgres', async () => {
+      await traffic.rejectsWhileDown();
+      assert.equal(await connected('pool'), 0);
+      await waitFor(async () => (await connected('listener')) === 0, 'the listener to notice');
+    });
+
+    await traffic.handledAll(traffic.everyQueued, [-100, ...traffic.news.resolved]);
+    const { rejected } = traffic;
+    assert.ok(rejected.length > 0, 'the publishers saw the outage');
+    for (const error of rejected) assert.ok(isEngineUnavailableError(error), String(error));
+    await waitFor(async () => (await connected('listener')) === 1, 'the listener');
+    assert.equal(await connected('pool'), 1);
+    assert.ok((await reconnects('pool')) > poolReconnects, 'the pool reconnect was counted');
+    assert.ok((await reconnects('listener')) > listenerReconnects, 'the LISTEN reconnect');
+  } finally {
+    await broker.close({ drainTimeout: 1000 });
+  }
+});
