@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { aborted, upstreamSignal } from './context.js';
@@ -5,6 +6,7 @@ import { addForwardingHeaders, endToEnd, peerAddress, type TrustedProxies } from
 import type { Target } from './target.js';
 import type { GatewayResponse, Handler, ResponseHeaders } from './types.js';
 import type { Upstream } from './upstream.js';
+import { callUpstream, type UpstreamAnswer } from './upstream-call.js';
 
 export interface ProxyOptions {
   upstream: Upstream;
@@ -55,24 +57,28 @@ export function proxy(options: ProxyOptions): Handler {
     const target = upstream.pick();
     if (request.upgrade !== undefined) return upgrade(target, request.upgrade);
     target.inflight++;
-    let response: Dispatcher.ResponseData;
+    let response: UpstreamAnswer;
     try {
-      response = await target.pool.request({
-        method: request.method as Dispatcher.HttpMethod,
-        path: request.path + request.query,
-        headers,
-        body,
-        signal: upstreamSignal(context),
-        headersTimeout,
-        bodyTimeout,
-      });
+      response = await callUpstream(
+        target.pool,
+        {
+          method: request.method as Dispatcher.HttpMethod,
+          path: request.path + request.query,
+          headers,
+          body,
+          headersTimeout,
+          bodyTimeout,
+        },
+        upstreamSignal(context),
+      );
     } catch (error) {
       target.inflight--;
       if (!aborted(context)) upstream.report(target, false);
       throw error;
     }
     upstream.report(target, response.statusCode < 500);
-    response.body.once('close', () => target.inflight--);
+    if (response.body instanceof Readable) response.body.once('close', () => target.inflight--);
+    else target.inflight--;
     const out = endToEnd(response.headers) as Record<string, string | string[]>;
     const priorVia = out.via;
     out.via = priorVia ? `${priorVia}, ${via}` : via;

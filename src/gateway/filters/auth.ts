@@ -1,8 +1,9 @@
+import type { JWTPayload } from 'jose';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { CompileEnv } from '../compile.js';
 import type { RouteConfig } from '../config.js';
 import { HttpProblemError } from '../errors.js';
-import type { Filter } from '../types.js';
+import type { Filter, GatewayContext, Headers } from '../types.js';
 import { apiKeyLookup } from './api-key.js';
 import { type JwtVerify, jwtVerifier } from './jwt.js';
 
@@ -53,7 +54,19 @@ export function authFilter(route: RouteConfig, env: CompileEnv, routeName: strin
     lookup = env.memo('apiKeys', () => apiKeyLookup(config.apiKeys!));
   }
 
-  return (next) => async (request, context) => {
+  const admit = (claims: JWTPayload, headers: Headers, context: GatewayContext): void => {
+    context.claims = claims;
+    if (typeof claims.sub === 'string') context.subject = claims.sub;
+    context.credential = 'jwt';
+    for (const [claim, header] of claimHeaders) {
+      const value = claimValue(claims[claim]);
+      if (value !== undefined) headers[header] = value;
+    }
+  };
+
+  // Not an async function: a token seen before is admitted without making a promise.
+  // Refusals are rejected promises all the same, as callers of a filter expect.
+  return (next) => (request, context) => {
     const headers = request.headers;
     for (const [, header] of claimHeaders) delete headers[header];
     if (modes.length === 0) return next(request, context);
@@ -61,27 +74,32 @@ export function authFilter(route: RouteConfig, env: CompileEnv, routeName: strin
     const authorization = headers.authorization;
     const apiKey = headers[keyHeader];
     if (verify && typeof authorization === 'string' && /^bearer /i.test(authorization)) {
-      const claims = await verify(authorization.slice(7).trim());
-      context.claims = claims;
-      if (typeof claims.sub === 'string') context.subject = claims.sub;
-      context.credential = 'jwt';
-      for (const [claim, header] of claimHeaders) {
-        const value = claimValue(claims[claim]);
-        if (value !== undefined) headers[header] = value;
+      const claims = verify(authorization.slice(7).trim());
+      if (claims instanceof Promise) {
+        return claims.then((verified) => {
+          admit(verified, headers, context);
+          return next(request, context);
+        });
       }
+      admit(claims, headers, context);
     } else if (lookup && typeof apiKey === 'string') {
       const id = lookup(apiKey);
-      if (id === undefined)
-        throw new HttpProblemError(401, 'invalid-api-key', 'The API key is not valid');
+      if (id === undefined) {
+        return Promise.reject(
+          new HttpProblemError(401, 'invalid-api-key', 'The API key is not valid'),
+        );
+      }
       context.subject = id;
       context.credential = 'apiKey';
       delete headers[keyHeader];
     } else {
-      throw new HttpProblemError(
-        401,
-        'unauthenticated',
-        'This route needs credentials',
-        verify ? challenge : {},
+      return Promise.reject(
+        new HttpProblemError(
+          401,
+          'unauthenticated',
+          'This route needs credentials',
+          verify ? challenge : {},
+        ),
       );
     }
     return next(request, context);

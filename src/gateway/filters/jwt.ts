@@ -12,7 +12,8 @@ import { HttpProblemError } from '../errors.js';
 
 const ALLOWED: ReadonlySet<string> = new Set(JWT_ALGORITHMS);
 
-export type JwtVerify = (token: string) => Promise<JWTPayload>;
+/** The claims of a valid token: at once for a token verified recently, else a promise. */
+export type JwtVerify = (token: string) => JWTPayload | Promise<JWTPayload>;
 
 /**
  * Checks the algorithm allow-list: it must be explicit, must not contain `none`, and must
@@ -100,9 +101,7 @@ export function jwtVerifier(config: JwtConfig): JwtVerify {
   };
   const skewMs = options.clockTolerance * 1000;
   const verified = new VerifiedTokens(10_000, 60_000);
-  return async (token) => {
-    const cached = verified.get(token, Date.now(), skewMs);
-    if (cached) return cached;
+  const verifyFresh = async (token: string): Promise<JWTPayload> => {
     try {
       const { payload } =
         key instanceof Uint8Array
@@ -114,6 +113,7 @@ export function jwtVerifier(config: JwtConfig): JwtVerify {
       throw toProblem(error);
     }
   };
+  return (token) => verified.get(token, Date.now(), skewMs) ?? verifyFresh(token);
 }
 
 /**

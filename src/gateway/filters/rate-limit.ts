@@ -70,21 +70,56 @@ export function rateLimitFilter(
     return { by: config.by, limiter };
   });
 
-  return (next) => async (request, context) => {
+  /** Takes from the limits from `first` on, awaiting the stores that answer later. */
+  const takeRest = async (
+    context: GatewayContext,
+    first: number,
+    pending: Promise<RateLimitDecision>,
+    tightest: RateLimitDecision | undefined,
+  ): Promise<RateLimitDecision> => {
+    let tightestSoFar = tightest;
+    for (let i = first; i < limits.length; i++) {
+      const { by, limiter } = limits[i]!;
+      const decision = i === first ? await pending : await limiter.take(keyOf(by, context));
+      if (!decision.allowed) throw rejection(decision);
+      tightestSoFar = tighter(tightestSoFar, decision);
+    }
+    return tightestSoFar!;
+  };
+
+  // Not an async function: local limits decide at once, and a request they admit goes on
+  // without making a promise. Refusals are rejected promises, as callers of a filter expect.
+  return (next) => (request, context) => {
     let tightest: RateLimitDecision | undefined;
-    for (const { by, limiter } of limits) {
-      const decision = await limiter.take(keyOf(by, context));
-      if (!decision.allowed) {
-        throw new HttpProblemError(429, 'rate-limited', 'Too many requests; slow down', {
-          ...headersOf(decision),
-          'retry-after': seconds(Math.max(decision.retryAfterMs, 1)),
+    for (let i = 0; i < limits.length; i++) {
+      const { by, limiter } = limits[i]!;
+      const decision = limiter.take(keyOf(by, context));
+      if (decision instanceof Promise) {
+        return takeRest(context, i, decision, tightest).then((last) => {
+          Object.assign(context.responseHeaders, headersOf(last));
+          return next(request, context);
         });
       }
-      if (tightest === undefined || decision.remaining < tightest.remaining) tightest = decision;
+      if (!decision.allowed) return Promise.reject(rejection(decision));
+      tightest = tighter(tightest, decision);
     }
     Object.assign(context.responseHeaders, headersOf(tightest!));
     return next(request, context);
   };
+}
+
+function tighter(
+  tightest: RateLimitDecision | undefined,
+  decision: RateLimitDecision,
+): RateLimitDecision {
+  return tightest === undefined || decision.remaining < tightest.remaining ? decision : tightest;
+}
+
+function rejection(decision: RateLimitDecision): HttpProblemError {
+  return new HttpProblemError(429, 'rate-limited', 'Too many requests; slow down', {
+    ...headersOf(decision),
+    'retry-after': seconds(Math.max(decision.retryAfterMs, 1)),
+  });
 }
 
 function headersOf(decision: RateLimitDecision): Record<string, string> {

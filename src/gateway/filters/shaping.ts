@@ -6,7 +6,7 @@ import { parseSize } from '../../core/units.js';
 import type { CompileEnv } from '../compile.js';
 import type { RouteConfig } from '../config.js';
 import { HttpProblemError } from '../errors.js';
-import type { Filter } from '../types.js';
+import type { Filter, GatewayContext, GatewayRequest, GatewayResponse, Handler } from '../types.js';
 import { BodyLimit, tooLarge } from './body-limit.js';
 
 const DEFAULT_MAX_BODY = '10mb';
@@ -62,9 +62,12 @@ export function shapingFilter(route: RouteConfig, env: CompileEnv): Filter | nul
   const max = parseSize(route.body?.maxBytes ?? env.config.limits?.maxBodySize ?? DEFAULT_MAX_BODY);
   const validate = route.body?.schema === undefined ? null : loadSchema(route.body.schema, env);
 
-  return (next) => async (request, context) => {
-    const body = request.body;
-    if (!(body instanceof Readable)) return next(request, context);
+  const shape = async (
+    next: Handler,
+    request: GatewayRequest,
+    context: GatewayContext,
+    body: Readable,
+  ): Promise<GatewayResponse> => {
     const length = request.headers['content-length'];
     if (length !== undefined && Number(length) > max) throw tooLarge(max);
     if (validate === null) {
@@ -90,5 +93,11 @@ export function shapingFilter(route: RouteConfig, env: CompileEnv): Filter | nul
     if (!validate(parsed)) throw invalidBody(describe(validate.errors ?? []));
     request.body = buffered;
     return next(request, context);
+  };
+
+  return (next) => (request, context) => {
+    const body = request.body;
+    if (!(body instanceof Readable)) return next(request, context);
+    return shape(next, request, context, body);
   };
 }
