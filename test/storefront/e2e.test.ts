@@ -81,6 +81,13 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
       placed.every((p) => p.order.id === id),
       'one order for one key',
     );
+    const reused = await fetch(`${gatewayUrl}/api/orders`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': 'e2e-1' },
+      body: JSON.stringify({ items: [{ sku: products[0]!.sku, qty: 3 }] }),
+    });
+    assert.equal(reused.status, 422, 'a key reused for other items is refused');
+    assert.equal((await json<{ order: string }>(reused)).order, id);
     const total = placed[0]!.order.total;
     assert.equal(total, products[0]!.price * 2, "the total is the catalog's price × qty");
 

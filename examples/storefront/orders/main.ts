@@ -35,7 +35,7 @@ async function create(req: IncomingMessage, res: ServerResponse): Promise<void> 
   // One customer's key never returns another customer's order.
   const scopedKey = `${customer ?? ''}:${key}`;
   const existing = store.findByKey(scopedKey);
-  if (existing !== undefined) return sendOrder(res, 200, existing);
+  if (existing !== undefined) return sendReplay(res, existing, items);
 
   let priced: ReturnType<typeof orderTotal>;
   try {
@@ -61,7 +61,22 @@ async function create(req: IncomingMessage, res: ServerResponse): Promise<void> 
     createdAt: new Date().toISOString(),
   };
   const placed = store.place(scopedKey, order);
-  sendOrder(res, placed.created ? 201 : 200, placed.order);
+  if (placed.created) sendOrder(res, 201, placed.order);
+  else sendReplay(res, placed.order, items);
+}
+
+/**
+ * A key sent again answers with the order it made, but only for the same request: a key
+ * reused for other items is the client's mistake, and guessing which one it meant is worse.
+ */
+function sendReplay(res: ServerResponse, order: Order, items: Order['items']): void {
+  if (JSON.stringify(order.items) === JSON.stringify(items)) sendOrder(res, 200, order);
+  else {
+    sendJson(res, 422, {
+      title: 'this Idempotency-Key was already used for a different order',
+      order: order.id,
+    });
+  }
 }
 
 function sendOrder(res: ServerResponse, status: number, order: Order): void {
