@@ -10,6 +10,7 @@ import { runtimeMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
 import { planService } from './plan.js';
 import { Service } from './service.js';
+import { TracingComponent, tracingEnv } from './tracing.js';
 
 /** What extra components (the gateway, later) see of the running system. */
 export interface SystemView {
@@ -109,6 +110,7 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
       return {
         ...baseEnv,
         ...messagingEnv(config),
+        ...tracingEnv(config.telemetry?.traces, name),
         ...plan.env,
         ...urls,
         PORT: String(port),
@@ -144,6 +146,8 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
             kill: (service, index) => services.get(service)?.killInstance(index),
           },
         });
+  const traces = config.telemetry?.traces;
+  if (traces !== undefined) lifecycle.add(new TracingComponent(traces));
   // First up and last down, so restarts during start and stop are visible.
   if (metricsServer !== undefined) lifecycle.add(metricsServer);
   if (controlServer !== undefined) lifecycle.add(controlServer);
