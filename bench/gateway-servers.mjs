@@ -62,6 +62,8 @@ async function sluice(port, origin, mode, source) {
     observe.setupTracing({
       serviceName: 'bench-gateway',
       sampleRatio: 0.1,
+      // As `sluice up` runs the gateway: contexts passed explicitly, no AsyncLocalStorage.
+      activeContext: false,
       exporter: { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} },
     });
   }

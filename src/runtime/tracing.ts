@@ -28,6 +28,8 @@ export class TracingComponent implements Component {
       serviceName: this.#traces.serviceName ?? 'sluice',
       otlpUrl: this.#traces.otlp,
       sampleRatio: sampleRatio(this.#traces),
+      // The gateway hands span contexts on explicitly; see the option.
+      activeContext: false,
     });
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { isSluiceError } from '../../src/core/errors.js';
 import {
@@ -41,6 +41,24 @@ function byName(spans: ReadableSpan[], name: string): ReadableSpan {
 }
 
 describe('setupTracing', () => {
+  it('without an active context: spans still export, and nothing becomes active', async () => {
+    await traced(
+      async (finished) => {
+        const parent = extractContext({ traceparent: SAMPLED_PARENT });
+        const span = getTracer().startSpan('explicit', { kind: SpanKind.SERVER }, parent);
+        const inside = context.with(trace.setSpan(parent, span), () => trace.getActiveSpan());
+        assert.equal(inside, undefined, 'no context manager, so no active span');
+        const carrier: Record<string, string> = {};
+        injectContext(carrier, trace.setSpan(parent, span));
+        assert.match(carrier.traceparent ?? '', /^00-4bf92f3577b34da6a3ce929d0e0e4736-/);
+        span.end();
+        const exported = byName(await finished(), 'explicit');
+        assert.equal(exported.parentSpanContext?.spanId, '00f067aa0ba902b7');
+      },
+      { activeContext: false },
+    );
+  });
+
   it('continues the sender trace from extracted HTTP headers', async () => {
     await traced(async (finished) => {
       const parent = extractContext({ traceparent: SAMPLED_PARENT, tracestate: 'v=1' });
