@@ -140,6 +140,7 @@ export class ConsumerLoop<T> implements Consumer {
 
   async #loop(): Promise<void> {
     const { prefetch, leaseMs, orderByKey, pollMs } = this.#config;
+    let failedClaims = 0;
     while (!this.#stopping) {
       const room = prefetch - this.#held.size;
       if (room <= 0 || (!this.#drained && this.#held.size > this.#lowWater)) {
@@ -158,11 +159,15 @@ export class ConsumerLoop<T> implements Consumer {
       } catch (error) {
         if (this.#stopping) break;
         this.#report('claim', error);
-        // Let a wake-up end the pause early, as after an empty claim.
+        // Let a wake-up end the pause early, as after an empty claim. The engine may be
+        // down, and the wake-up that says it is back may already have come while this
+        // claim failed: try again well before a long poll, backing off while it fails.
         this.#drained = true;
-        await this.#wait(pollMs);
+        failedClaims++;
+        await this.#wait(Math.min(pollMs, 50 * 2 ** Math.min(failedClaims, 7)));
         continue;
       }
+      failedClaims = 0;
       if (this.#stopping) {
         await this.#releaseUnstarted(result.deliveries);
         break;
