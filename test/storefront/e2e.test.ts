@@ -8,15 +8,10 @@ import {
   eventually,
   json,
   login as loginAs,
+  type Order,
   type RunningStorefront,
   startStorefront,
 } from './running.js';
-
-interface Order {
-  id: string;
-  status: string;
-  total: number;
-}
 
 describe('the storefront, end to end', { timeout: 180_000 }, () => {
   let storefront: RunningStorefront;

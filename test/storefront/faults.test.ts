@@ -12,17 +12,12 @@ import {
   eventually,
   json,
   login,
+  type Order,
   type RunningStorefront,
   runSluice,
   startStorefront,
 } from './running.js';
 import { freePort } from './system.js';
-
-interface Order {
-  id: string;
-  status: string;
-  total: number;
-}
 
 describe('parseFaultArgs', () => {
   const usage = (args: string[], message: RegExp) =>

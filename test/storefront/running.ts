@@ -12,6 +12,13 @@ import {
 import { alive } from '../runtime/helpers.js';
 import { memoryLog, storefrontConfig, storefrontDir } from './system.js';
 
+/** An order as `GET /api/orders/:id` shows it, as far as the tests read it. */
+export interface Order {
+  id: string;
+  status: string;
+  total: number;
+}
+
 export interface RunningStorefront {
   system: System;
   gatewayUrl: string;
