@@ -4,17 +4,31 @@ import { createServer, type Server } from 'node:net';
  * A port free on `host` right now, found by binding port 0. Another process could take it
  * before the instance binds; the instance then fails its start, and is restarted.
  */
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+export async function freePort(host: string): Promise<number> {
+  const [port] = await freePorts(host, 1);
+  return port!;
+}
+
+/**
+ * `count` distinct ports free on `host` right now. Every probe socket stays bound until all
+ * are chosen: a port closed early could be handed out again by the next probe.
+ */
+export async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      server.unref();
+      servers.push(server);
+      ports.push(await listen(server, 0, host));
+    }
+    return ports;
+  } finally {
+    await Promise.all(
+      servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
+  }
 }
 
 /** Binds `server` (HTTP or TCP) and resolves with the port it got: the one asked, or any for 0. */

@@ -5,7 +5,7 @@ import { Instance, type InstanceInfo } from './instance.js';
 import type { LogSink } from './logs.js';
 import type { RuntimeMetrics } from './metrics.js';
 import type { RestartPolicy, ServicePlan } from './plan.js';
-import { freePort } from './ports.js';
+import { freePorts } from './ports.js';
 import { RoundRobinProxy } from './proxy.js';
 
 export interface ServiceOptions {
@@ -110,8 +110,7 @@ export class Service implements Component {
 
   async #ports(): Promise<number[]> {
     const { plan, host } = this.#o;
-    const indexes = Array.from({ length: plan.instances }, (_, i) => i);
-    if (plan.basePort !== undefined) return indexes.map((i) => plan.basePort! + i);
-    return Promise.all(indexes.map(() => freePort(host)));
+    if (plan.basePort === undefined) return freePorts(host, plan.instances);
+    return Array.from({ length: plan.instances }, (_, i) => plan.basePort! + i);
   }
 }

@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { parseFaultArgs, runFault } from '../../src/cli/fault.js';
 import { isSluiceError } from '../../src/core/index.js';
 import { fetchSystemStatus, type System } from '../../src/runtime/index.js';
+import { freePort } from '../../src/runtime/ports.js';
 import {
   alive,
   eventually,
@@ -17,7 +18,6 @@ import {
   runSluice,
   startStorefront,
 } from './running.js';
-import { freePort } from './system.js';
 
 describe('parseFaultArgs', () => {
   const usage = (args: string[], message: RegExp) =>
@@ -194,7 +194,7 @@ describe('sluice fault against the running storefront', { timeout: 150_000 }, ()
       'SLUICE_INVALID_ARGUMENT',
       /payment has no instance 1 \(its instances: 0\)/,
     );
-    const nothing = `http://127.0.0.1:${await freePort()}`;
+    const nothing = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
     await refused(
       ['payment', '--clear', '--control', nothing],
       'SLUICE_SYSTEM_UNREACHABLE',
@@ -202,7 +202,7 @@ describe('sluice fault against the running storefront', { timeout: 150_000 }, ()
     );
 
     const file = join(storefront.dataDir, 'stopped.yaml');
-    writeFileSync(file, stringify({ version: 1, control: { port: await freePort() } }));
+    writeFileSync(file, stringify({ version: 1, control: { port: await freePort('127.0.0.1') } }));
     await refused(
       ['payment', '--clear', '-f', file],
       'SLUICE_SYSTEM_UNREACHABLE',

@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { isUsageError } from '../../src/cli/errors.js';
 import { parseLoadArgs } from '../../src/cli/load/options.js';
 import type { LoadSummary } from '../../src/cli/load/report.js';
+import { freePort } from '../../src/runtime/ports.js';
 import { type RunningStorefront, runSluice, type SluiceRun, startStorefront } from './running.js';
-import { freePort } from './system.js';
 
 /** `sluice load ARGS` in its own process. */
 function sluiceLoad(...args: string[]): Promise<SluiceRun> {
@@ -47,7 +47,7 @@ describe('sluice load: bad arguments and no target', () => {
     const bad = await sluiceLoad('--rate', 'fast');
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--rate: expected a rate/);
-    const port = await freePort();
+    const port = await freePort('127.0.0.1');
     const run = await sluiceLoad('--url', `http://127.0.0.1:${port}`, '--duration', '1s');
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, new RegExp(`cannot reach http://127.0.0.1:${port}/: ECONNREFUSED`));

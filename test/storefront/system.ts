@@ -1,20 +1,8 @@
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { LogSink, loadSluiceConfig, type SluiceConfig } from '../../src/runtime/index.js';
+import { freePorts } from '../../src/runtime/ports.js';
 
 export const storefrontDir = fileURLToPath(new URL('../../examples/storefront/', import.meta.url));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The storefront's own `sluice.yaml` with every port moved to a free one and data in
@@ -26,9 +14,11 @@ export async function storefrontConfig(dataDir: string): Promise<SluiceConfig> {
   });
   delete config.telemetry;
   delete config.control;
+  const services = Object.values(config.services ?? {});
+  const ports = await freePorts('127.0.0.1', services.length + 1);
   const moved = new Map<string, string>();
-  for (const service of Object.values(config.services ?? {})) {
-    const port = await freePort();
+  for (const [i, service] of services.entries()) {
+    const port = ports[i]!;
     moved.set(`http://127.0.0.1:${service.port}`, `http://127.0.0.1:${port}`);
     service.port = port;
   }
@@ -38,7 +28,7 @@ export async function storefrontConfig(dataDir: string): Promise<SluiceConfig> {
     for (const [from, to] of moved) if (url.startsWith(from)) return to + url.slice(from.length);
     throw new Error(`gateway points at ${url}, which is no storefront service`);
   };
-  gateway.listen = `127.0.0.1:${await freePort()}`;
+  gateway.listen = `127.0.0.1:${ports[services.length]}`;
   for (const upstream of Object.values(gateway.upstreams ?? {}))
     upstream.targets = upstream.targets.map(move);
   if (gateway.auth?.jwt?.jwks !== undefined) gateway.auth.jwt.jwks = move(gateway.auth.jwt.jwks);
