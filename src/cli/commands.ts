@@ -4,6 +4,8 @@ export interface Command {
   /** Shown in help, e.g. `validate FILE...`. */
   usage: string;
   summary: string;
+  /** Each option with what it does, shown by `sluice help COMMAND`. */
+  options?: readonly (readonly [flag: string, meaning: string])[];
   /** Absent for a command that is announced but not shipped yet. */
   run?: (args: string[]) => Promise<number>;
 }
@@ -23,22 +25,54 @@ export const commands: Record<string, Command> = {
   up: {
     usage: 'up [FILE]',
     summary: 'run a whole system from sluice.yaml: services in dependency order, restarts, drain',
+    options: [
+      ['FILE', 'the system file (default: sluice.yaml)'],
+      ['--drain-timeout DUR', 'how long in-flight work may finish on shutdown (default: 30s)'],
+      ['--log-format pretty|json', 'merged log format (default: pretty on a terminal, else json)'],
+    ],
     run: async (args) => (await import('../runtime/cli.js')).runUp(args),
   },
   gateway: {
     usage: 'gateway -c FILE [--workers N] [--no-watch]',
     summary: 'run the API gateway alone; reloads on SIGHUP or when the file changes',
+    options: [
+      ['-c, --config FILE', 'the gateway file (default: sluice.yaml)'],
+      ['-w, --workers N', 'worker processes sharing the port (default: 1)'],
+      ['--no-watch', 'reload on SIGHUP only, not when the file changes'],
+    ],
     run: async (args) => (await import('../gateway/cli.js')).runGateway(args),
   },
   sidecar: { usage: 'sidecar ...', summary: 'run a mesh sidecar beside a service' },
   load: {
     usage: 'load [--url URL] [--rate 50/s] [--duration 30s] [--users N] [--json]',
     summary: 'drive storefront traffic (log in, browse, order, retries) and summarise it',
+    options: [
+      ['--url URL', "the storefront's gateway (default: http://127.0.0.1:8080)"],
+      ['--rate N/s', 'arrivals per second, sent on schedule (default: 50/s)'],
+      ['--duration DUR', 'how long to send (default: 30s)'],
+      ['--users N', 'seeded users to log in as, 1 to 4 (default: 2)'],
+      ['--duplicate-ratio R', 'share of orders resent with an earlier Idempotency-Key (0.1)'],
+      ['--settle DUR', 'how long to wait for placed orders to finish afterwards (10s)'],
+      ['--timeout DUR', 'per request (default: 10s)'],
+      ['--connections N', 'connection pool size (default: 64)'],
+      ['--json', 'print the summary as JSON'],
+    ],
     run: async (args) => (await import('./load.js')).runLoad(args),
   },
   fault: {
     usage: 'fault SERVICE --latency DUR --error-rate R | --clear | --kill',
     summary: 'slow down, fail or decline in a running service, or kill one of its instances',
+    options: [
+      ['SERVICE', 'a service of the running system, e.g. payment'],
+      ['--latency DUR', 'delay every answer by DUR (POST /fault on each instance)'],
+      ['--error-rate R', 'answer 503 to a share R of requests, 0 to 1'],
+      ['--decline-rate R', 'decline a share R of charges (services that have declines)'],
+      ['--clear', 'remove every fault'],
+      ['--kill', 'SIGKILL one instance; the supervisor restarts it'],
+      ['--instance I', 'only instance I (default: every instance; instance 0 for --kill)'],
+      ['-f, --file FILE', 'find the system through this file (default: sluice.yaml)'],
+      ['--control URL', "the supervisor's control API, instead of a file"],
+    ],
     run: async (args) => (await import('./fault.js')).runFault(args),
   },
 };

@@ -32,7 +32,13 @@ function help(): string {
 
 function commandHelp(command: Command): string {
   const status = command.run === undefined ? '\n\nThis command is coming in a later release.' : '';
-  return `Usage: sluice ${command.usage}\n\n${command.summary}${status}`;
+  const options = command.options ?? [];
+  const width = Math.max(0, ...options.map(([flag]) => flag.length)) + 2;
+  const listed =
+    options.length === 0
+      ? ''
+      : `\n\nOptions:\n${options.map(([flag, meaning]) => `  ${flag.padEnd(width)}${meaning}`).join('\n')}`;
+  return `Usage: sluice ${command.usage}\n\n${command.summary}${status}${listed}`;
 }
 
 function find(name: string): Command {

@@ -47,6 +47,25 @@ describe('sluice (built)', () => {
     assert.match(stdout, /Usage: sluice validate FILE\.\.\./);
   });
 
+  test('help COMMAND lists every option the command itself names in its usage', () => {
+    const usages: Record<string, string> = {
+      up: sluice('up', 'a', 'b').stderr,
+      gateway: sluice('gateway', '--nope').stderr,
+      fault: sluice('fault').stderr,
+      load: sluice('load', 'extra').stderr,
+    };
+    for (const [command, usage] of Object.entries(usages)) {
+      const flags = usage.match(/--[a-z-]+/g) ?? [];
+      assert.ok(flags.length > 1, `${command}'s usage names its options: ${usage}`);
+      const { code, stdout } = sluice('help', command);
+      assert.equal(code, 0);
+      assert.match(stdout, /Options:/);
+      for (const flag of flags.filter((f) => f !== '--nope' && f !== '--help')) {
+        assert.ok(stdout.includes(flag), `help ${command} explains ${flag}`);
+      }
+    }
+  });
+
   test('an unknown command or option is a usage error, exit 2', () => {
     const unknown = sluice('frobnicate');
     assert.equal(unknown.code, 2);
