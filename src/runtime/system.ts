@@ -204,6 +204,7 @@ function messagingEnv(config: SluiceConfig): Record<string, string> {
   return {
     SLUICE_MESSAGING_DRIVER: messaging.driver,
     ...(messaging.url === undefined ? {} : { SLUICE_MESSAGING_URL: messaging.url }),
+    ...(messaging.prefix === undefined ? {} : { SLUICE_MESSAGING_PREFIX: messaging.prefix }),
   };
 }
 

@@ -90,6 +90,17 @@ describe('sluice.yaml as a whole system', () => {
     );
   });
 
+  test('a messaging prefix must be one word every engine accepts as a name', () => {
+    const file = (prefix: string) =>
+      `version: 1\nmessaging: { driver: postgres, url: "postgres://db/app", prefix: "${prefix}" }\n`;
+    assert.deepEqual(problems(file('shop_2')), []);
+    for (const bad of ['Shop', 'shop-eu', 'shop.eu', '2shop', '']) {
+      const found = shown(problems(file(bad)));
+      assert.equal(found.length, 1, found.join('\n'));
+      assert.match(found[0]!, /^2 messaging\.prefix: /);
+    }
+  });
+
   test('loadSluiceConfig names the file in system problems', async () => {
     const file = join(tempDir(), 'sluice.yaml');
     writeFileSync(file, 'version: 1\nservices:\n  a: { command: x, upstreams: [nope] }\n');

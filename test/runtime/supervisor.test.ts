@@ -51,6 +51,8 @@ describe('startSystem', () => {
         `  db: { command: ${service}, instances: 2, health: { path: /healthz, interval: 50ms }, env: ${env} }`,
       ].join('\n'),
       logs,
+      {},
+      'messaging: { driver: redis, url: "redis://10.0.0.5:6379", prefix: shop }\n',
     );
     await system.ready;
 
@@ -68,6 +70,9 @@ describe('startSystem', () => {
     const apiEnv = await getJson(`${api!.url}/env`);
     assert.equal(apiEnv.PORT, String(api!.port));
     assert.equal(apiEnv.DB_URL, system.urlOf('db'));
+    assert.equal(apiEnv.SLUICE_MESSAGING_DRIVER, 'redis');
+    assert.equal(apiEnv.SLUICE_MESSAGING_URL, 'redis://10.0.0.5:6379');
+    assert.equal(apiEnv.SLUICE_MESSAGING_PREFIX, 'shop');
     for (const instance of db) {
       assert.equal((await getJson(`${instance.url}/whoami`)).instance, instance.index);
     }

@@ -17,8 +17,9 @@ export function upstream(name: string): string {
 
 /**
  * The engine the supervisor's file declares; embedded SQLite when run alone.
- * `SLUICE_MESSAGING_PREFIX` names this storefront's queues and topics apart from others on
- * the same engine (the NATS, Redis and RabbitMQ prefix; the PostgreSQL schema).
+ * `SLUICE_MESSAGING_PREFIX` (the file's `messaging.prefix`) names this storefront's queues
+ * and topics apart from others on the same engine (the NATS, Redis and RabbitMQ prefix;
+ * the PostgreSQL schema).
  */
 export function openBroker(): Promise<Broker> {
   const driver = process.env.SLUICE_MESSAGING_DRIVER ?? 'sqlite';

@@ -7,7 +7,7 @@ import { type drivers, sluiceSchema } from './schema.js';
 /** What `sluice.yaml` holds once validated; units stay as written (`2s`, `50%`, `64kb`). */
 export interface SluiceConfig {
   version: 1;
-  messaging?: { driver: (typeof drivers)[number]; url?: string };
+  messaging?: { driver: (typeof drivers)[number]; url?: string; prefix?: string };
   telemetry?: {
     metrics?: { port?: number; path?: string; enabled?: boolean };
     traces?: { otlp?: string; sample?: string | number; serviceName?: string };

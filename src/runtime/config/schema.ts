@@ -13,6 +13,10 @@ export const sluiceSchema: SchemaObject = closed(
       {
         driver: { enum: [...drivers] },
         url: text,
+        // Keeps this system's queues and topics apart from others on a shared engine: the
+        // NATS, Redis and RabbitMQ name prefix, the PostgreSQL schema. One word, so it is
+        // a valid name on every engine.
+        prefix: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,47}$' },
       },
       ['driver'],
     ),

@@ -21,9 +21,8 @@ export async function orderFlowOn(
   try {
     storefront = await startStorefront({
       configure: (config) => {
-        config.messaging = messaging;
+        config.messaging = { ...messaging, prefix };
       },
-      env: { SLUICE_MESSAGING_PREFIX: prefix },
     });
     await orderFlow(storefront);
     passed = true;
