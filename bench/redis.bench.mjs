@@ -1,13 +1,15 @@
 // The redis messaging driver beside raw ioredis and BullMQ 6, all on the same local Redis.
 // Raw ioredis runs the same Streams work queue by hand: XADD per message; one XREADGROUP
-// (COUNT = prefetch) per batch on its own connection; XACK + XDEL per batch, not awaited
-// before the next read (the driver also acks in batches while it keeps claiming). It gets
-// the batching the driver has: auto-pipelining (commands of one tick share a write), as the
-// driver's group commit puts concurrent publishes in one script call. What the driver does
-// and raw does not: a message id and the publish time stored with each message, a lease per
-// delivery (renewed while held), the dedupe, length-limit and delayed-message checks on
-// publish, attempt counting and the wake-up PUBLISH. BullMQ: Queue.add, Worker concurrency
-// 64, jobs removed on completion.
+// (COUNT = prefetch) per batch on its own connection; XACK + XDEL of every message, a batch
+// at a time, not awaited before the next read (the driver also acks in batches while it keeps
+// claiming). Neither waits for fsync or replicas (WAIT): both are as durable as the server's
+// own persistence settings. It gets the batching the driver has: auto-pipelining (commands of
+// one tick share a write), as the driver's group commit puts concurrent publishes in one
+// script call. What the driver does and raw does not: a message id stored with each message;
+// the dedupe, length-limit and delayed-message checks on publish; lease tokens, so that a
+// stale ack changes nothing; lease renewal; a sweep at least every 100 ms for due retries,
+// delayed messages and leases that ran out; the wake-up PUBLISH.
+// BullMQ: Queue.add, Worker concurrency 64, jobs removed on completion.
 // Run: npm run build (in the package), then from bench/: node redis.bench.mjs [--quick]
 // [--rounds N] [--messages N]   (SLUICE_DIST=<dir> to use another build of the package)
 import { Queue, Worker } from 'bullmq';

@@ -12,7 +12,6 @@ import type {
   ClaimRequest,
   ClaimResult,
   DeadLetterRecord,
-  Delivery,
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
@@ -30,23 +29,18 @@ import type {
 import { sourceName } from '../../driver.js';
 import { openConnections, Tracked } from './connection.js';
 import { RedisDeadLetters } from './dead-letters.js';
+import { readDirect } from './direct-reads.js';
 import { GroupCommit } from './group-commit.js';
 import { Keys } from './keys.js';
 import { RedisLogs } from './logs.js';
 import { forgetConsumerScript, statsScript } from './lua-admin.js';
 import { claimScript } from './lua-claim.js';
 import { createGroupScript, enqueueScript } from './lua-enqueue.js';
+import { leaseHorizonMs } from './lua-prelude.js';
 import { ackScript, deadLetterScript, extendScript, releaseScript } from './lua-settle.js';
 import { consumerLag, published } from './metrics.js';
 import type { RedisDriverOptions } from './options.js';
-import {
-  decodeHeaders,
-  encodeHeaders,
-  type Fields,
-  fieldMap,
-  idTime,
-  toDeadLetter,
-} from './records.js';
+import { encodeHeaders, type Fields, toDeadLetter, toDelivery } from './records.js';
 import { Script } from './script.js';
 import { Wakeups } from './wakeups.js';
 
@@ -64,7 +58,7 @@ const scripts = {
 const chunk = 1000;
 const maxTrackedBoxes = 10_000;
 
-type RawDelivery = [string, number, number, Fields, string];
+type RawDelivery = [string, number, number, Fields];
 
 /** Opens both connections (failing fast when Redis does not answer) and returns the driver. */
 export async function openRedisDriver(
@@ -88,6 +82,12 @@ export async function openRedisDriver(
       "set the redis driver's prefix option, not the ioredis keyPrefix",
     );
   }
+  const sweepMs = options.sweepIntervalMs ?? 100;
+  if (typeof sweepMs !== 'number' || !(sweepMs >= 0) || !Number.isFinite(sweepMs)) {
+    throw new InvalidArgumentError(
+      `the redis driver's sweepIntervalMs must be a number >= 0, got ${String(sweepMs)}`,
+    );
+  }
   const name = `sluice-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const { command, subscriber } = await openConnections(url, options.redis ?? {}, name);
   const driver = new RedisDriver(
@@ -96,6 +96,7 @@ export async function openRedisDriver(
     prefix,
     name,
     options.maxDeadLetters ?? 100_000,
+    sweepMs,
   );
   try {
     await Promise.all([command.connect(), subscriber.connect()]);
@@ -131,7 +132,10 @@ export class RedisDriver implements MessagingDriver {
   readonly #logs: RedisLogs;
   readonly #dead: RedisDeadLetters;
   readonly #maxDead: number;
+  readonly #sweepMs: number;
   readonly #groupCommit: GroupCommit;
+  /** Per box read directly, when this process must next run the full claim script. */
+  readonly #sweepAt = new Map<string, number>();
   /** Boxes this driver has claimed from: on close it leaves their consumer groups. */
   readonly #claimedFrom = new Set<string>();
   /** Topic groups this driver created, made again after each reconnect. */
@@ -146,8 +150,10 @@ export class RedisDriver implements MessagingDriver {
     prefix: string,
     connectionName: string,
     maxDead: number,
+    sweepMs = 100,
   ) {
     this.keys = new Keys(prefix);
+    this.#sweepMs = sweepMs;
     this.connectionName = connectionName;
     this.#maxDead = maxDead;
     this.#wakeups = new Wakeups(subscriber);
@@ -263,27 +269,71 @@ export class RedisDriver implements MessagingDriver {
     this.#open();
     const base = this.keys.box(source);
     if (this.#claimedFrom.size < maxTrackedBoxes) this.#claimedFrom.add(base);
+    const leaseMs = Math.ceil(request.leaseMs);
+    if (!request.orderByKey && leaseMs === leaseHorizonMs) {
+      const direct = await this.#claimDirect(source, base, request.max);
+      if (direct !== undefined) return direct;
+    }
+    return this.#claimByScript(source, base, request.max, leaseMs, request.orderByKey);
+  }
+
+  /**
+   * A direct read while this process swept the box less than `sweepIntervalMs` ago and nothing
+   * delayed or released has fallen due; undefined when the script must run instead.
+   */
+  async #claimDirect(source: Source, base: string, max: number): Promise<ClaimResult | undefined> {
+    const sweepAt = this.#sweepAt.get(base);
+    if (sweepAt === undefined || Date.now() >= sweepAt) return undefined;
+    const read = await readDirect(this.#client, base, this.connectionName, max);
+    if (read === undefined) {
+      this.#sweepAt.delete(base);
+      return undefined;
+    }
+    const { deliveries, dueAt, serverNow } = read;
+    if (dueAt === undefined || dueAt > serverNow) {
+      const nextDueAt = dueAt === undefined ? undefined : Date.now() + (dueAt - serverNow);
+      return { deliveries, nextDueAt };
+    }
+    // Delayed or released work is due: the script moves it, now if there is room for more.
+    this.#sweepAt.delete(base);
+    if (deliveries.length === max) return { deliveries, nextDueAt: Date.now() };
+    try {
+      const more = await this.#claimByScript(
+        source,
+        base,
+        max - deliveries.length,
+        leaseHorizonMs,
+        false,
+      );
+      return { deliveries: [...deliveries, ...more.deliveries], nextDueAt: more.nextDueAt };
+    } catch {
+      // Those read are leased already: hand them out; the next claim runs the script again.
+      return { deliveries, nextDueAt: Date.now() };
+    }
+  }
+
+  async #claimByScript(
+    source: Source,
+    base: string,
+    max: number,
+    leaseMs: number,
+    ordered: boolean,
+  ): Promise<ClaimResult> {
     const [raw, nextDue, serverNow, backlog] = (await scripts.claim.run(this.#client, `${base}:s`, [
       base,
       this.connectionName,
-      request.max,
-      Math.ceil(request.leaseMs),
-      request.orderByKey ? 1 : 0,
+      max,
+      leaseMs,
+      ordered ? 1 : 0,
     ])) as [RawDelivery[], number, number, number];
     consumerLag.set({ source: sourceName(source) }, Math.max(0, backlog));
-    const deliveries = raw.map(([entryId, token, attempt, fields, key]): Delivery => {
-      const f = fieldMap(fields);
-      const t = f.get('t');
-      return {
-        receipt: key === '' ? `${entryId}|${token}` : `${entryId}|${token}|${key}`,
-        id: f.get('i') ?? entryId,
-        key: f.get('k'),
-        headers: decodeHeaders(f.get('h')),
-        body: f.get('b') ?? '',
-        attempt,
-        publishedAt: t === undefined ? idTime(entryId) : Number(t),
-      };
-    });
+    if (nextDue >= 0 && nextDue <= serverNow) this.#sweepAt.delete(base);
+    else if (this.#sweepAt.has(base) || this.#sweepAt.size < maxTrackedBoxes) {
+      this.#sweepAt.set(base, Date.now() + this.#sweepMs);
+    }
+    const deliveries = raw.map(([entryId, token, attempt, fields]) =>
+      toDelivery(entryId, token, attempt, fields),
+    );
     return { deliveries, nextDueAt: nextDue < 0 ? undefined : Date.now() + (nextDue - serverNow) };
   }
 

@@ -10,7 +10,12 @@ if redis.call('EXISTS', s) == 1 then
   stored = redis.call('XLEN', s)
   backoff = redis.call('ZCOUNT', b .. ':r', '(' .. now, '+inf')
   local pending = redis.call('XPENDING', s, G)[1]
-  local expired = #redis.call('XPENDING', s, G, 'IDLE', H, '-', '+', 100000)
+  -- Idle past the horizon: run out, unless the next claim will put it back (see hold).
+  local expired = 0
+  local holding = redis.call('EXISTS', b .. ':r', b .. ':e') > 0 or redis.call('HLEN', b .. ':a') > 0
+  for _, p in ipairs(redis.call('XPENDING', s, G, 'IDLE', H, '-', '+', 100000)) do
+    if not holding or outUntil(b, p[1], now) == nil then expired = expired + 1 end
+  end
   local parked = tonumber(redis.call('HGET', b .. ':c', 'parked') or '0')
   inFlight = math.max(0, pending - expired - backoff - parked)
 end

@@ -1,10 +1,11 @@
 import { prelude } from './lua-prelude.js';
 
 /**
- * ARGV: box base, consumer name, max, lease ms, ordered ('1' or '0').
- * Returns { deliveries, nextDue (-1 for none), server now, backlog }; each delivery is
- * { entry id, token, attempt, fields, ordering key or '' }. Receipts carry the key so that
- * whoever finishes a key's head (ordered consumer or not) lets the next one through.
+ * ARGV: box base, consumer name, max, lease ms, ordered ('1' or '0'). Moves due delayed
+ * messages into the stream, redelivers released entries whose backoff is over and leases
+ * that ran out, then reads new entries (parking those behind the head of their key when
+ * ordered). Returns { deliveries, nextDue (-1 for none), server now, backlog }; each
+ * delivery is { entry id, token, attempt, fields }.
  */
 export const claimScript = `${prelude}
 local b, c, max, ms, ordered = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
@@ -40,7 +41,7 @@ if redis.call('EXISTS', s) == 0 then return {{}, nextDue(), now, 0} end
 local out, ids = {}, {}
 local hasU = redis.call('EXISTS', b .. ':u') == 1
 -- A first delivery (from XREADGROUP) is token 1 and writes nothing; redeliveries count up.
-local function deliver(id, f, key, again)
+local function deliver(id, f, again)
   local tok = 1
   if again then
     tok = tonumber(redis.call('HGET', a, id) or '1') + 1
@@ -48,7 +49,7 @@ local function deliver(id, f, key, again)
   end
   local attempt = tok
   if hasU then attempt = tok - tonumber(redis.call('HGET', b .. ':u', id) or '0') end
-  out[#out + 1] = {id, tok, attempt, f, key or ''}
+  out[#out + 1] = {id, tok, attempt, f}
   ids[#ids + 1] = id
 end
 
@@ -56,9 +57,9 @@ local function redeliver(entries)
   local got = {}
   for _, e in ipairs(entries) do
     if e and e[2] then
-      local key = field(e[2], 'k')
-      if ordered and key and not redis.call('HGET', h, key) then redis.call('HSET', h, key, e[1]) end
-      deliver(e[1], e[2], key, true)
+      local key = ordered and field(e[2], 'k')
+      if key and not redis.call('HGET', h, key) then redis.call('HSET', h, key, e[1]) end
+      deliver(e[1], e[2], true)
       got[e[1]] = true
     end
   end
@@ -83,12 +84,15 @@ end
 -- Leases that ran out. XAUTOCLAIM looks at no more than 10 x count PEL entries a call, so
 -- the scan resumes where the last one stopped; after a sweep that found nothing, the next
 -- waits a little, so that a large PEL of live leases is not walked on every claim.
-local scanAt = tonumber(redis.call('HGET', b .. ':c', 'scanAt') or '0')
-if #out < max and now >= scanAt then
-  local cursor = redis.call('HGET', b .. ':c', 'cursor') or '0-0'
-  local claimed = redis.call('XAUTOCLAIM', s, G, c, H, cursor, 'COUNT', max - #out)
+local scan = redis.call('HMGET', b .. ':c', 'scanAt', 'cursor')
+if #out < max and now >= tonumber(scan[1] or '0') then
+  local claimed = redis.call('XAUTOCLAIM', s, G, c, H, scan[2] or '0-0', 'COUNT', max - #out)
   local before = #out
-  redeliver(claimed[2])
+  local expired = {}
+  for _, e in ipairs(claimed[2]) do
+    if e and e[2] and not hold(b, c, e[1], now) then expired[#expired + 1] = e end
+  end
+  redeliver(expired)
   if #out > before and redis.call('EXISTS', r) == 1 then
     for i = before + 1, #out do redis.call('ZREM', r, out[i][1]) end
   end
@@ -106,16 +110,16 @@ while #out < max do
   if not res then break end
   local entries = res[1][2]
   for _, e in ipairs(entries) do
-    local key = field(e[2], 'k')
-    local head = ordered and key and redis.call('HGET', h, key)
+    local key = ordered and field(e[2], 'k')
+    local head = key and redis.call('HGET', h, key)
     if head and head ~= e[1] then
       -- Token 0: its first real delivery, when its turn comes, counts as 1.
       redis.call('HSET', a, e[1], 0)
       redis.call('RPUSH', b .. ':p:' .. key, e[1])
       redis.call('HINCRBY', b .. ':c', 'parked', 1)
     else
-      if ordered and key then redis.call('HSET', h, key, e[1]) end
-      deliver(e[1], e[2], key, false)
+      if key then redis.call('HSET', h, key, e[1]) end
+      deliver(e[1], e[2], false)
     end
   end
   if #entries < want or not ordered then break end
@@ -125,7 +129,7 @@ while #out < max do
   end
 end
 
-if #ids > 0 then lease(b, c, ids, ms) end
+if #ids > 0 then lease(b, c, ids, ms, true) end
 local nd = -1
 if #out < max or more then nd = nextDue() end
 return {out, nd, now, redis.call('XLEN', s) - redis.call('XPENDING', s, G)[1]}

@@ -9,21 +9,28 @@
  *   :a  hash entry id -> deliveries so far (the lease token); absent means 1, so a first
  *       delivery writes nothing
  *   :u  hash entry id -> deliveries that did not count as attempts
+ *   :e  sorted set of leases longer than the horizon (score = when they run out)
  *   :h  hash ordering key -> entry id of its head (the one unfinished message delivered)
  *   :p:<key>  list of entries of that key parked behind its head
  *   :c  hash: parked entry count, where the XAUTOCLAIM scan goes on, and when it may next run
  *   :x  stream of dead letters
  *   :w  pub/sub channel that wakes consumers
  *
- * Leases live in the PEL itself. Leases differ per consumer, so a lease of L ms is written
- * as an idle time of H - L (XCLAIM IDLE ... JUSTID), where H is one horizon for the whole
- * group: the lease has run out exactly when the entry has been idle H ms, which is what
- * XAUTOCLAIM with min-idle H collects. Extending a lease rewrites the idle time the same way;
- * a release with a backoff of D ms writes H - D. Parked entries stay idle well below H.
+ * Leases live in the PEL itself. XAUTOCLAIM with a min-idle of H (the horizon: the
+ * consumers' default lease) collects the entries whose lease ran out. An entry delivered or
+ * claimed has idle time 0, so a lease of exactly H costs no write at all: the common case
+ * pays nothing per message. A shorter lease L is written as an idle time of H - L
+ * (XCLAIM IDLE ... JUSTID), and so is a release with a backoff of D <= H ms. Whatever must
+ * stay out longer than H (a longer lease, kept in :e; a longer backoff, in :r; an entry
+ * parked behind its key's head) is collected by XAUTOCLAIM after H and put back by the claim
+ * script (see hold) instead of being delivered: one bounce every H ms, not a cost per claim.
  */
+/** H: leases of exactly this long (the consumers' default) cost no write per message. */
+export const leaseHorizonMs = 30_000;
+
 export const prelude = `
 local G = 'sluice'
-local H = 1000000000000
+local H = ${leaseHorizonMs}
 local function nowms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -44,20 +51,58 @@ local function each(list, fn)
     fn(unpack(list, i, math.min(i + 499, #list)))
   end
 end
--- Sets the entries' leases to run out in ms (0: due now); returns the ids still in the PEL.
--- A stream that is gone (Redis restarted without persistence) holds no leases.
-local function lease(b, c, ids, ms)
-  local kept = {}
-  if redis.call('EXISTS', b .. ':s') == 0 then return kept end
-  local idle = H - math.max(0, math.min(ms, H))
-  each(ids, function(...)
-    local args = {b .. ':s', G, c, 0, ...}
-    args[#args + 1] = 'IDLE'
-    args[#args + 1] = idle
-    args[#args + 1] = 'JUSTID'
-    for _, id in ipairs(redis.call('XCLAIM', unpack(args))) do kept[#kept + 1] = id end
-  end)
+-- Gives the entries a lease of ms from now and returns the ids still in the PEL. fresh: they
+-- were just delivered or claimed (idle 0), so a lease of H needs no write. A stream that is
+-- gone (Redis restarted without persistence) holds no leases.
+local function lease(b, c, ids, ms, fresh)
+  local kept = ids
+  if not fresh or ms < H then
+    kept = {}
+    if redis.call('EXISTS', b .. ':s') == 0 then return kept end
+    local idle = H - math.max(0, math.min(ms, H))
+    each(ids, function(...)
+      local args = {b .. ':s', G, c, 0, ...}
+      args[#args + 1] = 'IDLE'
+      args[#args + 1] = idle
+      args[#args + 1] = 'JUSTID'
+      for _, id in ipairs(redis.call('XCLAIM', unpack(args))) do kept[#kept + 1] = id end
+    end)
+  end
+  local e = b .. ':e'
+  if ms > H and #kept > 0 then
+    local at = nowms() + ms
+    each(kept, function(...)
+      local args = {e}
+      for _, id in ipairs({...}) do args[#args + 1] = at; args[#args + 1] = id end
+      redis.call('ZADD', unpack(args))
+    end)
+  elseif #kept > 0 and redis.call('EXISTS', e) == 1 then
+    each(kept, function(...) redis.call('ZREM', e, ...) end)
+  end
   return kept
+end
+-- For an entry idle past H: when it is due (its backoff or long lease goes on), true when
+-- it is parked behind the head of its key (token 0), or nil when it is to be delivered.
+local function outUntil(b, id, now)
+  local released = redis.call('ZSCORE', b .. ':r', id)
+  if released then
+    released = tonumber(released)
+    if released > now then return released end
+    return nil
+  end
+  local long = redis.call('ZSCORE', b .. ':e', id)
+  if long and tonumber(long) > now then return tonumber(long) end
+  if redis.call('HGET', b .. ':a', id) == '0' then return true end
+  return nil
+end
+-- For an entry XAUTOCLAIM just collected (idle 0 again): whether it stays out, put back
+-- until it is due.
+local function hold(b, c, id, now)
+  local due = outUntil(b, id, now)
+  if type(due) == 'number' and due - now < H then
+    redis.call('XCLAIM', b .. ':s', G, c, 0, id, 'IDLE', H - (due - now), 'JUSTID')
+  end
+  return due ~= nil
 end
 local function parse(receipt)
   local p1 = string.find(receipt, '|', 1, true)
@@ -97,9 +142,10 @@ local function finish(b, ids)
     redis.call('XACK', s, G, ...)
     redis.call('XDEL', s, ...)
   end)
-  for _, z in ipairs({':a', ':r', ':u'}) do
+  for _, z in ipairs({':a', ':r', ':u', ':e'}) do
     if redis.call('EXISTS', b .. z) == 1 then
-      each(ids, function(...) redis.call(z == ':r' and 'ZREM' or 'HDEL', b .. z, ...) end)
+      local op = (z == ':r' or z == ':e') and 'ZREM' or 'HDEL'
+      each(ids, function(...) redis.call(op, b .. z, ...) end)
     end
   end
 end

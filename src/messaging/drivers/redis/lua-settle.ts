@@ -38,7 +38,7 @@ local b, c = ARGV[1], ARGV[2]
 local id, tok = parse(ARGV[3])
 if not valid(b, id, tok) then return 0 end
 local delay = tonumber(ARGV[4])
-if #lease(b, c, {id}, delay) == 0 then return 0 end
+if #lease(b, c, {id}, math.min(delay, H)) == 0 then return 0 end
 redis.call('ZADD', b .. ':r', nowms() + delay, id)
 if ARGV[5] == '0' then redis.call('HINCRBY', b .. ':u', id, 1) end
 redis.call('PUBLISH', b .. ':w', '1')

@@ -21,6 +21,6 @@ export const published = defineCounter<'outcome'>({
 
 export const consumerLag = defineGauge<'source'>({
   name: 'sluice_messaging_redis_consumer_lag',
-  help: 'Messages of a queue or group not yet leased to a consumer, as of its last claim or stats call',
+  help: 'Messages of a queue or group not yet leased to a consumer, as of its last full claim (at least every sweep interval while consuming) or stats call',
   labelNames: ['source'],
 });

@@ -1,4 +1,4 @@
-import type { DeadLetterRecord, StreamEntryRecord } from '../../driver.js';
+import type { DeadLetterRecord, Delivery, StreamEntryRecord } from '../../driver.js';
 
 /** A stream entry's fields as Redis returns them: [name, value, name, value, ...]. */
 export type Fields = readonly string[];
@@ -7,6 +7,52 @@ export function fieldMap(fields: Fields): Map<string, string> {
   const map = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);
   return map;
+}
+
+/**
+ * A claimed stream entry as a delivery. The receipt carries the lease token, and the key so
+ * that whoever finishes a key's head (ordered consumer or not) lets the next one through.
+ */
+export function toDelivery(
+  entryId: string,
+  token: number,
+  attempt: number,
+  fields: Fields,
+): Delivery {
+  let id: string | undefined;
+  let key: string | undefined;
+  let headers: string | undefined;
+  let body = '';
+  let publishedAt: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1]!;
+    switch (fields[i]) {
+      case 'i':
+        id = value;
+        break;
+      case 'b':
+        body = value;
+        break;
+      case 'k':
+        key = value;
+        break;
+      case 'h':
+        headers = value;
+        break;
+      case 't':
+        publishedAt = value;
+        break;
+    }
+  }
+  return {
+    receipt: key === undefined ? `${entryId}|${token}` : `${entryId}|${token}|${key}`,
+    id: id ?? entryId,
+    key,
+    headers: decodeHeaders(headers),
+    body,
+    attempt,
+    publishedAt: publishedAt === undefined ? idTime(entryId) : Number(publishedAt),
+  };
 }
 
 export function encodeHeaders(headers: Readonly<Record<string, string>>): string {
