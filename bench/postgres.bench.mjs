@@ -1,7 +1,9 @@
 // The postgres messaging driver beside raw `pg` running the same SKIP LOCKED queue by hand
 // and pg-boss 10, all on the same local PostgreSQL. Raw: concurrent publishes share one
 // INSERT ... unnest + NOTIFY (group commit, as the driver's do, up to 4 statements at a
-// time); claim a batch with UPDATE ... FOR UPDATE SKIP LOCKED; DELETE the done rows. What
+// time); claim a batch with UPDATE ... FOR UPDATE SKIP LOCKED; DELETE the done rows while
+// claiming the next batch. Every message is a committed row, every ack a deleted one, on
+// both; neither names its statements (see the driver's statements.ts for why). What
 // the driver does and raw does not: dedupe and length-limit checks on publish, headers,
 // keys, attempts and leases renewed while held. pg-boss: send per message, four workers.
 // Run: npm run build (in the package), then from bench/: node postgres.bench.mjs [--quick]
@@ -100,12 +102,21 @@ async function raw(run) {
     async (onMessage) => {
       const listener = new pg.Client({ connectionString: url });
       await listener.connect();
+      // A notification that lands while a claim is running must not be lost: remember it.
+      let pending = false;
       let wake;
-      listener.on('notification', () => wake?.());
+      listener.on('notification', () => {
+        pending = true;
+        wake?.();
+      });
       await listener.query(`LISTEN "${channel}"`);
       let stopping = false;
       const loop = (async () => {
+        // The DELETE of one batch overlaps the claim of the next, as the driver's acks
+        // overlap its claims; one DELETE in flight at a time.
+        let deleting = Promise.resolve();
         while (!stopping) {
+          pending = false;
           const { rows } = await pool.query(
             `WITH p AS (
                SELECT seq FROM ${schema}.jobs WHERE queue = $1 AND due_at <= now()
@@ -115,12 +126,15 @@ async function raw(run) {
             [queue],
           );
           for (const row of rows) onMessage(JSON.parse(row.body).at);
+          await deleting;
           if (rows.length > 0) {
-            await pool.query(`DELETE FROM ${schema}.jobs WHERE queue = $1 AND seq = ANY($2)`, [
+            deleting = pool.query(`DELETE FROM ${schema}.jobs WHERE queue = $1 AND seq = ANY($2)`, [
               queue,
               rows.map((r) => r.seq),
             ]);
-          } else {
+            // Awaited before the next DELETE; a failure surfaces there.
+            deleting.catch(() => {});
+          } else if (!pending) {
             await new Promise((resolve) => {
               const timer = setTimeout(resolve, 1000);
               wake = () => {
@@ -128,8 +142,10 @@ async function raw(run) {
                 resolve();
               };
             });
+            wake = undefined;
           }
         }
+        await deleting;
       })();
       return async () => {
         stopping = true;

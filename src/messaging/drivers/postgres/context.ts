@@ -63,7 +63,7 @@ export async function inTransaction<R>(
 }
 
 export function parseHeaders(text: string): Record<string, string> {
-  return JSON.parse(text) as Record<string, string>;
+  return text === '{}' ? {} : (JSON.parse(text) as Record<string, string>);
 }
 
 /** The receipt of one lease: the row and the token only that lease holds. */
@@ -71,16 +71,31 @@ export function receiptOf(seq: string, token: string): string {
   return `${seq}:${token}`;
 }
 
+/** The rows and tokens of well-formed receipts; anything else names no lease and is skipped. */
 export function splitReceipts(receipts: readonly string[]): { seqs: string[]; tokens: string[] } {
   const seqs: string[] = [];
   const tokens: string[] = [];
   for (const receipt of receipts) {
     const colon = receipt.indexOf(':');
-    const seq = receipt.slice(0, colon);
-    const token = receipt.slice(colon + 1);
-    if (colon <= 0 || !/^\d+$/.test(seq) || !/^\d+$/.test(token)) continue;
-    seqs.push(seq);
-    tokens.push(token);
+    if (!digitsOnly(receipt, 0, colon) || !digitsOnly(receipt, colon + 1, receipt.length)) continue;
+    seqs.push(receipt.slice(0, colon));
+    tokens.push(receipt.slice(colon + 1));
   }
   return { seqs, tokens };
+}
+
+const maxBigint = '9223372036854775807';
+
+/**
+ * Whether text[from, to) is a non-negative bigint the server will accept: one out of range
+ * would fail the whole statement, and with it the acks of the good receipts beside it.
+ */
+function digitsOnly(text: string, from: number, to: number): boolean {
+  const length = to - from;
+  if (length <= 0 || length > maxBigint.length) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return length < maxBigint.length || text.slice(from, to) <= maxBigint;
 }

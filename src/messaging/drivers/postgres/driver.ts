@@ -99,9 +99,12 @@ export class PostgresDriver implements MessagingDriver {
     this.#ctx = ctx;
     this.schema = schema;
     this.#listener = listener;
+    // Tracked and counted per statement, not per publish: a batch carries many calls.
     this.#groupCommit = new GroupCommit(
-      (queue, records, options) => enqueueInOneStatement(ctx, queue, records, options),
-      (queue, records, options) => enqueue(ctx, { kind: 'queue', queue }, records, options),
+      (queue, records, options) =>
+        this.#counted(records, () => enqueueInOneStatement(ctx, queue, records, options)),
+      (queue, records, options) =>
+        this.#counted(records, () => enqueue(ctx, { kind: 'queue', queue }, records, options)),
     );
     // An idle pooled connection that dies (server restart, pg_terminate_backend) is dropped
     // by the pool; the next query opens a new one.
@@ -125,17 +128,25 @@ export class PostgresDriver implements MessagingDriver {
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    const stored = this.#run(() =>
-      target.kind === 'queue'
-        ? this.#groupCommit.enqueue(target.queue, records, options)
-        : enqueue(this.#ctx, target, records, options),
-    );
-    stored.then(
-      (outcomes) => countPublished(this.schema, outcomes),
-      () =>
-        postgresMetrics.published().inc({ schema: this.schema, outcome: 'failed' }, records.length),
-    );
-    return stored;
+    if (this.#closed) return Promise.reject(new ClosedError('the postgres driver is closed'));
+    if (target.kind === 'queue') return this.#groupCommit.enqueue(target.queue, records, options);
+    return this.#counted(records, () => enqueue(this.#ctx, target, records, options));
+  }
+
+  /** Runs one write of `records` and counts its outcomes (or its failure). */
+  async #counted<R extends EnqueueOutcome[] | undefined>(
+    records: readonly OutgoingRecord[],
+    write: () => Promise<R>,
+  ): Promise<R> {
+    let outcomes: R;
+    try {
+      outcomes = await this.#run(write);
+    } catch (error) {
+      postgresMetrics.published().inc({ schema: this.schema, outcome: 'failed' }, records.length);
+      throw error;
+    }
+    if (outcomes !== undefined) countPublished(this.schema, outcomes);
+    return outcomes;
   }
 
   createGroup(topic: string, group: string): Promise<void> {

@@ -97,7 +97,12 @@ export class GroupCommit {
   }
 
   async #write(group: Group, jobs: readonly Job[]): Promise<void> {
-    const all = jobs.length === 1 ? jobs[0]!.records : jobs.flatMap((j) => j.records);
+    let all = jobs[0]!.records;
+    if (jobs.length > 1) {
+      const joined: OutgoingRecord[] = [];
+      for (const job of jobs) for (const record of job.records) joined.push(record);
+      all = joined;
+    }
     let outcomes: EnqueueOutcome[] | undefined;
     try {
       outcomes = await this.#fast(group.queue, all, group.options);
@@ -112,10 +117,15 @@ export class GroupCommit {
       }
       return;
     }
+    if (jobs.length === 1) {
+      jobs[0]!.resolve(outcomes);
+      return;
+    }
     let at = 0;
     for (const job of jobs) {
-      job.resolve(outcomes.slice(at, at + job.records.length));
-      at += job.records.length;
+      const n = job.records.length;
+      job.resolve(n === 1 ? [outcomes[at]!] : outcomes.slice(at, at + n));
+      at += n;
     }
   }
 }

@@ -6,6 +6,7 @@ import type {
   ReleaseOptions,
 } from '../../driver.js';
 import { type PgContext, parseHeaders, receiptOf, splitReceipts } from './context.js';
+import { perSchema } from './statements.js';
 
 interface ClaimedRow {
   seq: string;
@@ -16,6 +17,8 @@ interface ClaimedRow {
   body: string;
   attempt: number;
   published_at: string;
+  /** Never null: the lease of the row itself falls due. */
+  next_due: string;
 }
 
 /**
@@ -23,6 +26,9 @@ interface ClaimedRow {
  * `messages_claim` index, locked with SKIP LOCKED so competing consumers never wait on
  * each other, and leased in the same statement. With `orderByKey` a keyed row qualifies
  * only while it is the oldest of its key, so a key's later messages wait for the head.
+ * Each row also carries `next_due`, when the next message after this claim becomes due
+ * (one index probe, run once): a claim that found some but fewer than asked needs no
+ * second round trip to know how long it may sleep.
  */
 export function claimSql(s: string, orderByKey: boolean): string {
   const keyed = orderByKey
@@ -40,16 +46,39 @@ export function claimSql(s: string, orderByKey: boolean): string {
         lease_token = nextval('${s}.lease_tokens'), attempt = m.attempt + 1
     FROM picked
     WHERE m.source = $1 AND m.seq = picked.seq
-    RETURNING m.seq, m.lease_token, m.id, m.key, m.headers, m.body, m.attempt, m.published_at`;
+    RETURNING m.seq, m.lease_token, m.id, m.key, m.headers, m.body, m.attempt, m.published_at,
+      least(${nextDueSql(s)}, ${s}.now_ms() + $3) AS next_due`;
 }
+
+/** The statement snapshot's earliest future due time: rows claimed by it are not in it. */
+function nextDueSql(s: string): string {
+  return `(SELECT min(d.due_at) FROM ${s}.messages d WHERE d.source = $1 AND d.due_at > ${s}.now_ms())`;
+}
+
+const statements = perSchema((s) => ({
+  claim: claimSql(s, false),
+  claimByKey: claimSql(s, true),
+  nextDue: `SELECT ${nextDueSql(s)} AS at`,
+  ack: `WITH done AS (
+       DELETE FROM ${s}.messages m
+       USING unnest($2::bigint[], $3::bigint[]) AS r(seq, token)
+       WHERE m.source = $1 AND m.seq = r.seq AND m.lease_token = r.token
+       RETURNING m.key)
+     SELECT pg_notify($4, $1) WHERE EXISTS (SELECT 1 FROM done WHERE key IS NOT NULL)`,
+  extend: `UPDATE ${s}.messages m
+     SET due_at = ${s}.now_ms() + $4, lease_until = ${s}.now_ms() + $4
+     FROM unnest($2::bigint[], $3::bigint[]) AS r(seq, token)
+     WHERE m.source = $1 AND m.seq = r.seq AND m.lease_token = r.token
+     RETURNING m.seq, m.lease_token`,
+}));
 
 export async function claim(
   ctx: PgContext,
   source: string,
   request: ClaimRequest,
 ): Promise<ClaimResult> {
-  const { s, pool } = ctx;
-  const { rows } = await pool.query<ClaimedRow>(claimSql(s, request.orderByKey), [
+  const { claim, claimByKey, nextDue } = statements(ctx.s);
+  const { rows } = await ctx.pool.query<ClaimedRow>(request.orderByKey ? claimByKey : claim, [
     source,
     request.max,
     request.leaseMs,
@@ -67,11 +96,10 @@ export async function claim(
     }),
   );
   if (deliveries.length >= request.max) return { deliveries };
-  const next = await pool.query<{ at: string | null }>(
-    `SELECT min(due_at) AS at FROM ${s}.messages WHERE source = $1 AND due_at > ${s}.now_ms()`,
-    [source],
-  );
-  const at = next.rows[0]?.at;
+  let at: string | null | undefined = rows[0]?.next_due;
+  if (rows.length === 0) {
+    at = (await ctx.pool.query<{ at: string | null }>(nextDue, [source])).rows[0]?.at;
+  }
   return { deliveries, nextDueAt: at === null || at === undefined ? undefined : Number(at) };
 }
 
@@ -83,15 +111,7 @@ export async function ack(
   const { seqs, tokens } = splitReceipts(receipts);
   if (seqs.length === 0) return;
   // Completing a keyed message unblocks the next one of its key: wake the consumers.
-  await ctx.pool.query(
-    `WITH done AS (
-       DELETE FROM ${ctx.s}.messages m
-       USING unnest($2::bigint[], $3::bigint[]) AS r(seq, token)
-       WHERE m.source = $1 AND m.seq = r.seq AND m.lease_token = r.token
-       RETURNING m.key)
-     SELECT pg_notify($4, $1) WHERE EXISTS (SELECT 1 FROM done WHERE key IS NOT NULL)`,
-    [source, seqs, tokens, ctx.channel],
-  );
+  await ctx.pool.query(statements(ctx.s).ack, [source, seqs, tokens, ctx.channel]);
 }
 
 export async function release(
@@ -130,18 +150,15 @@ export async function extendLease(
   leaseMs: number,
 ): Promise<string[]> {
   const { seqs, tokens } = splitReceipts(receipts);
-  const { s } = ctx;
   const { rows } =
     seqs.length === 0
       ? { rows: [] }
-      : await ctx.pool.query<{ seq: string; lease_token: string }>(
-          `UPDATE ${s}.messages m
-           SET due_at = ${s}.now_ms() + $4, lease_until = ${s}.now_ms() + $4
-           FROM unnest($2::bigint[], $3::bigint[]) AS r(seq, token)
-           WHERE m.source = $1 AND m.seq = r.seq AND m.lease_token = r.token
-           RETURNING m.seq, m.lease_token`,
-          [source, seqs, tokens, leaseMs],
-        );
+      : await ctx.pool.query<{ seq: string; lease_token: string }>(statements(ctx.s).extend, [
+          source,
+          seqs,
+          tokens,
+          leaseMs,
+        ]);
   const kept = new Set(rows.map((r) => receiptOf(r.seq, r.lease_token)));
   return receipts.filter((r) => !kept.has(r));
 }
