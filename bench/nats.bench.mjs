@@ -6,7 +6,8 @@
 // keeps a lease per delivery and sends a wake-up per turn of the event loop. Raw consumes
 // with the client's own long-lived pull (`consume`); the driver pulls with no_wait requests
 // so that it never holds messages it did not ask for. Both connect with noAsyncTraces (no
-// Error made up front per request).
+// Error made up front per request); raw awaits each PubAck through js.publish, the driver
+// on one reply inbox of its own (no request object, timer or cancel Error per message).
 // Run: npm run build (in the package), then from bench/: node nats.bench.mjs [--quick]
 // [--rounds N] [--messages N]   (SLUICE_DIST=<dir> to use another build of the package).
 // The @nats-io packages are resolved from the package's own optional dependencies.

@@ -6,7 +6,8 @@ import type { Consumer } from './types.js';
 export class BrokerCore {
   readonly driver: MessagingDriver;
   readonly #consumers = new Set<Consumer>();
-  readonly #pending = new Set<Promise<unknown>>();
+  #pending = 0;
+  #idle: (() => void) | undefined;
   #closed = false;
 
   constructor(driver: MessagingDriver) {
@@ -23,11 +24,14 @@ export class BrokerCore {
 
   /** Keeps `work` in view so close() waits for it. */
   track<R>(work: Promise<R>): Promise<R> {
-    this.#pending.add(work);
-    const forget = () => this.#pending.delete(work);
-    work.then(forget, forget);
+    this.#pending++;
+    work.then(this.#settled, this.#settled);
     return work;
   }
+
+  readonly #settled = (): void => {
+    if (--this.#pending === 0) this.#idle?.();
+  };
 
   adopt(consumer: Consumer): void {
     this.#consumers.add(consumer);
@@ -38,7 +42,11 @@ export class BrokerCore {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#consumers].map((c) => c.stop({ drainTimeout })));
-    await Promise.allSettled([...this.#pending]);
+    if (this.#pending > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+    }
     await this.driver.close();
   }
 }

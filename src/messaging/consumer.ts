@@ -247,9 +247,9 @@ export class ConsumerLoop<T> implements Consumer {
       this.#extend(entry, ms),
     );
     const context = new Context(entry);
-    handleInSpan(this.#name, delivery.id, delivery.attempt, delivery.headers, async () => {
-      await this.#handler(message, context);
-    }).then(
+    handleInSpan(this.#name, delivery.id, delivery.attempt, delivery.headers, () =>
+      this.#handler(message, context),
+    ).then(
       () => this.#ack(entry),
       (error: unknown) => this.#fail(entry, error, true),
     );

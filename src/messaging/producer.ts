@@ -96,6 +96,18 @@ export class Producer<T> {
     return records.map((r, i) => ({ id: r.id, duplicate: outcomes[i] === 'duplicate' }));
   }
 
+  /** One message: what `publish([message])` does, without a batch's arrays. */
+  async publishOne(
+    message: OutgoingMessage<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<PublishResult> {
+    this.#core.assertOpen();
+    throwIfAborted(signal);
+    const record = this.#record(message);
+    const [outcome] = await this.#core.track(this.#enqueue([record], signal));
+    return { id: record.id, duplicate: outcome === 'duplicate' };
+  }
+
   #record(message: OutgoingMessage<T>): OutgoingRecord {
     if (typeof message !== 'object' || message === null) {
       throw new InvalidArgumentError('each message must be an object with a payload');

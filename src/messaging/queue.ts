@@ -42,14 +42,14 @@ export function startConsumer<T>(
 }
 
 /** Publishes one message; `publish`'s options minus the signal describe it. */
-export async function publishOne<T>(
+export function publishOne<T>(
   producer: Producer<T>,
   payload: T,
-  options: PublishOptions,
+  options: PublishOptions | undefined,
 ): Promise<PublishResult> {
+  if (options === undefined) return producer.publishOne({ payload }, undefined);
   const { signal, ...rest } = options;
-  const [result] = await producer.publish([{ ...rest, payload }], signal);
-  return result!;
+  return producer.publishOne({ ...rest, payload }, signal);
 }
 
 /** A work queue: each message goes to one of the competing consumers. */
@@ -72,7 +72,7 @@ export class Queue<T = unknown> {
   }
 
   /** Resolves once the message is stored (durably, for a durable driver). */
-  publish(payload: T, options: PublishOptions = {}): Promise<PublishResult> {
+  publish(payload: T, options?: PublishOptions): Promise<PublishResult> {
     return publishOne(this.#producer, payload, options);
   }
 

@@ -35,7 +35,7 @@ export class Topic<T = unknown> {
     this.#producer = new Producer<T>(core, { kind: 'topic', topic: name }, config);
   }
 
-  publish(event: T, options: PublishOptions = {}): Promise<PublishResult> {
+  publish(event: T, options?: PublishOptions): Promise<PublishResult> {
     return publishOne(this.#producer, event, options);
   }
 

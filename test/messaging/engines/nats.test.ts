@@ -143,6 +143,52 @@ it('ends a lease shorter than ack_wait here, so another process gets the message
   assert.deepEqual(got, [2]);
 });
 
+it('keeps the lease of a handler that stalled the event loop past it: the overdue renewal lands first', async () => {
+  const queue = broker.queue<string>('stalled');
+  await queue.publish('x');
+  const attempts: number[] = [];
+  let done = false;
+  const consumer = queue.consume(
+    async (m) => {
+      attempts.push(m.attempt);
+      // Blocks every timer, the lease sweep's and the renewal's alike, for three leases.
+      const until = performance.now() + 300;
+      while (performance.now() < until) {}
+      await delay(150);
+      done = true;
+    },
+    { leaseTimeout: 100, pollInterval: 20 },
+  );
+  await waitFor('the handler', () => done);
+  await waitFor('the ack', async () => (await queue.stats()).inFlight === 0);
+  await consumer.stop();
+  assert.deepEqual(attempts, [1]);
+  assert.equal((await queue.stats()).depth, 0);
+});
+
+it("counts this process's acks in stats() at once, though JetStream applies acks apart from API calls", async () => {
+  const queue = broker.queue<number>('acks-seen');
+  const source = { kind: 'queue', queue: 'acks-seen' } as const;
+  for (let round = 0; round < 30; round++) {
+    await queue.publishBatch([{ payload: 1 }, { payload: 2 }]);
+    const { deliveries } = await driver.claim(source, {
+      max: 2,
+      leaseMs: 30_000,
+      orderByKey: false,
+    });
+    assert.equal(deliveries.length, 2);
+    await driver.release(source, deliveries[1]!.receipt, { delayMs: 0, countAttempt: false });
+    await driver.ack(source, [deliveries[0]!.receipt]);
+    const stats = await queue.stats();
+    assert.deepEqual([stats.depth, stats.inFlight], [1, 0], `round ${round}`);
+    const again = await driver.claim(source, { max: 2, leaseMs: 30_000, orderByKey: false });
+    await driver.ack(
+      source,
+      again.deliveries.map((d) => d.receipt),
+    );
+  }
+});
+
 it('backs off with a delayed nak: delayed in stats, then redelivered as the next attempt', async () => {
   const queue = broker.queue<string>('nak-delay');
   await queue.publish('x');

@@ -102,3 +102,45 @@ it('reports a publish to a queue deleted behind the driver, then declares it aga
     await broker.close({ drainTimeout: 1000 });
   }
 });
+
+it('acks finished messages together without settling one still running before them', async () => {
+  const broker = await connect({ driver: await openRabbitDriver(rabbitUrl, { prefix }) });
+  const queue = broker.queue<number>('ack-batch');
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const done: number[] = [];
+  try {
+    await queue.publishBatch([1, 2, 3, 4].map((payload) => ({ payload })));
+    // 2 holds the line while 1, 3 and 4 finish and are acked around it.
+    const consumer = queue.consume(
+      async (m) => {
+        if (m.payload === 2) await held;
+        done.push(m.payload);
+      },
+      { prefetch: 4, concurrency: 4 },
+    );
+    const deadline = Date.now() + 10_000;
+    while (done.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual([...done].sort(), [1, 3, 4]);
+    // Past its drain timeout 2 is released as a failed attempt: it must still be unsettled.
+    await consumer.stop({ drainTimeout: 20 });
+    release();
+  } finally {
+    await broker.close({ drainTimeout: 1000 });
+  }
+  const again = await connect({ driver: await openRabbitDriver(rabbitUrl, { prefix }) });
+  try {
+    const seen: [number, number][] = [];
+    again.queue<number>('ack-batch').consume((m) => {
+      seen.push([m.payload, m.attempt]);
+    });
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(seen, [[2, 2]]);
+  } finally {
+    await again.close({ drainTimeout: 1000 });
+  }
+});

@@ -19,6 +19,7 @@ import type {
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
+import { AcksSeen } from './acks-seen.js';
 import { type NatsClients, openConnection } from './connection.js';
 import { DeadLetterStore } from './dead-letters.js';
 import { publishRecords } from './enqueue.js';
@@ -29,6 +30,7 @@ import { Logs } from './logs.js';
 import { consumerLag, published } from './metrics.js';
 import { Names } from './names.js';
 import { type NatsDriverOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.js';
+import { PubAcks } from './pub-acks.js';
 import { MissingConsumerError, Puller } from './pull.js';
 import { readMeta, text } from './records.js';
 import { Redeliveries } from './redeliveries.js';
@@ -63,6 +65,8 @@ export class NatsDriver implements MessagingDriver {
   readonly #dead: DeadLetterStore;
   readonly #logs: Logs;
   readonly #wakes: Wakes;
+  readonly #acksSeen: AcksSeen;
+  readonly #pubAcks: PubAcks;
   #closed = false;
 
   constructor(clients: NatsClients, options: ResolvedNatsOptions) {
@@ -94,6 +98,8 @@ export class NatsDriver implements MessagingDriver {
     this.#dead = new DeadLetterStore(js, jsm, this.#puller, options.timeoutMs);
     this.#logs = new Logs(js, jsm, this.#puller, this.#names, this.#topology, options.timeoutMs);
     this.#wakes = new Wakes(nc);
+    this.#acksSeen = new AcksSeen(nc, Math.min(options.timeoutMs, 1000));
+    this.#pubAcks = new PubAcks(nc, options.timeoutMs);
     clients.watch((up) => {
       if (!up) this.#puller.interrupt();
     });
@@ -120,10 +126,10 @@ export class NatsDriver implements MessagingDriver {
     }
     const name = target.kind === 'queue' ? target.queue : target.topic;
     const names = this.#names.target(target);
-    const { js, jsm } = this.#c;
+    const { jsm } = this.#c;
     const publish = async () => {
       await this.#topology.target(target.kind, name, options);
-      return publishRecords(js, jsm, names, records, options, this.#options.timeoutMs);
+      return publishRecords(this.#pubAcks, jsm, names, records, options);
     };
     let outcomes: EnqueueOutcome[];
     try {
@@ -159,7 +165,10 @@ export class NatsDriver implements MessagingDriver {
       got = await this.#puller.pull(stream, consumer, request.max, request.signal);
     } catch (error) {
       // Made again on the next claim.
-      if (error instanceof MissingConsumerError) this.#topology.forget(stream);
+      if (error instanceof MissingConsumerError) {
+        this.#topology.forget(stream);
+        this.#acksSeen.forget(key);
+      }
       throw error;
     }
     if (this.#closed) {
@@ -202,12 +211,15 @@ export class NatsDriver implements MessagingDriver {
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
     this.#open();
     const key = this.#key(source);
+    let last: Held | undefined;
     for (const receipt of receipts) {
       const held = this.#leases.take(key, receipt);
       if (held === undefined) continue;
       held.delivery.ack();
       this.#redeliveries.done(key, held.delivery.seq);
+      last = held;
     }
+    if (last !== undefined) this.#acksSeen.acked(key, last.delivery);
     // Not flushed: waiting for the round trip behind a flood of publishes would stall the
     // consumer, and an ack that never arrives only means a redelivery (at-least-once).
   }
@@ -257,6 +269,7 @@ export class NatsDriver implements MessagingDriver {
       throw failure;
     }
     held.delivery.ack();
+    this.#acksSeen.acked(key, held.delivery);
     this.#redeliveries.done(key, held.delivery.seq);
     await this.#flush();
   }
@@ -268,6 +281,7 @@ export class NatsDriver implements MessagingDriver {
   async stats(source: Source): Promise<QueueStats> {
     this.#ready();
     await this.#topology.source(source);
+    await this.#acksSeen.settle(this.#key(source));
     const { stream, consumer } = this.#names.source(source);
     return queueStats({
       jsm: this.#c.jsm,
@@ -345,6 +359,7 @@ export class NatsDriver implements MessagingDriver {
       if (!name.startsWith(`${this.#names.prefix}_`)) continue;
       await this.#c.jsm.streams.delete(name);
       this.#topology.forget(name);
+      this.#acksSeen.clear();
       dropped++;
     }
     return dropped;
@@ -356,6 +371,8 @@ export class NatsDriver implements MessagingDriver {
     for (const held of this.#leases.releaseAll()) held.delivery.nak();
     this.#puller.close();
     this.#wakes.close();
+    this.#acksSeen.clear();
+    this.#pubAcks.close();
     // Hand the last acks to the server, unless it is unreachable (then they are redelivered).
     await this.#flush().catch(() => undefined);
     await this.#c.nc.close();

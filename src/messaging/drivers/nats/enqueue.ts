@@ -1,8 +1,9 @@
-import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
 import { UnsupportedError } from '../../../core/errors.js';
 import type { EnqueueOptions, EnqueueOutcome, OutgoingRecord } from '../../driver.js';
 import { isFull, queueFull } from './errors.js';
+import type { PubAck, PubAcks } from './pub-acks.js';
 import { type Meta, metaOf, msgId, writeMeta } from './records.js';
 
 /** The shortest duplicate window JetStream accepts. */
@@ -21,12 +22,11 @@ export interface PublishTarget {
  * duplicate window remembers their ids, so deleting them would make a retry lose them.
  */
 export async function publishRecords(
-  js: JetStreamClient,
+  acks: PubAcks,
   jsm: JetStreamManager,
   target: PublishTarget,
   records: readonly OutgoingRecord[],
   options: EnqueueOptions,
-  timeoutMs: number,
   extra: Partial<Meta> = {},
 ): Promise<EnqueueOutcome[]> {
   const dedupes = records.some((r) => r.dedupe) && options.dedupeWindowMs > 0;
@@ -41,18 +41,20 @@ export async function publishRecords(
       throw queueFull(target.stream, options.maxLength);
     }
   }
-  const settled = await Promise.allSettled(
-    records.map((record) => {
-      const h = natsHeaders();
-      writeMeta(h, metaOf(record, extra));
-      const dedupe = record.dedupe && options.dedupeWindowMs > 0;
-      return js.publish(target.subject, record.body, {
-        headers: h,
-        timeout: timeoutMs,
-        ...(dedupe ? { msgID: msgId(record.id) } : {}),
-      });
-    }),
-  );
+  const send = (record: OutgoingRecord) =>
+    acks.publish(target.subject, record.body, headersOf(record, options, extra));
+  if (records.length === 1) {
+    // The common case, without the bookkeeping a batch needs to undo a half-stored one.
+    try {
+      return [(await send(records[0]!)).duplicate ? 'duplicate' : 'stored'];
+    } catch (error) {
+      if (options.overflow === 'reject' && isFull(error)) {
+        throw queueFull(target.stream, options.maxLength, error);
+      }
+      throw error;
+    }
+  }
+  const settled = await Promise.allSettled(records.map(send));
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure === undefined) {
     return settled.map((s) =>
@@ -69,4 +71,11 @@ export async function publishRecords(
     throw queueFull(target.stream, options.maxLength, failure.reason);
   }
   throw failure.reason;
+}
+
+function headersOf(record: OutgoingRecord, options: EnqueueOptions, extra: Partial<Meta>): MsgHdrs {
+  const h = natsHeaders();
+  writeMeta(h, metaOf(record, extra));
+  if (record.dedupe && options.dedupeWindowMs > 0) h.set('Nats-Msg-Id', msgId(record.id));
+  return h;
 }

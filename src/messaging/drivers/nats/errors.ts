@@ -5,6 +5,40 @@ import {
   TimeoutError,
 } from '../../../core/errors.js';
 
+/** The `error` member of a JetStream API reply. */
+export interface JsApiErrorBody {
+  readonly code: number;
+  readonly err_code: number;
+  readonly description: string;
+}
+
+/** A JetStream API error from a reply this driver parsed itself; reads as the client's do. */
+export class JsApiError extends Error {
+  readonly #body: JsApiErrorBody;
+
+  constructor(body: JsApiErrorBody) {
+    super(body.description);
+    this.name = 'JetStreamApiError';
+    this.#body = body;
+  }
+
+  get code(): number {
+    return this.#body.err_code;
+  }
+
+  apiError(): JsApiErrorBody {
+    return { ...this.#body };
+  }
+}
+
+/** A request failure named as the client names it (TimeoutError, NoRespondersError, ...). */
+export class NatsRequestError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
 /** The JetStream API error code (10059 stream not found, ...) of an error, if it has one. */
 export function apiCode(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null || !('apiError' in error)) return undefined;

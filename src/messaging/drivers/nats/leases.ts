@@ -6,6 +6,7 @@ export interface Held {
   readonly source: string;
   readonly delivery: JsDelivery;
   readonly attempt: number;
+  /** Deadlines on the monotonic clock (`performance.now()`). */
   leaseUntil: number;
   /** When the server's ack_wait runs out unless `working()` restarts it. */
   serverUntil: number;
@@ -13,16 +14,25 @@ export interface Held {
   readonly ackWaitMs: number;
 }
 
+const sweepMs = 10;
+
 /**
  * The messages this process holds, by receipt. A lease shorter than the consumer's ack_wait
  * ends here (the message is nak'ed so another consumer gets it at once); a longer one is
  * kept alive on the server with `working()`. A receipt whose lease ended acks nothing.
+ *
+ * Only the sweep ends leases, and only those whose deadline had passed by the sweep before:
+ * after the event loop stalls, every overdue timer runs in one go, the sweep's often
+ * first, and the holder's overdue renewal must get its turn before its lease is given away.
+ * Deadlines are on the monotonic clock, so a step of the wall clock ends no lease.
  */
 export class LeaseTable {
   readonly #held = new Map<string, Held>();
   readonly #onExpired: (held: Held) => void;
   #timer: NodeJS.Timeout | undefined;
   #next = 0;
+  /** When the previous sweep ran (monotonic ms). */
+  #sweptAt = 0;
 
   constructor(onExpired: (held: Held) => void) {
     this.#onExpired = onExpired;
@@ -39,7 +49,7 @@ export class LeaseTable {
     leaseMs: number,
     ackWaitMs: number,
   ): Held {
-    const now = Date.now();
+    const now = performance.now();
     const held: Held = {
       receipt: `${source}:${delivery.seq}:${++this.#next}`,
       source,
@@ -50,11 +60,14 @@ export class LeaseTable {
       ackWaitMs,
     };
     this.#held.set(held.receipt, held);
-    this.#timer ??= setInterval(() => this.sweep(), 10).unref();
+    if (this.#timer === undefined) {
+      this.#sweptAt = now;
+      this.#timer = setInterval(() => this.sweep(), sweepMs).unref();
+    }
     return held;
   }
 
-  /** Removes and returns the lease if it is still valid; an expired one is given up. */
+  /** Removes and returns the lease unless it was given up. */
   take(source: string, receipt: string): Held | undefined {
     const held = this.#live(source, receipt);
     if (held !== undefined) this.#drop(held);
@@ -65,15 +78,18 @@ export class LeaseTable {
   extend(source: string, receipt: string, leaseMs: number): boolean {
     const held = this.#live(source, receipt);
     if (held === undefined) return false;
-    held.leaseUntil = Date.now() + leaseMs;
-    this.#heartbeat(held, Date.now());
+    const now = performance.now();
+    held.leaseUntil = now + leaseMs;
+    this.#heartbeat(held, now);
     return true;
   }
 
   sweep(): void {
-    const now = Date.now();
+    const now = performance.now();
+    const endedBy = this.#sweptAt;
+    this.#sweptAt = now;
     for (const held of this.#held.values()) {
-      if (held.leaseUntil <= now) this.#expire(held);
+      if (held.leaseUntil <= endedBy) this.#expire(held);
       else this.#heartbeat(held, now);
     }
   }
@@ -87,12 +103,7 @@ export class LeaseTable {
 
   #live(source: string, receipt: string): Held | undefined {
     const held = this.#held.get(receipt);
-    if (held === undefined || held.source !== source) return undefined;
-    if (held.leaseUntil <= Date.now()) {
-      this.#expire(held);
-      return undefined;
-    }
-    return held;
+    return held === undefined || held.source !== source ? undefined : held;
   }
 
   #heartbeat(held: Held, now: number): void {

@@ -13,6 +13,11 @@ export type Copy = (
   extra: Record<string, string | number>,
 ) => Promise<void>;
 
+interface Waker {
+  readonly listener: () => void;
+  readonly sub: Subscription;
+}
+
 /**
  * Who consumes what in this process. Each consumer loop registers with `onWork` and then
  * claims with its own abort signal; the first claim with a new signal takes the oldest
@@ -24,11 +29,13 @@ export class Consumers {
   readonly #link: Link;
   readonly #leases: Leases;
   readonly #copy: Copy;
-  readonly #listeners = new Map<string, Set<() => void>>();
+  readonly #listeners = new Map<string, Set<Waker>>();
   readonly #unbound = new Map<string, Subscription[]>();
   readonly #bySignal = new WeakMap<AbortSignal, Map<string, Subscription>>();
   readonly #drains = new WeakMap<Subscription, Promise<void>>();
   readonly #retiring = new Set<Promise<void>>();
+  /** Subscriptions whose unclaimed messages are being copied back. */
+  readonly #returning = new WeakSet<Subscription>();
   readonly all = new Set<Subscription>();
 
   constructor(link: Link, leases: Leases, copy: Copy) {
@@ -44,16 +51,17 @@ export class Consumers {
       listeners = new Set();
       this.#listeners.set(key, listeners);
     }
-    listeners.add(listener);
     const sub = new Subscription(this.#link, queue, listener, (channel) =>
       this.#leases.dropChannel(channel),
     );
+    const waker = { listener, sub };
+    listeners.add(waker);
     this.all.add(sub);
     const unbound = this.#unbound.get(key) ?? [];
     unbound.push(sub);
     this.#unbound.set(key, unbound);
     return () => {
-      listeners.delete(listener);
+      listeners.delete(waker);
       const at = unbound.indexOf(sub);
       if (at >= 0) unbound.splice(at, 1);
       const retiring = this.#retire(sub).finally(() => this.#retiring.delete(retiring));
@@ -90,6 +98,23 @@ export class Consumers {
     return undefined;
   }
 
+  /**
+   * The lowest delivery tag pushed on `channel` and not claimed yet (Infinity when none);
+   * undefined unless `channel` is a live subscription's, whose every delivery is either
+   * buffered here or held by a claim. (A retiring one copies its unclaimed messages back
+   * one by one, out of sight.)
+   */
+  lowestBufferedTag(channel: Channel): number | undefined {
+    for (const sub of this.all) {
+      if (sub.channel !== channel) continue;
+      if (sub.retired) return undefined;
+      let low = Number.POSITIVE_INFINITY;
+      for (const m of sub.buffer) low = Math.min(low, m.fields.deliveryTag);
+      return low;
+    }
+    return undefined;
+  }
+
   /** Cancels the subscription's consumer and returns its unclaimed messages uncounted. */
   drain(sub: Subscription): Promise<void> {
     let drained = this.#drains.get(sub);
@@ -107,18 +132,26 @@ export class Consumers {
     }
   }
 
-  notify(key: string | undefined): void {
+  /**
+   * Wakes the loops idle on `key` (every loop when undefined). A subscription that consumes
+   * is woken by the broker's push of each message, so a publish here skips it (unless
+   * `all`): waking it too would cost an empty claim per message.
+   */
+  notify(key: string | undefined, all = false): void {
+    const wake = (waker: Waker) => {
+      if (all || waker.sub.channel === undefined || waker.sub.retired) waker.listener();
+    };
     if (key === undefined) {
-      for (const listeners of this.#listeners.values()) for (const l of listeners) l();
+      for (const listeners of this.#listeners.values()) for (const w of listeners) wake(w);
       return;
     }
-    for (const listener of this.#listeners.get(key) ?? []) listener();
+    for (const waker of this.#listeners.get(key) ?? []) wake(waker);
   }
 
   /** After a reconnect: consume again, and wake every loop. */
   async resume(): Promise<void> {
     for (const sub of this.all) await sub.resume();
-    this.notify(undefined);
+    this.notify(undefined, true);
   }
 
   async close(): Promise<void> {
@@ -127,15 +160,20 @@ export class Consumers {
   }
 
   async #returnUnclaimed(sub: Subscription): Promise<void> {
-    const unclaimed = await sub.stop();
-    const channel = sub.channel;
-    for (const message of unclaimed) {
-      try {
-        await this.#copy(message, sub.queue, { [h.attempts]: attemptOf(message) - 1 });
-        channel?.ack(message);
-      } catch {
-        // Left unacknowledged: the broker returns it when the channel closes.
+    this.#returning.add(sub);
+    try {
+      const unclaimed = await sub.stop();
+      const channel = sub.channel;
+      for (const message of unclaimed) {
+        try {
+          await this.#copy(message, sub.queue, { [h.attempts]: attemptOf(message) - 1 });
+          channel?.ack(message);
+        } catch {
+          // Left unacknowledged: the broker returns it when the channel closes.
+        }
       }
+    } finally {
+      this.#returning.delete(sub);
     }
   }
 
@@ -146,6 +184,9 @@ export class Consumers {
 
   #closeIfIdle(sub: Subscription): void {
     const channel = sub.channel;
+    // Closing while unclaimed messages are copied back would make the broker return the
+    // originals too: each would come back twice.
+    if (this.#returning.has(sub)) return;
     if (!sub.retired || (channel !== undefined && this.#leases.countOn(channel) > 0)) return;
     this.all.delete(sub);
     sub.channel = undefined;

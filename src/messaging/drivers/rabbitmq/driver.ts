@@ -22,6 +22,7 @@ import type {
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
+import { ackBatch } from './ack-batch.js';
 import { Consumers } from './consumers.js';
 import { DeadLetterQueue } from './dead-letters.js';
 import { delayBucket } from './delay.js';
@@ -101,12 +102,18 @@ export class RabbitDriver implements MessagingDriver {
     this.#open();
     const restoring = this.#link.restoring;
     if (restoring !== undefined) await restoring;
-    const key = target.kind === 'queue' ? `q/${target.queue}` : `t/${target.topic}`;
+    const key =
+      this.#dedupe === undefined
+        ? ''
+        : target.kind === 'queue'
+          ? `q/${target.queue}`
+          : `t/${target.topic}`;
     const duplicate = this.#dedupe?.claim(key, records, options.dedupeWindowMs);
     const fresh = duplicate === undefined ? records : records.filter((_, i) => !duplicate[i]);
     try {
       if (fresh.length > 0) await this.#enqueue(target, fresh, options);
-      return records.map((_, i) => (duplicate?.[i] ? 'duplicate' : 'stored'));
+      if (duplicate === undefined) return records.map(() => 'stored');
+      return records.map((_, i) => (duplicate[i] ? 'duplicate' : 'stored'));
     } catch (error) {
       this.#dedupe?.forget(key, fresh);
       if (error instanceof QueueMissingError) this.#topology.forget(error.queue);
@@ -127,10 +134,25 @@ export class RabbitDriver implements MessagingDriver {
     let exchange = '';
     let routingKey = '';
     if (target.kind === 'queue') {
-      routingKey = await this.#topology.queue(target);
-      await this.#checkRoom(target, routingKey, records.length, options.maxLength);
+      routingKey = this.#topology.declared(target) ?? (await this.#topology.queue(target));
+      const counting = this.#room.check(
+        routingKey,
+        target.queue,
+        records.length,
+        options.maxLength,
+        this.#countStored,
+      );
+      if (counting !== undefined) await counting;
     } else {
       exchange = await this.#topology.topic(target.topic);
+    }
+    const only = records.length === 1 ? records[0]! : undefined;
+    if (only !== undefined && only.delayMs <= 0) {
+      // The common case, without a batch's array of promises.
+      const options = publishOptions(fromOutgoing(only, now));
+      await confirmPublish(this.#link, exchange, routingKey, only.body, options);
+      this.#consumers.notify(target.kind === 'queue' ? target.queue : undefined);
+      return;
     }
     await Promise.all(
       records.map(async (record) => {
@@ -169,7 +191,7 @@ export class RabbitDriver implements MessagingDriver {
   }
 
   async #claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    const queue = await this.#topology.queue(source);
+    const queue = this.#topology.declared(source) ?? (await this.#topology.queue(source));
     const sub = this.#consumers.forClaim(source, request.signal);
     if (sub !== undefined) {
       if (!sub.started || sub.channel === undefined) await sub.start(request.max);
@@ -185,12 +207,19 @@ export class RabbitDriver implements MessagingDriver {
 
   async ack(_source: Source, receipts: readonly string[]): Promise<void> {
     this.#open();
+    const batch: Held[] = [];
     for (const receipt of receipts) {
       const held = this.#leases.take(receipt);
-      if (held === undefined) continue;
-      settle(held, (ch, m) => ch.ack(m));
-      this.#consumers.settled(held.channel);
+      if (held !== undefined) batch.push(held);
     }
+    if (batch.length === 0) return;
+    const channels = ackBatch(batch, (channel) => {
+      const buffered = this.#consumers.lowestBufferedTag(channel);
+      return buffered === undefined
+        ? undefined
+        : Math.min(buffered, this.#leases.lowestTagOn(channel));
+    });
+    for (const channel of channels) this.#consumers.settled(channel);
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
@@ -386,15 +415,14 @@ export class RabbitDriver implements MessagingDriver {
 
   readonly #tracked = new WeakSet<Channel>();
 
-  #checkRoom(source: Source, queue: string, incoming: number, maxLength: number) {
-    return this.#room.check(queue, sourceName(source), incoming, maxLength, async () => {
-      const ch = await this.#link.shared('ops');
-      const ready = (await ch.checkQueue(queue)).messageCount;
-      let held = this.#leases.heldOn(queue).length;
-      for (const sub of this.#consumers.on(queue)) held += sub.buffer.length;
-      return ready + held;
-    });
-  }
+  /** Ready in the queue plus held unacknowledged here: what counts against its maxLength. */
+  readonly #countStored = async (queue: string): Promise<number> => {
+    const ch = await this.#link.shared('ops');
+    const ready = (await ch.checkQueue(queue)).messageCount;
+    let held = this.#leases.heldOn(queue).length;
+    for (const sub of this.#consumers.on(queue)) held += sub.buffer.length;
+    return ready + held;
+  };
 
   /** Stores a copy of a delivered message in `queue` (confirmed), with extra headers. */
   async #copy(message: Message, queue: string, extra: Record<string, string | number>) {

@@ -9,21 +9,32 @@ export interface Held {
   readonly queue: string;
   readonly attempt: number;
   readonly publishedAt: number;
-  timer: NodeJS.Timeout | undefined;
+  /** On the monotonic clock; Infinity while pinned. */
+  leaseUntil: number;
 }
+
+const sweepMs = 10;
 
 /**
  * Receipts for unacknowledged deliveries. A receipt stays valid while its delivery tag is
  * held on an open channel; a channel closing (the broker then requeues) or a lease running
  * out (the driver requeues with a nack, counted as a failed delivery) makes it stale.
+ *
+ * One sweep ends leases rather than a timer per delivery, and only leases whose deadline
+ * had passed by the sweep before: after the event loop stalls, every overdue timer runs in
+ * one go, and the holder's overdue renewal must get its turn before its lease is given away.
  */
 export class Leases {
   readonly #held = new Map<string, Held>();
   #seq = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** When the previous sweep ran (monotonic ms). */
+  #sweptAt = 0;
 
   hold(channel: Channel, message: Message, queue: string, leaseMs: number): Delivery {
     const receipt = `${++this.#seq}`;
     const stored = decode(message);
+    const now = performance.now();
     const held: Held = {
       receipt,
       channel,
@@ -31,10 +42,14 @@ export class Leases {
       queue,
       attempt: attemptOf(message),
       publishedAt: stored.publishedAt,
-      timer: undefined,
+      leaseUntil: now + leaseMs,
     };
     this.#held.set(receipt, held);
-    this.#arm(held, leaseMs);
+    if (this.#timer === undefined) {
+      this.#sweptAt = now;
+      this.#timer = setInterval(() => this.#sweep(), sweepMs);
+      this.#timer.unref();
+    }
     return { receipt, ...stored, attempt: held.attempt };
   }
 
@@ -43,7 +58,7 @@ export class Leases {
     const held = this.#held.get(receipt);
     if (held === undefined) return undefined;
     this.#held.delete(receipt);
-    clearTimeout(held.timer);
+    if (this.#held.size === 0) this.#stop();
     return held;
   }
 
@@ -53,16 +68,15 @@ export class Leases {
    */
   pin(receipt: string): Held | undefined {
     const held = this.#held.get(receipt);
-    if (held === undefined || held.timer === undefined) return undefined;
-    clearTimeout(held.timer);
-    held.timer = undefined;
+    if (held === undefined || held.leaseUntil === Number.POSITIVE_INFINITY) return undefined;
+    held.leaseUntil = Number.POSITIVE_INFINITY;
     return held;
   }
 
   extend(receipt: string, leaseMs: number): boolean {
     const held = this.#held.get(receipt);
     if (held === undefined) return false;
-    if (held.timer !== undefined) this.#arm(held, leaseMs);
+    if (held.leaseUntil !== Number.POSITIVE_INFINITY) held.leaseUntil = performance.now() + leaseMs;
     return true;
   }
 
@@ -81,6 +95,17 @@ export class Leases {
     return this.#held.get(receipt)?.channel;
   }
 
+  /** The lowest delivery tag held on `channel`, Infinity when none is. */
+  lowestTagOn(channel: Channel): number {
+    let low = Number.POSITIVE_INFINITY;
+    for (const held of this.#held.values()) {
+      if (held.channel === channel && held.message.fields.deliveryTag < low) {
+        low = held.message.fields.deliveryTag;
+      }
+    }
+    return low;
+  }
+
   countOn(channel: Channel): number {
     let n = 0;
     for (const held of this.#held.values()) if (held.channel === channel) n++;
@@ -88,20 +113,25 @@ export class Leases {
   }
 
   clear(): void {
-    for (const held of this.#held.values()) clearTimeout(held.timer);
     this.#held.clear();
+    this.#stop();
   }
 
-  #arm(held: Held, leaseMs: number): void {
-    clearTimeout(held.timer);
-    held.timer = setTimeout(() => {
-      if (this.take(held.receipt) === undefined) return;
+  #sweep(): void {
+    const endedBy = this.#sweptAt;
+    this.#sweptAt = performance.now();
+    for (const held of this.#held.values()) {
+      if (held.leaseUntil > endedBy || this.take(held.receipt) === undefined) continue;
       try {
         held.channel.nack(held.message, false, true);
       } catch {
         // The channel is gone, and with it the delivery: the broker has requeued it.
       }
-    }, leaseMs);
-    held.timer.unref();
+    }
+  }
+
+  #stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 }

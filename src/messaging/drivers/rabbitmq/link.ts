@@ -30,6 +30,8 @@ export class Link {
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #shared = new Map<string, Promise<Channel>>();
+  /** The shared channels of `#shared` that are open, by role. */
+  #opened = new Map<string, Channel>();
   #restoring: Promise<void> | undefined;
 
   private constructor(amqp: Amqp, url: string, options: ResolvedRabbitOptions) {
@@ -87,12 +89,15 @@ export class Link {
     let channel = this.#shared.get(role);
     if (channel === undefined) {
       const model = this.#current();
+      const opened = this.#opened;
       channel = (role === 'publish' ? model.createConfirmChannel() : model.createChannel()).then(
         (ch) => {
           ch.on('error', () => {});
           ch.on('close', () => {
             if (this.#shared.get(role) === channel) this.#shared.delete(role);
+            if (opened.get(role) === ch) opened.delete(role);
           });
+          if (this.#shared.get(role) === channel) opened.set(role, ch);
           return ch;
         },
       );
@@ -102,6 +107,11 @@ export class Link {
       this.#shared.set(role, channel);
     }
     return channel;
+  }
+
+  /** The shared publish channel when it is open already: a publish needs no await for it. */
+  openPublishChannel(): ConfirmChannel | undefined {
+    return this.#opened.get('publish') as ConfirmChannel | undefined;
   }
 
   async close(): Promise<void> {
@@ -133,6 +143,7 @@ export class Link {
     }
     this.#model = model;
     this.#shared = new Map();
+    this.#opened = new Map();
     connectionUp.set({ connection: this.#options.connectionName }, 1);
   }
 
@@ -140,6 +151,7 @@ export class Link {
     if (this.#model !== model) return;
     this.#model = undefined;
     this.#shared = new Map();
+    this.#opened = new Map();
     connectionUp.set({ connection: this.#options.connectionName }, 0);
     for (const listener of this.#downListeners) listener();
     if (!this.#closed) this.#schedule(this.#options.reconnectDelayMs);

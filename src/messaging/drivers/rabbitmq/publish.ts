@@ -35,53 +35,63 @@ function pendingOf(channel: ConfirmChannel): Pending[] {
 /**
  * Publishes on the shared confirm channel and settles on the broker's confirm: resolves on
  * ack; rejects on a nack, on a return (`mandatory` and no queue to take it), or when the
- * channel or connection closes before the confirm.
+ * channel or connection closes before the confirm. `options` is the caller's own: it is
+ * completed in place.
  */
-export async function confirmPublish(
+export function confirmPublish(
   link: Link,
   exchange: string,
   routingKey: string,
   body: string,
   options: Options.Publish,
 ): Promise<void> {
-  const channel = await link.shared('publish');
+  const open = link.openPublishChannel();
+  if (open !== undefined) return publishOn(open, exchange, routingKey, body, options);
+  return link
+    .shared('publish')
+    .then((channel) => publishOn(channel, exchange, routingKey, body, options));
+}
+
+function publishOn(
+  channel: ConfirmChannel,
+  exchange: string,
+  routingKey: string,
+  body: string,
+  options: Options.Publish,
+): Promise<void> {
   const mandatory = exchange === '';
   const pending: Pending = { routingKey, messageId: options.messageId, returned: false };
   const list = mandatory ? pendingOf(channel) : undefined;
   list?.push(pending);
   const where = exchange || routingKey;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const settle = (error: unknown) => {
-        if ((error === null || error === undefined) && !pending.returned) {
-          confirms.inc({ outcome: 'ack' });
-          resolve();
-          return;
-        }
-        const nacked = error instanceof Error && /nack/i.test(error.message);
-        confirms.inc({ outcome: nacked ? 'nack' : 'failed' });
-        if (pending.returned) {
-          reject(new QueueMissingError(where, { cause: error ?? undefined }));
-          return;
-        }
-        const message = nacked
-          ? `RabbitMQ refused the message (nack) for ${where}`
-          : `the channel closed before RabbitMQ confirmed the message for ${where}`;
-        reject(new EngineUnavailableError(message, { cause: error ?? undefined }));
-      };
-      try {
-        channel.publish(
-          exchange,
-          routingKey,
-          Buffer.from(body, 'utf8'),
-          { ...options, mandatory },
-          settle,
-        );
-      } catch (error) {
-        settle(error ?? new Error('publish failed'));
+  options.mandatory = mandatory;
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error: unknown) => {
+      if (list !== undefined) {
+        // Confirms come in publish order: this one is nearly always first.
+        const at = list[0] === pending ? 0 : list.indexOf(pending);
+        if (at >= 0) list.splice(at, 1);
       }
-    });
-  } finally {
-    if (list !== undefined) list.splice(list.indexOf(pending), 1);
-  }
+      if ((error === null || error === undefined) && !pending.returned) {
+        confirms.inc({ outcome: 'ack' });
+        resolve();
+        return;
+      }
+      const nacked = error instanceof Error && /nack/i.test(error.message);
+      confirms.inc({ outcome: nacked ? 'nack' : 'failed' });
+      if (pending.returned) {
+        reject(new QueueMissingError(where, { cause: error ?? undefined }));
+        return;
+      }
+      const message = nacked
+        ? `RabbitMQ refused the message (nack) for ${where}`
+        : `the channel closed before RabbitMQ confirmed the message for ${where}`;
+      reject(new EngineUnavailableError(message, { cause: error ?? undefined }));
+    };
+    try {
+      channel.publish(exchange, routingKey, Buffer.from(body, 'utf8'), options, settle);
+    } catch (error) {
+      settle(error ?? new Error('publish failed'));
+    }
+  });
 }

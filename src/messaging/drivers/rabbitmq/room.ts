@@ -20,35 +20,41 @@ export class RoomCheck {
   /** One count at a time per queue: concurrent publishes share it. */
   readonly #counting = new Map<string, Promise<Estimate>>();
 
-  async check(
+  /**
+   * Undefined when a recent count already shows room (the common case, decided without a
+   * promise); otherwise a promise that counts first and rejects with QueueFullError.
+   */
+  check(
     queue: string,
     label: string,
     incoming: number,
     maxLength: number,
-    count: () => Promise<number>,
-  ): Promise<void> {
-    const now = Date.now();
-    let estimate = this.#estimates.get(queue);
+    count: (queue: string) => Promise<number>,
+  ): Promise<void> | undefined {
+    const estimate = this.#estimates.get(queue);
     if (
-      estimate === undefined ||
-      now - estimate.at > freshMs ||
-      (estimate.stored + incoming) * 2 > maxLength
+      estimate !== undefined &&
+      Date.now() - estimate.at <= freshMs &&
+      (estimate.stored + incoming) * 2 <= maxLength
     ) {
-      estimate = await this.#measure(queue, count);
+      estimate.stored += incoming;
+      return undefined;
     }
-    if (estimate.stored + incoming > maxLength) {
-      throw new QueueFullError(
-        `queue ${label} holds ${estimate.stored} of at most ${maxLength} messages`,
-      );
-    }
-    estimate.stored += incoming;
+    return this.#measure(queue, count).then((measured) => {
+      if (measured.stored + incoming > maxLength) {
+        throw new QueueFullError(
+          `queue ${label} holds ${measured.stored} of at most ${maxLength} messages`,
+        );
+      }
+      measured.stored += incoming;
+    });
   }
 
-  #measure(queue: string, count: () => Promise<number>): Promise<Estimate> {
+  #measure(queue: string, count: (queue: string) => Promise<number>): Promise<Estimate> {
     let counting = this.#counting.get(queue);
     if (counting === undefined) {
       const at = Date.now();
-      counting = count()
+      counting = count(queue)
         .then((stored) => {
           const estimate = { stored, at };
           this.#estimates.set(queue, estimate);

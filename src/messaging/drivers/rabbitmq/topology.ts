@@ -19,10 +19,22 @@ export class Topology {
   readonly #delayDeclaredAt = new Map<string, number>();
   /** Delay buckets used per source queue, for `stats().delayed`. */
   readonly #buckets = new Map<string, Set<number>>();
+  /** Queue names by the queue's own (long-lived) source object. */
+  readonly #queueNames = new WeakMap<Source, string>();
 
   constructor(link: Link, names: Names) {
     this.#link = link;
     this.#names = names;
+  }
+
+  /** The source's queue name, once declared (and not forgotten since): no promise needed. */
+  declared(source: Source): string | undefined {
+    let name = this.#queueNames.get(source);
+    if (name === undefined) {
+      name = this.#names.queue(source);
+      this.#queueNames.set(source, name);
+    }
+    return this.#declared.has(name) ? name : undefined;
   }
 
   /** The source's queue (and dead-letter queue; and binding, for a group). */
