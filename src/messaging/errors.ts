@@ -45,5 +45,19 @@ export class LeaseLostError extends SluiceError {
   }
 }
 
+/**
+ * The write was committed, but syncing it to disk failed: it survives a process kill and
+ * may not survive an OS crash. Publishing again is safe with a producer message id.
+ */
+export class SyncFailedError extends SluiceError {
+  constructor(message: string, options?: SluiceErrorOptions) {
+    super('SLUICE_SYNC_FAILED', message, options);
+    this.name = 'SyncFailedError';
+  }
+}
+
+export const isSyncFailedError = (e: unknown): e is SyncFailedError =>
+  isSluiceError(e, 'SLUICE_SYNC_FAILED');
+
 export const isLeaseLostError = (e: unknown): e is LeaseLostError =>
   isSluiceError(e, 'SLUICE_LEASE_LOST');

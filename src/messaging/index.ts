@@ -43,8 +43,10 @@ export {
   isInvalidMessageError,
   isLeaseLostError,
   isNonRetryableError,
+  isSyncFailedError,
   LeaseLostError,
   NonRetryableError,
+  SyncFailedError,
 } from './errors.js';
 export {
   type IdempotencyStore,

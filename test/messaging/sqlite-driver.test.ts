@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { openSqliteDriver } from '../../src/messaging/drivers/sqlite/driver.js';
 import { connect, type GroupCommitEvent } from '../../src/messaging/index.js';
 import { unique, waitFor } from '../conformance/helpers.js';
 import { startChild } from './fixtures/spawn.js';
@@ -137,5 +138,108 @@ describe('sqlite driver', () => {
     await waitFor(() => seen.length === 3, 'the wake-up from the other process');
     assert.deepEqual(seen, [0, 1, 2]);
     await broker.close();
+  });
+
+  it('acks a batch lease by lease, ignoring stale receipts and keeping the count exact', async () => {
+    const url = file();
+    const driver = openSqliteDriver(url, {});
+    const source = { kind: 'queue', queue: 'acks' } as const;
+    const options = { dedupeWindowMs: 0, maxLength: 4, overflow: 'reject' } as const;
+    const records = [0, 1, 2, 3].map((i) => ({
+      id: `m${i}`,
+      dedupe: false,
+      key: undefined,
+      headers: {},
+      body: String(i),
+      delayMs: 0,
+    }));
+    await driver.enqueue(source, records, options);
+    const first = await driver.claim(source, { max: 4, leaseMs: 30_000, orderByKey: false });
+    const [a, b, c, d] = first.deliveries.map((x) => x.receipt);
+    await driver.release(source, a!, { delayMs: 0, countAttempt: false });
+    const again = await driver.claim(source, { max: 4, leaseMs: 30_000, orderByKey: false });
+    assert.deepEqual(
+      again.deliveries.map((x) => x.id),
+      ['m0'],
+    );
+    const fresh = again.deliveries[0]!.receipt;
+    // a is stale (released, then leased again): it must not remove m0.
+    await driver.ack(source, [a!, b!, c!]);
+    assert.equal((await driver.stats(source)).inFlight, 2);
+    await driver.ack(source, [fresh, d!, b!]);
+    assert.deepEqual(await driver.stats(source), {
+      depth: 0,
+      inFlight: 0,
+      delayed: 0,
+      oldestAgeMs: 0,
+      deadLettered: 0,
+    });
+    // The per-queue count went back to zero: the queue takes maxLength messages again.
+    await driver.enqueue(source, records, options);
+    await assert.rejects(driver.enqueue(source, records.slice(0, 1), options), {
+      code: 'SLUICE_QUEUE_FULL',
+    });
+    await driver.close();
+  });
+
+  it('stores a large batch whole, in order, with keys, headers and delays', async () => {
+    const broker = await connect({ driver: 'sqlite', url: file() });
+    const queue = broker.queue<number>('chunks');
+    const count = 70; // two multi-row chunks and a remainder
+    await queue.publishBatch(
+      Array.from({ length: count }, (_, i) => ({
+        payload: i,
+        key: i % 3 === 0 ? `k${i % 2}` : undefined,
+        headers: i === 40 ? { tenant: 'blue' } : undefined,
+        delay: i === 69 ? 20 : undefined,
+      })),
+    );
+    const seen: { payload: number; key: string | undefined; headers: object }[] = [];
+    queue.consume(
+      (m) => {
+        seen.push({ payload: m.payload, key: m.key, headers: { ...m.headers } });
+      },
+      { prefetch: 100, concurrency: 1 },
+    );
+    await waitFor(() => seen.length === count, 'every message');
+    assert.deepEqual(
+      seen.map((m) => m.payload),
+      Array.from({ length: count }, (_, i) => i),
+    );
+    assert.equal(seen[3]!.key, 'k1');
+    assert.equal(seen[4]!.key, undefined);
+    assert.equal((seen[40]!.headers as Record<string, string>).tenant, 'blue');
+    await broker.close();
+  });
+
+  it('rejects a large batch over the bound whole, storing none of it', async () => {
+    const broker = await connect({ driver: 'sqlite', url: file() });
+    const queue = broker.queue<number>('bounded', { maxLength: 64, overflow: 'reject' });
+    await assert.rejects(
+      queue.publishBatch(Array.from({ length: 65 }, (_, i) => ({ payload: i }))),
+      { code: 'SLUICE_QUEUE_FULL' },
+    );
+    assert.equal((await queue.stats()).depth, 0);
+    await broker.close();
+  });
+
+  it('wakes a consumer when another connection in this process publishes', async () => {
+    const url = file();
+    const a = await connect({ driver: 'sqlite', url });
+    const b = await connect({ driver: 'sqlite', url });
+    const seen: number[] = [];
+    a.queue<number>('near').consume(
+      (m) => {
+        seen.push(m.payload);
+      },
+      { pollInterval: 600_000 },
+    );
+    await waitFor(async () => (await a.queue('near').stats()).depth === 0, 'the consumer');
+    await new Promise((r) => setTimeout(r, 20));
+    await b.queue<number>('near').publish(7);
+    await waitFor(() => seen.length === 1, 'the wake-up from the other connection');
+    assert.deepEqual(seen, [7]);
+    await a.close();
+    await b.close();
   });
 });

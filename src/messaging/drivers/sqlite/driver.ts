@@ -23,6 +23,7 @@ import type { SqliteDriverOptions } from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
 import { prepareDatabase } from './schema.js';
 import { SqliteStreams } from './streams.js';
+import { WalSync } from './wal-sync.js';
 import { WalWatcher } from './wal-watcher.js';
 
 const dedupePurgeEveryMs = 1000;
@@ -45,6 +46,8 @@ export class SqliteDriver implements MessagingDriver {
   readonly #work = new Map<string, Set<() => void>>();
   readonly #appends = new Map<string, Set<() => void>>();
   readonly #watcher: WalWatcher | undefined;
+  readonly #dataVersion: Database.Statement;
+  #seenVersion: unknown;
   #lastPurge = 0;
   #closed = false;
 
@@ -63,15 +66,21 @@ export class SqliteDriver implements MessagingDriver {
       streamReadFromTime: true,
     };
     this.#db = new Database(path);
+    // With 'full', durable writes are synced by WalSync off the main thread, not by SQLite.
     prepareDatabase(this.#db, {
-      synchronous: options.synchronous ?? 'full',
+      synchronous: 'normal',
       busyTimeoutMs: options.busyTimeout ?? 5000,
     });
-    this.#writer = new GroupCommit(this.#db, (options.synchronous ?? 'full') === 'full');
+    // A temporary or in-memory database has no WAL to sync, and survives nothing anyway.
+    const wal = this.#db.pragma('journal_mode', { simple: true }) === 'wal';
+    const syncDurable = wal && (options.synchronous ?? 'full') === 'full';
+    this.#writer = new GroupCommit(this.#db, syncDurable ? new WalSync(this.#db.name) : undefined);
     this.#queues = new SqliteQueues(this.#db);
     this.#streams = new SqliteStreams(this.#db);
+    this.#dataVersion = this.#db.prepare('PRAGMA data_version').pluck();
+    this.#seenVersion = this.#dataVersion.get();
     if (!inMemory && options.watch !== false) {
-      this.#watcher = new WalWatcher(path, () => this.#notifyAll());
+      this.#watcher = new WalWatcher(path, () => this.#onWalChange());
       this.#watcher.start();
     }
   }
@@ -81,21 +90,25 @@ export class SqliteDriver implements MessagingDriver {
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    const { outcomes, addresses } = await this.#write(() => {
-      const now = Date.now();
-      const addresses =
-        target.kind === 'queue'
-          ? [queueAddress(target.queue)]
-          : this.#queues.groupAddresses(target.topic);
-      const dedupeTarget = target.kind === 'queue' ? `q:${target.queue}` : `t:${target.topic}`;
-      const outcomes = this.#queues.enqueue(dedupeTarget, addresses, records, options, now);
-      if (now - this.#lastPurge > dedupePurgeEveryMs) {
-        this.#lastPurge = now;
-        this.#queues.purgeExpiredDedupe(now);
-      }
-      return { outcomes, addresses };
-    });
-    for (const address of addresses) this.#notify(address);
+    const { outcomes } = await this.#write(
+      () => {
+        const now = Date.now();
+        const addresses =
+          target.kind === 'queue'
+            ? [queueAddress(target.queue)]
+            : this.#queues.groupAddresses(target.topic);
+        const dedupeTarget = target.kind === 'queue' ? `q:${target.queue}` : `t:${target.topic}`;
+        const outcomes = this.#queues.enqueue(dedupeTarget, addresses, records, options, now);
+        if (now - this.#lastPurge > dedupePurgeEveryMs) {
+          this.#lastPurge = now;
+          this.#queues.purgeExpiredDedupe(now);
+        }
+        return { outcomes, addresses };
+      },
+      ({ addresses }) => {
+        for (const address of addresses) this.#notify(address);
+      },
+    );
     return outcomes;
   }
 
@@ -177,11 +190,12 @@ export class SqliteDriver implements MessagingDriver {
     records: readonly StreamRecord[],
     retention: Retention,
   ): Promise<number[]> {
-    const offsets = await this.#write(() =>
-      this.#streams.append(stream, records, retention, Date.now()),
+    return this.#write(
+      () => this.#streams.append(stream, records, retention, Date.now()),
+      () => {
+        for (const listener of this.#appends.get(stream) ?? []) listener();
+      },
     );
-    for (const listener of this.#appends.get(stream) ?? []) listener();
-    return offsets;
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
@@ -217,10 +231,13 @@ export class SqliteDriver implements MessagingDriver {
     this.#db.close();
   }
 
-  /** A write that must survive power loss before its promise resolves. */
-  #write<R>(work: () => R): Promise<R> {
+  /**
+   * A write that must survive power loss before its promise resolves; `committed` runs at
+   * commit, before the sync, so consumers in this process start as soon as others could.
+   */
+  #write<R>(work: () => R, committed?: (result: R) => void): Promise<R> {
     if (this.#closed) return Promise.reject(new ClosedError('the sqlite driver is closed'));
-    return this.#writer.run(work, true);
+    return this.#writer.run(work, true, committed);
   }
 
   /** A write whose loss in a power cut only makes a message come back early. */
@@ -235,6 +252,18 @@ export class SqliteDriver implements MessagingDriver {
 
   #notify(address: string): void {
     for (const listener of this.#work.get(address) ?? []) listener();
+  }
+
+  /**
+   * The watcher also sees this connection's own commits, whose listeners were already told.
+   * data_version changes only when another connection commits, so those cost no wake-up.
+   */
+  #onWalChange(): void {
+    if (this.#closed) return;
+    const version = this.#dataVersion.get();
+    if (version === this.#seenVersion) return;
+    this.#seenVersion = version;
+    this.#notifyAll();
   }
 
   #notifyAll(): void {

@@ -2,6 +2,12 @@ import type { Database, Transaction } from 'better-sqlite3';
 import { ClosedError } from '../../../core/errors.js';
 import { messagingChannels } from '../../diagnostics.js';
 
+/** Makes committed writes durable: `flush` resolves once every earlier commit is on disk. */
+export interface DurableSync {
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
 interface Outcome {
   results: unknown[];
   errors: unknown[];
@@ -11,39 +17,38 @@ interface Outcome {
 interface Op {
   work: () => unknown;
   durable: boolean;
+  committed: ((result: unknown) => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
 /**
  * Runs every write submitted in one turn of the event loop in one IMMEDIATE transaction,
- * so a burst of publishes, claims and acks costs one commit (one WAL sync) instead of one
- * each. Each write runs in its own savepoint: one that throws (a full queue, say) is
- * rolled back alone and rejects alone. Promises resolve only after the commit.
+ * so a burst of publishes, claims and acks costs one commit instead of one each. Each write
+ * runs in its own savepoint: one that throws (a full queue, say) is rolled back alone and
+ * rejects alone.
  *
- * Only writes that must survive power loss (publishes, group registrations) pay for a WAL
- * sync: a transaction of claims and acks alone commits with synchronous=NORMAL, and the
- * next durable commit's sync covers its frames too. Losing one to a power cut only makes
- * a message come back early, which at-least-once delivery allows.
+ * The connection commits with synchronous=NORMAL, so a commit never blocks this thread on
+ * the disk. Writes that must survive power loss (publishes, group registrations) resolve
+ * after the WAL sync that follows their commit, which runs off the main thread while the
+ * next transactions go on; claims and acks resolve at commit, as losing one to a power cut
+ * only makes a message come back early, which at-least-once delivery allows. A commit is
+ * visible to consumers before it is synced: a message may be handled before its publish
+ * resolves, never lost after.
  */
 export class GroupCommit {
   readonly #batch: Transaction<(ops: Op[], out: Outcome) => void>;
   readonly #savepoint: Transaction<(work: () => unknown) => unknown>;
+  readonly #wal: DurableSync | undefined;
   #pending: Op[] = [];
   #scheduled = false;
   #closed = false;
-  readonly #db: Database;
-  readonly #syncDurable: boolean;
-  #synced = true;
-  #lastSyncEnd = 0;
-  #lastSyncMs = 0;
   #idle: Promise<void> = Promise.resolve();
   #resolveIdle: (() => void) | undefined;
 
-  constructor(db: Database, syncDurable: boolean) {
-    this.#db = db;
-    this.#syncDurable = syncDurable;
-    this.#synced = syncDurable;
+  /** `wal`: syncs durable writes; without it (`synchronous: 'normal'`, `:memory:`) none is. */
+  constructor(db: Database, wal: DurableSync | undefined) {
+    this.#wal = wal;
     // Built once: better-sqlite3 makes a nested call of a transaction function a savepoint.
     this.#savepoint = db.transaction((work: () => unknown) => work());
     this.#batch = db.transaction((ops: Op[], out: Outcome) => {
@@ -59,39 +64,35 @@ export class GroupCommit {
     });
   }
 
-  /** `durable`: the caller relies on the write surviving power loss once this resolves. */
-  run<R>(work: () => R, durable: boolean): Promise<R> {
+  /**
+   * `durable`: the caller relies on the write surviving power loss once this resolves.
+   * `committed` runs as soon as the write is committed (visible to every connection).
+   */
+  run<R>(work: () => R, durable: boolean, committed?: (result: R) => void): Promise<R> {
     if (this.#closed) return Promise.reject(new ClosedError('the sqlite driver is closed'));
     return new Promise<R>((resolve, reject) => {
-      const op = { work, durable, resolve: resolve as (value: unknown) => void, reject };
-      this.#pending.push(op);
+      this.#pending.push({
+        work,
+        durable,
+        committed: committed as ((result: unknown) => void) | undefined,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (!this.#scheduled) {
         this.#scheduled = true;
         this.#idle = new Promise((r) => {
           this.#resolveIdle = r;
         });
-        const wait = this.#syncDurable ? this.#syncCooldown() : 0;
-        if (wait > 0) setTimeout(() => this.#flush(), wait);
-        else setImmediate(() => this.#flush());
+        setImmediate(() => this.#flush());
       }
     });
   }
 
-  /**
-   * The WAL sync blocks this thread, so writes cannot pile up behind one as they would
-   * behind an asynchronous sync. Under sustained load, wait after a synced commit about as
-   * long as its sync took before the next: a sync then never takes more than half the
-   * time, and the writes arriving meanwhile share the next one. Idle, this costs nothing.
-   */
-  #syncCooldown(): number {
-    const since = performance.now() - this.#lastSyncEnd;
-    return since < this.#lastSyncMs ? Math.ceil(this.#lastSyncMs - since) : 0;
-  }
-
-  /** Stops taking writes once those already submitted have committed. */
+  /** Stops taking writes once those already submitted have committed and synced. */
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#scheduled) await this.#idle;
+    await this.#wal?.close();
   }
 
   #flush(): void {
@@ -101,13 +102,7 @@ export class GroupCommit {
     const out: Outcome = { results: new Array(ops.length), errors: [], failed: [] };
     const started = performance.now();
     try {
-      const durable = this.#syncDurable && ops.some((op) => op.durable);
-      if (this.#syncDurable) this.#sync(durable);
       this.#batch.immediate(ops, out);
-      if (durable) {
-        this.#lastSyncEnd = performance.now();
-        this.#lastSyncMs = Math.min(this.#lastSyncEnd - started, 20);
-      }
     } catch (error) {
       for (const op of ops) op.reject(error);
       this.#settle();
@@ -117,17 +112,20 @@ export class GroupCommit {
       const durationMs = performance.now() - started;
       messagingChannels.groupCommit.publish({ operations: ops.length, durationMs });
     }
+    let synced: Promise<void> | undefined;
     for (let i = 0; i < ops.length; i++) {
-      if (out.failed[i] === true) ops[i]!.reject(out.errors[i]);
-      else ops[i]!.resolve(out.results[i]);
+      const op = ops[i]!;
+      if (out.failed[i] === true) op.reject(out.errors[i]);
+      else if (op.durable && this.#wal !== undefined) {
+        synced ??= this.#wal.flush();
+        const result = out.results[i];
+        synced.then(() => op.resolve(result), op.reject);
+      } else op.resolve(out.results[i]);
+    }
+    for (let i = 0; i < ops.length; i++) {
+      if (out.failed[i] !== true) ops[i]!.committed?.(out.results[i]);
     }
     this.#settle();
-  }
-
-  #sync(full: boolean): void {
-    if (full === this.#synced) return;
-    this.#db.pragma(full ? 'synchronous = FULL' : 'synchronous = NORMAL');
-    this.#synced = full;
   }
 
   #settle(): void {

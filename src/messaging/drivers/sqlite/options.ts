@@ -1,7 +1,8 @@
 export interface SqliteDriverOptions {
   /**
-   * `full` (default) syncs the WAL at every commit, so a published message survives power
-   * loss; `normal` survives a process kill but not an OS crash, and is faster.
+   * `full` (default): a publish resolves only once the WAL is synced to disk (on a thread
+   * of the pool, so other writes go on meanwhile), and survives power loss; `normal`
+   * survives a process kill but not an OS crash, and skips the sync.
    */
   synchronous?: 'full' | 'normal';
   /** How long a writer waits for another process's write lock. Default 5 s. */

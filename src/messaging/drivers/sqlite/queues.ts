@@ -13,39 +13,65 @@ import type {
 } from '../../driver.js';
 import { decodeHeaders, encodeHeaders } from './rows.js';
 
-interface MessageRow {
-  seq: number;
+interface DeadRow {
   id: string;
   key: string | null;
   headers: string | null;
   body: string;
   attempt: number;
   published_at: number;
-}
-
-interface DeadRow extends Omit<MessageRow, 'seq'> {
   failed_at: number;
   error: string;
 }
 
-const claimColumns = 'seq, id, key, headers, body, attempt, published_at';
 const readyFilter = 'address = @address AND available_at <= @now';
 // The oldest unfinished message of a key holds back every later one of the same key.
 const headOfKey = `(key IS NULL OR NOT EXISTS (SELECT 1 FROM sluice_messages p
   WHERE p.address = m.address AND p.key = m.key AND p.seq < m.seq))`;
 
+const insertColumns = 7;
+// Rows per multi-row INSERT: one statement for 32 rows costs a third less per row.
+const insertChunk = 32;
+
+/** seq, id, key, headers, body, attempt (before this claim), published_at */
+type ClaimRow = [number, string, string | null, string | null, string, number, number];
+
+/**
+ * A claim reads the ready rows, then leases the same rows: inside the claim's write
+ * transaction the two identical, totally ordered queries pick the same rows. A quarter
+ * cheaper per message than one UPDATE ... RETURNING, which buffers every returned row.
+ */
+interface ClaimStatements {
+  readonly select: Statement;
+  readonly lease: Statement;
+}
+
+function prepareClaim(db: Database, readyRows: string): ClaimStatements {
+  return {
+    select: db
+      .prepare(`SELECT seq, id, key, headers, body, attempt, published_at
+        FROM sluice_messages m WHERE ${readyRows}`)
+      .raw(),
+    lease: db.prepare(`UPDATE sluice_messages
+      SET lease = @lease, attempt = attempt + 1, available_at = @until
+      WHERE seq IN (SELECT seq FROM sluice_messages m WHERE ${readyRows})`),
+  };
+}
+
 /** The SQL behind queues and topic groups; every method runs inside the caller's transaction. */
 export class SqliteQueues {
   readonly #insert: Statement;
+  readonly #insertChunk: Statement;
   readonly #dedupe: Statement;
   readonly #stored: Statement;
   readonly #count: Statement;
   readonly #dropOldest: Statement;
   readonly #anyReady: Statement;
   readonly #nextDue: Statement;
-  readonly #claim: Statement;
-  readonly #claimOrdered: Statement;
+  readonly #claim: ClaimStatements;
+  readonly #claimOrdered: ClaimStatements;
   readonly #ack: Statement;
+  readonly #ackMany: Statement;
   readonly #release: Statement;
   readonly #extend: Statement;
   readonly #toDead: Statement;
@@ -60,9 +86,11 @@ export class SqliteQueues {
   readonly #purgeDedupe: Statement;
 
   constructor(db: Database) {
-    this.#insert = db.prepare(`INSERT INTO sluice_messages
-      (address, id, key, headers, body, published_at, available_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    const insertInto = `INSERT INTO sluice_messages
+      (address, id, key, headers, body, published_at, available_at) VALUES `;
+    const row = `(${new Array(insertColumns).fill('?').join(', ')})`;
+    this.#insert = db.prepare(insertInto + row);
+    this.#insertChunk = db.prepare(insertInto + new Array(insertChunk).fill(row).join(', '));
     this.#dedupe = db.prepare(`INSERT INTO sluice_dedupe (target, id, expires_at) VALUES (?, ?, ?)
       ON CONFLICT (target, id) DO UPDATE SET expires_at = excluded.expires_at
       WHERE sluice_dedupe.expires_at <= ?`);
@@ -80,19 +108,17 @@ export class SqliteQueues {
         'SELECT MIN(available_at) FROM sluice_messages WHERE address = ? AND available_at > ?',
       )
       .pluck();
-    this.#claim = db.prepare(`UPDATE sluice_messages
-      SET lease = @lease, attempt = attempt + 1, available_at = @until
-      WHERE seq IN (SELECT seq FROM sluice_messages WHERE ${readyFilter}
-        ORDER BY available_at, seq LIMIT @max)
-      RETURNING ${claimColumns}`);
-    this.#claimOrdered = db.prepare(`UPDATE sluice_messages
-      SET lease = @lease, attempt = attempt + 1, available_at = @until
-      WHERE seq IN (SELECT seq FROM sluice_messages m WHERE ${readyFilter} AND ${headOfKey}
-        ORDER BY available_at, seq LIMIT @max)
-      RETURNING ${claimColumns}`);
+    this.#claim = prepareClaim(db, `${readyFilter} ORDER BY available_at, seq LIMIT @max`);
+    this.#claimOrdered = prepareClaim(
+      db,
+      `${readyFilter} AND ${headOfKey} ORDER BY available_at, seq LIMIT @max`,
+    );
     this.#ack = db.prepare(
       'DELETE FROM sluice_messages WHERE seq = ? AND lease = ? AND address = ?',
     );
+    // `+address`: look rows up by seq; on the address index it would scan the whole queue.
+    this.#ackMany = db.prepare(`DELETE FROM sluice_messages
+      WHERE seq IN (SELECT value FROM json_each(?)) AND lease = ? AND +address = ?`);
     this.#release = db.prepare(`UPDATE sluice_messages
       SET lease = 0, available_at = ?, attempt = attempt - ?, last_error = COALESCE(?, last_error)
       WHERE seq = ? AND lease = ? AND address = ?`);
@@ -152,17 +178,7 @@ export class SqliteQueues {
     if (fresh.length === 0) return outcomes;
     for (const address of addresses) {
       this.#makeRoom(address, fresh.length, options, now);
-      for (const r of fresh) {
-        this.#insert.run(
-          address,
-          r.id,
-          r.key ?? null,
-          encodeHeaders(r.headers),
-          r.body,
-          now,
-          now + r.delayMs,
-        );
-      }
+      this.#insertRows(address, fresh, now);
       this.#count.run(address, fresh.length);
     }
     return outcomes;
@@ -178,31 +194,45 @@ export class SqliteQueues {
 
   claim(address: string, request: ClaimRequest, now: number): Delivery[] {
     const lease = randomInt(1, 2 ** 47);
-    const statement = request.orderByKey ? this.#claimOrdered : this.#claim;
-    const rows = statement.all({
-      address,
-      now,
-      lease,
-      until: now + request.leaseMs,
-      max: request.max,
-    }) as MessageRow[];
-    rows.sort((a, b) => a.seq - b.seq);
-    return rows.map((row) => ({
-      receipt: `${row.seq}:${lease}`,
-      id: row.id,
-      key: row.key ?? undefined,
-      headers: decodeHeaders(row.headers),
-      body: row.body,
-      attempt: row.attempt,
-      publishedAt: row.published_at,
-    }));
+    const statements = request.orderByKey ? this.#claimOrdered : this.#claim;
+    const params = { address, now, lease, until: now + request.leaseMs, max: request.max };
+    const rows = statements.select.all(params) as ClaimRow[];
+    if (rows.length === 0) return [];
+    statements.lease.run(params);
+    rows.sort((a, b) => a[0] - b[0]);
+    const deliveries: Delivery[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [seq, id, key, headers, body, attempt, publishedAt] = rows[i]!;
+      deliveries[i] = {
+        receipt: `${seq}:${lease}`,
+        id,
+        key: key ?? undefined,
+        headers: decodeHeaders(headers),
+        body,
+        attempt: attempt + 1,
+        publishedAt,
+      };
+    }
+    return deliveries;
   }
 
   ack(address: string, receipts: readonly string[]): number {
     let removed = 0;
-    for (const receipt of receipts) {
-      const [seq, lease] = parseReceipt(receipt);
-      removed += this.#ack.run(seq, lease, address).changes;
+    if (receipts.length === 1) {
+      const [seq, lease] = parseReceipt(receipts[0]!);
+      removed = this.#ack.run(seq, lease, address).changes;
+    } else {
+      // One claim's receipts share its lease: one statement per lease, not per message.
+      const byLease = new Map<number, number[]>();
+      for (const receipt of receipts) {
+        const [seq, lease] = parseReceipt(receipt);
+        const seqs = byLease.get(lease);
+        if (seqs === undefined) byLease.set(lease, [seq]);
+        else seqs.push(seq);
+      }
+      for (const [lease, seqs] of byLease) {
+        removed += this.#ackMany.run(JSON.stringify(seqs), lease, address).changes;
+      }
     }
     if (removed > 0) this.#count.run(address, -removed);
     return removed;
@@ -281,6 +311,39 @@ export class SqliteQueues {
 
   purgeExpiredDedupe(now: number): void {
     this.#purgeDedupe.run(now);
+  }
+
+  #insertRows(address: string, records: readonly OutgoingRecord[], now: number): void {
+    let i = 0;
+    if (records.length >= insertChunk) {
+      const params: unknown[] = new Array(insertChunk * insertColumns);
+      for (; i + insertChunk <= records.length; i += insertChunk) {
+        for (let j = 0; j < insertChunk; j++) {
+          const r = records[i + j]!;
+          const at = j * insertColumns;
+          params[at] = address;
+          params[at + 1] = r.id;
+          params[at + 2] = r.key ?? null;
+          params[at + 3] = encodeHeaders(r.headers);
+          params[at + 4] = r.body;
+          params[at + 5] = now;
+          params[at + 6] = now + r.delayMs;
+        }
+        this.#insertChunk.run(params);
+      }
+    }
+    for (; i < records.length; i++) {
+      const r = records[i]!;
+      this.#insert.run(
+        address,
+        r.id,
+        r.key ?? null,
+        encodeHeaders(r.headers),
+        r.body,
+        now,
+        now + r.delayMs,
+      );
+    }
   }
 
   #makeRoom(address: string, incoming: number, options: EnqueueOptions, now: number): void {
