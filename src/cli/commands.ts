@@ -38,9 +38,9 @@ export const commands: Record<string, Command> = {
     options: [
       ['-c, --config FILE', 'the gateway file (default: sluice.yaml)'],
       ['-w, --workers N', 'worker processes sharing the port (default: 1)'],
-      ['--no-watch', 'reload on SIGHUP only, not when the file changes'],
+      ['--no-watch', 'reload on SIGHUP only, not when the file or its certificates change'],
     ],
-    run: async (args) => (await import('../gateway/cli.js')).runGateway(args),
+    run: async (args) => (await import('./gateway.js')).runGatewayCommand(args),
   },
   sidecar: { usage: 'sidecar ...', summary: 'run a mesh sidecar beside a service' },
   load: {

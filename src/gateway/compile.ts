@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { parseDuration, parsePercent } from '../core/units.js';
 import type { RateLimiter } from '../flow/index.js';
 import type { Bulkhead, CircuitBreaker } from '../resilience/index.js';
+import { type ClientIdentity, clientIdentity } from './client-cert.js';
 import type { FilterName, GatewayConfig, RouteConfig, UpstreamConfig } from './config.js';
 import { TrustedProxies } from './forwarding.js';
 import { startHealthChecks } from './health-check.js';
@@ -43,6 +44,8 @@ export interface GatewayRuntime {
   readonly policies: ReadonlyMap<string, RoutePolicies>;
   readonly limiters: ReadonlyMap<string, LimiterInfo>;
   readonly shedder: Shedder | null;
+  /** With `tls.clientCert`: the verified client's subject onto each request. */
+  readonly clientIdentity: ClientIdentity | null;
   /** Requests being served with this configuration. */
   active: number;
   close(): Promise<void>;
@@ -232,6 +235,7 @@ export function compile(
       policies,
       limiters,
       shedder,
+      clientIdentity: clientIdentity(config.tls?.clientCert),
       active: 0,
       close,
     };

@@ -74,7 +74,7 @@ const headerRules = closed({ add: textMap, remove: texts, rename: textMap });
 
 const rateLimit = closed(
   {
-    by: { enum: ['ip', 'subject', 'apiKey', 'route'] },
+    by: { enum: ['ip', 'subject', 'apiKey', 'clientCert', 'route'] },
     limit: rate,
     burst: count,
     store: redisUrl,
@@ -196,8 +196,23 @@ const pemFile: SchemaObject = {
   expected: 'the path of a PEM file, relative to the configuration file',
 };
 
+const headerName: SchemaObject = {
+  type: 'string',
+  pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+  expected: 'a header name such as x-client-subject',
+};
+
 const tls = closed(
-  { cert: pemFile, key: pemFile, ca: pemFile, minVersion: { enum: ['TLSv1.2', 'TLSv1.3'] } },
+  {
+    cert: pemFile,
+    key: pemFile,
+    ca: pemFile,
+    minVersion: { enum: ['TLSv1.2', 'TLSv1.3'] },
+    clientCert: closed(
+      { ca: pemFile, mode: { enum: ['require', 'request'] }, subjectHeader: headerName },
+      ['ca'],
+    ),
+  },
   ['cert', 'key'],
 );
 
@@ -295,4 +310,42 @@ const gatewaySection = closed(
   ['routes'],
 );
 
-export const gatewayConfigSchema: SchemaObject = { ...gatewaySection, ...http2NeedsTls };
+const notByClientCert: SchemaObject = {
+  type: 'object',
+  properties: {
+    by: {
+      not: { const: 'clientCert' },
+      expected: 'tls.clientCert to be set too: only then do clients present certificates',
+    },
+  },
+};
+const clientCertLimitNeedsMtls: SchemaObject = {
+  if: {
+    not: {
+      type: 'object',
+      required: ['tls'],
+      properties: {
+        tls: { type: 'object', required: ['clientCert'], properties: { clientCert: {} } },
+      },
+    },
+  },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+  then: {
+    properties: {
+      routes: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            rateLimit: { anyOf: [notByClientCert, { type: 'array', items: notByClientCert }] },
+          },
+        },
+      },
+    },
+  },
+};
+
+export const gatewayConfigSchema: SchemaObject = {
+  ...gatewaySection,
+  allOf: [http2NeedsTls, clientCertLimitNeedsMtls],
+};

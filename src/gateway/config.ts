@@ -27,7 +27,7 @@ export type Size = string | number;
 export interface GatewayConfig {
   /** `host:port` or a port; default `127.0.0.1:8080`. */
   listen?: string | number;
-  /** Serve HTTPS; the certificate files are read again on every reload. */
+  /** Serve HTTPS; the certificate files are read again on every reload and when they change. */
   tls?: TlsConfig;
   /** HTTP/2 beside HTTP/1.1, chosen per connection by ALPN; needs `tls`. */
   http2?: boolean;
@@ -59,6 +59,23 @@ export interface TlsConfig {
   ca?: string;
   /** Default TLSv1.2. */
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Mutual TLS: ask clients for a certificate that chains to `clientCert.ca`. */
+  clientCert?: ClientCertConfig;
+}
+
+export interface ClientCertConfig {
+  /** The CA bundle (PEM) client certificates must chain to; nothing else is trusted. */
+  ca: string;
+  /**
+   * `require` (default): a client without a good certificate fails the handshake.
+   * `request`: one without a certificate is served with no identity; a bad one is refused.
+   */
+  mode?: 'require' | 'request';
+  /**
+   * Request header that carries the verified subject upstream (RFC 4514 form, e.g.
+   * `CN=alice,O=Storefront`). Whatever a client sends under that name is dropped.
+   */
+  subjectHeader?: string;
 }
 
 export interface AdminConfig {
@@ -170,8 +187,11 @@ export interface HealthCheckConfig {
 }
 
 export interface RateLimitConfig {
-  /** What a client is counted by; `subject` falls back to the client IP when anonymous. */
-  by: 'ip' | 'subject' | 'apiKey' | 'route';
+  /**
+   * What a client is counted by; `subject`, `apiKey` and `clientCert` (the verified
+   * certificate's subject, with `tls.clientCert`) fall back to the client IP when absent.
+   */
+  by: 'ip' | 'subject' | 'apiKey' | 'clientCert' | 'route';
   limit: string;
   burst?: number;
   /** `redis://…` for a limit shared by every gateway instance; local memory by default. */

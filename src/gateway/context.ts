@@ -11,6 +11,8 @@ export class RequestContext implements GatewayContext {
   subject?: string;
   claims?: Readonly<Record<string, unknown>>;
   credential?: 'jwt' | 'apiKey';
+  // Declared only: a field initialiser would cost every request, not just mTLS ones.
+  declare clientSubject?: string;
   readonly responseHeaders: ResponseHeaders = {};
   #controller: AbortController | undefined;
   #emitter: (EventEmitter & { aborted?: boolean }) | undefined;

@@ -15,8 +15,9 @@ import { parseListen } from './listen.js';
 import { createListener, type Listener } from './listener.js';
 import { rejectConnection } from './respond.js';
 import { exchangeRecorder } from './telemetry.js';
-import { loadTls } from './tls.js';
+import { loadTls, tlsFiles } from './tls.js';
 import { handleUpgrade } from './upgrade.js';
+import { watchFiles } from './watch.js';
 
 export interface GatewayOptions {
   /** Filter factories by name, replacing the built-in ones of the same name. */
@@ -32,7 +33,12 @@ export interface GatewayOptions {
   load?: () => Promise<GatewayConfig>;
   /** Called once per response sent, after metrics and the access log. */
   onExchange?: (exchange: Exchange) => void;
-  /** Access log destination when `accessLog` is on; a pino logger to stdout by default. */
+  /**
+   * Watch the certificate, key and CA files and serve new connections with them once they
+   * change (default on); files that do not load are logged and the ones in use kept.
+   */
+  watchCertificates?: boolean;
+  /** Access log and certificate reload messages; a pino logger to stdout by default. */
   logger?: Logger;
   /** Prometheus registry for the gateway's metrics; the process-wide one by default. */
   registry?: Registry;
@@ -50,6 +56,11 @@ export class Gateway {
   readonly #hooks: HandleHooks;
   #admin: AdminServer | null = null;
   #unbridge: (() => void) | null = null;
+  #logger: Logger | undefined;
+  // Reloads and certificate swaps, one at a time, each on the configuration the last left.
+  #reloading: Promise<unknown> = Promise.resolve();
+  #watchedFiles = '';
+  #unwatch: () => void = () => {};
   #draining = false;
   #inflight = 0;
   #idle: (() => void) | null = null;
@@ -63,8 +74,14 @@ export class Gateway {
     this.#runtime = runtime;
     this.#options = options;
     const config = runtime.config;
-    this.#listener = createListener(config.limits ?? {}, tls, config.http2 === true, (req, res) =>
-      this.#onRequest(req, res),
+    this.#listener = createListener(
+      {
+        limits: config.limits ?? {},
+        tls,
+        http2: config.http2 === true,
+        clientCert: clientCertMode(config),
+      },
+      (req, res) => this.#onRequest(req, res),
     );
     this.#server = this.#listener.server;
     this.#server.on('clientError', rejectConnection);
@@ -84,9 +101,7 @@ export class Gateway {
         ? exchangeRecorder({
             metrics,
             ...(options.registry ? { registry: options.registry } : {}),
-            logger: config.accessLog
-              ? (options.logger ?? createLogger({ name: 'sluice-gateway' }))
-              : null,
+            logger: config.accessLog ? this.#log() : null,
           })
         : null;
     const extra = options.onExchange;
@@ -142,6 +157,7 @@ export class Gateway {
       await runtime.close();
       throw error;
     }
+    gateway.#watchCertificates();
     return gateway;
   }
 
@@ -172,8 +188,9 @@ export class Gateway {
    * Compiles `config` (or the one `options.load` gives) and swaps it in. In-flight requests
    * finish on the configuration they started with; if loading or compiling throws, the
    * running configuration stays as it was. Listener settings (`listen`, `limits`, `admin`)
-   * take effect on restart only, except the certificate files, read again here for new
-   * connections; turning `tls` or `http2` on or off is refused.
+   * take effect on restart only, except the certificate files, read again here (and on
+   * every change to them, see `watchCertificates`) for new connections. Turning `tls`,
+   * `http2` or `tls.clientCert` on or off, or changing its mode, is refused.
    */
   async reload(config?: GatewayConfig): Promise<void> {
     let next = config;
@@ -181,18 +198,24 @@ export class Gateway {
       if (!this.#options.load) throw new Error('no configuration source to reload from');
       next = await this.#options.load();
     }
-    const tls = await this.#reloadTls(next);
-    const runtime = compile(next, { ...builtinFilters(), ...this.#options.filters }, this.#options);
-    const previous = this.#runtime;
-    this.#runtime = runtime;
-    if (tls) (this.#server as TlsServer).setSecureContext(tls);
-    void this.#retire(previous);
+    const settled = next;
+    await this.#serially(async () => {
+      const tls = await this.#reloadTls(settled);
+      const filters = { ...builtinFilters(), ...this.#options.filters };
+      const runtime = compile(settled, filters, this.#options);
+      const previous = this.#runtime;
+      this.#runtime = runtime;
+      if (tls) (this.#server as TlsServer).setSecureContext(tls);
+      this.#watchCertificates();
+      void this.#retire(previous);
+    });
   }
 
   /** Stops accepting, lets in-flight requests finish (up to the drain timeout), then closes. */
   async close(): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
+    this.#unwatch();
     const drainMs = parseDuration(this.#runtime.config.limits?.drainTimeout ?? '10s');
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#listener.closeIdle();
@@ -222,7 +245,68 @@ export class Gateway {
     ) {
       throw new InvalidArgumentError('turning tls or http2 on or off takes a restart');
     }
-    return next.tls ? loadTls(next.tls, this.#options.baseDir ?? process.cwd()) : null;
+    if (clientCertMode(next) !== clientCertMode(serving)) {
+      throw new InvalidArgumentError(
+        'turning tls.clientCert on, off or to another mode takes a restart',
+      );
+    }
+    return next.tls ? loadTls(next.tls, this.#baseDir) : null;
+  }
+
+  get #baseDir(): string {
+    return this.#options.baseDir ?? process.cwd();
+  }
+
+  #log(): Logger {
+    this.#logger ??= this.#options.logger ?? createLogger({ name: 'sluice-gateway' });
+    return this.#logger;
+  }
+
+  #serially(work: () => Promise<void>): Promise<void> {
+    const run = this.#reloading.then(work);
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  /** Watches the running configuration's PEM files, unless they are watched already. */
+  #watchCertificates(): void {
+    const tls = this.#runtime.config.tls;
+    if (this.#options.watchCertificates === false || this.#draining) return;
+    const files = tls ? [...tlsFiles(tls, this.#baseDir).values()] : [];
+    const key = files.join('\n');
+    if (key === this.#watchedFiles) return;
+    this.#unwatch();
+    this.#watchedFiles = key;
+    this.#unwatch =
+      files.length === 0
+        ? () => {}
+        : watchFiles(files, () => {
+            void this.#serially(() => this.#certificatesChanged());
+          });
+  }
+
+  /**
+   * New certificate files for new connections; open connections keep the context they
+   * were made with. Half-written files (a new certificate beside the old key) fail to load
+   * and leave the old context in place: the next change event tries again.
+   */
+  async #certificatesChanged(): Promise<void> {
+    const tls = this.#runtime.config.tls;
+    if (!tls || this.#draining) return;
+    try {
+      const options = await loadTls(tls, this.#baseDir);
+      if (this.#draining) return;
+      (this.#server as TlsServer).setSecureContext(options);
+      this.#log().info(
+        { cert: tls.cert },
+        'certificate files changed; serving them to new connections',
+      );
+    } catch (error) {
+      this.#log().error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'certificate files changed but do not load; kept the ones in use',
+      );
+    }
   }
 
   /** Closes a replaced configuration once the requests that started on it are done. */
@@ -238,4 +322,9 @@ export class Gateway {
     this.#inflight++;
     void handle(this.#runtime, req, res, this.#hooks);
   }
+}
+
+function clientCertMode(config: GatewayConfig): 'require' | 'request' | undefined {
+  const clientCert = config.tls?.clientCert;
+  return clientCert === undefined ? undefined : (clientCert.mode ?? 'require');
 }

@@ -131,6 +131,7 @@ class Exchanger {
     this.upstream = route.upstream;
     const context = new RequestContext(requestId, this.clientIp, route.name, found.params);
     this.context = context;
+    if (runtime.clientIdentity !== null) runtime.clientIdentity(req, context);
     req.headers['x-request-id'] = requestId;
     const request: GatewayRequest = {
       method,

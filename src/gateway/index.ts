@@ -1,6 +1,6 @@
 export { type AdminOptions, type AdminServer, startAdmin } from './admin.js';
 export { type Balancer, type BalancerKind, leastRequest, roundRobin } from './balancer.js';
-export { loadGatewayConfig, runGateway } from './cli.js';
+export { loadGatewayConfig, runGateway, type TracesSection } from './cli.js';
 export type {
   CompiledRoute,
   CompileEnv,
@@ -14,6 +14,7 @@ export type {
   ApiKeyConfig,
   AuthConfig,
   CacheConfig,
+  ClientCertConfig,
   CorsConfig,
   Duration,
   FilterName,

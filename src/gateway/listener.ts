@@ -8,7 +8,8 @@ import { createSecureServer, type Http2SecureServer, Http2ServerRequest } from '
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import { parseDuration, parseSize } from '../core/units.js';
-import type { LimitsConfig } from './config.js';
+import { refuseUnverified } from './client-cert.js';
+import type { ClientCertConfig, LimitsConfig } from './config.js';
 import { Http2Connections, hostFromAuthority, limitRequestTime } from './http2.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -22,16 +23,22 @@ export interface Listener {
   closeAll(): void;
 }
 
+export interface ListenerOptions {
+  limits: LimitsConfig;
+  /** Serve HTTPS with this certificate; plain HTTP when null. */
+  tls: SecureContextOptions | null;
+  /** HTTP/2 beside HTTP/1.1 (needs `tls`). */
+  http2: boolean;
+  /** Ask clients for certificates (`tls.clientCert.mode`), verified against the context's `ca`. */
+  clientCert: ClientCertConfig['mode'] | undefined;
+}
+
 /**
  * HTTP/1.1, over TLS when `tls` is given; with `http2` as well, HTTP/2 and HTTP/1.1 over
  * TLS, chosen per connection by ALPN. The same limits hold whichever protocol a client speaks.
  */
-export function createListener(
-  limits: LimitsConfig,
-  tls: SecureContextOptions | null,
-  http2: boolean,
-  onRequest: RequestListener,
-): Listener {
+export function createListener(options: ListenerOptions, onRequest: RequestListener): Listener {
+  const { limits, tls, http2, clientCert } = options;
   const maxHeaderSize = parseSize(limits.maxHeaderSize ?? '16kb');
   const headersTimeout = parseDuration(limits.headersTimeout ?? '10s');
   const requestTimeout = parseDuration(limits.requestTimeout ?? '30s');
@@ -46,8 +53,18 @@ export function createListener(
   if (tls === null) return http1Listener(createHttpServer(http1, onRequest));
   // A client that never finishes its handshake is given no longer than one that never
   // finishes its headers.
-  const secure = { ...tls, handshakeTimeout: headersTimeout };
-  if (!http2) return http1Listener(createHttpsServer({ ...http1, ...secure }, onRequest));
+  const secure = {
+    ...tls,
+    handshakeTimeout: headersTimeout,
+    ...(clientCert === undefined
+      ? {}
+      : { requestCert: true, rejectUnauthorized: clientCert !== 'request' }),
+  };
+  if (!http2) {
+    const server = createHttpsServer({ ...http1, ...secure }, onRequest);
+    if (clientCert === 'request') server.prependListener('secureConnection', refuseUnverified);
+    return http1Listener(server);
+  }
   const server = createSecureServer(
     { ...secure, allowHTTP1: true, settings: { maxHeaderListSize: maxHeaderSize } },
     (req, res) => {
@@ -60,6 +77,7 @@ export function createListener(
       onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     },
   );
+  if (clientCert === 'request') server.prependListener('secureConnection', refuseUnverified);
   // The HTTP/1.1 fallback is node:http's connection handling, which reads its limits, and
   // keeps the connection list closeIdleConnections uses, on the server object.
   Object.assign(server, http1);

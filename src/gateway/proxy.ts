@@ -31,7 +31,11 @@ export function proxy(options: ProxyOptions): Handler {
   const { upstream, trusted } = options;
   const headersTimeout = options.headersTimeoutMs ?? 30_000;
   const bodyTimeout = options.bodyTimeoutMs ?? 30_000;
-  const via = `1.1 ${options.via ?? 'sluice'}`;
+  // Via names the protocol each message was received with (RFC 9110 section 7.6.3): the
+  // client's for the request, HTTP/1.1 (undici's) for the response.
+  const name = options.via ?? 'sluice';
+  const via1 = `1.1 ${name}`;
+  const via2 = `2 ${name}`;
   const skip = options.preserveHost ? undefined : skipHost;
 
   return async (request, context) => {
@@ -47,7 +51,7 @@ export function proxy(options: ProxyOptions): Handler {
         proto: (raw.socket as Partial<TLSSocket>).encrypted ? 'https' : 'http',
         host: request.headers.host,
       },
-      via,
+      raw.httpVersionMajor === 2 ? via2 : via1,
     );
     headers['x-request-id'] = context.requestId;
     const body = request.body;
@@ -81,7 +85,7 @@ export function proxy(options: ProxyOptions): Handler {
     else target.inflight--;
     const out = endToEnd(response.headers) as Record<string, string | string[]>;
     const priorVia = out.via;
-    out.via = priorVia ? `${priorVia}, ${via}` : via;
+    out.via = priorVia ? `${priorVia}, ${via1}` : via1;
     return { status: response.statusCode, headers: out, body: response.body };
 
     async function upgrade(target: Target, protocol: string): Promise<GatewayResponse> {

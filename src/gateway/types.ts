@@ -43,6 +43,11 @@ export interface GatewayContext {
   claims?: Readonly<Record<string, unknown>>;
   /** How the consumer proved who it is. */
   credential?: 'jwt' | 'apiKey';
+  /**
+   * The subject of the client's verified certificate (`CN=alice,O=Storefront`), when the
+   * listener asks for client certificates (`tls.clientCert`) and the client presented one.
+   */
+  clientSubject?: string;
   /** Extra response headers filters want on whatever response goes out (RateLimit-*). */
   readonly responseHeaders: ResponseHeaders;
 }

@@ -47,6 +47,7 @@ export async function handleUpgrade(
       const ctx = new RequestContext(requestId, clientIp, route.name, found.params);
       context = ctx;
       socket.once('close', () => ctx.clientGone());
+      if (runtime.clientIdentity !== null) runtime.clientIdentity(req, ctx);
       req.headers['x-request-id'] = requestId;
       response = await route.handler(
         {

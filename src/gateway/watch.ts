@@ -6,21 +6,40 @@ import { basename, dirname } from 'node:path';
  * because editors and config tools replace files by renaming a new one over them.
  */
 export function watchFile(file: string, onChange: () => void, debounceMs = 200): () => void {
-  const name = basename(file);
+  return watchFiles([file], onChange, debounceMs);
+}
+
+/**
+ * `watchFile` for several files: one call of `onChange` for changes that come together
+ * (a certificate and its key copied one after the other), one watcher per directory.
+ */
+export function watchFiles(
+  files: readonly string[],
+  onChange: () => void,
+  debounceMs = 200,
+): () => void {
+  const names = new Map<string, Set<string>>();
+  for (const file of files) {
+    const dir = dirname(file);
+    names.set(dir, (names.get(dir) ?? new Set()).add(basename(file)));
+  }
   let timer: NodeJS.Timeout | undefined;
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(file), (_, changed) => {
-      if (changed !== null && changed !== name) return;
-      clearTimeout(timer);
-      timer = setTimeout(onChange, debounceMs);
-    });
-    watcher.on('error', () => {});
-  } catch {
-    return () => {};
+  const watchers: FSWatcher[] = [];
+  for (const [dir, watched] of names) {
+    try {
+      const watcher = watch(dir, (_, changed) => {
+        if (changed !== null && !watched.has(changed)) return;
+        clearTimeout(timer);
+        timer = setTimeout(onChange, debounceMs);
+      });
+      watcher.on('error', () => {});
+      watchers.push(watcher);
+    } catch {
+      // A directory that cannot be watched leaves SIGHUP and reload() as the way.
+    }
   }
   return () => {
     clearTimeout(timer);
-    watcher?.close();
+    for (const watcher of watchers) watcher.close();
   };
 }

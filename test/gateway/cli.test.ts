@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -128,6 +130,73 @@ describe('sluice gateway -c FILE', () => {
     assert.equal(code, 0);
   });
 
+  it('exports spans where telemetry.traces says, and hands the upstream the context', {
+    timeout: 120_000,
+  }, async () => {
+    const received: { path: string; body: Buffer }[] = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const file = join(dir, 'traced.yaml');
+    writeFileSync(
+      file,
+      yaml(upstream.url, '/t/*').replace('  tracing: false\n', '') +
+        `telemetry:\n  traces: { otlp: ${otlp}, sample: 100%, serviceName: edge-gateway }\n`,
+    );
+    const child = track(
+      spawn(process.execPath, ['--import', 'tsx', '-e', command(['-c', file, '--no-watch'])], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    const next = logLines(child);
+    try {
+      const url = (await next((l) => l.msg === 'gateway listening')).url as string;
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const reply = await call(`${url}/t/a`, {
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
+      assert.equal(reply.status, 200);
+      const traceparent = String(upstream.seen.at(-1)!.headers.traceparent);
+      const [, sentTrace, parent, flags] = traceparent.split('-');
+      assert.equal(sentTrace, traceId, 'the upstream is in the caller trace');
+      assert.notEqual(parent, '00f067aa0ba902b7', "the upstream's parent is the gateway's span");
+      assert.equal(flags, '01');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 0);
+    collector.close();
+    // The drain flushed the batch: the route's span, under the configured service name.
+    const sent = Buffer.concat(received.filter((r) => r.path === '/v1/traces').map((r) => r.body));
+    assert.ok(sent.includes('edge-gateway'), 'the service name did not reach the collector');
+    assert.ok(sent.includes('GET main'), 'the route span did not reach the collector');
+  });
+
+  it('refuses a bad telemetry.traces section as sluice up would', {
+    timeout: 120_000,
+  }, async () => {
+    const file = join(dir, 'bad-traces.yaml');
+    writeFileSync(file, `${yaml(upstream.url, '/t/*')}telemetry:\n  traces: { otlp: nowhere }\n`);
+    const child = track(
+      spawn(process.execPath, ['--import', 'tsx', '-e', command(['-c', file])], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 1);
+    assert.match(stderr, /bad-traces\.yaml:\d+:\d+ telemetry\.traces\.otlp/);
+  });
+
   it('reloads when the file changes', { timeout: 120_000 }, async () => {
     const file = join(dir, 'watched.yaml');
     writeFileSync(file, yaml(upstream.url, '/one/*'));
@@ -153,4 +222,10 @@ describe('sluice gateway -c FILE', () => {
 function script(file: string, extra: string[] = []): string {
   const args = JSON.stringify(['-c', file, ...extra]);
   return `import('${new URL('../../src/gateway/cli.ts', import.meta.url).pathname}').then(async (m) => process.exit(await m.runGateway(${args})))`;
+}
+
+/** `sluice gateway ARGS` through the command table, as the `sluice` binary runs it. */
+function command(args: string[]): string {
+  const commands = new URL('../../src/cli/commands.ts', import.meta.url).pathname;
+  return `import('${commands}').then(async (m) => process.exit(await m.commands.gateway.run(${JSON.stringify(args)})))`;
 }

@@ -232,6 +232,18 @@ describe('gateway over HTTP/2', () => {
     assert.equal(added.headers['transfer-encoding'], undefined);
   });
 
+  it('names the protocol each message came in with in Via: 2 upstream, 1.1 back, 1.1 for HTTP/1.1', async () => {
+    const h2 = await h2Call(session, { ':path': '/via', via: '1.1 cdn' });
+    assert.equal(h2.status, 200);
+    assert.equal(upstream.seen.at(-1)!.via, '1.1 cdn, 2 sluice');
+    // The response reached us from the upstream over HTTP/1.1.
+    assert.equal(h2.headers.via, '1.1 sluice');
+    const h1 = await httpsCall(`${gw.url}/via`, cert.cert);
+    assert.equal(h1.status, 200);
+    assert.equal(upstream.seen.at(-1)!.via, '1.1 sluice');
+    assert.equal(h1.headers.via, '1.1 sluice');
+  });
+
   it('still serves HTTP/1.1 over TLS to a client that does not offer h2', async () => {
     const reply = await httpsCall(`${gw.url}/plain`, cert.cert, {
       method: 'POST',

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   type ClientHttp2Session,
@@ -61,6 +61,136 @@ export function makeCertificate(dir: string, name: string): TestCertificate {
   return { certFile, keyFile, cert, fingerprint: new X509Certificate(cert).fingerprint256 };
 }
 
+export interface TestAuthority {
+  certFile: string;
+  keyFile: string;
+  /** The PEM text, for a client to trust. */
+  cert: string;
+}
+
+function newKeyRequest(keyFile: string, csrFile: string, subject: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      subject,
+      '-keyout',
+      keyFile,
+      '-out',
+      csrFile,
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
+/** Signs `<name>.csr` with `ca` into `<name>.pem`, with the X.509 extensions given. */
+function sign(dir: string, name: string, ca: TestAuthority, extensions: string): string {
+  const certFile = join(dir, `${name}.pem`);
+  const extFile = join(dir, `${name}.ext`);
+  writeFileSync(extFile, extensions);
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      join(dir, `${name}.csr`),
+      '-CA',
+      ca.certFile,
+      '-CAkey',
+      ca.keyFile,
+      '-set_serial',
+      String(Date.now()),
+      '-days',
+      '1',
+      '-extfile',
+      extFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  return certFile;
+}
+
+/**
+ * A throwaway CA, as `<name>.pem` and `<name>.key` in `dir`: a root, or an intermediate
+ * when `issuer` signs it.
+ */
+export function makeAuthority(dir: string, name: string, issuer?: TestAuthority): TestAuthority {
+  const certFile = join(dir, `${name}.pem`);
+  const keyFile = join(dir, `${name}.key`);
+  if (issuer === undefined) {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${name}`,
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
+  } else {
+    newKeyRequest(keyFile, join(dir, `${name}.csr`), `/CN=${name}`);
+    sign(
+      dir,
+      name,
+      issuer,
+      'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n',
+    );
+  }
+  return { certFile, keyFile, cert: readFileSync(certFile, 'utf8') };
+}
+
+export interface ClientCertificate {
+  /** PEM texts, as a client passes them to node:tls. */
+  cert: string;
+  key: string;
+}
+
+/** A client certificate for `subject` (openssl form, `/O=Storefront/CN=alice`) signed by `ca`. */
+export function makeClientCertificate(
+  dir: string,
+  name: string,
+  ca: TestAuthority,
+  subject: string,
+): ClientCertificate {
+  const keyFile = join(dir, `${name}.key`);
+  newKeyRequest(keyFile, join(dir, `${name}.csr`), subject);
+  const certFile = sign(dir, name, ca, 'extendedKeyUsage=clientAuth\n');
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+}
+
+/** A server certificate for localhost and 127.0.0.1 signed by `ca` (no chain in the file). */
+export function makeServerCertificate(
+  dir: string,
+  name: string,
+  ca: TestAuthority,
+): { certFile: string; keyFile: string } {
+  const keyFile = join(dir, `${name}.key`);
+  newKeyRequest(keyFile, join(dir, `${name}.csr`), '/CN=localhost');
+  const extensions = 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n';
+  return { certFile: sign(dir, name, ca, extensions), keyFile };
+}
+
 export interface SecureReply {
   status: number;
   headers: IncomingHttpHeaders;
@@ -75,12 +205,24 @@ export interface SecureReply {
 export function httpsCall(
   url: string,
   ca: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    /** A client certificate to present. */
+    client?: ClientCertificate;
+  } = {},
 ): Promise<SecureReply> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: options.method ?? 'GET', headers: options.headers ?? {}, ca, agent: false },
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+        ca,
+        agent: false,
+        ...options.client,
+      },
       (res) => {
         const socket = res.socket as TLSSocket;
         const fingerprint = socket.getPeerCertificate().fingerprint256;
@@ -105,9 +247,13 @@ export function httpsCall(
 }
 
 /** An HTTP/2 session that trusts only `ca`, once connected. */
-export function h2Connect(url: string, ca: string): Promise<ClientHttp2Session> {
+export function h2Connect(
+  url: string,
+  ca: string,
+  client?: ClientCertificate,
+): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const session = connect(url, { ca });
+    const session = connect(url, { ca, ...client });
     session.once('connect', () => {
       session.off('error', reject);
       resolve(session);

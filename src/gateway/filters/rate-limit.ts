@@ -14,6 +14,10 @@ function keyOf(by: RateLimitConfig['by'], context: GatewayContext): string {
       return context.subject === undefined ? `ip:${context.clientIp}` : `sub:${context.subject}`;
     case 'apiKey':
       return context.credential === 'apiKey' ? `key:${context.subject}` : `ip:${context.clientIp}`;
+    case 'clientCert':
+      return context.clientSubject === undefined
+        ? `ip:${context.clientIp}`
+        : `cert:${context.clientSubject}`;
     case 'route':
       return 'route';
   }

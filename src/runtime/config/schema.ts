@@ -5,6 +5,9 @@ import { servicesSchema } from './schema/services.js';
 
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
 
+/** `telemetry.traces`, read the same in sluice.yaml and in a standalone gateway's file. */
+export const tracesSchema: SchemaObject = closed({ otlp: url, sample: percent, serviceName: text });
+
 /** The JSON Schema of `sluice.yaml`, with the unit extensions `loadConfig` understands. */
 export const sluiceSchema: SchemaObject = closed(
   {
@@ -26,7 +29,7 @@ export const sluiceSchema: SchemaObject = closed(
         path: { type: 'string', pattern: '^/' },
         enabled: { type: 'boolean' },
       }),
-      traces: closed({ otlp: url, sample: percent, serviceName: text }),
+      traces: tracesSchema,
       logs: closed({
         level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
         pretty: { type: 'boolean' },
