@@ -1,5 +1,6 @@
 import { isSluiceError } from '../core/errors.js';
 import type { Backoff } from '../resilience/backoff.js';
+import { AckBatcher } from './ack-batcher.js';
 import { messagingChannels } from './diagnostics.js';
 import type { Delivery, MessagingDriver, Source } from './driver.js';
 import { sourceName } from './driver.js';
@@ -24,7 +25,7 @@ export interface ConsumerConfig {
 interface Held {
   readonly delivery: Delivery;
   started: boolean;
-  /** An ack, release or dead-letter for it is under way: leave its lease alone. */
+  /** A release or dead-letter for it is under way: leave its lease alone. */
   settling: boolean;
   /** Released by a stop past its drain timeout; whatever the handler does later is moot. */
   abandoned: boolean;
@@ -62,6 +63,11 @@ const defaultDrainMs = 30_000;
  * The one consumer loop every driver shares: claims up to `prefetch` messages with a lease,
  * runs at most `concurrency` handlers, batches acks, renews leases while messages are held,
  * retries failures with backoff, dead-letters past `maxAttempts`, and drains on stop.
+ *
+ * A message leaves its prefetch slot once its ack is queued, not once it is written: engines
+ * that group-commit acks would otherwise hold every slot for a commit's round trip. Acks
+ * queued but unwritten still count against a second `prefetch`, so a slow engine stops the
+ * claims and the consumer never holds more than twice `prefetch` messages.
  */
 export class ConsumerLoop<T> implements Consumer {
   readonly closed: Promise<void>;
@@ -81,8 +87,9 @@ export class ConsumerLoop<T> implements Consumer {
   #drained = false;
   #workPending = false;
   #wake: (() => void) | undefined;
-  #acks: string[] = [];
-  #ackFlush: Promise<void> | undefined;
+  readonly #acks: AckBatcher;
+  /** The loop waits for ack writes, not for handlers, before it can claim again. */
+  #waitingForAcks = false;
   #renewTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #loopDone: Promise<void> = Promise.resolve();
@@ -103,6 +110,14 @@ export class ConsumerLoop<T> implements Consumer {
     this.#config = config;
     this.#decode = decode;
     this.#lowWater = Math.floor(config.prefetch / 2);
+    this.#acks = new AckBatcher(
+      (receipts) => this.#driver.ack(this.#source, receipts),
+      // The leases run out and the messages come back: at-least-once still holds.
+      (error) => this.#report('ack', error),
+      () => {
+        if (this.#waitingForAcks) this.#wakeLoop();
+      },
+    );
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -142,7 +157,9 @@ export class ConsumerLoop<T> implements Consumer {
     const { prefetch, leaseMs, orderByKey, pollMs } = this.#config;
     let failedClaims = 0;
     while (!this.#stopping) {
-      const room = prefetch - this.#held.size;
+      const free = prefetch - this.#held.size;
+      const room = Math.min(free, 2 * prefetch - this.#held.size - this.#acks.unwritten);
+      this.#waitingForAcks = free > 0 && room <= 0;
       if (room <= 0 || (!this.#drained && this.#held.size > this.#lowWater)) {
         await this.#wait(pollMs);
         continue;
@@ -256,31 +273,8 @@ export class ConsumerLoop<T> implements Consumer {
   }
 
   #ack(entry: Held): void {
-    if (entry.abandoned) {
-      this.#complete(entry);
-      return;
-    }
-    entry.settling = true;
-    this.#acks.push(entry.delivery.receipt);
-    this.#ackFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.#flushAcks(),
-    );
-  }
-
-  async #flushAcks(): Promise<void> {
-    const receipts = this.#acks;
-    this.#acks = [];
-    this.#ackFlush = undefined;
-    try {
-      await this.#driver.ack(this.#source, receipts);
-    } catch (error) {
-      // The leases run out and the messages come back: at-least-once still holds.
-      this.#report('ack', error);
-    }
-    for (const receipt of receipts) {
-      const entry = this.#held.get(receipt);
-      if (entry !== undefined) this.#complete(entry);
-    }
+    if (!entry.abandoned) this.#acks.add(entry.delivery.receipt);
+    this.#complete(entry);
   }
 
   async #fail(entry: Held, error: unknown, retryable: boolean): Promise<void> {
@@ -405,7 +399,7 @@ export class ConsumerLoop<T> implements Consumer {
       clearTimeout(timer);
     }
     if (this.#active > 0) await this.#abandonRunning();
-    await this.#ackFlush;
+    await this.#acks.settled();
     clearInterval(this.#renewTimer);
     this.#unsubscribe?.();
     this.#resolveClosed();

@@ -74,7 +74,11 @@ export type TopicOptions<T> = QueueOptions<T>;
 export interface RetryOptions extends ExponentialBackoffOptions {}
 
 export interface ConsumeOptions {
-  /** Messages held at once (running plus buffered). Default 32. */
+  /**
+   * Messages held at once (running plus buffered). Default 32. A message whose ack is queued
+   * but not yet written no longer takes a slot; up to `prefetch` more such acks may be pending
+   * before the consumer stops claiming, so it holds at most twice `prefetch` messages.
+   */
   prefetch?: number;
   /** Handlers running at once. Default 1. */
   concurrency?: number;
