@@ -243,36 +243,49 @@ it('commits concurrent publishes together, each one whole or not at all', async 
 });
 
 it('sends publishes that wait behind a busy call together, settling each on its own', async () => {
-  const calls: (string | number)[][] = [];
+  const calls: string[][] = [];
   let release!: () => void;
   const firstCall = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const commit = new GroupCommit(
-    async (_route, args) => {
-      calls.push(args);
-      if (calls.length === 1) await firstCall;
-      // One result per batch: [count, ...6 fields per record] after the 2 head arguments.
-      const results: (number[] | string)[] = [];
-      for (let at = 2; at < args.length; at += 1 + Number(args[at]) * 6) {
-        const id = String(args[at + 1]);
-        results.push(id === 'full' ? 'SLUICE_QUEUE_FULL no room' : [1]);
-      }
-      return results;
-    },
-    (message) => new Error(message),
-    1,
-  );
-  const one = (id: string) => [1, id, 0, '', '', 'body', 0];
-  const a = commit.enqueue('route', ['h1', 'h2'], one('a'));
-  const b = commit.enqueue('route', ['h1', 'h2'], one('b'));
-  const full = commit.enqueue('route', ['h1', 'h2'], one('full'));
+  const commit = new GroupCommit<{ lane: string }, string, string>(async (lane, batches) => {
+    calls.push([lane.lane, ...batches]);
+    if (calls.length === 1) await firstCall;
+    return batches.map((b) => (b === 'full' ? new Error('no room') : `${b} stored`));
+  });
+  const lane = { lane: 'q' };
+  const a = commit.enqueue(lane, 'a');
+  const b = commit.enqueue(lane, 'b');
+  const full = commit.enqueue(lane, 'full');
+  const elsewhere = commit.enqueue({ lane: 'other' }, 'c');
   release();
-  assert.deepEqual(await a, ['stored']);
-  assert.deepEqual(await b, ['stored']);
+  assert.equal(await a, 'a stored');
+  assert.equal(await b, 'b stored');
   await assert.rejects(full, /no room/);
-  assert.equal(calls.length, 2, 'the two that waited went in one call');
-  assert.deepEqual(calls[1]!.slice(0, 3), ['h1', 'h2', 1]);
+  assert.equal(await elsewhere, 'c stored');
+  assert.deepEqual(
+    calls,
+    [
+      ['q', 'a'],
+      ['other', 'c'],
+      ['q', 'b', 'full'],
+    ],
+    'another lane does not wait; the two that waited went in one call',
+  );
+});
+
+it('rejects every batch of a call that failed, and a batch the call returned nothing for', async () => {
+  let fail = true;
+  const commit = new GroupCommit<{ lane: string }, string, string>(async (_lane, batches) => {
+    if (fail) throw new Error('connection lost');
+    return batches.slice(1).map((b) => `${b} stored`);
+  });
+  const lane = { lane: 'q' };
+  const lost = [commit.enqueue(lane, 'a'), commit.enqueue(lane, 'b')];
+  for (const p of lost) await assert.rejects(p, /connection lost/);
+  fail = false;
+  const first = commit.enqueue(lane, 'a');
+  await assert.rejects(first, /no result for this batch/);
 });
 
 it('fans a topic out to one stream per group, each with its own consumer group', async () => {

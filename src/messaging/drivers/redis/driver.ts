@@ -6,7 +6,6 @@ import {
   EngineUnavailableError,
   InvalidArgumentError,
   isSluiceError,
-  QueueFullError,
 } from '../../../core/errors.js';
 import type {
   ClaimRequest,
@@ -30,6 +29,13 @@ import { sourceName } from '../../driver.js';
 import { openConnections, Tracked } from './connection.js';
 import { RedisDeadLetters } from './dead-letters.js';
 import { readDirect } from './direct-reads.js';
+import {
+  type Batch,
+  callArgs,
+  type EnqueueHead,
+  EnqueueHeads,
+  outcomesOf,
+} from './enqueue-args.js';
 import { GroupCommit } from './group-commit.js';
 import { Keys } from './keys.js';
 import { RedisLogs } from './logs.js';
@@ -40,7 +46,7 @@ import { leaseHorizonMs } from './lua-prelude.js';
 import { ackScript, deadLetterScript, extendScript, releaseScript } from './lua-settle.js';
 import { consumerLag, published } from './metrics.js';
 import type { RedisDriverOptions } from './options.js';
-import { encodeHeaders, type Fields, toDeadLetter, toDelivery } from './records.js';
+import { type Fields, toDeadLetter, toDelivery } from './records.js';
 import { Script } from './script.js';
 import { Wakeups } from './wakeups.js';
 
@@ -133,7 +139,8 @@ export class RedisDriver implements MessagingDriver {
   readonly #dead: RedisDeadLetters;
   readonly #maxDead: number;
   readonly #sweepMs: number;
-  readonly #groupCommit: GroupCommit;
+  readonly #groupCommit: GroupCommit<EnqueueHead, Batch, EnqueueOutcome[]>;
+  readonly #heads: EnqueueHeads;
   /** Per box read directly, when this process must next run the full claim script. */
   readonly #sweepAt = new Map<string, number>();
   /** Boxes this driver has claimed from: on close it leaves their consumer groups. */
@@ -153,6 +160,7 @@ export class RedisDriver implements MessagingDriver {
     sweepMs = 100,
   ) {
     this.keys = new Keys(prefix);
+    this.#heads = new EnqueueHeads(this.keys);
     this.#sweepMs = sweepMs;
     this.connectionName = connectionName;
     this.#maxDead = maxDead;
@@ -163,13 +171,8 @@ export class RedisDriver implements MessagingDriver {
     this.#subscriber = new Tracked(subscriber, 'subscriber', () => this.#wakeups.fireAll());
     this.#logs = new RedisLogs(command, this.keys);
     this.#dead = new RedisDeadLetters(command);
-    this.#groupCommit = new GroupCommit(
-      async (route, args) =>
-        (await scripts.enqueue.run(command, route, args)) as (number[] | string)[],
-      (message) => {
-        const at = message.indexOf('SLUICE_QUEUE_FULL ');
-        return at >= 0 ? new QueueFullError(message.slice(at + 18)) : new Error(message);
-      },
+    this.#groupCommit = new GroupCommit(async (head, batches) =>
+      outcomesOf(await scripts.enqueue.run(command, head.route, callArgs(head, batches)), batches),
     );
   }
 
@@ -188,31 +191,14 @@ export class RedisDriver implements MessagingDriver {
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
     this.#open();
-    const t = this.keys.target(target);
-    const head = [
-      t.dedupe,
-      Math.ceil(options.dedupeWindowMs),
-      options.maxLength,
-      options.overflow,
-      t.groups,
-      t.base,
-    ];
-    const args: (string | number)[] = [records.length];
-    for (const r of records) {
-      args.push(
-        r.id,
-        r.dedupe ? 1 : 0,
-        r.key ?? '',
-        encodeHeaders(r.headers),
-        r.body,
-        Math.ceil(r.delayMs),
-      );
-    }
+    if (records.length === 0) return [];
+    const head = this.#heads.of(target, options);
     try {
       if (!this.#command.ready) await this.#command.whenReady();
       if (this.#regrouping !== undefined) await this.#regrouped();
-      const outcomes = await this.#groupCommit.enqueue(t.route, head, args);
-      const stored = outcomes.filter((o) => o === 'stored').length;
+      const outcomes = await this.#groupCommit.enqueue(head, records);
+      let stored = 0;
+      for (const o of outcomes) if (o === 'stored') stored++;
       if (stored > 0) published.inc({ outcome: 'stored' }, stored);
       if (stored < outcomes.length)
         published.inc({ outcome: 'duplicate' }, outcomes.length - stored);

@@ -1,31 +1,32 @@
-import type { EnqueueOutcome } from '../../driver.js';
+/** Where batches go: batches with the same `lane` may travel in one call. */
+export interface Lane {
+  readonly lane: string;
+}
 
-interface Waiter {
-  readonly args: readonly (string | number)[];
-  readonly resolve: (outcomes: EnqueueOutcome[]) => void;
+/** Sends several batches in one call; returns per batch its result, or the error that settles it. */
+export type SendBatches<L extends Lane, B, R> = (
+  lane: L,
+  batches: readonly B[],
+) => Promise<readonly (R | Error)[]>;
+
+interface Waiter<B, R> {
+  readonly batch: B;
+  readonly resolve: (result: R) => void;
   readonly reject: (error: unknown) => void;
 }
 
-interface Lane {
-  /** Arguments shared by every batch of the lane (target keys and limits). */
-  readonly head: readonly (string | number)[];
-  readonly route: string;
-  waiting: Waiter[];
+interface Queue<L, B, R> {
+  readonly lane: L;
+  waiting: Waiter<B, R>[];
   inFlight: number;
 }
 
-/** Sends one script call with several batches; returns per batch the 0/1 outcomes or an error. */
-export type SendBatches = (
-  route: string,
-  args: (string | number)[],
-) => Promise<(number[] | string)[]>;
-
 /**
- * Group commit: while `maxInFlight` enqueue calls for a target are in flight, later
- * publishes to the same target (with the same limits) wait and then travel together in the
- * next call. An idle target sends at once, so batching costs no latency; a busy one needs
- * one round trip per wave instead of one per publish. Calls on one connection run in the
- * order sent, so a producer's publishes keep their order.
+ * Group commit: while `maxInFlight` calls for a lane (a target with its limits) are in
+ * flight, later batches for it wait and then travel together in the next call. An idle lane
+ * sends at once, so batching costs no latency; a busy one needs one round trip per wave
+ * instead of one per publish. Calls on one connection run in the order sent, so a
+ * producer's publishes keep their order.
  *
  * One call in flight is the default: Redis runs a connection's calls one after another,
  * so more calls in flight save a round trip at most, while they split the waiting
@@ -33,55 +34,49 @@ export type SendBatches = (
  * and read here, the script's own reads and its wake-up PUBLISH on the server) that a
  * larger batch shares.
  */
-export class GroupCommit {
-  readonly #lanes = new Map<string, Lane>();
+export class GroupCommit<L extends Lane, B, R> {
+  readonly #queues = new Map<string, Queue<L, B, R>>();
 
   constructor(
-    private readonly send: SendBatches,
-    private readonly toError: (message: string) => Error,
+    private readonly send: SendBatches<L, B, R>,
     private readonly maxInFlight = 1,
   ) {}
 
-  enqueue(
-    route: string,
-    head: readonly (string | number)[],
-    args: readonly (string | number)[],
-  ): Promise<EnqueueOutcome[]> {
-    const laneKey = head.join('\u0000');
-    let lane = this.#lanes.get(laneKey);
-    if (lane === undefined) {
-      lane = { head, route, waiting: [], inFlight: 0 };
-      this.#lanes.set(laneKey, lane);
+  enqueue(lane: L, batch: B): Promise<R> {
+    let queue = this.#queues.get(lane.lane);
+    if (queue === undefined) {
+      queue = { lane, waiting: [], inFlight: 0 };
+      this.#queues.set(lane.lane, queue);
     }
-    const promise = new Promise<EnqueueOutcome[]>((resolve, reject) => {
-      lane.waiting.push({ args, resolve, reject });
+    const waiting = queue.waiting;
+    const promise = new Promise<R>((resolve, reject) => {
+      waiting.push({ batch, resolve, reject });
     });
-    if (lane.inFlight < this.maxInFlight) void this.#drain(laneKey, lane);
+    if (queue.inFlight < this.maxInFlight) void this.#drain(queue);
     return promise;
   }
 
-  async #drain(laneKey: string, lane: Lane): Promise<void> {
-    lane.inFlight++;
-    while (lane.waiting.length > 0) {
-      const batch = lane.waiting;
-      lane.waiting = [];
-      const args: (string | number)[] = [...lane.head];
-      for (const waiter of batch) for (const a of waiter.args) args.push(a);
+  async #drain(queue: Queue<L, B, R>): Promise<void> {
+    queue.inFlight++;
+    while (queue.waiting.length > 0) {
+      const waiters = queue.waiting;
+      queue.waiting = [];
       try {
-        const results = await this.send(lane.route, args);
-        batch.forEach((waiter, i) => {
+        const results = await this.send(
+          queue.lane,
+          waiters.map((w) => w.batch),
+        );
+        waiters.forEach((waiter, i) => {
           const result = results[i];
-          if (typeof result === 'string' || result === undefined) {
-            waiter.reject(this.toError(result ?? 'no result for this batch'));
-          } else {
-            waiter.resolve(result.map((r) => (r === 1 ? 'stored' : 'duplicate')));
-          }
+          if (result === undefined) waiter.reject(new Error('no result for this batch'));
+          else if (result instanceof Error) waiter.reject(result);
+          else waiter.resolve(result);
         });
       } catch (error) {
-        for (const waiter of batch) waiter.reject(error);
+        for (const waiter of waiters) waiter.reject(error);
       }
     }
-    lane.inFlight--;
-    if (lane.inFlight === 0) this.#lanes.delete(laneKey);
+    queue.inFlight--;
+    if (queue.inFlight === 0) this.#queues.delete(queue.lane.lane);
   }
 }

@@ -2,10 +2,13 @@ import { prelude } from './lua-prelude.js';
 
 /**
  * ARGV: dedupe key prefix, window ms, maxLength, overflow, topic groups set ('' for a
- * queue), box base (a queue) or group base prefix (a topic), then batches: each is a record
- * count followed by, per record, id, dedupe flag, key, headers, body, delay ms. Several
- * callers' publishes travel in one call; each batch is stored whole or not at all. Returns
- * per batch either 1 (stored) or 0 (duplicate) per record, or an error string.
+ * queue), box base (a queue) or group base prefix (a topic), then the batches as
+ * enqueue-args.ts lays them out: runs of plain batches ('p' or 'h', batch count k, record
+ * count, k sizes, then id and body, or id, headers and body, per record) and full batches
+ * ('f', record count, then id, dedupe flag, key, headers, body and delay ms per record).
+ * Several callers' publishes travel in one call; each batch is stored whole or not at all.
+ * Returns per batch 1 (a plain batch, stored), 1 (stored) or 0 (duplicate) per record, or
+ * an error string.
  */
 export const enqueueScript = `${prelude}
 local ddp, window, maxLen, overflow = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
@@ -17,8 +20,15 @@ else
 end
 
 -- Messages held per box (stored, in flight and delayed), read once and kept up to date.
-local held = {}
-for _, b in ipairs(boxes) do held[b] = redis.call('XLEN', b .. ':s') + redis.call('ZCARD', b .. ':d') end
+-- A stream with entries was made by an earlier call, group and all.
+local held, streams = {}, {}
+for i, b in ipairs(boxes) do
+  local s = b .. ':s'
+  local len = redis.call('XLEN', s)
+  if len == 0 then ensure(s) end
+  streams[i] = s
+  held[b] = len + redis.call('ZCARD', b .. ':d')
+end
 
 -- Drops never-delivered entries first (oldest first), then the earliest delayed ones.
 local function dropOldest(b, k)
@@ -42,6 +52,15 @@ local function dropOldest(b, k)
   return dropped
 end
 
+-- Whether every box has room for count more without dropping any.
+local function fits(count)
+  for _, b in ipairs(boxes) do
+    if held[b] + count > maxLen then return false end
+  end
+  return true
+end
+
+-- Makes room for count more in every box (or says why not), and counts them as held.
 local function room(count)
   for _, b in ipairs(boxes) do
     if held[b] + count > maxLen and (overflow ~= 'drop-oldest' or count > maxLen) then
@@ -54,17 +73,37 @@ local function room(count)
       return 'SLUICE_QUEUE_FULL queue is full of messages in flight'
     end
   end
+  for _, b in ipairs(boxes) do held[b] = held[b] + count end
   return nil
 end
 
-local now = nowms()
-for _, b in ipairs(boxes) do ensure(b .. ':s') end
-local results, stored = {}, false
-local o = 7
-while o <= #ARGV do
-  local n = tonumber(ARGV[o])
-  local first = o + 1
-  o = first + n * 6
+local now
+local function delay(b, id, key, headers, body, ms)
+  now = now or nowms()
+  local nonce = redis.call('INCR', b .. ':n')
+  redis.call('ZADD', b .. ':d', now + ms, cjson.encode({nonce, id, key, headers, body, now}))
+end
+
+-- Stores the plain records from ARGV[first] to ARGV[last], width arguments each.
+local function plain(first, last, width)
+  for _, s in ipairs(streams) do
+    if width == 2 then
+      for at = first, last, 2 do redis.call('XADD', s, '*', 'i', ARGV[at], 'b', ARGV[at + 1]) end
+    else
+      for at = first, last, 3 do
+        local h = ARGV[at + 1]
+        if h == '' then
+          redis.call('XADD', s, '*', 'i', ARGV[at], 'b', ARGV[at + 2])
+        else
+          redis.call('XADD', s, '*', 'i', ARGV[at], 'b', ARGV[at + 2], 'h', h)
+        end
+      end
+    end
+  end
+end
+
+-- Returns the outcome per record, or why nothing was stored.
+local function checked(first, n)
   local out, fresh, claimed = {}, {}, {}
   for i = 0, n - 1 do
     local at = first + i * 6
@@ -81,26 +120,65 @@ while o <= #ARGV do
   if full then
     -- Stored nothing, so its ids stay free.
     if #claimed > 0 then each(claimed, function(...) redis.call('DEL', ...) end) end
-    results[#results + 1] = full
-  else
-    for _, b in ipairs(boxes) do
-      held[b] = held[b] + #fresh
-      for _, at in ipairs(fresh) do
-        local delay = tonumber(ARGV[at + 5])
-        if delay > 0 then
-          local nonce = redis.call('INCR', b .. ':n')
-          local member = cjson.encode({nonce, ARGV[at], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], now})
-          redis.call('ZADD', b .. ':d', now + delay, member)
-        elseif ARGV[at + 2] == '' and ARGV[at + 3] == '' then
-          redis.call('XADD', b .. ':s', '*', 'i', ARGV[at], 'b', ARGV[at + 4])
-        else
-          redis.call('XADD', b .. ':s', '*', unpack(fieldsOf(ARGV[at], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], nil)))
-        end
+    return full
+  end
+  for i, b in ipairs(boxes) do
+    local s = streams[i]
+    for _, at in ipairs(fresh) do
+      local ms = tonumber(ARGV[at + 5])
+      if ms > 0 then
+        delay(b, ARGV[at], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ms)
+      elseif ARGV[at + 2] == '' and ARGV[at + 3] == '' then
+        redis.call('XADD', s, '*', 'i', ARGV[at], 'b', ARGV[at + 4])
+      else
+        redis.call('XADD', s, '*', unpack(fieldsOf(ARGV[at], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], nil)))
       end
     end
-    stored = stored or #fresh > 0
-    results[#results + 1] = out
   end
+  return out, #fresh > 0
+end
+
+-- A plain run that fits as a whole is stored in one go; else batch by batch, as any other.
+local function plainRun(at, width, results)
+  local k, records = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  local first = at + 2 + k
+  local last = first + records * width - 1
+  if fits(records) then
+    for _, b in ipairs(boxes) do held[b] = held[b] + records end
+    plain(first, last, width)
+    for _ = 1, k do results[#results + 1] = 1 end
+    return last + 1, records > 0
+  end
+  local stored = false
+  for i = 0, k - 1 do
+    local n = tonumber(ARGV[at + 2 + i])
+    local full = room(n)
+    if full then
+      results[#results + 1] = full
+    else
+      plain(first, first + n * width - 1, width)
+      stored = true
+      results[#results + 1] = 1
+    end
+    first = first + n * width
+  end
+  return last + 1, stored
+end
+
+local results, stored = {}, false
+local o = 7
+while o <= #ARGV do
+  local form, any = ARGV[o], false
+  if form == 'f' then
+    local n = tonumber(ARGV[o + 1])
+    local out
+    out, any = checked(o + 2, n)
+    results[#results + 1] = out
+    o = o + 2 + n * 6
+  else
+    o, any = plainRun(o + 1, form == 'h' and 3 or 2, results)
+  end
+  stored = stored or any == true
 end
 if stored then
   for _, b in ipairs(boxes) do redis.call('PUBLISH', b .. ':w', '1') end
