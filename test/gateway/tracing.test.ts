@@ -42,4 +42,17 @@ describe('gateway tracing', () => {
     assert.equal(forwarded.split('-')[2], span.spanContext().spanId);
     assert.equal(span.attributes['http.response.status_code'], 200);
   });
+
+  it('starts a new trace for a caller that sent none, and passes it upstream', async () => {
+    const reply = await call(`${gw.url}/fresh`);
+    const seen = reply.json() as { headers: Record<string, string> };
+    const forwarded = seen.headers.traceparent!;
+    assert.match(forwarded, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    await tracing.forceFlush();
+    const [, traceId, spanId] = forwarded.split('-');
+    const span = exporter.getFinishedSpans().find((s) => s.spanContext().spanId === spanId);
+    assert.ok(span, 'the span passed upstream was exported');
+    assert.equal(span.spanContext().traceId, traceId);
+    assert.equal(span.parentSpanContext, undefined, 'a root span');
+  });
 });

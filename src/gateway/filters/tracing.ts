@@ -1,4 +1,4 @@
-import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { extractContext, getTracer, injectContext, recordError } from '../../observe/index.js';
 import type { CompileEnv } from '../compile.js';
 import type { Filter, GatewayResponse } from '../types.js';
@@ -16,7 +16,9 @@ export function tracingFilter(
 ): Filter | null {
   if (env.config.tracing === false) return null;
   return (next) => (request, context) => {
-    const parent = extractContext(request.headers);
+    // Request headers arrive lower-cased: without a traceparent there is nothing to extract.
+    const parent =
+      request.headers.traceparent === undefined ? ROOT_CONTEXT : extractContext(request.headers);
     const span = getTracer().startSpan(
       `${request.method} ${routeName}`,
       {
