@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { startOtlpCollector } from '../support/otlp-collector.js';
 import { call, startUpstream, type TestUpstream } from './helpers.js';
 
 /** Log lines of the child, as parsed JSON, each awaited by a predicate. */
@@ -133,17 +132,8 @@ describe('sluice gateway -c FILE', () => {
   it('exports spans where telemetry.traces says, and hands the upstream the context', {
     timeout: 120_000,
   }, async () => {
-    const received: { path: string; body: Buffer }[] = [];
-    const collector = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        received.push({ path: req.url ?? '', body: Buffer.concat(chunks) });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-    const otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const collector = await startOtlpCollector();
+    const otlp = collector.url;
     const file = join(dir, 'traced.yaml');
     writeFileSync(
       file,
@@ -174,7 +164,9 @@ describe('sluice gateway -c FILE', () => {
     assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 0);
     collector.close();
     // The drain flushed the batch: the route's span, under the configured service name.
-    const sent = Buffer.concat(received.filter((r) => r.path === '/v1/traces').map((r) => r.body));
+    const sent = Buffer.concat(
+      collector.received.filter((r) => r.path === '/v1/traces').map((r) => r.body),
+    );
     assert.ok(sent.includes('edge-gateway'), 'the service name did not reach the collector');
     assert.ok(sent.includes('GET main'), 'the route span did not reach the collector');
   });

@@ -34,6 +34,16 @@ export interface TestCertificate {
 export function makeCertificate(dir: string, name: string): TestCertificate {
   const certFile = join(dir, `${name}.pem`);
   const keyFile = join(dir, `${name}.key`);
+  selfSigned(certFile, keyFile, '/CN=localhost', [
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ]);
+  const cert = readFileSync(certFile, 'utf8');
+  return { certFile, keyFile, cert, fingerprint: new X509Certificate(cert).fingerprint256 };
+}
+
+/** A new P-256 key and a self-signed certificate for `subject`, valid for a day. */
+function selfSigned(certFile: string, keyFile: string, subject: string, extra: string[] = []) {
   execFileSync(
     'openssl',
     [
@@ -47,9 +57,8 @@ export function makeCertificate(dir: string, name: string): TestCertificate {
       '-days',
       '1',
       '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      subject,
+      ...extra,
       '-keyout',
       keyFile,
       '-out',
@@ -57,8 +66,6 @@ export function makeCertificate(dir: string, name: string): TestCertificate {
     ],
     { stdio: 'ignore' },
   );
-  const cert = readFileSync(certFile, 'utf8');
-  return { certFile, keyFile, cert, fingerprint: new X509Certificate(cert).fingerprint256 };
 }
 
 export interface TestAuthority {
@@ -127,27 +134,7 @@ export function makeAuthority(dir: string, name: string, issuer?: TestAuthority)
   const certFile = join(dir, `${name}.pem`);
   const keyFile = join(dir, `${name}.key`);
   if (issuer === undefined) {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        `/CN=${name}`,
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSigned(certFile, keyFile, `/CN=${name}`);
   } else {
     newKeyRequest(keyFile, join(dir, `${name}.csr`), `/CN=${name}`);
     sign(

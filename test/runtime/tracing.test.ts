@@ -1,22 +1,14 @@
 // telemetry.traces: the supervisor's process (and the gateway in it) exports spans to the
 // collector, and every instance is handed the standard OTEL_* variables for its own SDK.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { after, test } from 'node:test';
 import { GatewayComponent, parseSluiceConfig, startSystem } from '../../src/runtime/index.js';
-import { freePort, listen } from '../../src/runtime/ports.js';
+import { freePort } from '../../src/runtime/ports.js';
+import { startOtlpCollector } from '../support/otlp-collector.js';
 import { capture, getJson, newRegistry, service } from './helpers.js';
 
-const received: { path: string; body: Buffer }[] = [];
-const collector = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    received.push({ path: req.url ?? '', body: Buffer.concat(chunks) });
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-  });
-});
-const collectorUrl = `http://127.0.0.1:${await listen(collector, 0, '127.0.0.1')}`;
+const collector = await startOtlpCollector();
+const collectorUrl = collector.url;
 after(() => collector.close());
 
 test('telemetry.traces exports the gateway spans and hands instances the OTEL variables', async () => {
@@ -58,7 +50,7 @@ test('telemetry.traces exports the gateway spans and hands instances the OTEL va
     await system.stop({ drainTimeout: 5_000 });
   }
   // Stopping flushed the batch: the gateway's span, under the configured service name.
-  const traces = received.filter((r) => r.path === '/v1/traces');
+  const traces = collector.received.filter((r) => r.path === '/v1/traces');
   assert.ok(traces.length > 0, 'nothing reached the collector');
   const sent = Buffer.concat(traces.map((t) => t.body));
   assert.ok(sent.includes('edge'), 'the service name is missing');
