@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isConfigError, isSluiceError } from '../../src/core/errors.js';
+import { isSluiceError } from '../../src/core/errors.js';
 import { loadGatewayConfig } from '../../src/gateway/cli.js';
 import { compile } from '../../src/gateway/compile.js';
 import type { CacheConfig } from '../../src/gateway/config.js';
 import { builtinFilters } from '../../src/gateway/filters/builtin.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { call, startUpstream, type TestUpstream } from './helpers.js';
+import { call, configProblems, startUpstream, type TestUpstream } from './helpers.js';
 
 describe('gateway cache', () => {
   let upstream: TestUpstream;
@@ -168,16 +168,9 @@ describe('gateway cache', () => {
           '',
         ].join('\n'),
       );
-      await assert.rejects(loadGatewayConfig(file), (error: unknown) => {
-        assert.ok(isConfigError(error));
-        assert.deepEqual(
-          error.problems.map((p) => `${p.line} ${p.path}: ${p.message}`),
-          [
-            `8 gateway.routes[0].cache.maxBytes: expected no maxBytes with a Redis store (Redis's maxmemory bounds it) (got "32mb")`,
-          ],
-        );
-        return true;
-      });
+      assert.deepEqual(await configProblems(loadGatewayConfig(file)), [
+        `8 gateway.routes[0].cache.maxBytes: expected no maxBytes with a Redis store (Redis's maxmemory bounds it) (got "32mb")`,
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { request } from 'undici';
+import { isConfigError } from '../../src/core/index.js';
 
 export interface Seen {
   method: string;
@@ -109,4 +111,18 @@ export function raw(port: number, payload: string, idleMs = 500): Promise<string
 
 export function statusOf(response: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+}
+
+/**
+ * Awaits a config load that must fail and returns its problems as `line path: message`
+ * lines; fails the test if it loads or fails with anything but a config error.
+ */
+export async function configProblems(loading: Promise<unknown>): Promise<string[]> {
+  try {
+    await loading;
+  } catch (error) {
+    assert.ok(isConfigError(error), `expected a config error, got ${String(error)}`);
+    return error.problems.map((p) => `${p.line} ${p.path}: ${p.message}`);
+  }
+  assert.fail('the config loaded, but it should have been refused');
 }

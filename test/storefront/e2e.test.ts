@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from '../../src/messaging/index.js';
 import type { System } from '../../src/runtime/index.js';
 import {
+  chargeStatus,
   eventually,
   json,
   login as loginAs,
@@ -117,14 +118,7 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
       const res = await fetch(`${payment}/fault`, { method: 'POST', body: JSON.stringify(fault) });
       assert.deepEqual(await json(res), fault);
     };
-    const charge = async () => {
-      const res = await fetch(`${payment}/charges`, {
-        method: 'POST',
-        body: JSON.stringify({ orderId: 'fault-probe', amount: 1 }),
-      });
-      await res.arrayBuffer();
-      return res.status;
-    };
+    const charge = () => chargeStatus(payment);
     await setFault({ latencyMs: 0, errorRate: 1, declineRate: 0 });
     assert.equal(await charge(), 503);
     await setFault({ latencyMs: 0, errorRate: 0, declineRate: 1 });

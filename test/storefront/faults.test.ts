@@ -10,6 +10,7 @@ import { fetchSystemStatus, type System } from '../../src/runtime/index.js';
 import { freePort } from '../../src/runtime/ports.js';
 import {
   alive,
+  chargeStatus,
   eventually,
   json,
   login,
@@ -239,14 +240,7 @@ describe('sluice fault against the running storefront', { timeout: 150_000 }, ()
   test("sets payment's latency and error rate, and clears them", async () => {
     const payment = system.urlOf('payment')!;
     const current = async () => json<Record<string, number>>(await fetch(`${payment}/fault`));
-    const charge = async () => {
-      const res = await fetch(`${payment}/charges`, {
-        method: 'POST',
-        body: JSON.stringify({ orderId: 'fault-probe', amount: 1 }),
-      });
-      await res.arrayBuffer();
-      return res.status;
-    };
+    const charge = () => chargeStatus(payment);
 
     const slowed = await fault('payment', '--latency', '250ms', '--error-rate', '0.5');
     assert.match(slowed, /^payment fault is now latencyMs 250, errorRate 0\.5\b/);

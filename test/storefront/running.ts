@@ -110,6 +110,16 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 }
 
 /** The body as JSON, or an error showing what came instead. */
+/** Charges payment directly for a probe order and returns the status it answered. */
+export async function chargeStatus(paymentUrl: string): Promise<number> {
+  const res = await fetch(`${paymentUrl}/charges`, {
+    method: 'POST',
+    body: JSON.stringify({ orderId: 'fault-probe', amount: 1 }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
 export async function json<T>(res: Response): Promise<T> {
   const text = await res.text();
   try {
