@@ -7,7 +7,7 @@ import { test } from 'node:test';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   exports: Record<string, unknown>;
 };
-const subpaths = Object.keys(pkg.exports).filter((p) => p !== './package.json');
+const subpaths = Object.keys(pkg.exports).filter((p) => !p.endsWith('.json'));
 
 test('the export map lists the subpaths', () => {
   assert.deepEqual(
@@ -31,3 +31,11 @@ for (const subpath of subpaths) {
     assert.ok(Object.keys(mod).length > 0, `${specifier} exports nothing`);
   });
 }
+
+test('sluice/schema.json resolves to the JSON Schema of sluice.yaml', async () => {
+  const { default: schema } = (await import('sluice/schema.json', { with: { type: 'json' } })) as {
+    default: { title: string; properties: Record<string, unknown> };
+  };
+  assert.equal(schema.title, 'sluice.yaml');
+  assert.ok('gateway' in schema.properties && 'services' in schema.properties);
+});
