@@ -46,7 +46,10 @@ describe('what importing a subpath loads', () => {
   for (const subpath of ['core', 'resilience', 'flow']) {
     test(`sluice/${subpath} loads no native module, no OpenTelemetry SDK and no engine client`, () => {
       const loaded = loadedBy(`sluice/${subpath}`);
-      assert.ok(loaded.some((file) => file.includes(`/dist/${subpath}/index.js`)), 'probe saw nothing');
+      assert.ok(
+        loaded.some((file) => file.includes(`/dist/${subpath}/index.js`)),
+        'probe saw nothing',
+      );
       assert.deepEqual(
         loaded.filter((file) => heavy.some((pattern) => pattern.test(file))),
         [],
