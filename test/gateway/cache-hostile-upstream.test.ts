@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Gateway } from '../../src/gateway/gateway.js';
+import { createLogger } from '../../src/observe/index.js';
 import { call } from './helpers.js';
 import { head, type RawRequest, type RawUpstream, startRawUpstream } from './raw-upstream.js';
 
@@ -69,11 +70,14 @@ describe('gateway cache against a hostile upstream', () => {
       counts.set(request.url, count);
       ANSWERS[request.url]?.(request, socket, count);
     });
-    gw = await Gateway.start({
-      listen: 0,
-      upstreams: { raw: { targets: [upstream.url], bodyTimeout: '2s', headersTimeout: '2s' } },
-      routes: [{ path: '/*', upstream: 'raw', cache: {} }],
-    });
+    gw = await Gateway.start(
+      {
+        listen: 0,
+        upstreams: { raw: { targets: [upstream.url], bodyTimeout: '2s', headersTimeout: '2s' } },
+        routes: [{ path: '/*', upstream: 'raw', cache: {} }],
+      },
+      { logger: createLogger({ name: 'test', level: 'silent' }) },
+    );
   });
 
   after(async () => {
