@@ -96,6 +96,9 @@ export function freshnessOf(
       lifetime = Math.min(MAX_HEURISTIC, Math.floor((date - modified) / 10_000));
     } else if (cc.has('public')) lifetime = 0;
   }
+  // Stored without freshness, a no-cache response is revalidated on every use (section
+  // 5.2.2.4): its validators still spare the upstream the body.
+  if (lifetime === undefined && cc.has('no-cache')) lifetime = 0;
   if (lifetime === undefined) return null;
   return {
     lifetime,

@@ -270,3 +270,15 @@ describe('RFC 9111 section 4.4 and RFC 9110 section 14: invalidated paths and ra
     }
   });
 });
+
+describe('RFC 9111 section 5.2.2.4: no-cache', () => {
+  it('stores a no-cache response with a validator to revalidate it on use', () => {
+    const exchange = { status: 200, requestHeaders: {}, requestTime: NOW, responseTime: NOW };
+    const headers = { date: DATE, 'cache-control': 'no-cache', etag: '"a"' };
+    const entry = entryOf({ ...exchange, headers }, Buffer.alloc(0), options);
+    assert.equal(entry?.freshness.noCache, true);
+    assert.equal(entry?.freshness.lifetime, 0);
+    const bare = { date: DATE, 'cache-control': 'no-cache' };
+    assert.equal(entryOf({ ...exchange, headers: bare }, Buffer.alloc(0), options), null);
+  });
+});
