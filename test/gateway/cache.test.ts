@@ -175,4 +175,28 @@ describe('gateway cache', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('names the line of a targetedField that is not a header name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-gw-cache-'));
+    try {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(
+        file,
+        [
+          'version: 1',
+          'gateway:',
+          '  routes:',
+          '    - path: /a',
+          '      upstream: http://127.0.0.1:1',
+          '      cache:',
+          '        targetedField: "Edge Control"',
+          '',
+        ].join('\n'),
+      );
+      assert.deepEqual(await configProblems(loadGatewayConfig(file)), [
+        '7 gateway.routes[0].cache.targetedField: expected a header name (got "Edge Control")',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
