@@ -10,6 +10,7 @@ import {
 import { sameOriginPath } from '../../src/gateway/cache-key.js';
 import { byteRange } from '../../src/gateway/cache-range.js';
 import { parseTargeted } from '../../src/gateway/cache-targeted.js';
+import { onlyIfCached, usable, usableOnError } from '../../src/gateway/cache-use.js';
 import { variantOf, varyNames } from '../../src/gateway/cache-variant.js';
 import { parseHttpDate } from '../../src/gateway/http-date.js';
 
@@ -280,5 +281,48 @@ describe('RFC 9111 section 5.2.2.4: no-cache', () => {
     assert.equal(entry?.freshness.lifetime, 0);
     const bare = { date: DATE, 'cache-control': 'no-cache' };
     assert.equal(entryOf({ ...exchange, headers: bare }, Buffer.alloc(0), options), null);
+  });
+});
+
+describe('RFC 9111 sections 4.2.4 and 5.2.1: using a stored response', () => {
+  const exchange = { status: 200, requestHeaders: {}, requestTime: NOW, responseTime: NOW };
+  const stored = (cc: string) =>
+    entryOf(
+      { ...exchange, headers: { date: DATE, 'cache-control': cc, etag: '"a"' } },
+      Buffer.alloc(0),
+      options,
+    )!;
+  const at = (seconds: number) => NOW + seconds * 1000;
+
+  it('applies must-revalidate only once the response is stale', () => {
+    const entry = stored('max-age=60, must-revalidate, stale-while-revalidate=60');
+    assert.equal(usable(entry, {}, at(30)), 'fresh');
+    assert.equal(usable(entry, {}, at(90)), 'stale');
+    assert.equal(usable(entry, { 'cache-control': 'max-stale' }, at(90)), 'stale');
+  });
+
+  it('serves stale within stale-while-revalidate, or as far as the request allows', () => {
+    const entry = stored('max-age=60, stale-while-revalidate=60');
+    assert.equal(usable(entry, {}, at(90)), 'stale-while-revalidate');
+    assert.equal(usable(entry, {}, at(130)), 'stale');
+    assert.equal(usable(entry, { 'cache-control': 'max-stale=100' }, at(130)), 'fresh');
+  });
+
+  it("honours the request's max-age, min-fresh, no-cache and Pragma", () => {
+    const entry = stored('max-age=60');
+    assert.equal(usable(entry, { 'cache-control': 'max-age=10' }, at(30)), 'stale');
+    assert.equal(usable(entry, { 'cache-control': 'min-fresh=40' }, at(30)), 'stale');
+    assert.equal(usable(entry, { 'cache-control': 'no-cache' }, at(1)), 'stale');
+    assert.equal(usable(entry, { pragma: 'no-cache' }, at(1)), 'stale');
+    assert.equal(usable(stored('max-age=60, no-cache'), {}, at(1)), 'stale');
+    assert.equal(onlyIfCached({ 'cache-control': 'Only-If-Cached' }), true);
+  });
+
+  it('lets a stale entry stand in for a failed upstream unless forbidden', () => {
+    assert.equal(usableOnError(stored('max-age=0, stale-if-error=60'), false, at(30)), true);
+    assert.equal(usableOnError(stored('max-age=0, stale-if-error=60'), false, at(90)), false);
+    assert.equal(usableOnError(stored('max-age=0'), true, at(900)), true);
+    assert.equal(usableOnError(stored('max-age=0, must-revalidate'), true, at(1)), false);
+    assert.equal(usableOnError(stored('max-age=0, no-cache'), true, at(1)), false);
   });
 });

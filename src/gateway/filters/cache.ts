@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { parseDuration, parseSize } from '../../core/units.js';
 import { createLogger } from '../../observe/index.js';
-import { deltaSeconds, fieldValue, parseCacheControl } from '../cache-control.js';
+import { fieldValue, parseCacheControl } from '../cache-control.js';
 import {
   clientHasIt,
   currentAge,
@@ -14,6 +14,7 @@ import {
 import type { FreshnessOptions } from '../cache-freshness.js';
 import { cacheKey, cacheOrigin, sameOriginPath } from '../cache-key.js';
 import type { CacheEntry } from '../cache-store.js';
+import { onlyIfCached, usable, usableOnError } from '../cache-use.js';
 import { variantOf } from '../cache-variant.js';
 import type { CompileEnv } from '../compile.js';
 import type { RouteConfig } from '../config.js';
@@ -259,7 +260,7 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
     const inflight = pending.get(key);
     if (inflight) {
       const entry = await inflight;
-      if (entry !== null && usable(entry, request) === 'fresh') {
+      if (entry !== null && usable(entry, request.headers) === 'fresh') {
         return answer(entry, request, 'sluice; hit; detail=coalesced');
       }
     }
@@ -320,7 +321,7 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
     let stale: CacheEntry | undefined;
     for (const entry of variants) {
       if (variantOf(entry.headers.vary, request.headers) !== entry.variant) continue;
-      const verdict = usable(entry, request);
+      const verdict = usable(entry, request.headers);
       if (verdict === 'fresh') {
         const ttl = Math.floor(entry.freshness.lifetime - currentAge(entry, Date.now()));
         return answer(entry, request, `sluice; hit; ttl=${ttl}`);
@@ -331,7 +332,7 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
       }
       stale ??= entry;
     }
-    if (onlyIfCached(request)) {
+    if (onlyIfCached(request.headers)) {
       return {
         status: 504,
         headers: { 'cache-status': 'sluice; fwd=miss; detail=only-if-cached' },
@@ -388,47 +389,6 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
       },
     );
   };
-}
-
-type Verdict = 'fresh' | 'stale-while-revalidate' | 'stale';
-
-/** Whether `entry` may answer `request` as it is (RFC 9111 sections 4.2 and 5.2.1). */
-function usable(entry: CacheEntry, request: GatewayRequest): Verdict {
-  const { lifetime, noCache, mustRevalidate, staleWhileRevalidate } = entry.freshness;
-  if (noCache) return 'stale';
-  const cc = parseCacheControl(request.headers['cache-control']);
-  if (cc.has('no-cache')) return 'stale';
-  if (cc.size === 0 && /no-cache/i.test(fieldValue(request.headers.pragma) ?? '')) return 'stale';
-  const age = currentAge(entry, Date.now());
-  const maxAge = deltaSeconds(cc, 'max-age');
-  if (maxAge !== undefined && age > maxAge) return 'stale';
-  const minFresh = deltaSeconds(cc, 'min-fresh') ?? 0;
-  if (age + minFresh < lifetime) return 'fresh';
-  if (mustRevalidate) return 'stale';
-  const staleness = age - lifetime;
-  const maxStale = cc.get('max-stale');
-  if (
-    maxStale === true ||
-    (maxStale !== undefined && staleness <= (deltaSeconds(cc, 'max-stale') ?? -1))
-  ) {
-    return 'fresh';
-  }
-  return staleness < staleWhileRevalidate ? 'stale-while-revalidate' : 'stale';
-}
-
-/**
- * Whether a stale entry may stand in for an upstream that failed: within stale-if-error
- * (RFC 5861) after a 5xx, or at all when the upstream could not be reached (RFC 9111
- * section 4.2.4 allows a disconnected cache that), unless the response forbade it.
- */
-function usableOnError(entry: CacheEntry, unreachable: boolean): boolean {
-  const { lifetime, mustRevalidate, noCache, staleIfError } = entry.freshness;
-  if (mustRevalidate || noCache) return false;
-  return unreachable || currentAge(entry, Date.now()) - lifetime < staleIfError;
-}
-
-function onlyIfCached(request: GatewayRequest): boolean {
-  return parseCacheControl(request.headers['cache-control']).has('only-if-cached');
 }
 
 /** The request without the client's own validators, for a request the cache makes itself. */
