@@ -219,6 +219,11 @@ export interface CacheConfig {
   storeTimeout?: Duration;
   /** Start of every Redis key; default `sluice:cache:` (the route's name follows). */
   keyPrefix?: string;
+  /**
+   * The response field that speaks to this cache alone, ahead of `CDN-Cache-Control` and
+   * `Cache-Control` (RFC 9213); default `Sluice-Cache-Control`. Never sent on to clients.
+   */
+  targetedField?: string;
 }
 
 export interface CorsConfig {
