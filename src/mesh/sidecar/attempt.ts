@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { isAbortedError, isCircuitOpenError, isTimeoutError } from '../../core/errors.js';
+import { HttpProblemError } from '../../gateway/errors.js';
 
 /** Marks an error raised before any byte of the request left: safe to retry for any method. */
 export const CONNECT_FAILED: unique symbol = Symbol('sluice.mesh.connectFailed');
@@ -63,4 +64,23 @@ export async function replayableBody(
 /** Frees a response body nobody will read. */
 export function discard(body: Readable | Uint8Array | string | null): void {
   if (body instanceof Readable) body.destroy();
+}
+
+const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/;
+
+/**
+ * What the app is told when the last attempt failed: a peer that could not prove it is
+ * the upstream (a TLS or identity failure) is a 502 that says so; other errors pass on
+ * to the common problem mapping.
+ */
+export function finalError(error: unknown, upstream: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && TLS_FAILURE.test(code)) {
+    return new HttpProblemError(
+      502,
+      'peer-rejected',
+      `The endpoint did not prove it is "${upstream}" over mutual TLS`,
+    );
+  }
+  return error;
 }

@@ -8,7 +8,7 @@ import { type IdentityHolder, meshConnector } from './tls.js';
 /** One instance of an upstream as the sidecar balances over it. */
 export class Endpoint {
   readonly pool: Pool;
-  readonly ewma = new PeakEwma();
+  readonly ewma: PeakEwma;
   breaker: CircuitBreaker;
   pending = 0;
   /** Outlier detection's state: errors in a row, ejections so far, ejected until (ms). */
@@ -21,7 +21,9 @@ export class Endpoint {
     holder: IdentityHolder,
     expectedId: string,
     policy: UpstreamPolicy,
+    now: number,
   ) {
+    this.ewma = new PeakEwma(30, 10_000, now);
     this.pool = new Pool(`https://${info.address}`, {
       connect: meshConnector(holder, expectedId),
       connections: 128,

@@ -46,6 +46,8 @@ export interface SidecarOptions {
   registry?: Registry;
   /** Balancing and split randomness; replace it in tests. */
   random?: () => number;
+  /** Monotonic milliseconds for latency estimates and ejections; replace it in tests. */
+  now?: () => number;
   /** Told when a policy from the control plane is refused (the old one stays). */
   onPolicyError?: (error: ConfigError) => void;
 }
@@ -169,6 +171,7 @@ export class Sidecar {
         trustDomain,
         metrics: this.#metrics,
         ...(o.random === undefined ? {} : { random: o.random }),
+        ...(o.now === undefined ? {} : { now: o.now }),
       });
       this.#upstreams.set(name, upstream);
       this.#unsubscribe.push(control.watch(name, (endpoints) => upstream.update(endpoints)));

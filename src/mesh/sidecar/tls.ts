@@ -2,6 +2,7 @@ import { connect, createSecureContext, type PeerCertificate, type SecureContext 
 import type { buildConnector } from 'undici';
 import type { WorkloadIdentity } from '../contract.js';
 import { parseSpiffeId, spiffeIdOfCertificate } from '../spiffe.js';
+import { CONNECT_FAILED } from './attempt.js';
 
 /** What the sidecar's TLS servers and clients present and trust for one identity. */
 export function secureContextOptions(identity: WorkloadIdentity) {
@@ -98,7 +99,8 @@ export function meshConnector(
       clearTimeout(timer);
       if (settled) return;
       settled = true;
-      callback(error, null);
+      // Nothing of the request was sent: any method may be tried on another endpoint.
+      callback(Object.assign(error, { [CONNECT_FAILED]: true }), null);
     });
     return socket;
   };

@@ -17,7 +17,7 @@ import {
 import type { MeshEndpoint } from '../contract.js';
 import type { UpstreamPolicy } from '../policy.js';
 import { serviceSpiffeId } from '../spiffe.js';
-import { discard, replayableBody, retrySafe } from './attempt.js';
+import { discard, finalError, replayableBody, retrySafe } from './attempt.js';
 import { pickP2C, pickVersion } from './balancer.js';
 import { Endpoint } from './endpoint.js';
 import type { MeshMetrics } from './metrics.js';
@@ -30,6 +30,8 @@ export interface UpstreamDeps {
   metrics: MeshMetrics;
   /** Source of randomness for balancing and splits; replace it in tests. */
   random?: () => number;
+  /** Monotonic milliseconds for latency estimates and ejections; replace it in tests. */
+  now?: () => number;
 }
 
 /** An upstream 5xx, thrown inside the breaker so that it counts as a failure. */
@@ -63,6 +65,7 @@ export class MeshUpstream {
   #endpoints = new Map<string, Endpoint>();
   #list: Endpoint[] = [];
   readonly #random: () => number;
+  readonly #now: () => number;
 
   constructor(
     readonly name: string,
@@ -71,6 +74,7 @@ export class MeshUpstream {
   ) {
     this.expectedId = serviceSpiffeId(deps.trustDomain, name);
     this.#random = deps.random ?? Math.random;
+    this.#now = deps.now ?? (() => performance.now());
     this.#policy = policy;
     this.#budget = this.#newBudget(policy);
     this.#bulkhead = this.#newBulkhead(policy);
@@ -110,7 +114,7 @@ export class MeshUpstream {
       const key = `${info.instance}@${info.address}`;
       let endpoint = this.#endpoints.get(key);
       if (endpoint === undefined) {
-        endpoint = new Endpoint(info, this.deps.holder, this.expectedId, this.#policy);
+        endpoint = new Endpoint(info, this.deps.holder, this.expectedId, this.#policy, this.#now());
         this.#watchBreaker(endpoint);
       } else endpoint.info = info;
       next.set(key, endpoint);
@@ -205,12 +209,12 @@ export class MeshUpstream {
         const more = attempt < policy.retry.attempts && replayable && retrySafe(method, failed);
         if (!more) {
           if (isAnswer(outcome)) return toResponse(outcome);
-          throw outcome;
+          throw finalError(outcome, this.name);
         }
         if (!budget.tryWithdraw()) {
           this.deps.metrics.budgetExhausted(this.name);
           if (isAnswer(outcome)) return toResponse(outcome);
-          throw outcome;
+          throw finalError(outcome, this.name);
         }
         if (isAnswer(outcome)) discard(outcome.body);
         this.deps.metrics.retry(this.name);
@@ -229,7 +233,7 @@ export class MeshUpstream {
     options: Dispatcher.DispatchOptions,
     signal: AbortSignal,
   ): Promise<UpstreamAnswer> {
-    const start = performance.now();
+    const start = this.#now();
     endpoint.pending++;
     let answer: UpstreamAnswer;
     try {
@@ -240,14 +244,14 @@ export class MeshUpstream {
       });
     } catch (error) {
       endpoint.pending--;
-      const now = performance.now();
+      const now = this.#now();
       if (error instanceof FailedAnswer) {
         endpoint.ewma.observe(now - start, now);
         this.#outcome(endpoint, false, now);
       } else if (!signal.aborted && !isOpen(error)) this.#outcome(endpoint, false, now);
       throw error;
     }
-    const now = performance.now();
+    const now = this.#now();
     endpoint.ewma.observe(now - start, now);
     this.#outcome(endpoint, true, now);
     if (answer.body instanceof Readable) answer.body.once('close', () => endpoint.pending--);
@@ -262,7 +266,7 @@ export class MeshUpstream {
   }
 
   #pick(tried: ReadonlySet<Endpoint>): Endpoint | undefined {
-    const now = performance.now();
+    const now = this.#now();
     let candidates = this.#list.filter((e) => e.available(now));
     const split = this.#policy.split;
     if (split.length > 0) {
