@@ -212,7 +212,9 @@ export function compileSidecarPolicy(json: unknown, where = '<mesh policy>'): Si
       file: where,
       line: 0,
       column: 0,
-      path: formatPath(segments),
+      path: formatPath(
+        segments.map((s) => (typeof s === 'string' && /^\d+$/.test(s) ? Number(s) : s)),
+      ),
       message,
     }));
     throw new ConfigError(problems);
