@@ -35,12 +35,12 @@ export interface MeshControl {
   /** Streams the endpoints of a service: called at once with the known set, then on every change. */
   watch(service: string, listener: (endpoints: readonly MeshEndpoint[]) => void): () => void;
   /**
-   * Streams this sidecar's policy, the opaque JSON of `services.<name>.policies` and
-   * `.authorization` as `{ policies, authorization }`: called at once with the current one,
-   * then on every change. The sidecar validates it and keeps its old policy when it is bad.
-   * Optional: without it the sidecar applies the policy it was started with.
+   * Streams a service's policy, the opaque JSON `{ policies, authorization }` of
+   * `services.<name>` (null when it has none): called with the current one, then on every
+   * change. The sidecar validates it and keeps its old policy when it is bad. Optional:
+   * without it the sidecar applies the policy it was started with.
    */
-  onPolicy?(listener: (policy: unknown) => void): () => void;
+  watchPolicy?(service: string, listener: (policy: unknown) => void): () => void;
   register(endpoint: MeshEndpoint): Promise<void>;
   deregister(service: string, instance: string): Promise<void>;
   close(): Promise<void>;

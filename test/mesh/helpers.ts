@@ -193,7 +193,7 @@ export class StubControl implements MeshControl {
     return () => this.#listeners.delete(listener);
   }
 
-  onPolicy(listener: (policy: unknown) => void): () => void {
+  watchPolicy(_service: string, listener: (policy: unknown) => void): () => void {
     this.#policy.add(listener);
     listener(this.policy);
     return () => this.#policy.delete(listener);

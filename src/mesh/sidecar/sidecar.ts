@@ -137,11 +137,12 @@ export class Sidecar {
       );
     }
 
-    if (control.onPolicy) {
+    if (control.watchPolicy) {
       this.#unsubscribe.push(
-        control.onPolicy((json) => {
+        control.watchPolicy(o.service, (json) => {
           try {
-            this.setPolicy(json);
+            // None on the control plane: the policy the sidecar was started with.
+            this.setPolicy(json ?? o.policy ?? {});
           } catch (error) {
             if (error instanceof ConfigError) o.onPolicyError?.(error);
             else throw error;
