@@ -16,7 +16,6 @@ import {
   StubControl,
   StubRegistry,
   startApp,
-  TD,
   type TestApp,
   type TestMeshCa,
 } from './helpers.js';
@@ -235,5 +234,3 @@ describe('sidecar inbound: mTLS admission and authorization', () => {
     assert.equal(now.status, 200);
   });
 });
-
-export { TD };
