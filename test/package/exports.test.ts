@@ -16,6 +16,8 @@ test('the export map lists the subpaths', () => {
       './core',
       './flow',
       './gateway',
+      './mesh',
+      './mesh/trace-preload',
       './messaging',
       './observe',
       './resilience',
