@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
-import { metricsHandler } from '../../observe/index.js';
+import { metricsHandler } from '../../observe/handler.js';
 
 export interface AdminState {
   /** An identity is held and every listener is up. */

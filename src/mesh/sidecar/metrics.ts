@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { defineCounter, defineGauge, defineHistogram } from '../../observe/index.js';
+import { defineCounter, defineGauge, defineHistogram } from '../../observe/metrics.js';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 export const statusClass = (status: number): string =>

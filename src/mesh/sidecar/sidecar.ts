@@ -1,7 +1,7 @@
 import type { Server } from 'node:net';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../../core/errors.js';
-import { metricsRegistry } from '../../observe/index.js';
+import { metricsRegistry } from '../../observe/registry.js';
 import { listen } from '../../runtime/ports.js';
 import { Authorizer } from '../authorization.js';
 import type { MeshControl, WorkloadIdentity } from '../contract.js';

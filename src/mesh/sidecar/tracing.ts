@@ -1,6 +1,8 @@
 import { ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Filter, GatewayResponse } from '../../gateway/types.js';
-import { extractContext, getTracer, injectContext, recordError } from '../../observe/index.js';
+// The lean module only: the observe index loads the OpenTelemetry SDK, some 20 MB a sidecar
+// does not need unless tracing is set up (which registers the provider `trace` finds).
+import { extractContext, injectContext } from '../../observe/propagation.js';
 
 /**
  * A span per hop: SERVER on the inbound side, CLIENT on the outbound side, each a child of
@@ -12,7 +14,7 @@ export function hopTracing(kind: 'inbound' | 'outbound', name: string): Filter {
   return (next) => (request, context) => {
     const parent =
       request.headers.traceparent === undefined ? ROOT_CONTEXT : extractContext(request.headers);
-    const span = getTracer().startSpan(
+    const span = trace.getTracer('sluice').startSpan(
       `${request.method} ${kind === 'inbound' ? name : `-> ${name}`}`,
       {
         kind: spanKind,
@@ -29,7 +31,8 @@ export function hopTracing(kind: 'inbound' | 'outbound', name: string): Filter {
     injectContext(carrier, trace.setSpan(parent, span));
     Object.assign(request.headers, carrier);
     const failed = (error: unknown): never => {
-      recordError(span, error);
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
       throw error;
     };
