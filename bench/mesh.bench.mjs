@@ -8,12 +8,12 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLoop } from './http-load.mjs';
 import { machine, median } from './lib.mjs';
+import { freePort, waitForPort } from './ports.mjs';
 import { cpuMicros } from './proc.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -145,33 +145,6 @@ function certificates(dir, services) {
       chain + readFileSync(join(dir, `${service}.key`), 'utf8'),
     );
   }
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function waitForPort(port, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        if (Date.now() > until) reject(new Error(`port ${port} never opened`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
 }
 
 async function start(command, args, port) {

@@ -1,4 +1,5 @@
 import type { SchemaObject } from '../core/config/index.js';
+import { closed, count, duration, name, percent, text } from '../runtime/config/schema/common.js';
 
 /**
  * The JSON Schema of what a sidecar applies: `services.<name>.policies` (per upstream) and
@@ -6,25 +7,6 @@ import type { SchemaObject } from '../core/config/index.js';
  * sidecar validates them again before it swaps them in. Units are the config loader's:
  * `2s` or a number of ms, `20%` or a fraction.
  */
-const duration: SchemaObject = { unit: 'duration' };
-const percent: SchemaObject = { unit: 'percent' };
-const count: SchemaObject = { type: 'integer', minimum: 1 };
-const text: SchemaObject = { type: 'string', minLength: 1 };
-const name: SchemaObject = {
-  type: 'string',
-  pattern: '^[a-z][a-z0-9-]*$',
-  expected: 'a name of lowercase letters, digits and dashes',
-};
-
-function closed(properties: Record<string, SchemaObject>, required?: string[]): SchemaObject {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    properties,
-    ...(required === undefined ? {} : { required }),
-  };
-}
-
 const retry = closed({
   /** Attempts in all, the first included: 3 means up to two retries. */
   attempts: count,
