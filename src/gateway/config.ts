@@ -28,7 +28,7 @@ export interface GatewayConfig {
   /** `host:port` or a port; default `127.0.0.1:8080`. */
   listen?: string | number;
   /** Serve HTTPS; the certificate files are read again on every reload and when they change. */
-  tls?: TlsConfig;
+  tls?: TlsConfig | undefined;
   /** HTTP/2 beside HTTP/1.1, chosen per connection by ALPN; needs `tls`. */
   http2?: boolean;
   admin?: AdminConfig;
