@@ -1,3 +1,7 @@
+export { type OtlpForwarderOptions, otlpForwarder } from './forwarder.js';
+export { encodingOf, OtlpPayloadError, type OtlpSignal } from './otlp-decode.js';
+export type { LogInput, SampleInput } from './otlp-records.js';
+export { parsePrometheusText } from './prometheus-text.js';
 export type {
   Attributes,
   AttributeValue,
@@ -21,3 +25,6 @@ export type {
   TraceFilter,
   TraceSummary,
 } from './query.js';
+export { DEFAULT_MAX_OTLP_BODY, type OtlpReceiverOptions, otlpHandler } from './receiver.js';
+export { type ScraperOptions, type ScrapeTarget, scrapeOnce } from './scraper.js';
+export { DEFAULT_STORE_CAPS, TelemetryStore, type TelemetryStoreOptions } from './store.js';
