@@ -264,8 +264,17 @@ export class ConsumerLoop<T> implements Consumer {
       this.#extend(entry, ms),
     );
     const context = new Context(entry);
-    handleInSpan(this.#name, delivery.id, delivery.attempt, delivery.headers, () =>
-      this.#handler(message, context),
+    const source = this.#source;
+    handleInSpan(
+      {
+        system: this.#driver.name,
+        destination: source.kind === 'queue' ? source.queue : source.topic,
+        ...(source.kind === 'subscription' ? { group: source.group } : {}),
+        messageId: delivery.id,
+        attempt: delivery.attempt,
+        headers: delivery.headers,
+      },
+      () => this.#handler(message, context),
     ).then(
       () => this.#ack(entry),
       (error: unknown) => this.#fail(entry, error, true),

@@ -9,7 +9,7 @@ import { sleep, throwIfAborted } from '../core/signals.js';
 import type { BrokerCore } from './broker-core.js';
 import { compileSchema, encodePayload } from './codec.js';
 import type { OutgoingRecord, Target } from './driver.js';
-import { injectTrace } from './tracing.js';
+import { startSend } from './tracing.js';
 import type { OutgoingMessage, Overflow, PublishResult, QueueOptions } from './types.js';
 import {
   checkHeaders,
@@ -92,7 +92,7 @@ export class Producer<T> {
     }
     if (messages.length === 0) return [];
     const records = messages.map((m) => this.#record(m));
-    const outcomes = await this.#core.track(this.#enqueue(records, signal));
+    const outcomes = await this.#sent(records, signal);
     return records.map((r, i) => ({ id: r.id, duplicate: outcomes[i] === 'duplicate' }));
   }
 
@@ -104,7 +104,7 @@ export class Producer<T> {
     this.#core.assertOpen();
     throwIfAborted(signal);
     const record = this.#record(message);
-    const [outcome] = await this.#core.track(this.#enqueue([record], signal));
+    const [outcome] = await this.#sent([record], signal);
     return { id: record.id, duplicate: outcome === 'duplicate' };
   }
 
@@ -128,7 +128,6 @@ export class Producer<T> {
       );
     }
     const headers = checkHeaders(message.headers);
-    if (headers.traceparent === undefined) injectTrace(headers);
     return {
       id: id ?? newId(),
       dedupe,
@@ -137,6 +136,21 @@ export class Producer<T> {
       body: encodePayload(message.payload, this.#config.check, this.#config.maxPayloadBytes),
       delayMs,
     };
+  }
+
+  /** Enqueues in PRODUCER `send` spans, whose contexts the records carry. */
+  async #sent(records: OutgoingRecord[], signal: AbortSignal | undefined) {
+    const target = this.#target;
+    const name = target.kind === 'queue' ? target.queue : target.topic;
+    const spans = startSend({ system: this.#core.driver.name, name }, records);
+    try {
+      const outcomes = await this.#core.track(this.#enqueue(records, signal));
+      spans.end();
+      return outcomes;
+    } catch (error) {
+      spans.end(error);
+      throw error;
+    }
   }
 
   async #enqueue(records: OutgoingRecord[], signal: AbortSignal | undefined) {
