@@ -102,7 +102,10 @@ export class LogSink {
             ? { ...fields, ...parsed }
             : { ...parsed, ...fields };
       for (const listener of this.#listeners) listener(record);
-      if (json) return this.#write(`${JSON.stringify(record)}\n`);
+      if (json) {
+        this.#write(`${JSON.stringify(record)}\n`);
+        return;
+      }
     }
     this.#write(`${this.#prefix(source)} ${parsed === undefined ? text : prettyRecord(parsed)}\n`);
   }

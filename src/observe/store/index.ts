@@ -1,6 +1,7 @@
 export { type OtlpForwarderOptions, otlpForwarder } from './forwarder.js';
 export { encodingOf, OtlpPayloadError, type OtlpSignal } from './otlp-decode.js';
 export type { LogInput, SampleInput } from './otlp-records.js';
+export { logInputOf } from './pino-records.js';
 export { parsePrometheusText } from './prometheus-text.js';
 export type {
   Attributes,

@@ -1,6 +1,6 @@
 import type { SchemaObject } from '../../core/index.js';
 import { gatewayConfigSchema } from '../../gateway/config-schema.js';
-import { closed, percent, port, text, url } from './schema/common.js';
+import { closed, count, duration, percent, port, text, url } from './schema/common.js';
 import { servicesSchema } from './schema/services.js';
 
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
@@ -30,6 +30,19 @@ export const sluiceSchema: SchemaObject = closed(
         enabled: { type: 'boolean' },
       }),
       traces: tracesSchema,
+      // The embedded telemetry store: an OTLP/HTTP receiver for every process the
+      // supervisor runs, a scraper of their /metrics, SQLite kept within these caps.
+      store: closed({
+        enabled: { type: 'boolean' },
+        path: text,
+        port,
+        maxSpans: count,
+        maxLogs: count,
+        maxSamples: count,
+        maxAge: duration,
+        scrapeInterval: duration,
+        forward: url,
+      }),
       logs: closed({
         level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
         pretty: { type: 'boolean' },
