@@ -9,6 +9,7 @@ import { sleep, throwIfAborted } from '../core/signals.js';
 import type { BrokerCore } from './broker-core.js';
 import { compileSchema, encodePayload } from './codec.js';
 import type { OutgoingRecord, Target } from './driver.js';
+import { messagingCounters, watchSource } from './metrics.js';
 import { startSend } from './tracing.js';
 import type { OutgoingMessage, Overflow, PublishResult, QueueOptions } from './types.js';
 import {
@@ -76,6 +77,7 @@ export class Producer<T> {
     this.#core = core;
     this.#target = target;
     this.#config = config;
+    if (target.kind === 'queue') watchSource(core, target);
   }
 
   async publish(
@@ -146,6 +148,12 @@ export class Producer<T> {
     try {
       const outcomes = await this.#core.track(this.#enqueue(records, signal));
       spans.end();
+      let stored = 0;
+      for (const outcome of outcomes) if (outcome === 'stored') stored++;
+      if (stored > 0) {
+        const labels = { driver: this.#core.driver.name, destination: name, group: '' };
+        messagingCounters.published().inc(labels, stored);
+      }
       return outcomes;
     } catch (error) {
       spans.end(error);
