@@ -12,30 +12,62 @@ import type { QueueStats, Source } from './driver.js';
 type Labels = 'driver' | 'destination' | 'group';
 const LABELS: readonly Labels[] = ['driver', 'destination', 'group'];
 
+/** A stream and one consumer group of it. */
+interface StreamSource {
+  readonly kind: 'stream';
+  readonly stream: string;
+  readonly group: string;
+}
+type Watched = Source | StreamSource;
+
 /** Brokers and the sources each uses, for the scrape-time gauges. */
-const watched = new Map<BrokerCore, Map<string, Source>>();
+const watched = new Map<BrokerCore, Map<string, Watched>>();
 
 /** Adds `source` to the gauges for as long as `core` is open. */
-export function watchSource(core: BrokerCore, source: Source): void {
+export function watchSource(core: BrokerCore, source: Watched): void {
   let sources = watched.get(core);
   if (sources === undefined) {
     sources = new Map();
     watched.set(core, sources);
   }
-  const key = source.kind === 'queue' ? `q:${source.queue}` : `t:${source.topic}/${source.group}`;
+  const key =
+    source.kind === 'queue'
+      ? `q:${source.queue}`
+      : source.kind === 'subscription'
+        ? `t:${source.topic}/${source.group}`
+        : `s:${source.stream}/${source.group}`;
   sources.set(key, source);
   defineGauges();
 }
 
-export function labelsOf(driver: string, source: Source): Record<Labels, string> {
-  return source.kind === 'queue'
-    ? { driver, destination: source.queue, group: '' }
-    : { driver, destination: source.topic, group: source.group };
+export function labelsOf(driver: string, source: Watched): Record<Labels, string> {
+  if (source.kind === 'queue') return { driver, destination: source.queue, group: '' };
+  if (source.kind === 'subscription') {
+    return { driver, destination: source.topic, group: source.group };
+  }
+  return { driver, destination: source.stream, group: source.group };
 }
+
+/** A stream group has no in-flight, delayed or dead-lettered messages: those stay unset. */
+type Figures = Partial<QueueStats> & { readonly lag: number };
 
 interface Reading {
   labels: Record<Labels, string>;
-  stats: QueueStats;
+  stats: Figures;
+}
+
+async function figuresOf(core: BrokerCore, source: Watched): Promise<Figures> {
+  const driver = core.driver;
+  if (source.kind !== 'stream') {
+    const stats = await driver.stats(source);
+    return { ...stats, lag: stats.depth + stats.delayed + stats.inFlight };
+  }
+  const [earliest, latest, committed] = await Promise.all([
+    driver.resolvePosition(source.stream, 'earliest'),
+    driver.resolvePosition(source.stream, 'latest'),
+    driver.committedOffset(source.stream, source.group),
+  ]);
+  return { depth: latest - earliest, lag: latest - Math.max(committed ?? earliest, earliest) };
 }
 
 const STATS_TIMEOUT_MS = 2000;
@@ -52,7 +84,7 @@ function readAll(): Promise<Reading[]> {
       }
       for (const source of sources.values()) {
         jobs.push(
-          withTimeout(core.driver.stats(source)).then(
+          withTimeout(figuresOf(core, source)).then(
             (stats) => ({ labels: labelsOf(core.driver.name, source), stats }),
             // An engine that cannot answer leaves its series out of this scrape.
             () => undefined,
@@ -62,10 +94,9 @@ function readAll(): Promise<Reading[]> {
     }
     return (await Promise.all(jobs)).filter((r): r is Reading => r !== undefined);
   })().finally(() => {
-    // Kept for this scrape's other gauges, which collect in the same turn.
-    setImmediate(() => {
-      reading = undefined;
-    });
+    // A scrape starts every gauge's collect in one turn, so they all share this reading;
+    // the next scrape reads afresh.
+    reading = undefined;
   });
   return reading;
 }
@@ -81,7 +112,7 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
 const SCOPE =
   'Queue-wide, from the driver at scrape time, for each queue and topic group this process uses.';
 
-function gauge(name: string, help: string, value: (stats: QueueStats) => number) {
+function gauge(name: string, help: string, value: (stats: Figures) => number | undefined) {
   const metric = defineGauge<Labels>({
     name,
     help: `${help} ${SCOPE}`,
@@ -90,14 +121,21 @@ function gauge(name: string, help: string, value: (stats: QueueStats) => number)
     collect: async () => {
       const readings = await readAll();
       metric.reset();
-      for (const { labels, stats } of readings) metric.set(labels, value(stats));
+      for (const { labels, stats } of readings) {
+        const figure = value(stats);
+        if (figure !== undefined) metric.set(labels, figure);
+      }
     },
   });
   return metric;
 }
 
 function defineGauges(): void {
-  gauge('sluice_messaging_depth', 'Messages ready for delivery now.', (s) => s.depth);
+  gauge(
+    'sluice_messaging_depth',
+    'Messages ready for delivery now (for a stream, entries retained).',
+    (s) => s.depth,
+  );
   gauge('sluice_messaging_in_flight', 'Messages delivered and not yet settled.', (s) => s.inFlight);
   gauge(
     'sluice_messaging_delayed',
@@ -107,7 +145,7 @@ function defineGauges(): void {
   gauge(
     'sluice_messaging_oldest_age_seconds',
     'Age of the oldest message not yet acknowledged (0 when none).',
-    (s) => s.oldestAgeMs / 1000,
+    (s) => (s.oldestAgeMs === undefined ? undefined : s.oldestAgeMs / 1000),
   );
   gauge(
     'sluice_messaging_dead_letters',
@@ -116,8 +154,8 @@ function defineGauges(): void {
   );
   gauge(
     'sluice_messaging_consumer_lag',
-    'Messages the queue or consumer group has not finished: ready, delayed and in flight.',
-    (s) => s.depth + s.delayed + s.inFlight,
+    'Messages the queue or consumer group has not finished: ready, delayed and in flight (for a stream group, entries after its committed offset).',
+    (s) => s.lag,
   );
 }
 

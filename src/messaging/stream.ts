@@ -4,6 +4,7 @@ import { throwIfAborted } from '../core/signals.js';
 import type { BrokerCore } from './broker-core.js';
 import { compileSchema, decodePayload, encodePayload } from './codec.js';
 import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from './driver.js';
+import { watchSource } from './metrics.js';
 import { startSend } from './tracing.js';
 import type { Headers, OutgoingMessage, Schema } from './types.js';
 import {
@@ -217,6 +218,7 @@ export class StreamGroup<T> {
     this.name = checkName('group', name);
     this.#stream = stream;
     this.#core = core;
+    watchSource(core, { kind: 'stream', stream: stream.name, group: this.name });
   }
 
   /** The offset this group reads next, or undefined before its first commit. */

@@ -68,6 +68,16 @@ describe('messaging metrics, the same names on every driver', () => {
       assert.equal(sample(text, 'sluice_messaging_consumer_lag', groupLabels), 1);
       assert.equal(sample(text, 'sluice_messaging_delayed', groupLabels), 1);
       await subscription.stop();
+
+      const stream = broker.stream<number>('obs-log');
+      await stream.appendBatch([{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
+      const group = stream.group('audit');
+      await group.commit((await group.read({ limit: 1 }))[0]!.offset + 1);
+      text = await metricsRegistry().metrics();
+      const streamLabels = 'driver="sqlite",destination="obs-log",group="audit"';
+      assert.equal(sample(text, 'sluice_messaging_consumer_lag', streamLabels), 2);
+      assert.equal(sample(text, 'sluice_messaging_depth', streamLabels), 3);
+      assert.equal(sample(text, 'sluice_messaging_in_flight', streamLabels), undefined);
     } finally {
       await broker.close();
     }
