@@ -130,17 +130,29 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
   });
 
   test('every process exports its expected metric families, non-empty, and promtool accepts them', async () => {
-    const texts: Record<string, string> = { sluice: await metricsRegistry().metrics() };
-    for (const instance of storefront.system.instances) {
-      texts[instance.service] = await (await fetch(`${instance.url}/metrics`)).text();
-    }
-    const problems: string[] = [];
-    for (const [process, expected] of Object.entries(EXPECTED)) {
-      const found = families(texts[process] ?? '');
-      for (const family of expected) {
-        if ((found.get(family) ?? 0) === 0) problems.push(`${process}: ${family} has no sample`);
+    const read = async () => {
+      const texts: Record<string, string> = { sluice: await metricsRegistry().metrics() };
+      for (const instance of storefront.system.instances) {
+        texts[instance.service] = await (await fetch(`${instance.url}/metrics`)).text();
       }
-      const lint = promtool(texts[process] ?? '');
+      const problems: string[] = [];
+      for (const [process, expected] of Object.entries(EXPECTED)) {
+        const found = families(texts[process] ?? '');
+        for (const family of expected) {
+          if ((found.get(family) ?? 0) === 0) problems.push(`${process}: ${family} has no sample`);
+        }
+      }
+      return { texts, problems };
+    };
+    // Inventory may apply the event before fulfillment's handler returned and acked.
+    let last = await read();
+    await eventually('every expected family has samples', async () => {
+      last = await read();
+      return last.problems.length === 0 ? true : undefined;
+    }).catch(() => {});
+    const { texts, problems } = last;
+    for (const [process, text] of Object.entries(texts)) {
+      const lint = promtool(text);
       if (lint !== '') problems.push(`${process}: promtool says ${lint}`);
     }
     assert.deepEqual(problems, []);
