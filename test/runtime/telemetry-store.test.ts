@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { defineCounter } from '../../src/observe/index.js';
 import { parseSluiceConfig } from '../../src/runtime/index.js';
 import { TelemetryStoreComponent } from '../../src/runtime/telemetry-store.js';
+import { startOtlpCollector } from '../support/otlp-collector.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'obs-runtime-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,6 +33,37 @@ describe('telemetry.store', () => {
       env: {},
     });
     assert.equal(ok.telemetry?.store?.maxAge, '1h');
+  });
+
+  it('forwards what it receives to an external collector as well', async () => {
+    const collector = await startOtlpCollector();
+    const component = new TelemetryStoreComponent({
+      config: { path: 'forward.db', forward: collector.url },
+      cwd: dir,
+      host: '127.0.0.1',
+      registry: new Registry(),
+      targets: () => [],
+    });
+    await component.start();
+    try {
+      const body = JSON.stringify({ resourceLogs: [] });
+      const res = await fetch(`${component.url}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      assert.equal(res.status, 200);
+      for (let i = 0; i < 200 && collector.received.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.deepEqual(
+        collector.received.map((r) => [r.path, r.body.toString()]),
+        [['/v1/logs', body]],
+      );
+    } finally {
+      await component.stop();
+      collector.close();
+    }
   });
 
   it('receives OTLP, scrapes its targets and its own registry, logs, and keeps it all across a restart', async () => {
