@@ -1,5 +1,10 @@
 import type { Pool } from 'pg';
-import { ClosedError, EngineUnavailableError, InvalidArgumentError } from '../../../core/errors.js';
+import {
+  ClosedError,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  isSluiceError,
+} from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -18,6 +23,7 @@ import type {
   StreamRecord,
   Target,
 } from '../../driver.js';
+import { engineUnreachable } from '../unreachable.js';
 import { type PgContext, sourceKey, streamKey } from './context.js';
 import { ensureSchema, quote } from './ddl.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from './dead-letters.js';
@@ -63,7 +69,7 @@ export async function openPostgresDriver(
     await listener.start();
   } catch (error) {
     await driver.close();
-    throw error;
+    throw cannotConnect(error) ? engineUnreachable('PostgreSQL', url, error) : error;
   }
   return driver;
 }
@@ -300,4 +306,16 @@ export function isConnectionError(error: unknown): boolean {
     typeof message === 'string' &&
     /Connection terminated|connection timeout|connection error and is not queryable/i.test(message)
   );
+}
+
+/**
+ * Reaching the server failed (a socket error, a timeout, or SQLSTATE class 08 connection,
+ * 28 credentials, 3D database, 57P server shutting down or starting), rather than a
+ * statement run once connected.
+ */
+function cannotConnect(error: unknown): boolean {
+  if (isSluiceError(error)) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return /^(08|28|3D|57P)/.test(code);
 }

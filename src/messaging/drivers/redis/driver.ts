@@ -26,6 +26,7 @@ import type {
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
+import { engineUnreachable } from '../unreachable.js';
 import { openConnections, Tracked } from './connection.js';
 import { RedisDeadLetters } from './dead-letters.js';
 import { readDirect } from './direct-reads.js';
@@ -108,8 +109,7 @@ export async function openRedisDriver(
     await Promise.all([command.connect(), subscriber.connect()]);
   } catch (error) {
     await driver.close();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`the redis driver cannot reach ${redact(url)}: ${reason}`, { cause: error });
+    throw engineUnreachable('Redis', url, error);
   }
   return driver;
 }
@@ -464,16 +464,6 @@ export class RedisDriver implements MessagingDriver {
 
   #open(): void {
     if (this.#closed) throw new ClosedError('the redis driver is closed');
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the given url';
   }
 }
 
