@@ -38,6 +38,9 @@ import { queueStats } from './stats.js';
 import { Topology } from './topology.js';
 import { Wakes } from './wakes.js';
 
+/** nats-server's default max_payload, until the server's INFO says otherwise. */
+const defaultMaxPayload = 1024 * 1024;
+
 /** Connects to NATS at `url` (e.g. `nats://127.0.0.1:4222`) and returns the driver. */
 export async function openNatsDriver(
   url: string,
@@ -96,7 +99,15 @@ export class NatsDriver implements MessagingDriver {
     this.#puller = new Puller(nc, Math.min(options.timeoutMs, 2000));
     this.#leases = new LeaseTable((held) => this.#lapse(held));
     this.#dead = new DeadLetterStore(js, jsm, this.#puller, options.timeoutMs);
-    this.#logs = new Logs(js, jsm, this.#puller, this.#names, this.#topology, options.timeoutMs);
+    this.#logs = new Logs(
+      js,
+      jsm,
+      this.#puller,
+      this.#names,
+      this.#topology,
+      options.timeoutMs,
+      () => this.#maxPayload,
+    );
     this.#wakes = new Wakes(nc);
     this.#acksSeen = new AcksSeen(nc, Math.min(options.timeoutMs, 1000));
     this.#pubAcks = new PubAcks(nc, options.timeoutMs);
@@ -129,7 +140,8 @@ export class NatsDriver implements MessagingDriver {
     const { jsm } = this.#c;
     const publish = async () => {
       await this.#topology.target(target.kind, name, options);
-      return publishRecords(this.#pubAcks, jsm, names, records, options);
+      const to = { ...names, maxPayload: this.#maxPayload };
+      return publishRecords(this.#pubAcks, jsm, to, records, options);
     };
     let outcomes: EnqueueOutcome[];
     try {
@@ -403,6 +415,11 @@ export class NatsDriver implements MessagingDriver {
   }
 
   /** Open and connected: calls that need the server fail fast while it is unreachable. */
+  /** The server's limit on headers plus body, from its INFO (read again after a reconnect). */
+  get #maxPayload(): number {
+    return this.#c.nc.info?.max_payload ?? defaultMaxPayload;
+  }
+
   #ready(): void {
     this.#open();
     if (!this.#c.up())
