@@ -26,7 +26,7 @@ import { ackBatch } from './ack-batch.js';
 import { Consumers } from './consumers.js';
 import { DeadLetterQueue } from './dead-letters.js';
 import { delayBucket } from './delay.js';
-import { QueueMissingError, replyCode } from './errors.js';
+import { OutcomeUnknownError, QueueMissingError, replyCode } from './errors.js';
 import { type Held, Leases } from './leases.js';
 import { Link } from './link.js';
 import { LocalDedupe } from './local-dedupe.js';
@@ -110,12 +110,14 @@ export class RabbitDriver implements MessagingDriver {
           : `t/${target.topic}`;
     const duplicate = this.#dedupe?.claim(key, records, options.dedupeWindowMs);
     const fresh = duplicate === undefined ? records : records.filter((_, i) => !duplicate[i]);
+    // Only a record known not to be stored gives its id back: one whose confirm was lost
+    // keeps it, so a retry with the same id cannot store a second copy.
+    const refused = (some: readonly OutgoingRecord[]) => this.#dedupe?.forget(key, some);
     try {
-      if (fresh.length > 0) await this.#enqueue(target, fresh, options);
+      if (fresh.length > 0) await this.#enqueue(target, fresh, options, refused);
       if (duplicate === undefined) return records.map(() => 'stored');
       return records.map((_, i) => (duplicate[i] ? 'duplicate' : 'stored'));
     } catch (error) {
-      this.#dedupe?.forget(key, fresh);
       if (error instanceof QueueMissingError) this.#topology.forget(error.queue);
       if (target.kind === 'queue') this.#forgetIfMissing(error, target);
       if (isSluiceError(error)) throw error;
@@ -125,54 +127,59 @@ export class RabbitDriver implements MessagingDriver {
     }
   }
 
+  /** Publishes `records`, each confirmed; calls `refused` with those surely not stored. */
   async #enqueue(
     target: Target,
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
+    refused: (some: readonly OutgoingRecord[]) => void,
   ): Promise<void> {
     const now = Date.now();
     let exchange = '';
     let routingKey = '';
-    if (target.kind === 'queue') {
-      routingKey = this.#topology.declared(target) ?? (await this.#topology.queue(target));
-      const counting = this.#room.check(
-        routingKey,
-        target.queue,
-        records.length,
-        options.maxLength,
-        this.#countStored,
-      );
-      if (counting !== undefined) await counting;
-    } else {
-      exchange = await this.#topology.topic(target.topic);
+    try {
+      if (target.kind === 'queue') {
+        routingKey = this.#topology.declared(target) ?? (await this.#topology.queue(target));
+        const counting = this.#room.check(
+          routingKey,
+          target.queue,
+          records.length,
+          options.maxLength,
+          this.#countStored,
+        );
+        if (counting !== undefined) await counting;
+      } else {
+        exchange = await this.#topology.topic(target.topic);
+      }
+    } catch (error) {
+      refused(records);
+      throw error;
     }
-    const only = records.length === 1 ? records[0]! : undefined;
-    if (only !== undefined && only.delayMs <= 0) {
-      // The common case, without a batch's array of promises.
-      const options = publishOptions(fromOutgoing(only, now));
-      await confirmPublish(this.#link, exchange, routingKey, only.body, options);
-      this.#consumers.notify(target.kind === 'queue' ? target.queue : undefined);
-      return;
-    }
-    await Promise.all(
-      records.map(async (record) => {
-        const stored = fromOutgoing(record, now);
+    const publish = async (record: OutgoingRecord): Promise<void> => {
+      const stored = publishOptions(fromOutgoing(record, now));
+      try {
         if (record.delayMs > 0) {
-          const bucket = delayBucket(record.delayMs);
-          const queue = await this.#topology.delayQueue(target, bucket);
-          await confirmPublish(this.#link, '', queue, record.body, publishOptions(stored));
+          const queue = await this.#topology.delayQueue(target, delayBucket(record.delayMs));
+          await confirmPublish(this.#link, '', queue, record.body, stored);
         } else {
-          await confirmPublish(
-            this.#link,
-            exchange,
-            routingKey,
-            record.body,
-            publishOptions(stored),
-          );
+          await confirmPublish(this.#link, exchange, routingKey, record.body, stored);
         }
-      }),
-    );
-    this.#consumers.notify(target.kind === 'queue' ? sourceName(target) : undefined);
+      } catch (error) {
+        if (!(error instanceof OutcomeUnknownError)) refused([record]);
+        throw error;
+      }
+    };
+    const only = records.length === 1 ? records[0]! : undefined;
+    if (only !== undefined) {
+      // The common case, without a batch's array of promises.
+      await publish(only);
+    } else {
+      // Every outcome is known (or known to be unknown) before the batch settles.
+      const settled = await Promise.allSettled(records.map(publish));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    }
+    this.#consumers.notify(target.kind === 'queue' ? target.queue : undefined);
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
