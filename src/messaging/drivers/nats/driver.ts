@@ -265,16 +265,20 @@ export class NatsDriver implements MessagingDriver {
     try {
       await this.#topology.deadLetters(source);
       const meta = readMeta(held.delivery.headers, `${key}:${held.delivery.seq}`);
-      await this.#dead.add(this.#names.deadLetters(source).subject, {
-        id: meta.id,
-        key: meta.key,
-        headers: meta.headers,
-        body: text(held.delivery.msg.data),
-        attempt: held.attempt,
-        publishedAt: meta.publishedAt ?? held.delivery.storedAt,
-        failedAt: Date.now(),
-        error,
-      });
+      await this.#dead.add(
+        this.#names.deadLetters(source).subject,
+        {
+          id: meta.id,
+          key: meta.key,
+          headers: meta.headers,
+          body: text(held.delivery.msg.data),
+          attempt: held.attempt,
+          publishedAt: meta.publishedAt ?? held.delivery.storedAt,
+          failedAt: Date.now(),
+          error,
+        },
+        `${key}:${held.delivery.seq}`,
+      );
     } catch (failure) {
       // Not stored as a dead letter: give the message back rather than lose it.
       this.#giveBack(held, 0);
