@@ -70,6 +70,14 @@ export interface ReleaseOptions {
   readonly error?: string | undefined;
 }
 
+/**
+ * What a figure of QueueStats counts: `queue`, every process's messages (what a monitor
+ * wants); `local`, only what this driver instance can see (its own deliveries, the delay
+ * queues it has used), where the engine offers no queue-wide figure. A `local` figure read
+ * by a process that holds nothing is 0 whatever other consumers hold.
+ */
+export type StatScope = 'queue' | 'local';
+
 export interface QueueStats {
   /** Ready to deliver now. */
   readonly depth: number;
@@ -78,7 +86,20 @@ export interface QueueStats {
   /** Age of the oldest message not yet acknowledged; 0 when empty. */
   readonly oldestAgeMs: number;
   readonly deadLettered: number;
+  /** The scope of each figure above. */
+  readonly scope: Readonly<
+    Record<'depth' | 'inFlight' | 'delayed' | 'oldestAgeMs' | 'deadLettered', StatScope>
+  >;
 }
+
+/** Every figure counts the whole queue. */
+export const queueWide: QueueStats['scope'] = {
+  depth: 'queue',
+  inFlight: 'queue',
+  delayed: 'queue',
+  oldestAgeMs: 'queue',
+  deadLettered: 'queue',
+};
 
 export interface DeadLetterRecord {
   readonly id: string;

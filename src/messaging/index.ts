@@ -21,6 +21,7 @@ export type {
   ReleaseOptions,
   Retention,
   Source,
+  StatScope,
   StreamEntryRecord,
   StreamPosition,
   StreamRecord,

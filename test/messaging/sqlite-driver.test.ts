@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { queueWide } from '../../src/messaging/driver.js';
 import { openSqliteDriver } from '../../src/messaging/drivers/sqlite/driver.js';
 import { connect, type GroupCommitEvent } from '../../src/messaging/index.js';
 import { unique, waitFor } from '../conformance/helpers.js';
@@ -173,6 +174,7 @@ describe('sqlite driver', () => {
       delayed: 0,
       oldestAgeMs: 0,
       deadLettered: 0,
+      scope: queueWide,
     });
     // The per-queue count went back to zero: the queue takes maxLength messages again.
     await driver.enqueue(source, records, options);

@@ -18,6 +18,7 @@ import type {
   StreamRecord,
   Target,
 } from '../../driver.js';
+import { queueWide } from '../../driver.js';
 import { MemoryStreams } from './streams.js';
 
 interface Entry {
@@ -214,7 +215,9 @@ export class MemoryDriver implements MessagingDriver {
       else depth++;
       oldest = Math.min(oldest, entry.publishedAt);
     }
-    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered: box.dead.length };
+    // The whole queue lives in this process.
+    const deadLettered = box.dead.length;
+    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered, scope: queueWide };
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {

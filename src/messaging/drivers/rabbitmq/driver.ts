@@ -313,7 +313,8 @@ export class RabbitDriver implements MessagingDriver {
   /**
    * `depth` and `deadLettered` are the broker's ready counts. AMQP 0-9-1 does not report
    * unacknowledged counts or message ages, so `inFlight` and `oldestAgeMs` cover this
-   * driver's own deliveries, and `delayed` the delay queues this driver has used.
+   * driver's own deliveries, and `delayed` the delay queues this driver has used: `scope`
+   * says so (see `scope` below).
    */
   async #stats(source: Source): Promise<QueueStats> {
     const queue = await this.#topology.queue(source);
@@ -337,7 +338,7 @@ export class RabbitDriver implements MessagingDriver {
       for (const m of sub.buffer) oldest = Math.min(oldest, decode(m).publishedAt);
     }
     consumerLag.set({ source: sourceName(source) }, depth);
-    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered };
+    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered, scope };
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
@@ -437,6 +438,15 @@ export class RabbitDriver implements MessagingDriver {
     await confirmPublish(this.#link, '', queue, stored.body, publishOptions(stored, extra));
   }
 }
+
+/** What AMQP 0-9-1 lets a client count (the management plugin's HTTP API is not assumed). */
+const scope: QueueStats['scope'] = {
+  depth: 'queue',
+  inFlight: 'local',
+  delayed: 'local',
+  oldestAgeMs: 'local',
+  deadLettered: 'queue',
+};
 
 function settle(held: Held, act: (channel: Channel, message: Message) => void): void {
   try {

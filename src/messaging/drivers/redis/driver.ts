@@ -25,7 +25,7 @@ import type {
   StreamRecord,
   Target,
 } from '../../driver.js';
-import { sourceName } from '../../driver.js';
+import { queueWide, sourceName } from '../../driver.js';
 import { engineUnreachable } from '../unreachable.js';
 import { openConnections, Tracked } from './connection.js';
 import { RedisDeadLetters } from './dead-letters.js';
@@ -391,6 +391,7 @@ export class RedisDriver implements MessagingDriver {
       delayed: delayed!,
       oldestAgeMs: oldest! < 0 ? 0 : Math.max(0, now! - oldest!),
       deadLettered: deadLettered!,
+      scope: queueWide,
     };
   }
 

@@ -11,6 +11,7 @@ import type {
   QueueStats,
   ReleaseOptions,
 } from '../../driver.js';
+import { queueWide } from '../../driver.js';
 import { decodeHeaders, encodeHeaders } from './rows.js';
 
 interface DeadRow {
@@ -277,6 +278,7 @@ export class SqliteQueues {
       delayed: row.delayed,
       oldestAgeMs: row.oldest === null ? 0 : Math.max(0, now - row.oldest),
       deadLettered: this.#deadCount.get(address) as number,
+      scope: queueWide,
     };
   }
 
