@@ -18,8 +18,11 @@ import type {
   StreamRecord,
   Target,
 } from '../../driver.js';
+import { sourceName } from '../../driver.js';
+import { positiveInt } from '../../validate.js';
 import { GroupCommit } from './group-commit.js';
-import type { SqliteDriverOptions } from './options.js';
+import { deadLettersDropped } from './metrics.js';
+import { defaultMaxDeadLetters, type SqliteDriverOptions } from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
 import { prepareDatabase } from './schema.js';
 import { SqliteStreams } from './streams.js';
@@ -48,6 +51,7 @@ export class SqliteDriver implements MessagingDriver {
   readonly #watcher: WalWatcher | undefined;
   readonly #dataVersion: Database.Statement;
   #seenVersion: unknown;
+  readonly #maxDeadLetters: number;
   #lastPurge = 0;
   #closed = false;
 
@@ -65,6 +69,11 @@ export class SqliteDriver implements MessagingDriver {
       streamRetention: ['count', 'age', 'bytes'],
       streamReadFromTime: true,
     };
+    this.#maxDeadLetters = positiveInt(
+      'maxDeadLetters',
+      options.maxDeadLetters,
+      defaultMaxDeadLetters,
+    );
     this.#db = new Database(path);
     // With 'full', durable writes are synced by WalSync off the main thread, not by SQLite.
     prepareDatabase(this.#db, {
@@ -151,7 +160,10 @@ export class SqliteDriver implements MessagingDriver {
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
     const address = addressOf(source);
-    await this.#writeLight(() => this.#queues.deadLetter(address, receipt, error, Date.now()));
+    const dropped = await this.#writeLight(() =>
+      this.#queues.deadLetter(address, receipt, error, Date.now(), this.#maxDeadLetters),
+    );
+    if (dropped > 0) deadLettersDropped.inc({ source: sourceName(source) }, dropped);
     this.#notify(address);
   }
 
