@@ -76,6 +76,7 @@ export {
   StreamGroup,
   type StreamOptions,
 } from './stream.js';
+export type { StreamConsumeOptions, StreamConsumer } from './stream-consumer.js';
 export { Topic } from './topic.js';
 export type {
   ConsumeOptions,
