@@ -130,6 +130,15 @@ export interface Retention {
   readonly maxBytes?: number | undefined;
 }
 
+/** The bytes an entry counts for under retention by `maxBytes`, the same on every driver. */
+export function retainedBytes(record: StreamRecord): number {
+  let headerBytes = 0;
+  for (const [k, v] of Object.entries(record.headers)) headerBytes += k.length + v.length;
+  return (
+    Buffer.byteLength(record.body) + record.id.length + (record.key?.length ?? 0) + headerBytes
+  );
+}
+
 /** Where reading starts: an offset, the first entry at or after a time, or the ends. */
 export type StreamPosition = 'earliest' | 'latest' | { readonly time: number };
 

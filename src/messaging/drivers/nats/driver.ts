@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { deadlineSignal } from '../../../core/deadline.js';
 import { ClosedError, EngineUnavailableError, UnsupportedError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
@@ -396,7 +398,13 @@ export class NatsDriver implements MessagingDriver {
 
   /** Waits until the server has what was sent, but not past the timeout or while it is unreachable. */
   async #flush(): Promise<void> {
-    if (this.#c.up()) await withTimeout(this.#c.nc.flush(), this.#options.timeoutMs);
+    if (!this.#c.up()) return;
+    const deadline = deadlineSignal(this.#options.timeoutMs);
+    try {
+      await Promise.race([this.#c.nc.flush(), once(deadline.signal, 'abort')]);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   #key(source: Source): string {
@@ -429,12 +437,4 @@ export class NatsDriver implements MessagingDriver {
     if (!this.#c.up())
       throw new EngineUnavailableError('the connection to NATS is down; reconnecting');
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -24,12 +24,12 @@ import type {
   Target,
 } from '../../driver.js';
 import { engineUnreachable } from '../unreachable.js';
+import { type BatchedEnqueue, batchedEnqueue } from './batched-enqueue.js';
 import { type PgContext, sourceKey, streamKey } from './context.js';
 import { ensureSchema, quote } from './ddl.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from './dead-letters.js';
 import { enqueue } from './enqueue.js';
 import { enqueueInOneStatement } from './enqueue-fast.js';
-import { GroupCommit } from './group-commit.js';
 import * as leases from './leases.js';
 import { NotifyListener } from './listener.js';
 import { loadPg } from './load-pg.js';
@@ -97,7 +97,7 @@ export class PostgresDriver implements MessagingDriver {
   readonly #ctx: PgContext;
   readonly #listener: NotifyListener;
   readonly #sweeper: NodeJS.Timeout;
-  readonly #groupCommit: GroupCommit;
+  readonly #groupCommit: BatchedEnqueue;
   #poolUp = true;
   #closed = false;
 
@@ -106,7 +106,7 @@ export class PostgresDriver implements MessagingDriver {
     this.schema = schema;
     this.#listener = listener;
     // Tracked and counted per statement, not per publish: a batch carries many calls.
-    this.#groupCommit = new GroupCommit(
+    this.#groupCommit = batchedEnqueue(
       (queue, records, options) =>
         this.#counted(records, () => enqueueInOneStatement(ctx, queue, records, options)),
       (queue, records, options) =>

@@ -26,6 +26,7 @@ import type {
   Target,
 } from '../../driver.js';
 import { queueWide, sourceName } from '../../driver.js';
+import { GroupCommit } from '../group-commit.js';
 import { engineUnreachable } from '../unreachable.js';
 import { openConnections, Tracked } from './connection.js';
 import { RedisDeadLetters } from './dead-letters.js';
@@ -37,7 +38,6 @@ import {
   EnqueueHeads,
   outcomesOf,
 } from './enqueue-args.js';
-import { GroupCommit } from './group-commit.js';
 import { Keys } from './keys.js';
 import { RedisLogs } from './logs.js';
 import { forgetConsumerScript, statsScript } from './lua-admin.js';
@@ -171,6 +171,11 @@ export class RedisDriver implements MessagingDriver {
     this.#subscriber = new Tracked(subscriber, 'subscriber', () => this.#wakeups.fireAll());
     this.#logs = new RedisLogs(command, this.keys);
     this.#dead = new RedisDeadLetters(command);
+    // One call in flight (the default): Redis runs a connection's calls one after another,
+    // so more in flight would save a round trip at most, while splitting the waiting
+    // publishes into smaller batches; and each script call has a fixed cost (a socket write
+    // and read here, the script's reads and its wake-up PUBLISH on the server) that a larger
+    // batch shares.
     this.#groupCommit = new GroupCommit(async (head, batches) =>
       outcomesOf(await scripts.enqueue.run(command, head.route, callArgs(head, batches)), batches),
     );

@@ -20,12 +20,12 @@ import type {
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
 import { positiveInt } from '../../validate.js';
-import { GroupCommit } from './group-commit.js';
 import { deadLettersDropped } from './metrics.js';
 import { defaultMaxDeadLetters, type SqliteDriverOptions } from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
 import { prepareDatabase } from './schema.js';
 import { SqliteStreams } from './streams.js';
+import { TransactionBatcher } from './transaction-batcher.js';
 import { WalSync } from './wal-sync.js';
 import { WalWatcher } from './wal-watcher.js';
 
@@ -43,7 +43,7 @@ export class SqliteDriver implements MessagingDriver {
   readonly name = 'sqlite';
   readonly capabilities: DriverCapabilities;
   readonly #db: Database.Database;
-  readonly #writer: GroupCommit;
+  readonly #writer: TransactionBatcher;
   readonly #queues: SqliteQueues;
   readonly #streams: SqliteStreams;
   readonly #work = new Map<string, Set<() => void>>();
@@ -83,7 +83,10 @@ export class SqliteDriver implements MessagingDriver {
     // A temporary or in-memory database has no WAL to sync, and survives nothing anyway.
     const wal = this.#db.pragma('journal_mode', { simple: true }) === 'wal';
     const syncDurable = wal && (options.synchronous ?? 'full') === 'full';
-    this.#writer = new GroupCommit(this.#db, syncDurable ? new WalSync(this.#db.name) : undefined);
+    this.#writer = new TransactionBatcher(
+      this.#db,
+      syncDurable ? new WalSync(this.#db.name) : undefined,
+    );
     this.#queues = new SqliteQueues(this.#db);
     this.#streams = new SqliteStreams(this.#db);
     this.#dataVersion = this.#db.prepare('PRAGMA data_version').pluck();
