@@ -199,6 +199,48 @@ export interface MessagingDriver {
   close(): Promise<void>;
 }
 
+/** The queue and topic-group operations of a driver (see MessagingDriver for each contract). */
+export type QueueParts = Pick<
+  MessagingDriver,
+  | 'enqueue'
+  | 'createGroup'
+  | 'claim'
+  | 'ack'
+  | 'release'
+  | 'extendLease'
+  | 'deadLetter'
+  | 'onWork'
+  | 'stats'
+>;
+
+/** A driver's dead-letter queues: list, replay and purge per source. */
+export interface DeadLetterParts {
+  list(source: Source, limit: number): Promise<DeadLetterRecord[]>;
+  replay(source: Source, ids: readonly string[] | undefined): Promise<number>;
+  purge(source: Source, ids: readonly string[] | undefined): Promise<number>;
+}
+
+export type StreamParts = Pick<
+  MessagingDriver,
+  'append' | 'read' | 'resolvePosition' | 'commitOffset' | 'committedOffset' | 'onAppend'
+>;
+
+/**
+ * What a driver is made of, handed to `assembleDriver`, which puts the closed check and
+ * the refusal of streams a driver does not offer above the parts, once for every driver.
+ */
+export interface DriverParts {
+  readonly name: string;
+  readonly capabilities: DriverCapabilities;
+  readonly queues: QueueParts;
+  readonly deadLetters: DeadLetterParts;
+  /** Absent when `capabilities.streams` is false; `noStreams` then says why. */
+  readonly streams?: StreamParts | undefined;
+  readonly noStreams?: string | undefined;
+  /** Called once, by the first close(). */
+  close(): Promise<void>;
+}
+
 /** A stable string naming a source, for maps, logs and idempotency keys. */
 export function sourceName(source: Source): string {
   return source.kind === 'queue' ? source.queue : `${source.topic}/${source.group}`;

@@ -1,27 +1,22 @@
 import type { Channel, Message } from 'amqplib';
-import {
-  ClosedError,
-  EngineUnavailableError,
-  isSluiceError,
-  UnsupportedError,
-} from '../../../core/errors.js';
+import { EngineUnavailableError, isSluiceError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
-  DeadLetterRecord,
   Delivery,
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
   MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Source,
-  StreamEntryRecord,
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
+import { assembleDriver } from '../assemble.js';
 import { ackBatch } from './ack-batch.js';
 import { Consumers } from './consumers.js';
 import { DeadLetterQueue } from './dead-letters.js';
@@ -38,47 +33,61 @@ import { decode, fromOutgoing, h, publishOptions } from './records.js';
 import { RoomCheck } from './room.js';
 import { Topology } from './topology.js';
 
-const noStreams =
-  'the rabbitmq driver does not offer streams (they need the RabbitMQ stream protocol to report offsets)';
+const capabilities: DriverCapabilities = {
+  durable: true,
+  delay: true,
+  orderByKey: false,
+  dedupe: false,
+  overflow: ['reject'],
+  topics: true,
+  deadLetterReplay: true,
+  streams: false,
+  streamRetention: [],
+  streamReadFromTime: false,
+};
 
 /**
  * RabbitMQ through amqplib: quorum queues, publisher confirms, manual acks, prefetch by
  * basic.qos, dead letters in a quorum dead-letter queue, delayed messages and retries in
  * TTL queues that dead-letter back, topics as fan-out exchanges with a queue per group.
+ * No streams: they need the RabbitMQ stream protocol to report offsets.
  */
-export class RabbitDriver implements MessagingDriver {
-  readonly name = 'rabbitmq';
-  readonly capabilities: DriverCapabilities;
-  static readonly #base: DriverCapabilities = {
-    durable: true,
-    delay: true,
-    orderByKey: false,
-    dedupe: false,
-    overflow: ['reject'],
-    topics: true,
-    deadLetterReplay: true,
-    streams: false,
-    streamRetention: [],
-    streamReadFromTime: false,
-  };
+export async function openRabbitDriver(
+  url: string,
+  options?: RabbitDriverOptions,
+): Promise<MessagingDriver> {
+  const resolved = resolveRabbitOptions(options);
+  const link = await Link.open(url, resolved);
+  const names = new Names(resolved.prefix);
+  const topology = new Topology(link, names);
+  const queues = new RabbitQueues(link, names, topology, resolved.localDedupe);
+  return assembleDriver({
+    name: 'rabbitmq',
+    capabilities: { ...capabilities, dedupe: resolved.localDedupe },
+    queues,
+    deadLetters: new DeadLetterQueue(link, topology, names, (source) => queues.notify(source)),
+    noStreams:
+      'the rabbitmq driver does not offer streams (they need the RabbitMQ stream protocol to report offsets)',
+    close: () => queues.close(),
+  });
+}
+
+/** The queue and topic-group operations; the link, consumers and leases they share. */
+class RabbitQueues implements QueueParts {
   readonly #link: Link;
   readonly #names: Names;
   readonly #topology: Topology;
   readonly #leases = new Leases();
   readonly #room = new RoomCheck();
-  readonly #dead: DeadLetterQueue;
   readonly #consumers: Consumers;
-  #closed = false;
 
   readonly #dedupe: LocalDedupe | undefined;
 
-  private constructor(link: Link, names: Names, localDedupe: boolean) {
-    this.capabilities = { ...RabbitDriver.#base, dedupe: localDedupe };
+  constructor(link: Link, names: Names, topology: Topology, localDedupe: boolean) {
     this.#dedupe = localDedupe ? new LocalDedupe() : undefined;
     this.#link = link;
     this.#names = names;
-    this.#topology = new Topology(link, names);
-    this.#dead = new DeadLetterQueue(link);
+    this.#topology = topology;
     this.#consumers = new Consumers(link, this.#leases, (m, queue, extra) =>
       this.#copy(m, queue, extra),
     );
@@ -88,18 +97,11 @@ export class RabbitDriver implements MessagingDriver {
     });
   }
 
-  static async open(url: string, options?: RabbitDriverOptions): Promise<RabbitDriver> {
-    const resolved = resolveRabbitOptions(options);
-    const link = await Link.open(url, resolved);
-    return new RabbitDriver(link, new Names(resolved.prefix), resolved.localDedupe);
-  }
-
   async enqueue(
     target: Target,
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#open();
     const restoring = this.#link.restoring;
     if (restoring !== undefined) await restoring;
     const key =
@@ -183,12 +185,10 @@ export class RabbitDriver implements MessagingDriver {
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
-    this.#open();
     await this.#topology.queue({ kind: 'subscription', topic, group });
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
     try {
       return await this.#claim(source, request);
     } catch (error) {
@@ -213,7 +213,6 @@ export class RabbitDriver implements MessagingDriver {
   }
 
   async ack(_source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
     const batch: Held[] = [];
     for (const receipt of receipts) {
       const held = this.#leases.take(receipt);
@@ -230,7 +229,6 @@ export class RabbitDriver implements MessagingDriver {
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
-    this.#open();
     const owner = this.#consumers.ownerOf(this.#leases.channelOf(receipt));
     // Releases happen as a consumer stops: stop its pushes first, or they come straight back.
     if (owner !== undefined && (!options.countAttempt || owner.retired))
@@ -267,12 +265,10 @@ export class RabbitDriver implements MessagingDriver {
     receipts: readonly string[],
     leaseMs: number,
   ): Promise<string[]> {
-    this.#open();
     return receipts.filter((receipt) => !this.#leases.extend(receipt, leaseMs));
   }
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
-    this.#open();
     const held = this.#leases.pin(receipt);
     if (held === undefined) return;
     try {
@@ -296,7 +292,6 @@ export class RabbitDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#open();
     try {
       return await this.#stats(source);
     } catch (error) {
@@ -341,61 +336,16 @@ export class RabbitDriver implements MessagingDriver {
     return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered, scope };
   }
 
-  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#open();
-    await this.#topology.queue(source);
-    return this.#dead.list(this.#names.deadLetters(source), limit);
-  }
-
-  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
-    const queue = await this.#topology.queue(source);
-    const n = await this.#dead.replay(this.#names.deadLetters(source), queue, ids);
-    if (n > 0) this.#consumers.notify(sourceName(source));
-    return n;
-  }
-
-  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
-    await this.#topology.queue(source);
-    return this.#dead.purge(this.#names.deadLetters(source), ids);
-  }
-
-  append(): Promise<number[]> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  read(): Promise<StreamEntryRecord[]> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  resolvePosition(): Promise<number> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  commitOffset(): Promise<void> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  committedOffset(): Promise<number | undefined> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  onAppend(): () => void {
-    throw new UnsupportedError(noStreams);
+  /** Wakes this process's consumers of `source` (after a replay stored messages there). */
+  notify(source: Source): void {
+    this.#consumers.notify(sourceName(source));
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
     await this.#consumers.close();
     this.#leases.clear();
     // Closing the connection returns every unacknowledged delivery to its queue.
     await this.#link.close();
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the rabbitmq driver is closed');
   }
 
   /** A claim from no consumer loop: messages pushed but unclaimed first, then basic.get. */
@@ -454,11 +404,4 @@ function settle(held: Held, act: (channel: Channel, message: Message) => void): 
   } catch {
     // The channel closed under the delivery: the broker requeues it, as for a crash.
   }
-}
-
-export function openRabbitDriver(
-  url: string,
-  options?: RabbitDriverOptions,
-): Promise<RabbitDriver> {
-  return RabbitDriver.open(url, options);
 }
