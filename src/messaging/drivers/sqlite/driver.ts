@@ -9,17 +9,20 @@ import type {
   EnqueueOutcome,
   MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
 import { positiveInt } from '../../validate.js';
+import { assembleDriver } from '../assemble.js';
 import { deadLettersDropped } from './metrics.js';
 import { defaultMaxDeadLetters, type SqliteDriverOptions } from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
@@ -31,16 +34,28 @@ import { WalWatcher } from './wal-watcher.js';
 
 const dedupePurgeEveryMs = 1000;
 
-export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): SqliteDriver {
-  return new SqliteDriver(path, options);
-}
-
 /**
  * The embedded default: one SQLite file in WAL mode, shared safely by several processes.
  * Writes are group-committed; other processes learn of commits through the WAL watcher.
  */
-export class SqliteDriver implements MessagingDriver {
-  readonly name = 'sqlite';
+export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): MessagingDriver {
+  const store = new SqliteStore(path, options);
+  return assembleDriver({
+    name: 'sqlite',
+    capabilities: store.capabilities,
+    queues: store,
+    deadLetters: {
+      list: (source, limit) => store.listDeadLetters(source, limit),
+      replay: (source, ids) => store.replayDeadLetters(source, ids),
+      purge: (source, ids) => store.purgeDeadLetters(source, ids),
+    },
+    streams: store,
+    close: () => store.close(),
+  });
+}
+
+/** Queues, topic groups, dead letters and streams in one SQLite file. */
+class SqliteStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities;
   readonly #db: Database.Database;
   readonly #writer: TransactionBatcher;
@@ -129,7 +144,6 @@ export class SqliteDriver implements MessagingDriver {
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
     const address = addressOf(source);
     // A read first: an idle consumer never takes the write lock.
     if (!this.#queues.hasReady(address, Date.now())) {
@@ -175,12 +189,10 @@ export class SqliteDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#open();
     return this.#queues.stats(addressOf(source), Date.now());
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#open();
     return this.#queues.listDead(addressOf(source), limit);
   }
 
@@ -214,12 +226,10 @@ export class SqliteDriver implements MessagingDriver {
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#open();
     return this.#streams.read(stream, fromOffset, limit);
   }
 
   async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#open();
     return this.#streams.resolve(stream, position);
   }
 
@@ -228,7 +238,6 @@ export class SqliteDriver implements MessagingDriver {
   }
 
   async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#open();
     return this.#streams.committed(stream, group);
   }
 
@@ -259,10 +268,6 @@ export class SqliteDriver implements MessagingDriver {
   #writeLight<R>(work: () => R): Promise<R> {
     if (this.#closed) return Promise.reject(new ClosedError('the sqlite driver is closed'));
     return this.#writer.run(work, false);
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the sqlite driver is closed');
   }
 
   #notify(address: string): void {
