@@ -29,7 +29,8 @@ export function assembleDriver(parts: DriverParts): MessagingDriver {
   return new AssembledDriver(parts);
 }
 
-class AssembledDriver implements MessagingDriver {
+/** Also a base class, for a driver made with `new` (the memory driver). */
+export class AssembledDriver implements MessagingDriver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;
   readonly #parts: DriverParts;

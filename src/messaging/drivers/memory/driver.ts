@@ -1,4 +1,4 @@
-import { ClosedError, QueueFullError } from '../../../core/errors.js';
+import { QueueFullError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -7,18 +7,20 @@ import type {
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
-  MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
 import { queueWide } from '../../driver.js';
+import { AssembledDriver } from '../assemble.js';
 import { MemoryStreams } from './streams.js';
 
 interface Entry {
@@ -40,8 +42,26 @@ interface Box {
 const maxDeadLetters = 100_000;
 
 /** In-process: the same semantics as the durable drivers, minus durability. */
-export class MemoryDriver implements MessagingDriver {
-  readonly name = 'memory';
+export class MemoryDriver extends AssembledDriver {
+  constructor() {
+    const store = new MemoryStore();
+    super({
+      name: 'memory',
+      capabilities: store.capabilities,
+      queues: store,
+      deadLetters: {
+        list: (source, limit) => store.listDeadLetters(source, limit),
+        replay: (source, ids) => store.replayDeadLetters(source, ids),
+        purge: (source, ids) => store.purgeDeadLetters(source, ids),
+      },
+      streams: store,
+      close: () => store.close(),
+    });
+  }
+}
+
+/** Queues, topic groups, dead letters and streams in maps. */
+class MemoryStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities = {
     durable: false,
     delay: true,
@@ -60,14 +80,12 @@ export class MemoryDriver implements MessagingDriver {
   readonly #streams = new MemoryStreams();
   #seq = 0;
   #leases = 0;
-  #closed = false;
 
   async enqueue(
     target: Target,
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#open();
     const now = Date.now();
     const targetKey = target.kind === 'queue' ? `q:${target.queue}` : `t:${target.topic}`;
     const boxes =
@@ -96,7 +114,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
-    this.#open();
     let groups = this.#groups.get(topic);
     if (groups === undefined) {
       groups = new Set();
@@ -106,7 +123,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
     const box = this.#box(source);
     const now = Date.now();
     const deliveries: Delivery[] = [];
@@ -135,7 +151,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
     const box = this.#box(source);
     let removed = 0;
     for (const receipt of receipts) {
@@ -147,7 +162,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
-    this.#open();
     const box = this.#box(source);
     const entry = leased(box, receipt);
     if (entry === undefined) return;
@@ -162,7 +176,6 @@ export class MemoryDriver implements MessagingDriver {
     receipts: readonly string[],
     leaseMs: number,
   ): Promise<string[]> {
-    this.#open();
     const box = this.#box(source);
     const lost: string[] = [];
     const until = Date.now() + leaseMs;
@@ -175,7 +188,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
-    this.#open();
     const box = this.#box(source);
     const entry = leased(box, receipt);
     if (entry === undefined) return;
@@ -202,7 +214,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#open();
     const box = this.#box(source);
     const now = Date.now();
     let depth = 0;
@@ -221,12 +232,10 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#open();
     return this.#box(source).dead.slice(0, limit);
   }
 
   async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
     const box = this.#box(source);
     const chosen = this.#takeDead(box, ids);
     const now = Date.now();
@@ -247,7 +256,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
     return this.#takeDead(this.#box(source), ids).length;
   }
 
@@ -256,27 +264,22 @@ export class MemoryDriver implements MessagingDriver {
     records: readonly StreamRecord[],
     retention: Retention,
   ): Promise<number[]> {
-    this.#open();
     return this.#streams.append(stream, records, retention);
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#open();
     return this.#streams.read(stream, fromOffset, limit);
   }
 
   async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#open();
     return this.#streams.resolve(stream, position);
   }
 
   async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    this.#open();
     this.#streams.commit(stream, group, offset);
   }
 
   async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#open();
     return this.#streams.committed(stream, group);
   }
 
@@ -285,12 +288,7 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
     for (const box of this.#boxes.values()) box.listeners.clear();
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the memory driver is closed');
   }
 
   #box(source: Source): Box {
