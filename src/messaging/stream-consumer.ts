@@ -243,8 +243,7 @@ export class StreamGroupConsumer<E> implements StreamConsumer {
     for (let attempt = 1; ; attempt++) {
       this.#active = 1;
       try {
-        await this.#handler(entry, { signal: this.#hardStop.signal });
-        return true;
+        return await this.#untilHardStop(entry);
       } catch (error) {
         if (this.#hardStop.signal.aborted) return false;
         if (attempt >= this.#config.maxAttempts || isNonRetryableError(error)) {
@@ -263,6 +262,28 @@ export class StreamGroupConsumer<E> implements StreamConsumer {
         this.#active = 0;
       }
     }
+  }
+
+  /**
+   * True once the handler finished; false when the drain timeout ran out first: the entry
+   * is left uncommitted, and its handler (told through its signal) is not waited for.
+   */
+  #untilHardStop(entry: E): Promise<boolean> {
+    const { signal } = this.#hardStop;
+    return new Promise<boolean>((resolve, reject) => {
+      const onAbort = () => resolve(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+      new Promise((run) => run(this.#handler(entry, { signal }))).then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(true);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
   }
 
   #idle(ms: number): Promise<void> {
