@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
-  ClosedError,
   EngineUnavailableError,
   InvalidArgumentError,
   isSluiceError,
@@ -14,18 +13,20 @@ import type {
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
-  MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
 import { queueWide, sourceName } from '../../driver.js';
+import { AssembledDriver } from '../assemble.js';
 import { GroupCommit } from '../group-commit.js';
 import { engineUnreachable } from '../unreachable.js';
 import { openConnections, Tracked } from './connection.js';
@@ -98,12 +99,7 @@ export async function openRedisDriver(
   const name = `sluice-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const { command, subscriber } = await openConnections(url, options.redis ?? {}, name);
   const driver = new RedisDriver(
-    command,
-    subscriber,
-    prefix,
-    name,
-    options.maxDeadLetters ?? 100_000,
-    sweepMs,
+    new RedisStore(command, subscriber, prefix, name, options.maxDeadLetters ?? 100_000, sweepMs),
   );
   try {
     await Promise.all([command.connect(), subscriber.connect()]);
@@ -115,8 +111,38 @@ export async function openRedisDriver(
 }
 
 /** Redis Streams with consumer groups; see lua-prelude.ts for the layout of the keys. */
-export class RedisDriver implements MessagingDriver {
-  readonly name = 'redis';
+export class RedisDriver extends AssembledDriver {
+  readonly keys: Keys;
+  /** The connection name of both connections begins with this (`-cmd`, `-sub`). */
+  readonly connectionName: string;
+  readonly #store: RedisStore;
+
+  constructor(store: RedisStore) {
+    super({
+      name: 'redis',
+      capabilities: store.capabilities,
+      queues: store,
+      deadLetters: {
+        list: (source, limit) => store.listDeadLetters(source, limit),
+        replay: (source, ids) => store.replayDeadLetters(source, ids),
+        purge: (source, ids) => store.purgeDeadLetters(source, ids),
+      },
+      streams: store,
+      close: () => store.close(),
+    });
+    this.#store = store;
+    this.keys = store.keys;
+    this.connectionName = store.connectionName;
+  }
+
+  /** Connection health, for probes and tests. */
+  get state(): { command: boolean; subscriber: boolean; reconnects: number } {
+    return this.#store.state;
+  }
+}
+
+/** The queue, dead-letter and stream work on the two connections. */
+class RedisStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities = {
     durable: true,
     delay: true,
@@ -149,7 +175,6 @@ export class RedisDriver implements MessagingDriver {
   readonly #groups = new Map<string, { topic: string; group: string }>();
   /** Set while the groups are made again after a reconnect: publishes wait for it. */
   #regrouping: Promise<void> | undefined;
-  #closed = false;
 
   constructor(
     command: Redis,
@@ -195,7 +220,6 @@ export class RedisDriver implements MessagingDriver {
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#open();
     if (records.length === 0) return [];
     const head = this.#heads.of(target, options);
     try {
@@ -222,7 +246,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
-    this.#open();
     await this.#createGroup(topic, group);
     this.#groups.set(`${topic}\u0000${group}`, { topic, group });
   }
@@ -257,7 +280,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
     const base = this.keys.box(source);
     if (this.#claimedFrom.size < maxTrackedBoxes) this.#claimedFrom.add(base);
     const leaseMs = Math.ceil(request.leaseMs);
@@ -329,7 +351,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
     const base = this.keys.box(source);
     for (let i = 0; i < receipts.length; i += chunk) {
       const args = [base, this.connectionName, ...receipts.slice(i, i + chunk)];
@@ -338,7 +359,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
-    this.#open();
     const base = this.keys.box(source);
     const delay = Math.max(0, Math.ceil(options.delayMs));
     await scripts.release.run(this.#client, `${base}:s`, [
@@ -355,7 +375,6 @@ export class RedisDriver implements MessagingDriver {
     receipts: readonly string[],
     leaseMs: number,
   ): Promise<string[]> {
-    this.#open();
     const base = this.keys.box(source);
     const lost: string[] = [];
     for (let i = 0; i < receipts.length; i += chunk) {
@@ -366,7 +385,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
-    this.#open();
     const base = this.keys.box(source);
     await scripts.deadLetter.run(this.#client, `${base}:s`, [
       base,
@@ -382,7 +400,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#open();
     const base = this.keys.box(source);
     const [depth, inFlight, delayed, oldest, deadLettered, now] = (await scripts.stats.run(
       this.#client,
@@ -401,18 +418,15 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#open();
     const entries = await this.#dead.list(this.keys.box(source), limit);
     return entries.map(([, fields]) => toDeadLetter(fields));
   }
 
   async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
     return this.#dead.replay(this.keys.box(source), ids);
   }
 
   async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
     return this.#dead.purge(this.keys.box(source), ids);
   }
 
@@ -421,27 +435,22 @@ export class RedisDriver implements MessagingDriver {
     records: readonly StreamRecord[],
     retention: Retention,
   ): Promise<number[]> {
-    this.#open();
     return this.#logs.append(stream, records, retention);
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#open();
     return this.#logs.read(stream, fromOffset, limit);
   }
 
   async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#open();
     return this.#logs.resolve(stream, position);
   }
 
   async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    this.#open();
     await this.#logs.commit(stream, group, offset);
   }
 
   async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#open();
     return this.#logs.committed(stream, group);
   }
 
@@ -450,8 +459,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
     this.#wakeups.clear();
     if (this.#command.ready) {
       const client = this.#client;
@@ -466,10 +473,6 @@ export class RedisDriver implements MessagingDriver {
 
   get #client(): Redis {
     return this.#command.client;
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the redis driver is closed');
   }
 }
 
