@@ -9,18 +9,20 @@ import type {
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
-  MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
+import { AssembledDriver } from '../assemble.js';
 import { AcksSeen } from './acks-seen.js';
 import { type NatsClients, openConnection } from './connection.js';
 import { DeadLetterStore } from './dead-letters.js';
@@ -49,7 +51,7 @@ export async function openNatsDriver(
   options?: NatsDriverOptions,
 ): Promise<NatsDriver> {
   const resolved = resolveNatsOptions(options);
-  return new NatsDriver(await openConnection(url, resolved), resolved);
+  return new NatsDriver(new NatsStore(await openConnection(url, resolved), resolved));
 }
 
 /**
@@ -57,8 +59,43 @@ export async function openNatsDriver(
  * interest stream with a durable consumer per group, a log a limits stream. Producer ids
  * ride in `Nats-Msg-Id` against the stream's duplicate window; retries are naks with a delay.
  */
-export class NatsDriver implements MessagingDriver {
-  readonly name = 'nats';
+export class NatsDriver extends AssembledDriver {
+  readonly #store: NatsStore;
+
+  constructor(store: NatsStore) {
+    super({
+      name: 'nats',
+      capabilities: store.capabilities,
+      queues: store,
+      deadLetters: {
+        list: (source, limit) => store.listDeadLetters(source, limit),
+        replay: (source, ids) => store.replayDeadLetters(source, ids),
+        purge: (source, ids) => store.purgeDeadLetters(source, ids),
+      },
+      streams: store,
+      close: () => store.close(),
+    });
+    this.#store = store;
+  }
+
+  /** False while the connection is down and the client is reconnecting. */
+  get connected(): boolean {
+    return this.#store.connected;
+  }
+
+  /** The prefix of every stream and subject this driver uses. */
+  get prefix(): string {
+    return this.#store.prefix;
+  }
+
+  /** Deletes every stream this driver's prefix names (all queues, topics, logs, dead letters). */
+  dropAll(): Promise<number> {
+    return this.#store.dropAll();
+  }
+}
+
+/** The queue, dead-letter and stream work on one JetStream connection. */
+class NatsStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities;
   readonly #c: NatsClients;
   readonly #options: ResolvedNatsOptions;
@@ -133,7 +170,7 @@ export class NatsDriver implements MessagingDriver {
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#ready();
+    this.#connected();
     if (records.some((r) => r.delayMs > 0)) {
       throw new UnsupportedError('the nats driver does not offer delayed messages');
     }
@@ -165,12 +202,12 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
-    this.#ready();
+    this.#connected();
     await this.#topology.source({ kind: 'subscription', topic, group });
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#ready();
+    this.#connected();
     const ackWaitMs = await this.#topology.source(source);
     const { stream, consumer } = this.#names.source(source);
     const key = this.#key(source);
@@ -223,7 +260,6 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
     const key = this.#key(source);
     let last: Held | undefined;
     for (const receipt of receipts) {
@@ -239,7 +275,6 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
-    this.#open();
     const key = this.#key(source);
     const held = this.#leases.take(key, receipt);
     if (held === undefined) return;
@@ -254,13 +289,12 @@ export class NatsDriver implements MessagingDriver {
     receipts: readonly string[],
     leaseMs: number,
   ): Promise<string[]> {
-    this.#open();
     const key = this.#key(source);
     return receipts.filter((receipt) => !this.#leases.extend(key, receipt, leaseMs));
   }
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
-    this.#ready();
+    this.#connected();
     const key = this.#key(source);
     const held = this.#leases.take(key, receipt);
     if (held === undefined) return;
@@ -297,7 +331,7 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#ready();
+    this.#connected();
     await this.#topology.source(source);
     await this.#acksSeen.settle(this.#key(source));
     const { stream, consumer } = this.#names.source(source);
@@ -312,12 +346,12 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#ready();
+    this.#connected();
     return this.#dead.list(await this.#topology.deadLetters(source), limit);
   }
 
   async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#ready();
+    this.#connected();
     await this.#topology.source(source);
     const stream = await this.#topology.deadLetters(source);
     const target =
@@ -330,7 +364,7 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#ready();
+    this.#connected();
     return this.#dead.purge(await this.#topology.deadLetters(source), ids);
   }
 
@@ -339,29 +373,29 @@ export class NatsDriver implements MessagingDriver {
     records: readonly StreamRecord[],
     retention: Retention,
   ): Promise<number[]> {
-    this.#ready();
+    this.#connected();
     const offsets = await this.#logs.append(stream, records, retention);
     this.#wakes.send(this.#names.log(stream).wake);
     return offsets;
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#ready();
+    this.#connected();
     return this.#logs.read(stream, fromOffset, limit);
   }
 
   async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#ready();
+    this.#connected();
     return this.#logs.resolve(stream, position);
   }
 
   async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    this.#ready();
+    this.#connected();
     await this.#logs.commit(stream, group, offset);
   }
 
   async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#ready();
+    this.#connected();
     return this.#logs.committed(stream, group);
   }
 
@@ -371,7 +405,8 @@ export class NatsDriver implements MessagingDriver {
 
   /** Deletes every stream this driver's prefix names (all queues, topics, logs, dead letters). */
   async dropAll(): Promise<number> {
-    this.#ready();
+    if (this.#closed) throw new ClosedError('the nats driver is closed');
+    this.#connected();
     let dropped = 0;
     for await (const name of this.#c.jsm.streams.names()) {
       if (!name.startsWith(`${this.#names.prefix}_`)) continue;
@@ -384,7 +419,6 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
     this.#closed = true;
     for (const held of this.#leases.releaseAll()) held.delivery.nak();
     this.#puller.close();
@@ -422,18 +456,13 @@ export class NatsDriver implements MessagingDriver {
     this.#redeliveries.waiting(held.source, held.delivery.seq, Date.now() + delayMs);
   }
 
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the nats driver is closed');
-  }
-
-  /** Open and connected: calls that need the server fail fast while it is unreachable. */
   /** The server's limit on headers plus body, from its INFO (read again after a reconnect). */
   get #maxPayload(): number {
     return this.#c.nc.info?.max_payload ?? defaultMaxPayload;
   }
 
-  #ready(): void {
-    this.#open();
+  /** Calls that need the server fail fast while it is unreachable. */
+  #connected(): void {
     if (!this.#c.up())
       throw new EngineUnavailableError('the connection to NATS is down; reconnecting');
   }
