@@ -12,17 +12,19 @@ import type {
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
-  MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
+import { AssembledDriver } from '../assemble.js';
 import { engineUnreachable } from '../unreachable.js';
 import { type BatchedEnqueue, batchedEnqueue } from './batched-enqueue.js';
 import { type PgContext, sourceKey, streamKey } from './context.js';
@@ -60,9 +62,7 @@ export async function openPostgresDriver(
   const channel = `sluice_${resolved.schema}`;
   const listener = new NotifyListener(pg, config, channel, resolved.schema);
   const driver = new PostgresDriver(
-    { pool, s: quote(resolved.schema), channel },
-    resolved.schema,
-    listener,
+    new PostgresStore({ pool, s: quote(resolved.schema), channel }, resolved.schema, listener),
   );
   try {
     await ensureSchema(pool, resolved.schema);
@@ -78,8 +78,40 @@ export async function openPostgresDriver(
  * Queues, topics and streams in PostgreSQL tables (see ddl.ts): claims with
  * `FOR UPDATE SKIP LOCKED`, leases as a `lease_until` column, wake-ups by LISTEN/NOTIFY.
  */
-export class PostgresDriver implements MessagingDriver {
-  readonly name = 'postgres';
+export class PostgresDriver extends AssembledDriver {
+  /** The schema holding the tables (unquoted). */
+  readonly schema: string;
+  readonly #store: PostgresStore;
+
+  constructor(store: PostgresStore) {
+    super({
+      name: 'postgres',
+      capabilities: store.capabilities,
+      queues: store,
+      deadLetters: {
+        list: (source, limit) => store.listDeadLetters(source, limit),
+        replay: (source, ids) => store.replayDeadLetters(source, ids),
+        purge: (source, ids) => store.purgeDeadLetters(source, ids),
+      },
+      streams: store,
+      close: () => store.close(),
+    });
+    this.#store = store;
+    this.schema = store.schema;
+  }
+
+  /** The pool, for the outbox and idempotency store sharing this database. */
+  get pool(): Pool {
+    return this.#store.pool;
+  }
+
+  get connected(): boolean {
+    return this.#store.connected;
+  }
+}
+
+/** The queue, dead-letter and stream work, each statement run through the shared pool. */
+class PostgresStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities = {
     durable: true,
     delay: true,
@@ -134,7 +166,6 @@ export class PostgresDriver implements MessagingDriver {
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    if (this.#closed) return Promise.reject(new ClosedError('the postgres driver is closed'));
     if (target.kind === 'queue') return this.#groupCommit.enqueue(target.queue, records, options);
     return this.#counted(records, () => enqueue(this.#ctx, target, records, options));
   }
@@ -243,7 +274,6 @@ export class PostgresDriver implements MessagingDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
     await this.#listener.close();
@@ -257,6 +287,7 @@ export class PostgresDriver implements MessagingDriver {
    * have stored a publish: a retry with the same id is safe).
    */
   async #run<R>(work: () => Promise<R>): Promise<R> {
+    // A write that waited in the group commit while the driver closed.
     if (this.#closed) throw new ClosedError('the postgres driver is closed');
     try {
       const result = await work();
