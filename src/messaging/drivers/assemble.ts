@@ -29,7 +29,30 @@ export function assembleDriver(parts: DriverParts): MessagingDriver {
   return new AssembledDriver(parts);
 }
 
-/** Also a base class, for a driver made with `new` (the memory driver). */
+/** A store that does every operation under its MessagingDriver name. */
+export type DriverStore = Omit<MessagingDriver, 'name' | 'capabilities'>;
+
+/** The parts of a store that does queues, dead letters and streams itself. */
+export function storeParts(
+  name: string,
+  capabilities: DriverCapabilities,
+  store: DriverStore,
+): DriverParts {
+  return {
+    name,
+    capabilities,
+    queues: store,
+    deadLetters: {
+      list: (source, limit) => store.listDeadLetters(source, limit),
+      replay: (source, ids) => store.replayDeadLetters(source, ids),
+      purge: (source, ids) => store.purgeDeadLetters(source, ids),
+    },
+    streams: store,
+    close: () => store.close(),
+  };
+}
+
+/** Also a base class, for a driver made with `new` or with members of its own. */
 export class AssembledDriver implements MessagingDriver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;

@@ -20,7 +20,7 @@ import type {
   Target,
 } from '../../driver.js';
 import { queueWide } from '../../driver.js';
-import { AssembledDriver } from '../assemble.js';
+import { AssembledDriver, storeParts } from '../assemble.js';
 import { MemoryStreams } from './streams.js';
 
 interface Entry {
@@ -45,18 +45,7 @@ const maxDeadLetters = 100_000;
 export class MemoryDriver extends AssembledDriver {
   constructor() {
     const store = new MemoryStore();
-    super({
-      name: 'memory',
-      capabilities: store.capabilities,
-      queues: store,
-      deadLetters: {
-        list: (source, limit) => store.listDeadLetters(source, limit),
-        replay: (source, ids) => store.replayDeadLetters(source, ids),
-        purge: (source, ids) => store.purgeDeadLetters(source, ids),
-      },
-      streams: store,
-      close: () => store.close(),
-    });
+    super(storeParts('memory', store.capabilities, store));
   }
 }
 

@@ -22,7 +22,7 @@ import type {
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
-import { AssembledDriver } from '../assemble.js';
+import { AssembledDriver, storeParts } from '../assemble.js';
 import { AcksSeen } from './acks-seen.js';
 import { type NatsClients, openConnection } from './connection.js';
 import { DeadLetterStore } from './dead-letters.js';
@@ -63,18 +63,7 @@ export class NatsDriver extends AssembledDriver {
   readonly #store: NatsStore;
 
   constructor(store: NatsStore) {
-    super({
-      name: 'nats',
-      capabilities: store.capabilities,
-      queues: store,
-      deadLetters: {
-        list: (source, limit) => store.listDeadLetters(source, limit),
-        replay: (source, ids) => store.replayDeadLetters(source, ids),
-        purge: (source, ids) => store.purgeDeadLetters(source, ids),
-      },
-      streams: store,
-      close: () => store.close(),
-    });
+    super(storeParts('nats', store.capabilities, store));
     this.#store = store;
   }
 

@@ -24,7 +24,7 @@ import type {
   StreamRecord,
   Target,
 } from '../../driver.js';
-import { AssembledDriver } from '../assemble.js';
+import { AssembledDriver, storeParts } from '../assemble.js';
 import { engineUnreachable } from '../unreachable.js';
 import { type BatchedEnqueue, batchedEnqueue } from './batched-enqueue.js';
 import { type PgContext, sourceKey, streamKey } from './context.js';
@@ -84,18 +84,7 @@ export class PostgresDriver extends AssembledDriver {
   readonly #store: PostgresStore;
 
   constructor(store: PostgresStore) {
-    super({
-      name: 'postgres',
-      capabilities: store.capabilities,
-      queues: store,
-      deadLetters: {
-        list: (source, limit) => store.listDeadLetters(source, limit),
-        replay: (source, ids) => store.replayDeadLetters(source, ids),
-        purge: (source, ids) => store.purgeDeadLetters(source, ids),
-      },
-      streams: store,
-      close: () => store.close(),
-    });
+    super(storeParts('postgres', store.capabilities, store));
     this.#store = store;
     this.schema = store.schema;
   }

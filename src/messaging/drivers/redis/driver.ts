@@ -26,7 +26,7 @@ import type {
   Target,
 } from '../../driver.js';
 import { queueWide, sourceName } from '../../driver.js';
-import { AssembledDriver } from '../assemble.js';
+import { AssembledDriver, storeParts } from '../assemble.js';
 import { GroupCommit } from '../group-commit.js';
 import { engineUnreachable } from '../unreachable.js';
 import { openConnections, Tracked } from './connection.js';
@@ -118,18 +118,7 @@ export class RedisDriver extends AssembledDriver {
   readonly #store: RedisStore;
 
   constructor(store: RedisStore) {
-    super({
-      name: 'redis',
-      capabilities: store.capabilities,
-      queues: store,
-      deadLetters: {
-        list: (source, limit) => store.listDeadLetters(source, limit),
-        replay: (source, ids) => store.replayDeadLetters(source, ids),
-        purge: (source, ids) => store.purgeDeadLetters(source, ids),
-      },
-      streams: store,
-      close: () => store.close(),
-    });
+    super(storeParts('redis', store.capabilities, store));
     this.#store = store;
     this.keys = store.keys;
     this.connectionName = store.connectionName;

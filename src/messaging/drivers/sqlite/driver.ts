@@ -22,7 +22,7 @@ import type {
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
 import { positiveInt } from '../../validate.js';
-import { assembleDriver } from '../assemble.js';
+import { assembleDriver, storeParts } from '../assemble.js';
 import { deadLettersDropped } from './metrics.js';
 import { defaultMaxDeadLetters, type SqliteDriverOptions } from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
@@ -40,18 +40,7 @@ const dedupePurgeEveryMs = 1000;
  */
 export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): MessagingDriver {
   const store = new SqliteStore(path, options);
-  return assembleDriver({
-    name: 'sqlite',
-    capabilities: store.capabilities,
-    queues: store,
-    deadLetters: {
-      list: (source, limit) => store.listDeadLetters(source, limit),
-      replay: (source, ids) => store.replayDeadLetters(source, ids),
-      purge: (source, ids) => store.purgeDeadLetters(source, ids),
-    },
-    streams: store,
-    close: () => store.close(),
-  });
+  return assembleDriver(storeParts('sqlite', store.capabilities, store));
 }
 
 /** Queues, topic groups, dead letters and streams in one SQLite file. */
