@@ -23,7 +23,7 @@ export interface TelemetryStoreComponentOptions {
   /** The service instances to scrape, asked before each round. */
   targets: () => ScrapeTarget[];
   /** The supervisor's own registry, read in process as service `sluice`. */
-  registry?: Registry;
+  registry?: Registry | undefined;
 }
 
 const PRUNE_INTERVAL_MS = 30_000;

@@ -10,7 +10,7 @@ export interface OtlpForwarderOptions {
   maxInflight?: number;
   /** Per request. Default 10 s. */
   timeoutMs?: number;
-  registry?: Registry;
+  registry?: Registry | undefined;
 }
 
 /**

@@ -21,7 +21,7 @@ export interface TelemetryStoreOptions {
   /** A file (created with its folder), or `:memory:`. */
   path: string;
   caps?: Partial<StoreCaps>;
-  registry?: Registry;
+  registry?: Registry | undefined;
   /** Default `Date.now`; the age cap is measured against it. */
   now?: () => number;
 }
