@@ -17,7 +17,7 @@ export interface SqliteDriverOptions {
    * to make room, counted in `sluice_messaging_sqlite_dead_letters_dropped_total`.
    * Default 10,000.
    */
-  maxDeadLetters?: number;
+  maxDeadLetters?: number | undefined;
 }
 
 export const defaultMaxDeadLetters = 10_000;
