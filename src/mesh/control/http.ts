@@ -72,12 +72,15 @@ export function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // Past the limit the rest is read and dropped (the server's request timeout bounds
+    // it), so the client still gets its answer rather than a cut connection.
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (chunks.length > 0) {
+        chunks.length = 0;
         reject(invalid(`the body is larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-      } else chunks.push(chunk);
+      }
     });
     req.on('error', reject);
     req.on('end', () => {
