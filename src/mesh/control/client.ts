@@ -186,7 +186,16 @@ export class MeshControlClient implements MeshControl {
   }
 
   #announceIdentity(): void {
-    for (const listener of [...this.#identityListeners]) listener(this.#identity);
+    for (const listener of [...this.#identityListeners]) this.#call(listener, this.#identity);
+  }
+
+  /** A listener that throws is reported; it neither breaks the stream nor starves the others. */
+  #call<T>(listener: (value: T) => void, value: T): void {
+    try {
+      listener(value);
+    } catch (error) {
+      this.#o.onError?.(error);
+    }
   }
 
   #bundle(trustBundle: unknown): void {
@@ -271,7 +280,7 @@ export class MeshControlClient implements MeshControl {
             : (snapshot as PolicySnapshot).policy
         ) as T;
         watch.last = value;
-        for (const listener of [...watch.listeners]) listener(value);
+        for (const listener of [...watch.listeners]) this.#call(listener, value);
       },
     });
     return watch;
