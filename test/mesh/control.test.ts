@@ -269,14 +269,14 @@ describe('mesh control plane: registry', () => {
 describe('mesh control client', () => {
   it('keeps its identity and last endpoints while the control plane is down, and catches up after', async () => {
     const dir = tempDir();
-    let plane = await startPlane(dir);
+    let plane = await startPlane(dir, { registrationTtlMs: 1500 });
     const port = Number(new URL(plane.url).port);
     const errors: unknown[] = [];
     const client = await clientOf(plane, 'fulfillment', {
       onError: (e: unknown) => errors.push(e),
     });
-    // The sidecar's own watch, open throughout.
-    const stop = client.watch('payment', () => {});
+    // The sidecar's own watches, open throughout.
+    const stops = [client.watch('payment', () => {}), client.watch('fulfillment', () => {})];
     try {
       await plane.registry.register(endpoint('payment-0'));
       await seen(client, 'payment', 'payment-0');
@@ -286,16 +286,16 @@ describe('mesh control client', () => {
       client.watch('payment', (list) => (immediate ??= instancesOf(list)))();
       assert.equal(immediate, 'payment-0');
       assert.match(client.identity().certPem, /BEGIN CERTIFICATE/);
-      await assert.rejects(client.register(endpoint('payment-1')), (e) =>
+      const own: MeshEndpoint = { ...endpoint('fulfillment-0'), service: 'fulfillment' };
+      await assert.rejects(client.register(own), (e) =>
         isSluiceError(e, 'SLUICE_MESH_CONTROL_UNAVAILABLE'),
       );
-      plane = await startPlane(dir, { port });
-      const caughtUp = seen(client, 'payment', 'payment-0,payment-1');
-      await plane.registry.register(endpoint('payment-1', 7002));
-      await caughtUp;
+      plane = await startPlane(dir, { port, registrationTtlMs: 1500 });
+      // The watch reconnects, and a heartbeat makes the registration the outage refused.
+      await seen(client, 'fulfillment', 'fulfillment-0');
       assert.ok(errors.length > 0, 'the outage was reported');
     } finally {
-      stop();
+      for (const stop of stops) stop();
       await client.close();
       await plane.close();
     }

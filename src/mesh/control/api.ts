@@ -14,6 +14,8 @@ export interface ControlApiOptions {
   registry: Registry;
   /** Subscribes to trust-bundle changes (anchor rotation), for the watch streams. */
   onBundle: (listener: (trustBundle: string) => void) => () => void;
+  /** Every open watch stream, so closing the control plane can cut them. */
+  streams: Set<ServerResponse>;
   /** Serves GET /metrics. */
   metrics?: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -132,7 +134,8 @@ async function allowed(
 }
 
 function watch(o: ControlApiOptions, service: string, res: ServerResponse): void {
-  const stops: (() => void)[] = [];
+  const stops: (() => void)[] = [() => o.streams.delete(res)];
+  o.streams.add(res);
   const stream = new EventStream(res, () => {
     for (const stop of stops) stop();
   });

@@ -68,6 +68,8 @@ export class MeshControlClient implements MeshControl {
   #identity!: WorkloadIdentity;
   #token: string;
   #renewTimer: unknown;
+  /** The registration TTL the control plane last announced; 15 s until it has. */
+  #ttlMs = 15_000;
   #closed = false;
 
   private constructor(options: MeshControlClientOptions, keyPem: string, csr: string) {
@@ -117,9 +119,14 @@ export class MeshControlClient implements MeshControl {
     const entry = this.#registered.get(key) ?? { endpoint, timer: undefined, ok: false };
     entry.endpoint = endpoint;
     this.#registered.set(key, entry);
-    const { ttlMs } = await this.#put(endpoint);
-    entry.ok = true;
-    this.#heartbeat(key, ttlMs);
+    this.#timers.clearTimeout(entry.timer);
+    try {
+      this.#ttlMs = (await this.#put(endpoint)).ttlMs;
+      entry.ok = true;
+    } finally {
+      // Also after a failure: the next beat registers it once the control plane answers.
+      this.#heartbeat(key, this.#ttlMs);
+    }
   }
 
   async deregister(service: string, instance: string): Promise<void> {

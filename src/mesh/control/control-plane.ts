@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Clock } from '../../core/clock.js';
 import { metricsHandler } from '../../observe/handler.js';
 import { createLogger, type Logger } from '../../observe/logger.js';
@@ -41,6 +41,7 @@ export class ControlPlane {
   readonly #store: RegistryStore;
   readonly #server: Server;
   readonly #bundleListeners = new Set<(bundle: string) => void>();
+  readonly #streams = new Set<ServerResponse>();
   readonly #expiry: ReturnType<typeof watchCaExpiry>;
   readonly #caReload: NodeJS.Timeout;
   #url = '';
@@ -65,6 +66,7 @@ export class ControlPlane {
     const handler = controlApi({
       ca,
       registry: this.registry,
+      streams: this.#streams,
       onBundle: (listener) => {
         this.#bundleListeners.add(listener);
         return () => this.#bundleListeners.delete(listener);
@@ -130,6 +132,8 @@ export class ControlPlane {
     clearInterval(this.#caReload);
     this.#expiry.stop();
     this.registry.close();
+    // Watchers must hear that this control plane is gone and reconnect elsewhere.
+    for (const stream of [...this.#streams]) stream.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.#store.close();
