@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { CertificateAuthority } from '../identity/authority.js';
-import { tokenInvalid } from '../identity/errors.js';
+import { MeshError, tokenInvalid } from '../identity/errors.js';
 import { isServiceName } from '../identity/spiffe.js';
 import type { TokenClaims } from '../identity/tokens.js';
-import { ControlError } from './errors.js';
 import { bearer, readJson, sendError, sendJson, sendProblem } from './http.js';
 import type { EndpointsSnapshot, Registry } from './registry.js';
 import { EventStream } from './sse.js';
@@ -65,10 +64,7 @@ async function route(o: ControlApiOptions, req: IncomingMessage, res: ServerResp
     if (instance[3] !== undefined) {
       if (method !== 'POST') return notAllowed(res, 'POST');
       if (!(await o.registry.heartbeat(service, name))) {
-        throw new ControlError(
-          'SLUICE_MESH_NOT_REGISTERED',
-          `${service}/${name} is not registered`,
-        );
+        throw new MeshError('SLUICE_MESH_NOT_REGISTERED', `${service}/${name} is not registered`);
       }
       return sendJson(res, 200, { ttlMs: o.registry.ttlMs });
     }
@@ -125,7 +121,7 @@ async function allowed(
   ) {
     const whose =
       claims.instance === undefined ? claims.service : `${claims.service}/${claims.instance}`;
-    throw new ControlError(
+    throw new MeshError(
       'SLUICE_MESH_FORBIDDEN',
       `this token is for ${whose}, not ${service}/${instance}`,
     );

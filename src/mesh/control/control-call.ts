@@ -1,5 +1,5 @@
 import { SluiceError } from '../../core/errors.js';
-import { ControlError } from './errors.js';
+import { MeshError } from '../identity/errors.js';
 
 const CALL_TIMEOUT_MS = 10_000;
 
@@ -26,7 +26,7 @@ export async function callControl<T>(
       signal: options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]),
     });
   } catch (error) {
-    throw new ControlError(
+    throw new MeshError(
       'SLUICE_MESH_CONTROL_UNAVAILABLE',
       `the control plane at ${base} did not answer`,
       {

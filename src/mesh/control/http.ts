@@ -1,6 +1,6 @@
-import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError, isSluiceError } from '../../core/errors.js';
-import { PROBLEM_BASE } from '../../gateway/problem.js';
+import { problemResponse } from '../../gateway/problem.js';
 import { send } from '../../gateway/respond.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -27,18 +27,7 @@ export function sendProblem(
     .replace(/^SLUICE_/, '')
     .toLowerCase()
     .replaceAll('_', '-');
-  const title = STATUS_CODES[status] ?? 'Error';
-  const body = JSON.stringify({ type: PROBLEM_BASE + slug, title, status, detail, code });
-  send(res, {
-    status,
-    headers: {
-      ...headers,
-      'content-type': 'application/problem+json',
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-    },
-    body,
-  });
+  send(res, problemResponse(status, slug, detail, headers, undefined, { code }));
 }
 
 const statusOf: Record<string, number> = {
