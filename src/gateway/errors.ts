@@ -27,6 +27,8 @@ export interface ProblemExtensions {
   errors?: { pointer: string; message: string }[];
   /** The stable SLUICE_* code, for APIs whose clients match on it (the mesh's control plane). */
   code?: string;
+  /** The mesh authorization rule that decided a denied call. */
+  rule?: string;
 }
 
 export const isHttpProblemError = (e: unknown): e is HttpProblemError =>
