@@ -154,6 +154,16 @@ const route = closed(
     requestHeaders: headerRules,
     responseHeaders: headerRules,
     resilience,
+    upgrade: {
+      type: 'array',
+      items: {
+        type: 'string',
+        pattern: "^(?![hH]2[cC]$)[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+        expected: 'an Upgrade protocol name such as websocket (never h2c)',
+      },
+      uniqueItems: true,
+    },
+    methodOverride: flag,
     filters: { type: 'array', items: { enum: filterNames }, uniqueItems: true },
   },
   ['path', 'upstream'],
@@ -306,6 +316,7 @@ const gatewaySection = closed(
     tracing: flag,
     metrics: flag,
     via: text,
+    underscoreHeaders: { enum: ['drop', 'allow'] },
   },
   ['routes'],
 );

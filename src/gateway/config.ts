@@ -48,6 +48,12 @@ export interface GatewayConfig {
   metrics?: boolean;
   /** Name in `Via`; default `sluice`. */
   via?: string;
+  /**
+   * Request header names with `_` (`X_User_Id`): `drop` (default, as nginx does) or
+   * `allow`. CGI-style upstreams read `_` and `-` alike, so `X_User_Id` would pass for the
+   * `X-User-Id` the gateway sets from a verified token.
+   */
+  underscoreHeaders?: 'drop' | 'allow';
 }
 
 /** PEM files, relative to the configuration file. */
@@ -256,6 +262,16 @@ export interface RouteConfig {
   requestHeaders?: HeaderRules;
   responseHeaders?: HeaderRules;
   resilience?: ResilienceConfig;
+  /**
+   * Upgrade protocols this route tunnels (`[websocket]`); none by default, `h2c` never.
+   * Any other Upgrade is served as a plain request without its upgrade headers.
+   */
+  upgrade?: string[];
+  /**
+   * Forward `X-HTTP-Method-Override` (and `X-HTTP-Method`, `X-Method-Override`), whose value
+   * must then be one of `methods`; stripped by default.
+   */
+  methodOverride?: boolean;
   /** Filter order; default `tracing, cors, auth, rateLimit, shaping, headers, cache, resilience`. */
   filters?: FilterName[];
 }

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { errors } from 'undici';
 import {
   isBulkheadFullError,
   isCircuitOpenError,
@@ -113,6 +114,15 @@ export function errorToResponse(error: unknown, requestId: string): GatewayRespo
   if (isUpstreamConnectionError(error)) {
     return problemResponse(502, 'bad-gateway', 'The upstream connection failed', {}, requestId);
   }
+  if (isUpstreamProtocolError(error)) {
+    return problemResponse(
+      502,
+      'bad-gateway',
+      'The upstream sent an invalid response',
+      {},
+      requestId,
+    );
+  }
   return problemResponse(500, 'internal', 'Internal gateway error', {}, requestId);
 }
 
@@ -135,4 +145,11 @@ function isUpstreamConnectionError(error: unknown): boolean {
   const code = codeOf(error);
   // undici's own codes and socket errnos (ECONNREFUSED, ECONNRESET, EPIPE…), not ERR_* bugs.
   return typeof code === 'string' && (code.startsWith('UND_ERR') || /^E[A-Z]+$/.test(code));
+}
+
+/** The upstream broke HTTP: undici's parser refused a status line or header, or we did. */
+function isUpstreamProtocolError(error: unknown): boolean {
+  return (
+    error instanceof errors.HTTPParserError || isSluiceError(error, 'SLUICE_GATEWAY_BAD_UPSTREAM')
+  );
 }
