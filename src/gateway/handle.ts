@@ -25,16 +25,14 @@ export interface Exchange {
   durationMs: number;
 }
 
-/** Where a failure the client only sees as a 5xx (or a cut response) is told. */
-export interface Failure {
-  requestId: string;
-  method: string;
-  path: string;
-  route: string;
-  upstream: string;
-  /** 5xx answered, or 0 when the response was already under way and had to be cut. */
-  status: number;
-}
+/**
+ * A failure the client only sees as a 5xx, or as a cut response: then `status` is 0, since
+ * the response was already under way.
+ */
+export type Failure = Pick<
+  Exchange,
+  'requestId' | 'method' | 'path' | 'route' | 'upstream' | 'status'
+>;
 
 export interface HandleHooks {
   done?: (exchange: Exchange) => void;

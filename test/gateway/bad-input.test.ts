@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { call, raw, startUpstream, statusOf, type TestUpstream } from './helpers.js';
+import { call, raw, refusedRaw, startUpstream, statusOf, type TestUpstream } from './helpers.js';
 
 describe('gateway bad input', () => {
   let upstream: TestUpstream;
@@ -25,15 +25,8 @@ describe('gateway bad input', () => {
     await upstream.close();
   });
 
-  /** Sends `payload` and checks the status, that the upstream saw nothing, and that the gateway still serves. */
-  async function rejected(payload: string, status: number, idleMs?: number): Promise<string> {
-    const seen = upstream.seen.length;
-    const text = await raw(port, payload, idleMs);
-    assert.equal(statusOf(text), status, text);
-    assert.equal(upstream.seen.length, seen, 'the upstream must not see the request');
-    assert.equal((await call(`${gw.url}/still-serving`)).status, 200);
-    return text;
-  }
+  const rejected = (payload: string, status: number, idleMs?: number): Promise<string> =>
+    refusedRaw(gw.url, upstream, payload, status, idleMs);
 
   it('refuses Content-Length together with Transfer-Encoding (request smuggling)', async () => {
     const text = await rejected(

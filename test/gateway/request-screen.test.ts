@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hashApiKey } from '../../src/gateway/filters/api-key.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { call, raw, startUpstream, statusOf, type TestUpstream } from './helpers.js';
+import {
+  call,
+  raw,
+  rawSession,
+  refusedRaw,
+  startUpstream,
+  statusOf,
+  type TestUpstream,
+} from './helpers.js';
 
 describe('gateway request screening', () => {
   let upstream: TestUpstream;
@@ -38,15 +46,8 @@ describe('gateway request screening', () => {
     await upstream.close();
   });
 
-  /** Sends `payload`, checks the status and that the upstream saw nothing, then that the gateway still serves. */
-  async function refused(payload: string, status: number): Promise<string> {
-    const seen = upstream.seen.length;
-    const text = await raw(port, payload);
-    assert.equal(statusOf(text), status, text);
-    assert.equal(upstream.seen.length, seen, 'the upstream must not see the request');
-    assert.equal((await call(`${gw.url}/still-serving`)).status, 200);
-    return text;
-  }
+  const refused = (payload: string, status: number): Promise<string> =>
+    refusedRaw(gw.url, upstream, payload, status);
 
   it('answers 400 to a duplicate or invalid Host (RFC 9112 section 3.2)', async () => {
     const text = await refused(
@@ -151,22 +152,7 @@ describe('gateway request screening', () => {
   });
 
   it('sends 100 Continue once the body is wanted, then forwards it', async () => {
-    const { connect } = await import('node:net');
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.setEncoding('utf8');
-    let data = '';
-    const until = (pattern: RegExp) =>
-      new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (pattern.test(data)) resolve();
-          else
-            socket.once('data', (chunk: string) => {
-              data += chunk;
-              check();
-            });
-        };
-        check();
-      });
+    const { socket, until } = rawSession(port);
     socket.write(
       'POST /small HTTP/1.1\r\nHost: x\r\nexpect: 100-continue\r\ncontent-length: 5\r\nconnection: close\r\n\r\n',
     );

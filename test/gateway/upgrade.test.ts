@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { hashApiKey } from '../../src/gateway/filters/api-key.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { configProblems, raw, statusOf } from './helpers.js';
+import { configProblems, raw, rawSession, statusOf } from './helpers.js';
 
 describe('gateway upgrade (WebSocket) passthrough', () => {
   let upstream: Server;
@@ -53,29 +53,15 @@ describe('gateway upgrade (WebSocket) passthrough', () => {
   });
 
   it('joins the client and upstream sockets after the 101', async () => {
-    const socket = connect({ host: '127.0.0.1', port: gw.address.port });
-    socket.setEncoding('utf8');
-    let data = '';
-    const got = (text: string) =>
-      new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (data.includes(text)) resolve();
-          else
-            socket.once('data', (c: string) => {
-              data += c;
-              check();
-            });
-        };
-        check();
-      });
+    const { socket, until } = rawSession(gw.address.port);
     socket.write(
       'GET /ws/open HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n',
     );
-    await got('\r\n\r\n');
-    assert.equal(statusOf(data), 101);
-    assert.match(data, /x-request-id: /);
+    const head = await until(/\r\n\r\n/);
+    assert.equal(statusOf(head), 101);
+    assert.match(head, /x-request-id: /);
     socket.write('ping');
-    await got('echo:ping');
+    await until(/echo:ping/);
     socket.destroy();
   });
 
