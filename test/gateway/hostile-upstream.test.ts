@@ -256,3 +256,49 @@ describe('an upstream body that fails before the gateway listens to it', () => {
     }
   });
 });
+
+describe('health checks against a misbehaving upstream', () => {
+  it('mark it unhealthy and never take the gateway down', async () => {
+    const hostile = await startHostileUpstream();
+    const healthy = await startUpstream();
+    const log = capturedLogger();
+    // Every probe meets another misbehaviour; the test goes on once each was met twice.
+    const bad = cases.filter((c) => c.expect.includes(502) || c.expect.includes(CUT));
+    let probes = 0;
+    let met: () => void = () => {};
+    const allMet = new Promise<void>((resolve) => {
+      met = resolve;
+    });
+    hostile.behave((socket, request) => {
+      probes++;
+      if (probes >= bad.length * 2) met();
+      bad[probes % bad.length]!.misbehaviour(socket, request);
+    });
+    const gw = await Gateway.start(
+      {
+        listen: 0,
+        metrics: false,
+        upstreams: {
+          hostile: {
+            targets: [hostile.url],
+            healthCheck: { path: '/healthz', interval: '20ms', timeout: '200ms' },
+          },
+        },
+        routes: [
+          { path: '/hostile/*', upstream: 'hostile' },
+          { path: '/*', upstream: healthy.url },
+        ],
+      },
+      { logger: log.logger },
+    );
+    try {
+      await allMet;
+      assert.equal((await call(`${gw.url}/elsewhere`)).status, 200);
+      assert.equal((await call(`${gw.url}/hostile/x`)).status, 503, 'no healthy target');
+    } finally {
+      await gw.close();
+      await hostile.close();
+      await healthy.close();
+    }
+  });
+});
