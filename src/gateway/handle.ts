@@ -95,7 +95,10 @@ class Exchanger {
     } catch (error) {
       response = errorToResponse(error, this.requestId);
       // 503s are load shed or breakers at work, counted in metrics: no failure to log.
-      if (response.status >= 500 && response.status !== 503) this.#failed(response.status, error);
+      // A client that left is no failure: its upstream call was aborted on purpose.
+      if (response.status >= 500 && response.status !== 503 && !this.context?.gone) {
+        this.#failed(response.status, error);
+      }
     }
     const headers = response.headers;
     if (this.context) Object.assign(headers, this.context.responseHeaders);

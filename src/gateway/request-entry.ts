@@ -22,6 +22,8 @@ export interface Refused {
   response: GatewayResponse;
 }
 
+const ignore = (): void => {};
+
 function hasBody(req: IncomingMessage): boolean {
   // HTTP/2 frames the body itself: there is one unless the HEADERS frame ended the stream.
   if (req.httpVersionMajor === 2) {
@@ -81,12 +83,18 @@ export function enterRequest(
   const context = new RequestContext(requestId, clientIp, route.name, found.params);
   if (runtime.clientIdentity !== null) runtime.clientIdentity(req, context);
   req.headers['x-request-id'] = requestId;
+  const body = upgrade === undefined && hasBody(req) ? req : null;
+  // A client that leaves mid-body makes node emit 'error' on the request, perhaps while a
+  // filter is still awaiting (a JWKS fetch, a Redis limit) and nothing reads the body yet:
+  // unheard, it would end the process. Whoever reads the body later finds it destroyed,
+  // and the response's 'close' aborts the upstream call.
+  body?.on('error', ignore);
   const request: GatewayRequest = {
     method,
     path,
     query: target.query,
     headers: req.headers,
-    body: upgrade === undefined && hasBody(req) ? req : null,
+    body,
     raw: req,
     ...(upgrade === undefined ? {} : { upgrade }),
   };
