@@ -13,7 +13,7 @@ export interface MetricOptions<L extends string> {
   labelValues?: Partial<Record<L, readonly string[]>>;
   /** Distinct label combinations kept before new ones fold into `other` (default 100). */
   maxSeries?: number;
-  registry?: Registry;
+  registry?: Registry | undefined;
 }
 
 export interface HistogramOptions<L extends string> extends MetricOptions<L> {

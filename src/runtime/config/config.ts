@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, type Env, loadConfig, parseConfig } from '../../core/index.js';
 import type { Duration, GatewayConfig, Size } from '../../gateway/config.js';
+import type { AuthorizationConfig, UpstreamPolicyConfig } from '../../mesh/policy.js';
 import { checkSystem, positioned } from './check.js';
 import { type drivers, sluiceSchema } from './schema.js';
 
@@ -22,25 +23,8 @@ export interface SluiceConfig {
   services?: Record<string, ServiceConfig>;
 }
 
-export interface PolicyConfig {
-  timeout?: Duration;
-  retry?: {
-    attempts?: number;
-    backoff?: 'constant' | 'exponential' | 'decorrelated';
-    delay?: Duration;
-    maxDelay?: Duration;
-    budget?: string | number;
-  };
-  breaker?: {
-    failureRate?: string | number;
-    slowCallRate?: string | number;
-    slowCall?: Duration;
-    minimumCalls?: number;
-    window?: Duration;
-    openFor?: Duration;
-  };
-  bulkhead?: number | { max: number; queue?: number; queueTimeout?: Duration };
-}
+/** `services.<name>.policies.<upstream>`: what the sidecar applies to calls to it. */
+export type PolicyConfig = UpstreamPolicyConfig;
 
 export interface ServiceConfig {
   command: string;
@@ -61,6 +45,8 @@ export interface ServiceConfig {
       };
   /** Per upstream name. */
   policies?: Record<string, PolicyConfig>;
+  /** Which services may call this one, and what (applied by its sidecar). */
+  authorization?: AuthorizationConfig;
   restart?: {
     policy?: 'always' | 'on-failure' | 'never';
     backoff?: Duration;
