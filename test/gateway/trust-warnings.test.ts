@@ -10,7 +10,9 @@ import { trustedProxyWarnings } from '../../src/gateway/trust-warnings.js';
 
 const routes: GatewayConfig['routes'] = [{ path: '/', upstream: 'http://127.0.0.1:1' }];
 const warned = (listen: string | number | undefined, trustedProxies: string[]): string[] =>
-  trustedProxyWarnings({ listen, trustedProxies, routes }).map((w) => String(w.segments[1]));
+  trustedProxyWarnings({ ...(listen === undefined ? {} : { listen }), trustedProxies, routes }).map(
+    (w) => String(w.segments[1]),
+  );
 
 describe('trustedProxyWarnings', () => {
   it('reports loopback entries when the listener is on loopback', () => {
