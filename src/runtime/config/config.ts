@@ -12,6 +12,7 @@ export interface SluiceConfig {
   telemetry?: {
     metrics?: { port?: number; path?: string; enabled?: boolean };
     traces?: { otlp?: string; sample?: string | number; serviceName?: string };
+    store?: TelemetryStoreConfig;
     logs?: {
       level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
       pretty?: boolean;
@@ -21,6 +22,23 @@ export interface SluiceConfig {
   control?: { port: number };
   gateway?: GatewayConfig;
   services?: Record<string, ServiceConfig>;
+}
+
+/** `telemetry.store`: on when declared, unless `enabled: false`. */
+export interface TelemetryStoreConfig {
+  enabled?: boolean;
+  /** SQLite file, relative to the config file's folder. Default `data/telemetry.db`. */
+  path?: string;
+  /** OTLP/HTTP receiver port on 127.0.0.1. Default 0: any free port, printed at start. */
+  port?: number;
+  maxSpans?: number;
+  maxLogs?: number;
+  maxSamples?: number;
+  maxAge?: Duration;
+  /** How often each instance's /metrics is read into the store. Default 10s. */
+  scrapeInterval?: Duration;
+  /** An external OTLP/HTTP collector that receives everything as well. */
+  forward?: string;
 }
 
 /** `services.<name>.policies.<upstream>`: what the sidecar applies to calls to it. */
