@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   BulkheadFullError,
   CircuitOpenError,
+  isSluiceError,
   LoadShedError,
   RateLimitedError,
   SluiceError,
@@ -208,5 +209,24 @@ describe('overload configuration', () => {
     assert.match(problems[0]!, /^3 gateway\.shedding/);
     assert.match(problems[1]!, /^5 gateway\.upstreams\.a\.resilience\.concurrency/);
     assert.match(problems[2]!, /^7 gateway\.routes\[0\]\.resilience\.concurrency/);
+  });
+
+  it('refuses inconsistent bounds, naming the upstream, and fills the others from them', async () => {
+    const start = (concurrency: object) =>
+      Gateway.start({
+        listen: 0,
+        upstreams: { a: { targets: ['http://127.0.0.1:1'], resilience: { concurrency } } },
+        routes: [{ path: '/a', upstream: 'a' }],
+      });
+    await assert.rejects(
+      start({ min: 10, max: 5 }),
+      (e) => isSluiceError(e, 'SLUICE_INVALID_ARGUMENT') && /"a": concurrency/.test(e.message),
+    );
+    const gw = await start({ max: 50 });
+    try {
+      assert.equal(gw.runtime.policies.get('route0')?.concurrency?.stats().limit, 50);
+    } finally {
+      await gw.close();
+    }
   });
 });

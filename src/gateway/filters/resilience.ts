@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  InvalidArgumentError,
   isAbortedError,
   isBulkheadFullError,
   isCircuitOpenError,
@@ -64,13 +65,21 @@ const countsAgainstUpstream = (error: unknown): boolean =>
 
 /** The adaptive limit in front of one upstream (or one route), learning from its calls only. */
 function adaptiveLimit(config: ConcurrencyConfig, name: string): LoadShedder {
+  const min = config.min ?? 3;
+  const max = config.max ?? Math.max(1_000, config.initial ?? 0, min);
+  const initial = config.initial ?? Math.min(max, Math.max(100, min));
+  if (!(min <= initial && initial <= max)) {
+    throw new InvalidArgumentError(
+      `"${name}": concurrency needs min <= initial <= max, got ${min}, ${initial}, ${max}`,
+    );
+  }
   return loadShedder({
     name,
     concurrencyLimit: gradientLimit({
       name,
-      initial: config.initial ?? Math.max(100, config.min ?? 3),
-      min: config.min ?? 3,
-      max: config.max ?? Math.max(1_000, config.initial ?? 0),
+      initial,
+      min,
+      max,
       ...(config.buffer === undefined ? {} : { buffer: parsePercent(config.buffer) }),
       ...(config.probeInterval === undefined
         ? {}
