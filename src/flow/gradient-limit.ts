@@ -18,7 +18,7 @@ export interface GradientLimitOptions extends ConcurrencyLimitOptions {
   max?: number;
   /** Latency up to minRTT × (1 + buffer) is not queueing. Default 0.25. */
   buffer?: number;
-  /** Weight of each window's estimate (0..1]. Default 0.2. */
+  /** Weight of each window's estimate when it grows the limit (0..1]. Default 0.2. */
   smoothing?: number;
   /** Calls are aggregated (their median RTT) over windows this long. Default 100 ms. */
   windowMs?: number;
@@ -48,13 +48,14 @@ function median(values: number[]): number {
 }
 
 /**
- * The gradient controller of Envoy's adaptive concurrency filter, smoothed as Netflix's
- * Gradient2 limit is. Each window of at least `windowMs` and ten calls (or ten times
+ * The gradient controller of Envoy's adaptive concurrency filter, its growth smoothed as
+ * Netflix's Gradient2 limit's is. Each window of at least `windowMs` and ten calls (or ten times
  * `windowMs` for a quiet upstream), the median RTT of the calls that ended in it is
  * compared with the minimum RTT: gradient = minRTT × (1 + buffer) / sampleRTT, in
- * [0.5, 2], and new = limit × gradient + queueSize(limit), smoothed. A drop in the window
- * counts as the steepest gradient. The limit never grows from a window in which fewer than
- * half its slots were used: an idle upstream proves nothing about its capacity.
+ * [0.5, 2], and new = limit × gradient + queueSize(limit). A drop in the window counts as
+ * the steepest gradient. A queue is cut at once (as Envoy does); growth is smoothed (as
+ * Netflix does), and never comes from a window in which fewer than half the slots were
+ * used: an idle upstream proves nothing about its capacity.
  *
  * The minimum RTT is what a call costs without queueing. The first `probeSamples` calls
  * measure it; then, every `probeIntervalMs` (plus jitter, so that gateways do not probe in
@@ -128,8 +129,10 @@ export function gradientAlgorithm(options: GradientLimitOptions = {}): LimitAlgo
         ? 0.5
         : Math.max(0.5, Math.min(2, (minRtt * (1 + buffer)) / Math.max(sampleRtt, 1e-3)));
     const estimate = limit * gradient + queueSize(limit);
-    if (!(estimate > limit && windowInflight * 2 < limit)) {
-      limit = Math.min(max, Math.max(min, limit * (1 - smoothing) + estimate * smoothing));
+    if (estimate < limit) {
+      limit = Math.max(min, estimate);
+    } else if (windowInflight * 2 >= limit) {
+      limit = Math.min(max, limit * (1 - smoothing) + estimate * smoothing);
     }
     floorWindows = limit <= min ? floorWindows + 1 : 0;
   };

@@ -159,6 +159,19 @@ describe('gradientLimit', () => {
     assert.ok(limiter.limit >= 30, `the limit did not grow back: ${limiter.limit}`);
   });
 
+  test('cuts a queue at once, where growth is smoothed', () => {
+    const clock = new ManualClock(1_000);
+    const limiter = small(clock, { initial: 100, max: 1_000 });
+    round(limiter, clock, 10);
+    round(limiter, clock, 10);
+    round(limiter, clock, 40); // ends the window at 10 ms: smoothed growth
+    const before = limiter.limit;
+    assert.ok(before > 100 && before < 125, `grew by ${before - 100}, not a fifth of the estimate`);
+    round(limiter, clock, 40); // ends the window at 40 ms: gradient 0.5
+    const cut = before * 0.5 + Math.sqrt(before);
+    assert.ok(limiter.limit <= cut + 1 && limiter.limit >= cut - 1, `${limiter.limit} vs ${cut}`);
+  });
+
   test('latency within the buffer does not shrink the limit', () => {
     const clock = new ManualClock(1_000);
     const limiter = small(clock, { initial: 20, buffer: 1 });
