@@ -94,12 +94,12 @@ function announce(system: System, format: LogFormat, gatewayUrl: string | undefi
     urls[name] = { url: system.urlOf(name), instances };
   }
   if (format === 'json') {
-    const { metricsUrl: metrics, controlUrl: control } = system;
-    system.logger.info({ gateway: gatewayUrl, urls, metrics, control }, 'sluice is up');
+    const { metricsUrl: metrics, controlUrl: control, telemetryUrl: telemetry } = system;
+    system.logger.info({ gateway: gatewayUrl, urls, metrics, control, telemetry }, 'sluice is up');
     return;
   }
   // A service may itself be called "gateway": the gateway gets its own line, above them.
-  const width = Math.max('metrics'.length, ...Object.keys(urls).map((s) => s.length));
+  const width = Math.max('telemetry'.length, ...Object.keys(urls).map((s) => s.length));
   const lines = Object.entries(urls).map(([name, { url, instances }]) => {
     const direct = instances.length > 1 ? `  (instances ${instances.join(' ')})` : '';
     return `  ${name.padEnd(width)}  ${url}${direct}`;
@@ -109,5 +109,7 @@ function announce(system: System, format: LogFormat, gatewayUrl: string | undefi
     lines.push(`  ${'metrics'.padEnd(width)}  ${system.metricsUrl}`);
   if (system.controlUrl !== undefined)
     lines.push(`  ${'control'.padEnd(width)}  ${system.controlUrl}`);
+  if (system.telemetryUrl !== undefined)
+    lines.push(`  ${'telemetry'.padEnd(width)}  ${system.telemetryUrl} (OTLP/HTTP)`);
   process.stdout.write(`\nsluice is up:\n${lines.join('\n')}\n\n`);
 }

@@ -9,11 +9,11 @@ import { type SchemaObject, validatorFor } from './validator.js';
 
 export interface ParseConfigOptions {
   /** Named in every problem; default `<config>`. */
-  file?: string;
+  file?: string | undefined;
   /** JSON Schema the interpolated value must satisfy; see `validator.ts` for extensions. */
   schema?: SchemaObject;
   /** Where `${NAME}` looks; default `process.env`. */
-  env?: Env;
+  env?: Env | undefined;
 }
 
 export interface LoadConfigOptions extends Omit<ParseConfigOptions, 'file'> {

@@ -7,6 +7,7 @@ export {
   type ServiceConfig,
   type Size,
   type SluiceConfig,
+  type TelemetryStoreConfig,
 } from './config.js';
 export { envName, startOrder } from './order.js';
 export { drivers, sluiceSchema } from './schema.js';
