@@ -68,6 +68,20 @@ const resilience = closed({
     anyOf: [count, closed({ max: count, queue: { type: 'integer', minimum: 0 } }, ['max'])],
     expected: 'a number of concurrent requests, or { max, queue }',
   },
+  concurrency: {
+    anyOf: [
+      { const: false },
+      closed({
+        initial: count,
+        min: count,
+        max: count,
+        buffer: percent,
+        probeInterval: duration,
+        retryAfter: duration,
+      }),
+    ],
+    expected: 'false, or { initial, min, max, buffer, probeInterval, retryAfter }',
+  },
 });
 
 const headerRules = closed({ add: textMap, remove: texts, rename: textMap });
@@ -266,7 +280,6 @@ const gatewaySection = closed(
         { const: false },
         closed({
           maxInflight: count,
-          adaptive: flag,
           retryAfter: duration,
           maxEventLoopDelay: duration,
         }),

@@ -106,8 +106,6 @@ export interface LimitsConfig {
 export interface SheddingConfig {
   /** Requests in flight above which the gateway answers 503 at once; default 10000. */
   maxInflight?: number;
-  /** Adapt the in-flight limit to observed latency, up to `maxInflight`. */
-  adaptive?: boolean;
   /** Retry-After on a shed request; default 1s. */
   retryAfter?: Duration;
   /** Shed while the event loop lags (p99) more than this; default 500ms. */
@@ -166,6 +164,26 @@ export interface ResilienceConfig {
   };
   /** Most concurrent requests to the upstream, or `{ max, queue }`. */
   bulkhead?: number | { max: number; queue?: number };
+  /**
+   * The adaptive concurrency limit. On by default for every upstream, learning from that
+   * upstream's calls only; a route that sets it gets a limit of its own; `false` turns it off.
+   */
+  concurrency?: ConcurrencyConfig | false;
+}
+
+export interface ConcurrencyConfig {
+  /** The limit before the first minimum RTT is known; default 100. */
+  initial?: number;
+  /** The floor, and the concurrency while the minimum RTT is measured; default 3. */
+  min?: number;
+  /** Default 1000. */
+  max?: number;
+  /** Latency up to the minimum RTT plus this share of it is not queueing; default 25%. */
+  buffer?: string | number;
+  /** How often the minimum RTT is measured again; default 60s (plus up to 15% jitter). */
+  probeInterval?: Duration;
+  /** Retry-After on a refused request; default 1s. */
+  retryAfter?: Duration;
 }
 
 export interface UpstreamConfig {
