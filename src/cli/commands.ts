@@ -13,8 +13,9 @@ export interface Command {
 /** Every `sluice` command, in the order help lists them. */
 export const commands: Record<string, Command> = {
   validate: {
-    usage: 'validate FILE...',
+    usage: 'validate [FILE...]',
     summary: 'check sluice.yaml files; every problem names its file, line and key path',
+    options: [['FILE', 'a system file to check, or several (default: sluice.yaml)']],
     run: runValidate,
   },
   demo: {
