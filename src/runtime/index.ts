@@ -6,12 +6,14 @@ export type {
   SystemStatus,
 } from './control-server.js';
 export {
+  isPortsUnavailableError,
   isServiceNotReadyError,
   isSystemUnreachableError,
+  PortsUnavailableError,
   ServiceNotReadyError,
   SystemUnreachableError,
 } from './errors.js';
-export { GatewayComponent } from './gateway.js';
+export { GatewayComponent, type GatewayComponentOptions } from './gateway.js';
 export type { InstanceInfo, InstanceState } from './instance.js';
 export { type LogFormat, LogSink, type LogSinkOptions, type LogSource } from './logs.js';
 export { planService, type ServicePlan } from './plan.js';
