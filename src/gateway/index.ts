@@ -1,3 +1,17 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  ConfigError,
+  type ConfigProblem,
+  DependencyMissingError,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  isConfigError,
+  isDependencyMissingError,
+  isEngineUnavailableError,
+  isInvalidArgumentError,
+  isSluiceError,
+  SluiceError,
+} from '../core/errors.js';
 export { type AdminOptions, type AdminServer, startAdmin } from './admin.js';
 export { type Balancer, type BalancerKind, leastRequest, roundRobin } from './balancer.js';
 export { loadGatewayConfig, runGateway, type TracesSection } from './cli.js';

@@ -1,3 +1,17 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  AbortedError,
+  ClosedError,
+  ConfigError,
+  type ConfigProblem,
+  InvalidArgumentError,
+  isAbortedError,
+  isClosedError,
+  isConfigError,
+  isInvalidArgumentError,
+  isSluiceError,
+  SluiceError,
+} from '../core/errors.js';
 export * from './config/index.js';
 export { fetchSystemStatus, killInstance } from './control-client.js';
 export type {
