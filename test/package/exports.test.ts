@@ -9,7 +9,7 @@ const root = new URL('../../', import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
   exports: Record<string, unknown>;
 };
-const subpaths = Object.keys(pkg.exports).filter((p) => p !== './package.json');
+const subpaths = Object.keys(pkg.exports).filter((p) => !p.endsWith('.json'));
 
 const load = async (specifier: string): Promise<Record<string, unknown>> =>
   (await import(specifier)) as Record<string, unknown>;
@@ -120,4 +120,12 @@ test("the README's import lines name what each subpath exports", async () => {
     }
   }
   assert.deepEqual(wrong, []);
+});
+
+test('sluice/schema.json resolves to the JSON Schema of sluice.yaml', async () => {
+  const { default: schema } = (await import('sluice/schema.json', { with: { type: 'json' } })) as {
+    default: { title: string; properties: Record<string, unknown> };
+  };
+  assert.equal(schema.title, 'sluice.yaml');
+  assert.ok('gateway' in schema.properties && 'services' in schema.properties);
 });
