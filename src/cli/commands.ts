@@ -31,7 +31,7 @@ export const commands: Record<string, Command> = {
       ['--drain-timeout DUR', 'how long in-flight work may finish on shutdown (default: 30s)'],
       ['--log-format pretty|json', 'merged log format (default: pretty on a terminal, else json)'],
     ],
-    run: async (args) => (await import('../runtime/cli.js')).runUp(args),
+    run: async (args) => (await import('./up.js')).runUp(args),
   },
   gateway: {
     usage: 'gateway -c FILE [--workers N] [--no-watch]',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isSluiceError } from '../../src/core/errors.js';
-import { loadGatewayConfig } from '../../src/gateway/cli.js';
+import { loadGatewayConfig } from '../../src/gateway/config-file.js';
 import { compile } from '../../src/gateway/compile.js';
 import type { CacheConfig } from '../../src/gateway/config.js';
 import { builtinFilters } from '../../src/gateway/filters/builtin.js';

@@ -7,11 +7,11 @@ import {
   parseDuration,
 } from '../core/index.js';
 import type { GatewayConfig } from '../gateway/config.js';
-import { loadSluiceConfig } from './config/index.js';
-import { isPortsUnavailableError } from './errors.js';
-import { GatewayComponent } from './gateway.js';
-import type { LogFormat } from './logs.js';
-import { type System, startSystem } from './system.js';
+import { loadSluiceConfig } from '../runtime/config/index.js';
+import { isPortsUnavailableError } from '../runtime/errors.js';
+import { GatewayComponent } from '../runtime/gateway.js';
+import type { LogFormat } from '../runtime/logs.js';
+import { type System, startSystem } from '../runtime/system.js';
 
 const usage = 'usage: sluice up [FILE] [--drain-timeout 30s] [--log-format pretty|json]';
 
