@@ -246,7 +246,8 @@ export class Instance {
     while (!signal.aborted) {
       let result = await probe(url, health.timeoutMs, signal);
       if (signal.aborted) return;
-      if (result.healthy && this.#state !== 'ready') result = this.#ownAnswer(result);
+      if (result.healthy && this.#state !== 'ready') result = await this.#ownAnswer(result);
+      if (signal.aborted) return;
       this.#lastCheck = `GET ${url}: ${result.detail}`;
       if (result.healthy) {
         failures = 0;
@@ -264,9 +265,9 @@ export class Instance {
    * before the instance started (it then fails to bind, and may crash-loop) would otherwise
    * pass its checks. Linux tells which process listens; elsewhere the answer is believed.
    */
-  #ownAnswer(result: Probe): Probe {
+  async #ownAnswer(result: Probe): Promise<Probe> {
     const pid = this.#child?.pid;
-    const stranger = pid === undefined ? undefined : strangerOn(this.#o.port, pid);
+    const stranger = pid === undefined ? undefined : await strangerOn(this.#o.port, pid);
     if (stranger === undefined) return result;
     return { healthy: false, detail: `${result.detail} from ${stranger}, not from this instance` };
   }

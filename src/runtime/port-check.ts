@@ -31,7 +31,7 @@ async function unavailable(host: string, port: number): Promise<string | undefin
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      const holder = describeHolder(port);
+      const holder = await describeHolder(port);
       return holder === undefined ? 'is in use' : `is in use by ${holder}`;
     }
     if (code === 'EACCES') return 'needs privileges this user does not have';

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /**
  * Who listens on a TCP port, as far as Linux's /proc tells: the sockets in LISTEN state on
@@ -17,12 +17,12 @@ export interface Listeners {
 
 const listenState = '0A';
 
-export function listenersOn(port: number): Listeners {
+export async function listenersOn(port: number): Promise<Listeners> {
   const listeners: Listeners = { known: false, inodes: new Set(), uids: [] };
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
-      text = readFileSync(table, 'utf8');
+      text = await readFile(table, 'utf8');
     } catch {
       continue;
     }
@@ -40,51 +40,43 @@ export function listenersOn(port: number): Listeners {
 }
 
 /** The pids (among `pids`, default every process we may look into) holding one of `inodes`. */
-export function holdersOf(
+export async function holdersOf(
   inodes: ReadonlySet<string>,
-  pids: readonly number[] = allPids(),
-): number[] {
+  pids?: readonly number[],
+): Promise<number[]> {
   if (inodes.size === 0) return [];
-  const holders: number[] = [];
-  for (const pid of pids) {
+  const holds = async (pid: number): Promise<boolean> => {
     let fds: string[];
     try {
-      fds = readdirSync(`/proc/${pid}/fd`);
+      fds = await readdir(`/proc/${pid}/fd`);
     } catch {
-      continue; // Gone, or another user's.
+      return false; // Gone, or another user's.
     }
     for (const fd of fds) {
-      let target: string;
-      try {
-        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
+      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
       const match = /^socket:\[(\d+)\]$/.exec(target);
-      if (match !== null && inodes.has(match[1]!)) {
-        holders.push(pid);
-        break;
-      }
+      if (match !== null && inodes.has(match[1]!)) return true;
     }
-  }
-  return holders;
+    return false;
+  };
+  const candidates = pids ?? (await allPids());
+  const found = await Promise.all(candidates.map(holds));
+  return candidates.filter((_, i) => found[i]);
 }
 
 /** Every pid in /proc. */
-export function allPids(): number[] {
+export async function allPids(): Promise<number[]> {
   try {
-    return readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(Number);
+    return (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry)).map(Number);
   } catch {
     return [];
   }
 }
 
 /** The process group of `pid` (an instance runs in its own), or undefined if it is gone. */
-export function processGroupOf(pid: number): number | undefined {
+export async function processGroupOf(pid: number): Promise<number | undefined> {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
   } catch {
@@ -97,18 +89,23 @@ export function processGroupOf(pid: number): number | undefined {
  * group holds the port, and when the system cannot tell (no /proc, or a holder that is not
  * ours to inspect, such as a container runtime's proxy started on the instance's behalf).
  */
-export function strangerOn(port: number, pgid: number): string | undefined {
-  const listeners = listenersOn(port);
+export async function strangerOn(port: number, pgid: number): Promise<string | undefined> {
+  const listeners = await listenersOn(port);
   if (!listeners.known || listeners.inodes.size === 0) return undefined;
-  const holders = holdersOf(listeners.inodes);
-  if (holders.length === 0 || holders.some((pid) => processGroupOf(pid) === pgid)) return undefined;
-  return holders.map(describeProcess).join(', ');
+  // The group's own few processes first: the whole process table only to name a stranger.
+  const pids = await allPids();
+  const groups = await Promise.all(pids.map(processGroupOf));
+  const members = pids.filter((_, i) => groups[i] === pgid);
+  if ((await holdersOf(listeners.inodes, members)).length > 0) return undefined;
+  const holders = await holdersOf(listeners.inodes, pids);
+  if (holders.length === 0) return undefined;
+  return (await Promise.all(holders.map(describeProcess))).join(', ');
 }
 
 /** `pid 4242 (node server.js)`, or the pid alone when its command line is unreadable. */
-export function describeProcess(pid: number): string {
+export async function describeProcess(pid: number): Promise<string> {
   try {
-    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const command = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
     const shown = command.join(' ');
     return shown === ''
       ? `pid ${pid}`
@@ -119,11 +116,11 @@ export function describeProcess(pid: number): string {
 }
 
 /** Who holds `port`, in words, or undefined when the system cannot tell. */
-export function describeHolder(port: number): string | undefined {
-  const listeners = listenersOn(port);
+export async function describeHolder(port: number): Promise<string | undefined> {
+  const listeners = await listenersOn(port);
   if (!listeners.known || listeners.inodes.size === 0) return undefined;
-  const holders = holdersOf(listeners.inodes);
-  if (holders.length > 0) return holders.map(describeProcess).join(', ');
+  const holders = await holdersOf(listeners.inodes);
+  if (holders.length > 0) return (await Promise.all(holders.map(describeProcess))).join(', ');
   const uids = [...new Set(listeners.uids)];
   return `a process of uid ${uids.join(', ')} (not ours to inspect)`;
 }

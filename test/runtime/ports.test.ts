@@ -32,10 +32,13 @@ test('the holder of a port is named from /proc, and a process group knows its ow
   const server = createHttpServer((_req, res) => res.end('ok'));
   const port = await listen(server, 0, '127.0.0.1');
   try {
-    assert.match(describeHolder(port) ?? '', new RegExp(`^pid ${process.pid} \\(`));
-    const ownGroup = processGroupOf(process.pid)!;
-    assert.equal(strangerOn(port, ownGroup), undefined, 'our own group holds it');
-    assert.match(strangerOn(port, ownGroup + 1_000_000) ?? '', new RegExp(`pid ${process.pid}`));
+    assert.match((await describeHolder(port)) ?? '', new RegExp(`^pid ${process.pid} \\(`));
+    const ownGroup = (await processGroupOf(process.pid))!;
+    assert.equal(await strangerOn(port, ownGroup), undefined, 'our own group holds it');
+    assert.match(
+      (await strangerOn(port, ownGroup + 1_000_000)) ?? '',
+      new RegExp(`pid ${process.pid}`),
+    );
   } finally {
     server.close();
   }
