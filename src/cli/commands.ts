@@ -14,7 +14,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   validate: {
     usage: 'validate [FILE...]',
-    summary: 'check sluice.yaml files; every problem names its file, line and key path',
+    summary: 'check sluice.yaml files, references between sections too; each problem with its line',
     options: [['FILE', 'a system file to check, or several (default: sluice.yaml)']],
     run: runValidate,
   },
@@ -30,6 +30,7 @@ export const commands: Record<string, Command> = {
       ['FILE', 'the system file (default: sluice.yaml)'],
       ['--drain-timeout DUR', 'how long in-flight work may finish on shutdown (default: 30s)'],
       ['--log-format pretty|json', 'merged log format (default: pretty on a terminal, else json)'],
+      ['SIGHUP', "reloads the file's gateway section, as POST /reload on its admin API does"],
     ],
     run: async (args) => (await import('./up.js')).runUp(args),
   },
