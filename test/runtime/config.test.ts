@@ -8,6 +8,7 @@ import {
   envName,
   loadSluiceConfig,
   parseSluiceConfig,
+  startLevels,
   startOrder,
 } from '../../src/runtime/index.js';
 import { planService } from '../../src/runtime/plan.js';
@@ -173,6 +174,18 @@ describe('sluice.yaml as a whole system', () => {
       lone: {},
     };
     assert.deepEqual(startOrder(services), ['db', 'api', 'auth', 'web', 'lone']);
+  });
+
+  test('services that call none of each other share a start level', () => {
+    const services = {
+      web: { upstreams: ['api', 'auth'] },
+      api: { upstreams: ['db'] },
+      auth: {},
+      db: {},
+      lone: {},
+      report: { upstreams: ['db'] },
+    };
+    assert.deepEqual(startLevels(services), [['db', 'auth', 'lone'], ['api', 'report'], ['web']]);
   });
 
   test('callers find an upstream in <NAME>_URL', () => {
