@@ -134,6 +134,33 @@ describe('startSystem', () => {
     assert.equal(system.instances[0]!.restarts, 0);
   });
 
+  test('a service failing to start cuts short the others of its level and stops them', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = tempDir();
+    const never = join(dir, 'never');
+    const system = start(
+      [
+        `  slow: { command: ${service}, env: { HEALTHY_AFTER: ${never} },`,
+        `          health: { path: /healthz, interval: 50ms, startTimeout: 10m } }`,
+        `  broken: { command: ${service}, env: { EXIT_AT_START: 3 }, restart: { policy: never },`,
+        `            health: /healthz }`,
+      ].join('\n'),
+      capture(),
+    );
+    let slowPid: number | undefined;
+    await until('slow is running', () => {
+      slowPid = system.instances.find((i) => i.service === 'slow')?.pid;
+      return slowPid !== undefined;
+    });
+    await assert.rejects(system.ready, (error: unknown) => {
+      assert.ok(isServiceNotReadyError(error), String(error));
+      assert.equal(error.service, 'broken', 'the failure itself, not the abort it caused');
+      return true;
+    });
+    await until('slow was stopped', () => !alive(slowPid));
+  });
+
   test('a crashed instance is restarted, logged and counted', async () => {
     const logs = capture();
     const registry = newRegistry();
