@@ -6,9 +6,7 @@
 // Usage: node gateway.bench.mjs [seconds per run, default 2] [rounds, default 3]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +14,7 @@ import { filterCosts } from './gateway-filters.mjs';
 import { benchToken } from './gateway-servers.mjs';
 import { openLoop, wrk } from './http-load.mjs';
 import { machine, median } from './lib.mjs';
+import { freePort, waitForPort } from './ports.mjs';
 import {
   commandOf,
   cpuMicros,
@@ -38,33 +37,6 @@ const PATH = '/api/items?x=1';
 
 function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function waitForPort(port, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        if (Date.now() > until) reject(new Error(`nothing listens on ${port}`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
 }
 
 /** Starts a program; resolves once its port accepts connections. */

@@ -142,12 +142,15 @@ function announce(system: System, format: LogFormat, gateway: GatewayComponent |
     urls[name] = { url: system.urlOf(name), instances };
   }
   if (format === 'json') {
-    const { metricsUrl: metrics, controlUrl: control } = system;
-    system.logger.info({ gateway: gatewayUrl, admin, urls, metrics, control }, 'sluice is up');
+    const { metricsUrl: metrics, controlUrl: control, telemetryUrl: telemetry } = system;
+    system.logger.info(
+      { gateway: gatewayUrl, admin, urls, metrics, control, telemetry },
+      'sluice is up',
+    );
     return;
   }
   // A service may itself be called "gateway": the gateway gets its own line, above them.
-  const labels = [admin === undefined ? 'metrics' : 'gateway admin', ...Object.keys(urls)];
+  const labels = [admin === undefined ? 'telemetry' : 'gateway admin', ...Object.keys(urls)];
   const width = Math.max(...labels.map((label) => label.length));
   const lines = Object.entries(urls).map(([name, { url, instances }]) => {
     const direct = instances.length > 1 ? `  (instances ${instances.join(' ')})` : '';
@@ -159,5 +162,7 @@ function announce(system: System, format: LogFormat, gateway: GatewayComponent |
     lines.push(`  ${'metrics'.padEnd(width)}  ${system.metricsUrl}`);
   if (system.controlUrl !== undefined)
     lines.push(`  ${'control'.padEnd(width)}  ${system.controlUrl}`);
+  if (system.telemetryUrl !== undefined)
+    lines.push(`  ${'telemetry'.padEnd(width)}  ${system.telemetryUrl} (OTLP/HTTP)`);
   process.stdout.write(`\nsluice is up:\n${lines.join('\n')}\n\n`);
 }

@@ -88,3 +88,35 @@ export const channels = {
   shed: channel('sluice:shed'),
   channelOverflow: channel('sluice:channel:overflow'),
 } as const;
+
+/** What the metrics bridge reads of a live breaker at each scrape. */
+export interface BreakerView {
+  readonly name: string;
+  readonly state: CircuitState;
+}
+
+// On globalThis, so that two copies of the package in one process see every breaker.
+const BREAKERS = Symbol.for('sluice.breakers');
+const breakerHolder = globalThis as { [BREAKERS]?: Set<WeakRef<BreakerView>> };
+
+/**
+ * Records a breaker as it is created, weakly, so that its state is exported from the
+ * start rather than from its first state change.
+ */
+export function trackBreaker(breaker: BreakerView): void {
+  breakerHolder[BREAKERS] ??= new Set();
+  breakerHolder[BREAKERS].add(new WeakRef(breaker));
+}
+
+/** The breakers alive now; those collected are forgotten. */
+export function liveBreakers(): BreakerView[] {
+  const refs = breakerHolder[BREAKERS];
+  if (refs === undefined) return [];
+  const out: BreakerView[] = [];
+  for (const ref of refs) {
+    const breaker = ref.deref();
+    if (breaker === undefined) refs.delete(ref);
+    else out.push(breaker);
+  }
+  return out;
+}

@@ -26,7 +26,7 @@ export type SluiceErrorCode =
 export interface SluiceErrorOptions {
   cause?: unknown;
   /** Milliseconds after which trying again may succeed; honoured by `retry`. */
-  retryAfter?: number;
+  retryAfter?: number | undefined;
 }
 
 export class SluiceError extends Error {

@@ -32,7 +32,7 @@ export type LifecycleEvent =
 
 export interface LifecycleOptions {
   /** Drain time for the rollback after a failed start, in ms. Default 10 s. */
-  rollbackTimeout?: number;
+  rollbackTimeout?: number | undefined;
   onEvent?: (event: LifecycleEvent) => void;
   clock?: Clock;
 }

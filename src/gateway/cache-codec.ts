@@ -1,32 +1,33 @@
-import CachePolicy from 'http-cache-semantics';
+import type { Freshness } from './cache-freshness.js';
 import type { CacheEntry } from './cache-store.js';
-import { varyNames } from './cache-variant.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const HEAD = 4;
 
 interface EntryMeta {
   v: number;
   status: number;
-  policy: CachePolicy.CachePolicyObject;
+  headers: Record<string, string | string[]>;
+  responseTime: number;
+  initialAge: number;
+  freshness: Freshness;
 }
 
 /**
- * An entry as one buffer for a shared store: a 4-byte length, JSON with the status and the
- * serialized CachePolicy (its response headers included), then the body. Of the request
- * headers the policy keeps, only those `Vary` names are written: the rest (cookies,
- * authorization) would only match nothing and must not leave the process.
+ * An entry as one buffer for a shared store: a 4-byte length, JSON with the status, the
+ * stored response headers and what freshness was decided when it was stored, then the
+ * body. No request header is written: the variant (the values of the `Vary` headers) is
+ * the field name in the store's hash.
  */
 export function encodeEntry(entry: CacheEntry): Buffer {
-  const policy = entry.policy.toObject();
-  if (policy.reqh !== null) {
-    const kept: CachePolicy.Headers = {};
-    for (const name of varyNames(policy.resh.vary)) {
-      if (Object.hasOwn(policy.reqh, name)) kept[name] = policy.reqh[name];
-    }
-    policy.reqh = kept;
-  }
-  const meta: EntryMeta = { v: FORMAT, status: entry.status, policy };
+  const meta: EntryMeta = {
+    v: FORMAT,
+    status: entry.status,
+    headers: entry.headers,
+    responseTime: entry.responseTime,
+    initialAge: entry.initialAge,
+    freshness: entry.freshness,
+  };
   const json = Buffer.from(JSON.stringify(meta));
   const head = Buffer.allocUnsafe(HEAD);
   head.writeUInt32BE(json.length);
@@ -38,13 +39,16 @@ export function decodeEntry(variant: string, data: Buffer): CacheEntry | null {
   try {
     const length = data.readUInt32BE(0);
     const meta = JSON.parse(data.subarray(HEAD, HEAD + length).toString()) as EntryMeta;
-    if (meta.v !== FORMAT) return null;
+    if (meta.v !== FORMAT || typeof meta.headers !== 'object' || meta.headers === null) return null;
     return {
-      policy: CachePolicy.fromObject(meta.policy),
       status: meta.status,
+      headers: meta.headers,
       body: data.subarray(HEAD + length),
       variant,
       size: data.length,
+      responseTime: meta.responseTime,
+      initialAge: meta.initialAge,
+      freshness: meta.freshness,
     };
   } catch {
     return null;

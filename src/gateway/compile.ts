@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { InvalidArgumentError } from '../core/errors.js';
 import { parseDuration, parsePercent } from '../core/units.js';
 import type { RateLimiter } from '../flow/index.js';
+import type { Logger } from '../observe/index.js';
 import type { Bulkhead, CircuitBreaker } from '../resilience/index.js';
 import { type ClientIdentity, clientIdentity } from './client-cert.js';
 import type { FilterName, GatewayConfig, RouteConfig, UpstreamConfig } from './config.js';
@@ -55,6 +56,7 @@ export interface CompileOptions {
   baseDir?: string | undefined;
   workers?: number | undefined;
   registry?: Registry | undefined;
+  logger?: Logger | undefined;
 }
 
 /** What a filter factory may use besides its route. */
@@ -72,6 +74,8 @@ export interface CompileEnv {
   readonly policies: Map<string, RoutePolicies>;
   /** Rate limiters by name. */
   readonly limiters: Map<string, LimiterInfo>;
+  /** Where filters report their own faults; none in bare compiles. */
+  readonly logger: Logger | undefined;
   /** One instance per key for the whole configuration (a JWKS cache, a Redis client). */
   memo<T>(key: string, make: () => T): T;
 }
@@ -164,6 +168,7 @@ export function compile(
       limiters,
       upstreams,
       closers,
+      logger: options.logger,
       memo: <T>(key: string, make: () => T): T => {
         if (!memos.has(key)) memos.set(key, make());
         return memos.get(key) as T;

@@ -96,6 +96,11 @@ const cache: SchemaObject = {
     store: redisUrl,
     storeTimeout: duration,
     keyPrefix: text,
+    targetedField: {
+      type: 'string',
+      pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+      expected: 'a header name',
+    },
   }),
   dependencies: {
     store: {

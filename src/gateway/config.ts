@@ -28,7 +28,7 @@ export interface GatewayConfig {
   /** `host:port` or a port; default `127.0.0.1:8080`. */
   listen?: string | number;
   /** Serve HTTPS; the certificate files are read again on every reload and when they change. */
-  tls?: TlsConfig;
+  tls?: TlsConfig | undefined;
   /** HTTP/2 beside HTTP/1.1, chosen per connection by ALPN; needs `tls`. */
   http2?: boolean;
   admin?: AdminConfig;
@@ -219,6 +219,11 @@ export interface CacheConfig {
   storeTimeout?: Duration;
   /** Start of every Redis key; default `sluice:cache:` (the route's name follows). */
   keyPrefix?: string;
+  /**
+   * The response field that speaks to this cache alone, ahead of `CDN-Cache-Control` and
+   * `Cache-Control` (RFC 9213); default `Sluice-Cache-Control`. Never sent on to clients.
+   */
+  targetedField?: string;
 }
 
 export interface CorsConfig {

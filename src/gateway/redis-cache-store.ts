@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { EngineUnavailableError } from '../core/errors.js';
 import { loadOptional } from '../core/optional.js';
 import { decodeEntry, encodeEntry } from './cache-codec.js';
+import { timeToLive } from './cache-entry.js';
 import type { CacheEntry, CacheStore } from './cache-store.js';
 
 /**
@@ -112,7 +113,7 @@ export class RedisCacheStore implements CacheStore {
 
   /** Keeps nothing that no request could use: an entry already past its time to live. */
   async put(key: string, entry: CacheEntry): Promise<boolean> {
-    const ttlMs = entry.policy.timeToLive();
+    const ttlMs = Math.floor(timeToLive(entry, Date.now()) * 1000);
     if (ttlMs <= 0) return false;
     const redis = await this.#connected();
     await redis.sluiceCachePut(
@@ -123,6 +124,12 @@ export class RedisCacheStore implements CacheStore {
       this.maxVariants,
     );
     return true;
+  }
+
+  async delete(key: string): Promise<void> {
+    const redis = await this.#connected();
+    const k = this.#key(key);
+    await redis.del(k, `${k}:ttl`);
   }
 
   // The braces make a Redis Cluster hash tag, so the hash and its ':ttl' index share a slot.

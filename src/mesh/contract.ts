@@ -34,6 +34,13 @@ export interface MeshControl {
   onIdentity(listener: (identity: WorkloadIdentity) => void): () => void;
   /** Streams the endpoints of a service: called at once with the known set, then on every change. */
   watch(service: string, listener: (endpoints: readonly MeshEndpoint[]) => void): () => void;
+  /**
+   * Streams a service's policy, the opaque JSON `{ policies, authorization }` of
+   * `services.<name>` (null when it has none): called with the current one, then on every
+   * change. The sidecar validates it and keeps its old policy when it is bad. Optional:
+   * without it the sidecar applies the policy it was started with.
+   */
+  watchPolicy?(service: string, listener: (policy: unknown) => void): () => void;
   register(endpoint: MeshEndpoint): Promise<void>;
   deregister(service: string, instance: string): Promise<void>;
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import type { Delivery, MessagingDriver, Source } from './driver.js';
 import { sourceName } from './driver.js';
 import { InvalidMessageError, isNonRetryableError, LeaseLostError } from './errors.js';
 import { DeliveredMessage } from './message.js';
+import { labelsOf, messagingCounters } from './metrics.js';
 import { handleInSpan } from './tracing.js';
 import type { Consumer, Handler, HandlerContext, StopOptions } from './types.js';
 
@@ -74,6 +75,7 @@ export class ConsumerLoop<T> implements Consumer {
   readonly #driver: MessagingDriver;
   readonly #source: Source;
   readonly #name: string;
+  readonly #labels: ReturnType<typeof labelsOf>;
   readonly #handler: Handler<T>;
   readonly #config: ConsumerConfig;
   readonly #decode: (body: string) => T;
@@ -106,6 +108,7 @@ export class ConsumerLoop<T> implements Consumer {
     this.#driver = driver;
     this.#source = source;
     this.#name = sourceName(source);
+    this.#labels = labelsOf(driver.name, source);
     this.#handler = handler;
     this.#config = config;
     this.#decode = decode;
@@ -264,8 +267,18 @@ export class ConsumerLoop<T> implements Consumer {
       this.#extend(entry, ms),
     );
     const context = new Context(entry);
-    handleInSpan(this.#name, delivery.id, delivery.attempt, delivery.headers, () =>
-      this.#handler(message, context),
+    messagingCounters.delivered().inc(this.#labels);
+    const source = this.#source;
+    handleInSpan(
+      {
+        system: this.#driver.name,
+        destination: source.kind === 'queue' ? source.queue : source.topic,
+        ...(source.kind === 'subscription' ? { group: source.group } : {}),
+        messageId: delivery.id,
+        attempt: delivery.attempt,
+        headers: delivery.headers,
+      },
+      () => this.#handler(message, context),
     ).then(
       () => this.#ack(entry),
       (error: unknown) => this.#fail(entry, error, true),
@@ -273,7 +286,10 @@ export class ConsumerLoop<T> implements Consumer {
   }
 
   #ack(entry: Held): void {
-    if (!entry.abandoned) this.#acks.add(entry.delivery.receipt);
+    if (!entry.abandoned) {
+      this.#acks.add(entry.delivery.receipt);
+      messagingCounters.acked().inc(this.#labels);
+    }
     this.#complete(entry);
   }
 
@@ -304,6 +320,7 @@ export class ConsumerLoop<T> implements Consumer {
           countAttempt: true,
           error: reason,
         });
+        messagingCounters.retried().inc(this.#labels);
       } else if (this.#config.deadLetter) {
         if (messagingChannels.deadLetter.hasSubscribers) {
           messagingChannels.deadLetter.publish({
@@ -314,6 +331,7 @@ export class ConsumerLoop<T> implements Consumer {
           });
         }
         await this.#driver.deadLetter(this.#source, delivery.receipt, reason);
+        messagingCounters.deadLettered().inc(this.#labels);
       } else {
         await this.#driver.ack(this.#source, [delivery.receipt]);
       }

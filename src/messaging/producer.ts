@@ -9,7 +9,8 @@ import { sleep, throwIfAborted } from '../core/signals.js';
 import type { BrokerCore } from './broker-core.js';
 import { compileSchema, encodePayload } from './codec.js';
 import type { OutgoingRecord, Target } from './driver.js';
-import { injectTrace } from './tracing.js';
+import { messagingCounters, watchSource } from './metrics.js';
+import { startSend } from './tracing.js';
 import type { OutgoingMessage, Overflow, PublishResult, QueueOptions } from './types.js';
 import {
   checkHeaders,
@@ -76,6 +77,7 @@ export class Producer<T> {
     this.#core = core;
     this.#target = target;
     this.#config = config;
+    if (target.kind === 'queue') watchSource(core, target);
   }
 
   async publish(
@@ -92,7 +94,7 @@ export class Producer<T> {
     }
     if (messages.length === 0) return [];
     const records = messages.map((m) => this.#record(m));
-    const outcomes = await this.#core.track(this.#enqueue(records, signal));
+    const outcomes = await this.#sent(records, signal);
     return records.map((r, i) => ({ id: r.id, duplicate: outcomes[i] === 'duplicate' }));
   }
 
@@ -104,7 +106,7 @@ export class Producer<T> {
     this.#core.assertOpen();
     throwIfAborted(signal);
     const record = this.#record(message);
-    const [outcome] = await this.#core.track(this.#enqueue([record], signal));
+    const [outcome] = await this.#sent([record], signal);
     return { id: record.id, duplicate: outcome === 'duplicate' };
   }
 
@@ -128,7 +130,6 @@ export class Producer<T> {
       );
     }
     const headers = checkHeaders(message.headers);
-    if (headers.traceparent === undefined) injectTrace(headers);
     return {
       id: id ?? newId(),
       dedupe,
@@ -137,6 +138,27 @@ export class Producer<T> {
       body: encodePayload(message.payload, this.#config.check, this.#config.maxPayloadBytes),
       delayMs,
     };
+  }
+
+  /** Enqueues in PRODUCER `send` spans, whose contexts the records carry. */
+  async #sent(records: OutgoingRecord[], signal: AbortSignal | undefined) {
+    const target = this.#target;
+    const name = target.kind === 'queue' ? target.queue : target.topic;
+    const spans = startSend({ system: this.#core.driver.name, name }, records);
+    try {
+      const outcomes = await this.#core.track(this.#enqueue(records, signal));
+      spans.end();
+      let stored = 0;
+      for (const outcome of outcomes) if (outcome === 'stored') stored++;
+      if (stored > 0) {
+        const labels = { driver: this.#core.driver.name, destination: name, group: '' };
+        messagingCounters.published().inc(labels, stored);
+      }
+      return outcomes;
+    } catch (error) {
+      spans.end(error);
+      throw error;
+    }
   }
 
   async #enqueue(records: OutgoingRecord[], signal: AbortSignal | undefined) {

@@ -6,6 +6,7 @@ import { ConsumerLoop } from './consumer.js';
 import { DeadLetterBox } from './dead-letters.js';
 import type { QueueStats, Source, Target } from './driver.js';
 import { InvalidMessageError } from './errors.js';
+import { watchSource } from './metrics.js';
 import { Producer, type ProducerConfig } from './producer.js';
 import type {
   ConsumeOptions,
@@ -37,6 +38,7 @@ export function startConsumer<T>(
   };
   const loop = new ConsumerLoop<T>(core.driver, source, handler, consumerConfig, decode);
   core.adopt(loop);
+  watchSource(core, source);
   loop.start();
   return loop;
 }

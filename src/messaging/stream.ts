@@ -4,7 +4,8 @@ import { throwIfAborted } from '../core/signals.js';
 import type { BrokerCore } from './broker-core.js';
 import { compileSchema, decodePayload, encodePayload } from './codec.js';
 import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from './driver.js';
-import { injectTrace } from './tracing.js';
+import { watchSource } from './metrics.js';
+import { startSend } from './tracing.js';
 import type { Headers, OutgoingMessage, Schema } from './types.js';
 import {
   checkHeaders,
@@ -110,7 +111,6 @@ export class Stream<T = unknown> {
     const records = entries.map((e): StreamRecord => {
       knownKeys('entry field', e, ['payload', 'id', 'key', 'headers']);
       const headers = checkHeaders(e.headers);
-      if (headers.traceparent === undefined) injectTrace(headers);
       return {
         id: optionalString('id', e.id, 256) ?? newId(),
         key: optionalString('key', e.key, 1024),
@@ -118,7 +118,17 @@ export class Stream<T = unknown> {
         body: encodePayload(e.payload, this.#check, this.#maxBytes),
       };
     });
-    return this.#core.track(this.#core.driver.append(this.name, records, this.#retention));
+    const spans = startSend({ system: this.#core.driver.name, name: this.name }, records);
+    try {
+      const offsets = await this.#core.track(
+        this.#core.driver.append(this.name, records, this.#retention),
+      );
+      spans.end();
+      return offsets;
+    } catch (error) {
+      spans.end(error);
+      throw error;
+    }
   }
 
   /** One page of entries starting at `from` (default the earliest kept). */
@@ -208,6 +218,7 @@ export class StreamGroup<T> {
     this.name = checkName('group', name);
     this.#stream = stream;
     this.#core = core;
+    watchSource(core, { kind: 'stream', stream: stream.name, group: this.name });
   }
 
   /** The offset this group reads next, or undefined before its first commit. */

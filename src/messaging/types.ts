@@ -102,7 +102,7 @@ export interface ConsumeOptions {
 
 export interface StopOptions {
   /** How long in-flight handlers may finish before they are aborted and released. Default 30 s. */
-  drainTimeout?: number;
+  drainTimeout?: number | undefined;
 }
 
 export interface Consumer {

@@ -10,6 +10,7 @@ import {
   channels,
   type HedgeEvent,
   type LimiterStoreErrorEvent,
+  liveBreakers,
   type RateLimitEvent,
   type RetryEvent,
   type RetryGiveUpEvent,
@@ -37,11 +38,19 @@ export function bridgeMetrics(registry: Registry = metricsRegistry()): () => voi
 function listeners(registry: Registry): Array<readonly [Channel, Listener]> {
   const breakerState = defineGauge({
     name: 'sluice_breaker_state',
-    help: 'Circuit breaker state: 1 for the current state of each breaker, 0 for the others.',
+    help: 'Circuit breaker state: 1 for the current state of each breaker, 0 for the others; every breaker of the process from its creation.',
     labelNames: ['name', 'state'],
     labelValues: STATE_LABELS,
     maxSeries: 400,
     registry,
+    collect: () => {
+      for (const breaker of liveBreakers()) {
+        const current = breaker.state;
+        for (const state of STATES) {
+          breakerState.set({ name: breaker.name, state }, state === current ? 1 : 0);
+        }
+      }
+    },
   });
   const transitions = defineCounter({
     name: 'sluice_breaker_transitions_total',

@@ -17,6 +17,7 @@ export {
   defineGauge,
   defineHistogram,
   type GaugeMetric,
+  type GaugeOptions,
   type HistogramMetric,
   type HistogramOptions,
   type MetricOptions,

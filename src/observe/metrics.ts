@@ -13,7 +13,15 @@ export interface MetricOptions<L extends string> {
   labelValues?: Partial<Record<L, readonly string[]>>;
   /** Distinct label combinations kept before new ones fold into `other` (default 100). */
   maxSeries?: number;
-  registry?: Registry;
+  registry?: Registry | undefined;
+}
+
+export interface GaugeOptions<L extends string> extends MetricOptions<L> {
+  /**
+   * Called at each scrape before the gauge is read: the place to set values derived from
+   * something else (a driver's stats), so they are as fresh as the scrape.
+   */
+  collect?: () => Promise<void> | void;
 }
 
 export interface HistogramOptions<L extends string> extends MetricOptions<L> {
@@ -67,9 +75,10 @@ export function defineCounter<L extends string = never>(
   });
 }
 
-export function defineGauge<L extends string = never>(options: MetricOptions<L>): GaugeMetric<L> {
+export function defineGauge<L extends string = never>(options: GaugeOptions<L>): GaugeMetric<L> {
   return define(options, 'gauge', (config, guard) => {
-    const gauge = new Gauge<L>(config);
+    const collect = options.collect;
+    const gauge = new Gauge<L>(collect === undefined ? config : { ...config, collect });
     return {
       name: options.name,
       set: (labels, value) => gauge.set(guard.resolve(labels), value),

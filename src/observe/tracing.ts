@@ -22,7 +22,7 @@ export interface TracingOptions {
    * unless present. Without it the exporter follows the standard `OTEL_EXPORTER_OTLP_*`
    * environment variables.
    */
-  otlpUrl?: string;
+  otlpUrl?: string | undefined;
   /** Fraction of new traces to sample, 0..1 (default 1). Sampled parents are always followed. */
   sampleRatio?: number;
   /** Replaces the OTLP exporter, e.g. an in-memory exporter in tests. */

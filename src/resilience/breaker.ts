@@ -4,6 +4,7 @@ import {
   type BreakerStateEvent,
   type CircuitState,
   channels,
+  trackBreaker,
 } from '../core/diagnostics.js';
 import { CircuitOpenError, InvalidArgumentError } from '../core/errors.js';
 import { PolicyBase } from './base.js';
@@ -119,6 +120,7 @@ export class CircuitBreaker extends PolicyBase {
       this.openUntil = initial.openUntil ?? 0;
       this.opens = initial.opens ?? (initial.state === 'open' ? 1 : 0);
     }
+    trackBreaker(this);
   }
 
   /** The current state; an open circuit whose time is up reports (and becomes) half-open. */

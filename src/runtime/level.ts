@@ -11,7 +11,10 @@ export class ServiceLevel implements Component {
   readonly #members: readonly Component[];
   readonly #rollbackTimeout: number;
 
-  constructor(members: readonly Component[], options: { rollbackTimeout?: number } = {}) {
+  constructor(
+    members: readonly Component[],
+    options: { rollbackTimeout?: number | undefined } = {},
+  ) {
     this.#members = members;
     this.#rollbackTimeout = options.rollbackTimeout ?? 10_000;
     this.name = members.map((m) => m.name).join(', ');

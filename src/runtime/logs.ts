@@ -48,6 +48,7 @@ export class LogSink {
   readonly #write: (line: string) => void;
   readonly #color: boolean;
   readonly #colors = new Map<string, number>();
+  #listeners: Array<(record: Record<string, unknown>) => void> = [];
   #width = 6;
 
   constructor(options: LogSinkOptions) {
@@ -76,9 +77,18 @@ export class LogSink {
     return { write: (line) => this.#emit({ service }, line.trimEnd(), 'stdout', true) };
   }
 
+  /** Also hands every line, as one JSON-shaped record, to `listener` (the telemetry store). */
+  onRecord(listener: (record: Record<string, unknown>) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
   #emit(source: LogSource, text: string, channel: 'stdout' | 'stderr', own: boolean): void {
     const parsed = asObject(text);
-    if (this.#format === 'json') {
+    const json = this.#format === 'json';
+    if (json || this.#listeners.length > 0) {
       const fields = { service: source.service, ...instanceField(source) };
       const record =
         parsed === undefined
@@ -91,10 +101,13 @@ export class LogSink {
           : own
             ? { ...fields, ...parsed }
             : { ...parsed, ...fields };
-      this.#write(`${JSON.stringify(record)}\n`);
-      return;
+      for (const listener of this.#listeners) listener(record);
+      if (json) {
+        this.#write(`${JSON.stringify(record)}\n`);
+        return;
+      }
     }
-    this.#write(`${this.#prefix(source)} ${parsed === undefined ? text : summary(parsed, text)}\n`);
+    this.#write(`${this.#prefix(source)} ${parsed === undefined ? text : prettyRecord(parsed)}\n`);
   }
 
   #prefix(source: LogSource): string {
@@ -116,12 +129,46 @@ function instanceField(source: LogSource): { instance?: number } {
   return source.instance === undefined ? {} : { instance: source.instance };
 }
 
-/** A JSON log line read by a person: `INFO listening`, other fields left out. */
-function summary(record: Record<string, unknown>, text: string): string {
-  if (typeof record.msg !== 'string') return text;
-  const level = typeof record.level === 'number' ? levels[record.level] : undefined;
-  const label = level ?? (typeof record.level === 'string' ? record.level.toUpperCase() : 'INFO');
-  const error = record.err as { message?: unknown } | undefined;
-  const detail = typeof error?.message === 'string' ? `: ${error.message}` : '';
-  return `${label} ${record.msg}${detail}`;
+/**
+ * A JSON log line read by a person, as complete as the JSON:
+ * `12:00:01.250 WARN payment breaker from=closed to=open reason="failure rate 60%" pid=12`.
+ * The clock comes first, then level and message, then every other field as `key=value`
+ * (nested objects as `err.message=…`, values with spaces or quotes JSON-quoted).
+ */
+export function prettyRecord(record: Record<string, unknown>): string {
+  const { level, msg, time, ...rest } = record;
+  const name =
+    typeof level === 'number'
+      ? (levels[level] ?? String(level))
+      : typeof level === 'string'
+        ? level.toUpperCase()
+        : 'INFO';
+  const parts: string[] = [];
+  if (typeof time === 'number' || typeof time === 'string') {
+    const date = new Date(time);
+    parts.push(Number.isNaN(date.getTime()) ? String(time) : date.toISOString().slice(11, 23));
+  }
+  parts.push(name);
+  if (msg !== undefined && msg !== '')
+    parts.push(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  flatten('', rest, parts);
+  return parts.join(' ');
+}
+
+function flatten(prefix: string, value: Record<string, unknown>, out: string[]): void {
+  for (const [key, field] of Object.entries(value)) {
+    const path = `${prefix}${key}`;
+    if (typeof field === 'object' && field !== null && !Array.isArray(field)) {
+      flatten(`${path}.`, field as Record<string, unknown>, out);
+    } else {
+      out.push(`${path}=${fieldText(field)}`);
+    }
+  }
+}
+
+function fieldText(value: unknown): string {
+  if (typeof value === 'string') {
+    return value !== '' && /^[^\s"=\\]+$/.test(value) ? value : JSON.stringify(value);
+  }
+  return JSON.stringify(value) ?? String(value);
 }

@@ -5,8 +5,8 @@ import { HttpListener } from './http-listener.js';
 export interface MetricsServerOptions {
   host: string;
   port: number;
-  path?: string;
-  registry?: Registry;
+  path?: string | undefined;
+  registry?: Registry | undefined;
 }
 
 /** Serves the supervisor's registry (restarts, ready instances) at `/metrics`. */

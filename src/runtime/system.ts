@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import { type Component, Lifecycle, type LifecycleEvent, type StopReport } from '../core/index.js';
 import { createLogger, type Logger } from '../observe/index.js';
+import type { TelemetryQuery } from '../observe/store/index.js';
 import {
   declaredPorts,
   defaultMetricsPort,
@@ -19,6 +20,7 @@ import { MetricsServer } from './metrics-server.js';
 import { planService } from './plan.js';
 import { checkPorts } from './port-check.js';
 import { Service } from './service.js';
+import { TelemetryStoreComponent } from './telemetry-store.js';
 import { TracingComponent, tracingEnv } from './tracing.js';
 
 /** What extra components (the gateway, later) see of the running system. */
@@ -64,6 +66,10 @@ export interface StartSystemOptions {
 export interface System extends SystemView {
   /** Where the supervisor's metrics are served, when `telemetry.metrics` asks for it. */
   readonly metricsUrl: string | undefined;
+  /** Where processes send OTLP/HTTP, when `telemetry.store` is on. */
+  readonly telemetryUrl: string | undefined;
+  /** The telemetry store's queries, once started, when `telemetry.store` is on. */
+  readonly telemetry: TelemetryQuery | undefined;
   /** Where the control API listens (`GET /system`, …), when `control` asks for it. */
   readonly controlUrl: string | undefined;
   /** Resolves once every service and component is up; rejects (after rolling back) if not. */
@@ -109,6 +115,25 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
     },
   };
 
+  const storeConfig = config.telemetry?.store;
+  const telemetryStore =
+    storeConfig === undefined || storeConfig.enabled === false
+      ? undefined
+      : new TelemetryStoreComponent({
+          config: storeConfig,
+          cwd,
+          host: '127.0.0.1',
+          registry: options.registry,
+          targets: () =>
+            view.instances
+              .filter((i) => i.pid !== undefined)
+              .map((i) => ({
+                url: `${i.url}/metrics`,
+                labels: { service: i.service, instance: String(i.index) },
+              })),
+        });
+  if (telemetryStore !== undefined) sink.onRecord((record) => telemetryStore.addLog(record));
+
   for (const name of startOrder(declared)) {
     const plan = planService(name, declared[name]!);
     plan.cwd = resolve(cwd, plan.cwd ?? '.');
@@ -122,7 +147,7 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
       return {
         ...baseEnv,
         ...messagingEnv(config),
-        ...tracingEnv(config.telemetry?.traces, name),
+        ...tracingEnv(config.telemetry?.traces, name, telemetryStore?.url),
         ...plan.env,
         ...urls,
         PORT: String(port),
@@ -159,7 +184,11 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
           },
         });
   const traces = config.telemetry?.traces;
-  if (traces !== undefined) lifecycle.add(new TracingComponent(traces));
+  if (telemetryStore !== undefined) {
+    lifecycle.add(telemetryStore, new TracingComponent(traces ?? {}, () => telemetryStore.url));
+  } else if (traces !== undefined) {
+    lifecycle.add(new TracingComponent(traces));
+  }
   // First up and last down, so restarts during start and stop are visible.
   if (metricsServer !== undefined) lifecycle.add(metricsServer);
   if (controlServer !== undefined) lifecycle.add(controlServer);
@@ -189,6 +218,12 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
     },
     get controlUrl() {
       return controlServer?.url;
+    },
+    get telemetryUrl() {
+      return telemetryStore?.url;
+    },
+    get telemetry() {
+      return telemetryStore?.store;
     },
     ready,
     lifecycle,

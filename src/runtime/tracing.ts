@@ -17,16 +17,19 @@ function sampleRatio(traces: TracesConfig): number {
 export class TracingComponent implements Component {
   readonly name = 'tracing';
   readonly #traces: TracesConfig;
+  readonly #otlpUrl: (() => string | undefined) | undefined;
   #tracing: Tracing | undefined;
 
-  constructor(traces: TracesConfig) {
+  /** `otlpUrl`, asked at start, overrides `traces.otlp`: the telemetry store's receiver. */
+  constructor(traces: TracesConfig, otlpUrl?: () => string | undefined) {
     this.#traces = traces;
+    this.#otlpUrl = otlpUrl;
   }
 
   start(): void {
     this.#tracing = setupTracing({
       serviceName: this.#traces.serviceName ?? 'sluice',
-      otlpUrl: this.#traces.otlp,
+      otlpUrl: this.#otlpUrl?.() ?? this.#traces.otlp,
       sampleRatio: sampleRatio(this.#traces),
       // The gateway hands span contexts on explicitly; see the option.
       activeContext: false,
@@ -43,17 +46,20 @@ export class TracingComponent implements Component {
 /**
  * The standard OpenTelemetry variables for a service instance, so an SDK in the service
  * (Sluice's `setupTracing` or any other) exports to the same collector with the same
- * sampling, under the service's own name. A service's own `env` still wins.
+ * sampling, under the service's own name; with the telemetry store, to its receiver (and
+ * tracing is on even without `telemetry.traces`). A service's own `env` still wins.
  */
 export function tracingEnv(
   traces: TracesConfig | undefined,
   service: string,
+  receiverUrl?: string,
 ): Record<string, string> {
-  if (traces === undefined) return {};
+  if (traces === undefined && receiverUrl === undefined) return {};
+  const otlp = receiverUrl ?? traces?.otlp;
   return {
-    ...(traces.otlp === undefined ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: traces.otlp }),
+    ...(otlp === undefined ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: otlp }),
     OTEL_SERVICE_NAME: service,
     OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-    OTEL_TRACES_SAMPLER_ARG: String(sampleRatio(traces)),
+    OTEL_TRACES_SAMPLER_ARG: String(traces === undefined ? 1 : sampleRatio(traces)),
   };
 }

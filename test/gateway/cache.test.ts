@@ -150,29 +150,29 @@ describe('gateway cache', () => {
     );
   });
 
-  it('names the line of maxBytes set beside a Redis store in a config file', async () => {
+  /** The problems validation finds in a route whose `cache:` block is `lines`. */
+  async function cacheProblems(lines: string[]): Promise<string[]> {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-gw-cache-'));
     try {
       const file = join(dir, 'gateway.yaml');
-      writeFileSync(
-        file,
-        [
-          'version: 1',
-          'gateway:',
-          '  routes:',
-          '    - path: /a',
-          '      upstream: http://127.0.0.1:1',
-          '      cache:',
-          '        store: redis://127.0.0.1:6379',
-          '        maxBytes: 32mb',
-          '',
-        ].join('\n'),
-      );
-      assert.deepEqual(await configProblems(loadGatewayConfig(file)), [
-        `8 gateway.routes[0].cache.maxBytes: expected no maxBytes with a Redis store (Redis's maxmemory bounds it) (got "32mb")`,
-      ]);
+      const route = ['    - path: /a', '      upstream: http://127.0.0.1:1', '      cache:'];
+      const body = ['version: 1', 'gateway:', '  routes:', ...route];
+      writeFileSync(file, [...body, ...lines.map((line) => `        ${line}`), ''].join('\n'));
+      return await configProblems(loadGatewayConfig(file));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it('names the line of maxBytes set beside a Redis store in a config file', async () => {
+    assert.deepEqual(await cacheProblems(['store: redis://127.0.0.1:6379', 'maxBytes: 32mb']), [
+      `8 gateway.routes[0].cache.maxBytes: expected no maxBytes with a Redis store (Redis's maxmemory bounds it) (got "32mb")`,
+    ]);
+  });
+
+  it('names the line of a targetedField that is not a header name', async () => {
+    assert.deepEqual(await cacheProblems(['targetedField: "Edge Control"']), [
+      '7 gateway.routes[0].cache.targetedField: expected a header name (got "Edge Control")',
+    ]);
   });
 });

@@ -37,7 +37,7 @@ describe('metricsHandler', () => {
       },
     });
     servers.push(createServer(metricsHandler(registry)), createServer(metricsHandler(failing)));
-    [base, failingBase] = await Promise.all(servers.map(listen));
+    [base, failingBase] = (await Promise.all(servers.map(listen))) as [string, string];
   });
 
   after(() => {

@@ -16,12 +16,50 @@ describe('LogSink', () => {
     pretty.line({ service: 'payment-service' }, '{"level":40,"msg":"slow","extra":1}');
     pretty.line({ service: 'orders', instance: 0 }, 'again');
     assert.equal(lines[0], '\u001b[36morders.1 |\u001b[0m plain text\n');
-    assert.equal(lines[1], '\u001b[33mpayment-service |\u001b[0m WARN slow\n');
+    assert.equal(lines[1], '\u001b[33mpayment-service |\u001b[0m WARN slow extra=1\n');
     assert.equal(
       lines[2],
       '\u001b[36morders.0        |\u001b[0m again\n',
       'same colour, wider column',
     );
+  });
+
+  test('pretty shows every field of a JSON line, as complete as the JSON', () => {
+    const { sink: pretty, lines } = sink('pretty');
+    const record = {
+      level: 40,
+      time: Date.UTC(2026, 0, 2, 3, 4, 5, 678),
+      pid: 12,
+      msg: 'payment breaker',
+      from: 'closed',
+      to: 'open',
+      reason: 'failure rate 60% over 20 calls',
+      err: { type: 'Error', message: 'say "no"' },
+      tags: ['a', 'b'],
+      empty: '',
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+    };
+    pretty.line({ service: 'fulfillment' }, JSON.stringify(record));
+    assert.equal(
+      lines[0],
+      'fulfillment | 03:04:05.678 WARN payment breaker pid=12 from=closed to=open ' +
+        'reason="failure rate 60% over 20 calls" err.type=Error err.message="say \\"no\\"" ' +
+        'tags=["a","b"] empty="" trace_id=4bf92f3577b34da6a3ce929d0e0e4736\n',
+    );
+  });
+
+  test('every line reaches the record listeners as JSON-shaped records, in either format', () => {
+    const { sink: pretty } = sink('pretty');
+    const records: Record<string, unknown>[] = [];
+    const stop = pretty.onRecord((r) => records.push(r));
+    pretty.line({ service: 'a', instance: 1 }, '{"level":50,"msg":"bad","k":2}');
+    pretty.line({ service: 'a' }, 'plain', 'stderr');
+    stop();
+    pretty.line({ service: 'a' }, 'not seen');
+    assert.deepEqual(records[0], { level: 50, msg: 'bad', k: 2, service: 'a', instance: 1 });
+    assert.equal(records[1]!.msg, 'plain');
+    assert.equal(records[1]!.level, 50);
+    assert.equal(records.length, 2);
   });
 
   test('pretty without colour on a pipe', () => {

@@ -1,4 +1,5 @@
 import type { Consumer, Message } from 'sluice/messaging';
+import { injectContext } from 'sluice/observe';
 import { type OrderEvent, type OrderMessage, openBroker, upstream } from '../shared/env.js';
 import { serve } from '../shared/service.js';
 import { charge, PaymentDeclinedError, paymentBreaker } from './payment-client.js';
@@ -13,7 +14,7 @@ const maxAttempts = Number(process.env.FULFILLMENT_MAX_ATTEMPTS ?? 100);
 async function markOrder(id: string, status: string, signal: AbortSignal): Promise<void> {
   const res = await fetch(new URL(`/api/orders/${id}/status`, ordersUrl), {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: injectContext({ 'content-type': 'application/json' }),
     body: JSON.stringify({ status }),
     signal,
   });

@@ -1,3 +1,4 @@
+import { injectContext } from 'sluice/observe';
 import {
   bulkhead,
   circuitBreaker,
@@ -52,7 +53,7 @@ export function charge(
     async ({ signal: attempt }) => {
       const res = await fetch(new URL('/charges', paymentUrl), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: injectContext({ 'content-type': 'application/json' }),
         body: JSON.stringify({ orderId, amount }),
         signal: attempt,
       });

@@ -1,3 +1,4 @@
+import { injectContext } from 'sluice/observe';
 import type { OrderMessage } from '../shared/env.js';
 
 /** The catalog could not be asked for prices: the order cannot be priced right now. */
@@ -31,6 +32,7 @@ async function fetchPrices(catalogUrl: string): Promise<Prices> {
   let products: { sku: string; price: number }[];
   try {
     const res = await fetch(new URL('/api/products', catalogUrl), {
+      headers: injectContext({}),
       signal: AbortSignal.timeout(2_000),
     });
     if (!res.ok) throw new Error(`catalog answered ${res.status}`);

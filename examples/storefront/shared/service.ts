@@ -1,5 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { bridgeMetrics, createLogger, type Logger, metricsHandler } from 'sluice/observe';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import {
+  bridgeMetrics,
+  collectProcessMetrics,
+  createLogger,
+  extractContext,
+  type Logger,
+  metricsHandler,
+  setupTracing,
+  type Tracing,
+  withSpan,
+} from 'sluice/observe';
 
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 
@@ -31,26 +42,54 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   return text === '' ? {} : JSON.parse(text);
 }
 
-/** The frame every storefront service shares: PORT, /healthz, /metrics, logs, SIGTERM. */
+/**
+ * Traces go where the supervisor points the standard OpenTelemetry variables (its
+ * telemetry store, under `sluice up`); without them, no tracing.
+ */
+function startTracing(name: string): Tracing | undefined {
+  if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  const ratio = Number(process.env.OTEL_TRACES_SAMPLER_ARG ?? 1);
+  return setupTracing({
+    serviceName: process.env.OTEL_SERVICE_NAME || name,
+    sampleRatio: ratio >= 0 && ratio <= 1 ? ratio : 1,
+  });
+}
+
+/** The frame every storefront service shares: PORT, /healthz, /metrics, logs, traces, SIGTERM. */
 export function serve(options: ServiceOptions): RunningService {
   const logger = createLogger({ name: options.name });
+  const tracing = startTracing(options.name);
   const metrics = metricsHandler();
-  // Breaker states, retries and bulkhead rejections show up on /metrics.
+  // Breaker states, retries and bulkhead rejections show up on /metrics, beside the
+  // process's CPU, memory and event-loop figures.
   bridgeMetrics();
+  collectProcessMetrics();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/metrics') return void metrics(req, res);
-    options
-      .route(req, res, url)
-      .then((handled) => {
-        if (!handled) sendJson(res, 404, { title: 'not found' });
-      })
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, { title: 'internal error' });
-        else res.destroy();
-      });
+    // A SERVER span in the caller's trace, so the messages this request publishes, and
+    // the calls it makes, continue it.
+    void withSpan(
+      `${req.method} ${url.pathname}`,
+      async (span) => {
+        try {
+          const handled = await options.route(req, res, url);
+          if (!handled) sendJson(res, 404, { title: 'not found' });
+        } catch (error) {
+          logger.error({ err: error }, 'request failed');
+          if (!res.headersSent) sendJson(res, 500, { title: 'internal error' });
+          else res.destroy();
+        }
+        span.setAttribute('http.response.status_code', res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      },
+      {
+        kind: SpanKind.SERVER,
+        parent: extractContext(req.headers),
+        attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname },
+      },
+    );
   });
   server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
     logger.info({ port: process.env.PORT }, `${options.name} listening`);
@@ -60,6 +99,8 @@ export function serve(options: ServiceOptions): RunningService {
     server.close(() => {
       Promise.resolve(options.onStop?.())
         .catch((error: unknown) => logger.error({ err: error }, 'stop failed'))
+        .then(() => tracing?.shutdown())
+        .catch(() => {})
         .finally(() => process.exit(0));
     });
     server.closeIdleConnections();

@@ -38,7 +38,7 @@ export class Target {
         method: method as 'GET',
         path: this.#basePath + path,
         headers,
-        body: options.json === undefined ? undefined : JSON.stringify(options.json),
+        body: options.json === undefined ? null : JSON.stringify(options.json),
         signal,
       });
       return { status: res.statusCode, headers: res.headers, body: await res.body.text() };

@@ -9,17 +9,17 @@ import { type SchemaObject, validatorFor } from './validator.js';
 
 export interface ParseConfigOptions {
   /** Named in every problem; default `<config>`. */
-  file?: string;
+  file?: string | undefined;
   /** JSON Schema the interpolated value must satisfy; see `validator.ts` for extensions. */
   schema?: SchemaObject;
   /** Where `${NAME}` looks; default `process.env`. */
-  env?: Env;
+  env?: Env | undefined;
   /**
    * Problems the schema cannot see, such as a reference from one section to a name another
    * section should declare. Runs on the interpolated value whether or not the schema passed,
    * so it must read the value defensively; what it finds is reported with the rest.
    */
-  check?: ConfigCheck;
+  check?: ConfigCheck | undefined;
 }
 
 /** A problem at a key path, before it is given its file, line and column. */

@@ -1,47 +1,34 @@
 import { Readable } from 'node:stream';
-import CachePolicy from 'http-cache-semantics';
 import { parseDuration, parseSize } from '../../core/units.js';
+import { createLogger } from '../../observe/index.js';
+import { fieldValue, parseCacheControl } from '../cache-control.js';
+import {
+  clientHasIt,
+  currentAge,
+  entryOf,
+  notModified,
+  renewed,
+  served,
+  validatorsOf,
+} from '../cache-entry.js';
+import type { FreshnessOptions } from '../cache-freshness.js';
+import { cacheKey, cacheOrigin, sameOriginPath } from '../cache-key.js';
 import type { CacheEntry } from '../cache-store.js';
+import { onlyIfCached, usable, usableOnError } from '../cache-use.js';
 import { variantOf } from '../cache-variant.js';
 import type { CompileEnv } from '../compile.js';
 import type { RouteConfig } from '../config.js';
+import { TrustedProxies } from '../forwarding.js';
 import type { Filter, GatewayContext, GatewayRequest, GatewayResponse, Handler } from '../types.js';
 import { cacheStoreFor, storeErrorCounter } from './cache-setup.js';
 
-const CONDITIONAL = [
-  'if-none-match',
-  'if-modified-since',
-  'if-match',
-  'if-unmodified-since',
-  'if-range',
-];
-const STATUS = 'cache-status';
-
-type PolicyRequest = CachePolicy.HttpRequest;
-type Variants = readonly CacheEntry[];
-
-function policyRequest(request: GatewayRequest): PolicyRequest {
-  return { url: request.path + request.query, method: request.method, headers: request.headers };
-}
-
-function served(entry: CacheEntry, headers: CachePolicy.Headers, status: string): GatewayResponse {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
-  out['content-length'] = String(entry.body.length);
-  out[STATUS] = status;
-  return { status: entry.status, headers: out, body: entry.body };
-}
-
-/** A request going upstream for `key`, renewing `stale` if given. */
-interface Forward {
-  next: Handler;
-  request: GatewayRequest;
-  context: GatewayContext;
-  key: string;
-  stale: CacheEntry | undefined;
-  /** False when the lookup just failed: then nothing is written. */
-  storeUp: boolean;
-}
+/** Conditionals this cache answers itself from a stored response; others go upstream. */
+const ANSWERED = ['if-none-match', 'if-modified-since'];
+const UNANSWERED = ['if-match', 'if-unmodified-since', 'if-range'];
+/** Methods that never invalidate (RFC 9111 section 4.4 names the unsafe ones). */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+/** Upstream answers after which a stale-if-error entry may stand in (RFC 5861). */
+const ERRORS = new Set([500, 502, 503, 504]);
 
 /** What became of a forwarded response: stored, not storable, or the store failed. */
 type Outcome = 'stored' | 'not-stored' | 'store-unavailable';
@@ -51,6 +38,14 @@ function forwarded(stale: CacheEntry | undefined, outcome: Outcome, notModified 
   if (outcome === 'stored') return `${status}; stored`;
   if (outcome === 'store-unavailable') return `${status}; detail=store-unavailable`;
   return status;
+}
+
+/** Lets go of a body nobody will read; its errors (a reset, a wrong length) are expected. */
+function discard(body: GatewayResponse['body']): void {
+  if (body instanceof Readable) {
+    body.on('error', () => {});
+    body.destroy();
+  }
 }
 
 /** Reads up to `max` bytes; past that, gives back a stream of everything (nothing lost). */
@@ -75,37 +70,85 @@ async function bufferUpTo(body: Readable, max: number): Promise<Buffer | Readabl
   }
 }
 
+/** A forwarded response the cache did not keep, as the client gets it. */
+function uncached(response: GatewayResponse, forward: Forward): GatewayResponse {
+  const outcome = forward.storeUp ? 'not-stored' : 'store-unavailable';
+  response.headers['cache-status'] = forwarded(forward.stale, outcome);
+  if (forward.request.method !== 'HEAD') return response;
+  // A HEAD that renewed a stale entry went upstream as a GET.
+  discard(response.body);
+  return { ...response, body: null };
+}
+
+/** A request going upstream for `key`, renewing `stale` if given. */
+interface Forward {
+  next: Handler;
+  request: GatewayRequest;
+  context: GatewayContext;
+  key: string;
+  stale: CacheEntry | undefined;
+  /** False when the lookup just failed: then nothing is written. */
+  storeUp: boolean;
+}
+
 /**
- * A shared HTTP cache for GET: freshness, Vary and revalidation follow
- * http-cache-semantics; a stale entry within stale-while-revalidate is served while one
+ * A shared HTTP cache (RFC 9111) for GET, HEAD served from stored GETs. Freshness, age,
+ * validation and invalidation are this gateway's own (see cache-freshness.ts, cache-entry.ts):
+ * a targeted field (`Sluice-Cache-Control`, then `CDN-Cache-Control`, RFC 9213) overrides
+ * `Cache-Control`; a stale entry within stale-while-revalidate is served while one
  * background request refreshes it; concurrent misses for a key in this process wait for one
- * upstream request. Every response says what happened in `Cache-Status` (RFC 9211).
+ * upstream request; a non-error answer to an unsafe method drops the URL's entries. Every
+ * response says what happened in `Cache-Status` (RFC 9211).
  *
  * Entries live in this process's memory, or in Redis (`store`) shared by every gateway
  * process. A store that fails or answers too late never fails a request: it goes upstream,
  * says `detail=store-unavailable` and counts in `sluice_gateway_cache_store_errors_total`.
+ * Nor does a fault of the cache's own: it is logged at error and the request goes upstream.
  */
 export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: string): Filter | null {
   const config = route.cache;
   if (!config) return null;
   const store = cacheStoreFor(config, env, routeName);
   const storeErrors = storeErrorCounter(env);
+  const log = env.logger ?? createLogger({ name: 'sluice-gateway' });
+  const trusted = env.memo(
+    'cache trusted proxies',
+    () => new TrustedProxies(env.config.trustedProxies ?? []),
+  );
   const maxEntry = parseSize(config.maxEntryBytes ?? '1mb');
-  const defaultAge =
-    config.maxAge === undefined ? undefined : Math.round(parseDuration(config.maxAge) / 1000);
-  const swr =
-    config.staleWhileRevalidate === undefined
-      ? 0
-      : Math.round(parseDuration(config.staleWhileRevalidate) / 1000);
+  const ownField = (config.targetedField ?? 'Sluice-Cache-Control').toLowerCase();
+  const options: FreshnessOptions = {
+    targeted: [ownField, 'cdn-cache-control'],
+    defaultMaxAge:
+      config.maxAge === undefined ? undefined : Math.round(parseDuration(config.maxAge) / 1000),
+    defaultStaleWhileRevalidate:
+      config.staleWhileRevalidate === undefined
+        ? 0
+        : Math.round(parseDuration(config.staleWhileRevalidate) / 1000),
+  };
+  // Our own targeted field is for us alone; CDN-Cache-Control may serve a CDN in front.
+  const hidden = [ownField];
   const pending = new Map<string, Promise<CacheEntry | null>>();
 
   const storeFailed = (operation: 'read' | 'write'): void => {
     storeErrors?.inc({ route: routeName, operation });
   };
 
+  const fault = (error: unknown, request: GatewayRequest, context: GatewayContext): void => {
+    log.error(
+      { err: error, route: routeName, requestId: context.requestId, path: request.path },
+      'cache filter failed; the request went upstream uncached',
+    );
+  };
+
   /** Puts `entry` in the store; a store failure is counted, never thrown. */
   const save = (key: string, entry: CacheEntry): Outcome | Promise<Outcome> => {
-    const kept = store.put(key, entry);
+    let kept: boolean | Promise<boolean>;
+    try {
+      kept = store.put(key, entry);
+    } catch {
+      kept = Promise.reject(new Error('store failed'));
+    }
     if (!(kept instanceof Promise)) return kept ? 'stored' : 'not-stored';
     return kept.then(
       (yes) => (yes ? 'stored' : 'not-stored'),
@@ -116,92 +159,115 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
     );
   };
 
-  const withDefaults = (headers: Record<string, unknown>): Record<string, string | string[]> => {
-    const out = { ...headers } as Record<string, string | string[]>;
-    if (
-      defaultAge !== undefined &&
-      out['cache-control'] === undefined &&
-      out.expires === undefined
-    ) {
-      out['cache-control'] =
-        `public, max-age=${defaultAge}${swr ? `, stale-while-revalidate=${swr}` : ''}`;
+  const drop = async (key: string): Promise<void> => {
+    try {
+      await store.delete(key);
+    } catch {
+      storeFailed('write');
     }
-    return out;
   };
 
-  /** One upstream request; resolves to the stored entry, or null if not storable. */
+  /** The answer to `request` from `entry`: a 304 when the client already has it. */
+  const answer = (entry: CacheEntry, request: GatewayRequest, status: string): GatewayResponse => {
+    const now = Date.now();
+    if (clientHasIt(request.headers, entry)) return notModified(entry, now, status);
+    return served(entry, now, status, hidden, request);
+  };
+
+  /** One upstream request; resolves to the stored entry (or null) and the answer. */
   async function fetchInto(
     forward: Forward,
   ): Promise<{ entry: CacheEntry | null; response: GatewayResponse }> {
     const { next, request, context, key, stale, storeUp } = forward;
-    const preq = policyRequest(request);
     const headers = { ...request.headers };
-    for (const h of CONDITIONAL) delete headers[h];
-    if (stale) Object.assign(headers, stale.policy.revalidationHeaders(preq));
-    const response = await next({ ...request, headers }, context);
-    if (stale && response.status === 304) {
-      if (response.body instanceof Readable) response.body.resume();
-      const { policy, modified } = stale.policy.revalidatedPolicy(preq, {
-        status: 304,
-        headers: withDefaults(response.headers),
-      });
-      if (!modified) {
-        const renewed: CacheEntry = { ...stale, policy };
-        const status = forwarded(stale, await save(key, renewed), true);
-        return { entry: renewed, response: served(renewed, policy.responseHeaders(), status) };
-      }
+    if (stale) {
+      for (const h of ANSWERED) delete headers[h];
+      Object.assign(headers, validatorsOf(stale));
     }
-    const policy = new CachePolicy(
-      preq,
-      { status: response.status, headers: withDefaults(response.headers) },
-      { shared: true },
-    );
+    const requestTime = Date.now();
+    let response: GatewayResponse;
+    try {
+      response = await next({ ...request, method: 'GET', headers }, context);
+    } catch (error) {
+      if (stale && usableOnError(stale, true)) {
+        log.warn(
+          { err: error, route: routeName, requestId: context.requestId, path: request.path },
+          'upstream unreachable; served the stale entry',
+        );
+        const status = 'sluice; hit; fwd=stale; detail=upstream-unreachable';
+        return { entry: null, response: answer(stale, request, status) };
+      }
+      throw error;
+    }
+    const exchange = {
+      status: response.status,
+      headers: response.headers,
+      requestHeaders: request.headers,
+      requestTime,
+      responseTime: Date.now(),
+    };
+    if (stale && response.status === 304) {
+      discard(response.body);
+      const entry = renewed(stale, exchange, options);
+      if (entry === null)
+        return fetchInto({ ...forward, stale: undefined, request: unconditional(request) });
+      const status = forwarded(stale, storeUp ? await save(key, entry) : 'store-unavailable', true);
+      return { entry, response: answer(entry, request, status) };
+    }
+    if (stale && ERRORS.has(response.status) && usableOnError(stale, false)) {
+      discard(response.body);
+      return {
+        entry: null,
+        response: answer(stale, request, 'sluice; hit; fwd=stale; detail=stale-if-error'),
+      };
+    }
+    let entry: CacheEntry | null = null;
     const length = Number(response.headers['content-length'] ?? Number.NaN);
-    const vary = response.headers.vary;
-    if (
-      !policy.storable() ||
+    const body = response.body;
+    const fits =
+      !(length > maxEntry) &&
+      typeof body !== 'string' &&
+      !(body instanceof Uint8Array && body.byteLength > maxEntry) &&
       // RFC 9111 lets a shared cache keep Set-Cookie; serving one client's cookie to others
       // is never what a gateway in front of an application wants.
-      response.headers['set-cookie'] !== undefined ||
-      String(vary ?? '').includes('*') ||
-      length > maxEntry ||
-      typeof response.body === 'string' ||
-      (response.body instanceof Uint8Array && response.body.byteLength > maxEntry)
-    ) {
-      response.headers[STATUS] = forwarded(stale, storeUp ? 'not-stored' : 'store-unavailable');
-      return { entry: null, response };
+      response.headers['set-cookie'] === undefined &&
+      parseCacheControl(request.headers['cache-control']).get('no-store') === undefined;
+    if (fits) {
+      try {
+        entry = entryOf(exchange, Buffer.alloc(0), options);
+      } catch (error) {
+        fault(error, request, context);
+      }
     }
-    const whole = response.body;
-    const body =
-      whole === null
+    if (entry === null) return { entry: null, response: uncached(response, forward) };
+    const whole =
+      body === null
         ? Buffer.alloc(0)
-        : whole instanceof Uint8Array
-          ? Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength)
-          : await bufferUpTo(whole, maxEntry);
-    if (body instanceof Readable) {
-      response.headers[STATUS] = forwarded(stale, storeUp ? 'not-stored' : 'store-unavailable');
-      return { entry: null, response: { ...response, body } };
+        : body instanceof Uint8Array
+          ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+          : await bufferUpTo(body as Readable, maxEntry);
+    if (whole instanceof Readable) {
+      return { entry: null, response: uncached({ ...response, body: whole }, forward) };
     }
-    const entry: CacheEntry = {
-      policy,
-      status: response.status,
-      body,
-      variant: variantOf(vary, request.headers),
-      size: body.length + 512,
-    };
+    entry = { ...entry, body: whole, size: whole.length + 512 };
     const outcome = storeUp ? await save(key, entry) : 'store-unavailable';
-    return { entry, response: served(entry, policy.responseHeaders(), forwarded(stale, outcome)) };
+    return { entry, response: answer(entry, request, forwarded(stale, outcome)) };
   }
 
   /** No stored variant can answer: one request per key goes upstream, the others wait. */
   async function miss(forward: Forward): Promise<GatewayResponse> {
-    const { key } = forward;
+    const { key, request } = forward;
     const inflight = pending.get(key);
     if (inflight) {
       const entry = await inflight;
-      if (entry?.policy.satisfiesWithoutRevalidation(policyRequest(forward.request))) {
-        return served(entry, entry.policy.responseHeaders(), 'sluice; hit; detail=coalesced');
+      if (entry !== null && usable(entry, request.headers) === 'fresh') {
+        return answer(entry, request, 'sluice; hit; detail=coalesced');
       }
+    }
+    if (request.method === 'HEAD' && !forward.stale) {
+      const response = await forward.next(request, forward.context);
+      response.headers['cache-status'] = forwarded(undefined, 'not-stored');
+      return response;
     }
     let resolveShared!: (entry: CacheEntry | null) => void;
     const shared = new Promise<CacheEntry | null>((r) => {
@@ -220,57 +286,101 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
     }
   }
 
+  /** Refreshes `entry` in the background; whatever the upstream does, nothing escapes. */
+  function refresh(forward: Forward): void {
+    const { key } = forward;
+    if (pending.has(key)) return;
+    const background = { ...forward.context, signal: new AbortController().signal };
+    const request = unconditional(forward.request);
+    const done = fetchInto({ ...forward, request, context: background })
+      .then(
+        ({ entry, response }) => {
+          discard(response.body);
+          return entry;
+        },
+        (error: unknown) => {
+          log.warn(
+            { err: error, route: routeName, path: request.path },
+            'stale-while-revalidate refresh failed; the stale entry stays',
+          );
+          return null;
+        },
+      )
+      .finally(() => pending.delete(key));
+    pending.set(key, done);
+  }
+
   /** Answers from the stored variants of `key`: synchronously on a hit, else upstream. */
   function lookup(
     next: Handler,
     request: GatewayRequest,
     context: GatewayContext,
     key: string,
-    variants: Variants,
+    variants: readonly CacheEntry[],
   ): GatewayResponse | Promise<GatewayResponse> {
-    const preq = policyRequest(request);
     let stale: CacheEntry | undefined;
     for (const entry of variants) {
-      const verdict = entry.policy.evaluateRequest(preq);
-      if (verdict.response && !verdict.revalidation) {
-        return served(
-          entry,
-          verdict.response.headers,
-          `sluice; hit; ttl=${Math.floor(entry.policy.maxAge() - entry.policy.age())}`,
-        );
+      if (variantOf(entry.headers.vary, request.headers) !== entry.variant) continue;
+      const verdict = usable(entry, request.headers);
+      if (verdict === 'fresh') {
+        const ttl = Math.floor(entry.freshness.lifetime - currentAge(entry, Date.now()));
+        return answer(entry, request, `sluice; hit; ttl=${ttl}`);
       }
-      if (verdict.response && verdict.revalidation && !verdict.revalidation.synchronous) {
-        if (!pending.has(key)) {
-          const background = { ...context, signal: new AbortController().signal };
-          const refresh = fetchInto({
-            next,
-            request,
-            context: background,
-            key,
-            stale: entry,
-            storeUp: true,
-          })
-            .then((r) => r.entry)
-            .catch(() => null)
-            .finally(() => pending.delete(key));
-          pending.set(key, refresh);
-        }
-        return served(
-          entry,
-          verdict.response.headers,
-          'sluice; hit; fwd=stale; detail=stale-while-revalidate',
-        );
+      if (verdict === 'stale-while-revalidate') {
+        refresh({ next, request, context, key, stale: entry, storeUp: true });
+        return answer(entry, request, 'sluice; hit; fwd=stale; detail=stale-while-revalidate');
       }
-      if (entry.policy.stale()) stale ??= entry;
+      stale ??= entry;
+    }
+    if (onlyIfCached(request.headers)) {
+      return {
+        status: 504,
+        headers: { 'cache-status': 'sluice; fwd=miss; detail=only-if-cached' },
+        body: null,
+      };
     }
     return miss({ next, request, context, key, stale, storeUp: true });
   }
 
+  /** After a non-error answer to an unsafe method, drops what it may have changed (RFC 9111 section 4.4). */
+  async function invalidating(
+    next: Handler,
+    request: GatewayRequest,
+    context: GatewayContext,
+  ): Promise<GatewayResponse> {
+    const response = await next(request, context);
+    if (response.status < 200 || response.status >= 400) return response;
+    try {
+      const origin = cacheOrigin(request, trusted);
+      const host = fieldValue(request.headers.host) ?? '';
+      const paths = new Set([request.path + request.query]);
+      for (const name of ['location', 'content-location']) {
+        const path = sameOriginPath(fieldValue(response.headers[name]), host, request.path);
+        if (path !== null) paths.add(path);
+      }
+      await Promise.all([...paths].map((path) => drop(cacheKey(origin, path))));
+    } catch (error) {
+      fault(error, request, context);
+    }
+    return response;
+  }
+
   return (next) => (request, context) => {
-    if (request.method !== 'GET') return next(request, context);
-    const key = `${request.headers.host ?? ''}${request.path}${request.query}`;
-    const found = store.variants(key);
-    if (!(found instanceof Promise)) return lookup(next, request, context, key, found);
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      return SAFE.has(method) ? next(request, context) : invalidating(next, request, context);
+    }
+    if (UNANSWERED.some((h) => request.headers[h] !== undefined)) return next(request, context);
+    let key: string;
+    let found: readonly CacheEntry[] | Promise<readonly CacheEntry[]>;
+    try {
+      key = cacheKey(cacheOrigin(request, trusted), request.path + request.query);
+      found = store.variants(key);
+      if (!(found instanceof Promise)) return lookup(next, request, context, key, found);
+    } catch (error) {
+      fault(error, request, context);
+      return next(request, context);
+    }
     return found.then(
       (variants) => lookup(next, request, context, key, variants),
       () => {
@@ -279,4 +389,11 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
       },
     );
   };
+}
+
+/** The request without the client's own validators, for a request the cache makes itself. */
+function unconditional(request: GatewayRequest): GatewayRequest {
+  const headers = { ...request.headers };
+  for (const h of ANSWERED) delete headers[h];
+  return { ...request, headers };
 }

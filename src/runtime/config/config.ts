@@ -1,5 +1,6 @@
 import { type Env, loadConfig, parseConfig } from '../../core/index.js';
 import type { Duration, GatewayConfig, Size } from '../../gateway/config.js';
+import type { AuthorizationConfig, UpstreamPolicyConfig } from '../../mesh/policy.js';
 import { checkSystem } from './check.js';
 import { type drivers, sluiceSchema } from './schema.js';
 
@@ -10,6 +11,7 @@ export interface SluiceConfig {
   telemetry?: {
     metrics?: { port?: number; path?: string; enabled?: boolean };
     traces?: { otlp?: string; sample?: string | number; serviceName?: string };
+    store?: TelemetryStoreConfig;
     logs?: {
       level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
       pretty?: boolean;
@@ -21,25 +23,25 @@ export interface SluiceConfig {
   services?: Record<string, ServiceConfig>;
 }
 
-export interface PolicyConfig {
-  timeout?: Duration;
-  retry?: {
-    attempts?: number;
-    backoff?: 'constant' | 'exponential' | 'decorrelated';
-    delay?: Duration;
-    maxDelay?: Duration;
-    budget?: string | number;
-  };
-  breaker?: {
-    failureRate?: string | number;
-    slowCallRate?: string | number;
-    slowCall?: Duration;
-    minimumCalls?: number;
-    window?: Duration;
-    openFor?: Duration;
-  };
-  bulkhead?: number | { max: number; queue?: number; queueTimeout?: Duration };
+/** `telemetry.store`: on when declared, unless `enabled: false`. */
+export interface TelemetryStoreConfig {
+  enabled?: boolean;
+  /** SQLite file, relative to the config file's folder. Default `data/telemetry.db`. */
+  path?: string;
+  /** OTLP/HTTP receiver port on 127.0.0.1. Default 0: any free port, printed at start. */
+  port?: number;
+  maxSpans?: number;
+  maxLogs?: number;
+  maxSamples?: number;
+  maxAge?: Duration;
+  /** How often each instance's /metrics is read into the store. Default 10s. */
+  scrapeInterval?: Duration;
+  /** An external OTLP/HTTP collector that receives everything as well. */
+  forward?: string;
 }
+
+/** `services.<name>.policies.<upstream>`: what the sidecar applies to calls to it. */
+export type PolicyConfig = UpstreamPolicyConfig;
 
 export interface ServiceConfig {
   command: string;
@@ -60,6 +62,8 @@ export interface ServiceConfig {
       };
   /** Per upstream name. */
   policies?: Record<string, PolicyConfig>;
+  /** Which services may call this one, and what (applied by its sidecar). */
+  authorization?: AuthorizationConfig;
   restart?: {
     policy?: 'always' | 'on-failure' | 'never';
     backoff?: Duration;

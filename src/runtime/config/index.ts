@@ -7,6 +7,7 @@ export {
   type ServiceConfig,
   type Size,
   type SluiceConfig,
+  type TelemetryStoreConfig,
 } from './config.js';
 export { envName, startLevels, startOrder } from './order.js';
 export { type DeclaredPort, declaredPorts, defaultMetricsPort, portRange } from './ports.js';

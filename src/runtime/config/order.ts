@@ -70,8 +70,9 @@ export function startLevels(services: Readonly<Record<string, Dependent>>): stri
       if (theirs !== undefined) mine = Math.max(mine, theirs + 1);
     }
     level.set(name, mine);
-    if (levels[mine] === undefined) levels[mine] = [name];
-    else levels[mine].push(name);
+    const peers = levels[mine];
+    if (peers === undefined) levels[mine] = [name];
+    else peers.push(name);
   }
   return levels;
 }

@@ -16,7 +16,7 @@ const defaultGatewayPort = 8080;
 
 /**
  * Every fixed port of the file: services (one per instance), the gateway and its admin API,
- * the supervisor's metrics and control API. Port 0 (any free port) is left out. Reads the
+ * the supervisor's metrics, telemetry store (OTLP receiver) and control API. Port 0 (any free port) is left out. Reads the
  * file defensively: a value the schema rejects is skipped, not guessed at.
  */
 export function declaredPorts(value: unknown, serviceHost = '127.0.0.1'): DeclaredPort[] {
@@ -44,7 +44,12 @@ export function declaredPorts(value: unknown, serviceHost = '127.0.0.1'): Declar
     const admin = asRecord(gateway.admin);
     if (admin?.listen !== undefined) listening(['gateway', 'admin', 'listen'], admin.listen, 0);
   }
-  const metrics = asRecord(asRecord(config.telemetry)?.metrics);
+  const telemetry = asRecord(config.telemetry);
+  const store = asRecord(telemetry?.store);
+  if (store !== undefined && store.enabled !== false) {
+    add(['telemetry', 'store', 'port'], '127.0.0.1', store.port);
+  }
+  const metrics = asRecord(telemetry?.metrics);
   if (metrics !== undefined && metrics.enabled !== false) {
     const segments = ['telemetry', 'metrics', ...(metrics.port === undefined ? [] : ['port'])];
     add(segments, serviceHost, metrics.port ?? defaultMetricsPort);

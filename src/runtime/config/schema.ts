@@ -1,6 +1,6 @@
 import type { SchemaObject } from '../../core/index.js';
 import { gatewayConfigSchema } from '../../gateway/config-schema.js';
-import { closed, percent, port, text, url } from './schema/common.js';
+import { closed, count, duration, percent, port, text, url } from './schema/common.js';
 import { servicesSchema } from './schema/services.js';
 
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
@@ -30,6 +30,25 @@ export const sluiceSchema: SchemaObject = closed(
         enabled: { type: 'boolean' },
       }),
       traces: tracesSchema,
+      // The embedded telemetry store: an OTLP/HTTP receiver for every process the
+      // supervisor runs, a scraper of their /metrics, SQLite kept within these caps.
+      store: closed({
+        enabled: { type: 'boolean', description: 'Default true; false turns the store off.' },
+        path: {
+          ...text,
+          description: 'SQLite file, relative to this file. Default data/telemetry.db.',
+        },
+        port: { ...port, description: 'OTLP/HTTP on 127.0.0.1. Default 0: a free port, printed.' },
+        maxSpans: { ...count, description: 'Default 200000; the oldest go first.' },
+        maxLogs: { ...count, description: 'Default 200000; the oldest go first.' },
+        maxSamples: { ...count, description: 'Default 1000000; the oldest go first.' },
+        maxAge: { ...duration, description: 'Default 24h: older spans, logs and samples go.' },
+        scrapeInterval: {
+          ...duration,
+          description: 'Default 10s: how often each /metrics is read.',
+        },
+        forward: { ...url, description: 'An OTLP/HTTP collector that receives everything too.' },
+      }),
       logs: closed({
         level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
         pretty: { type: 'boolean' },

@@ -125,15 +125,15 @@ describe('gateway cache shared through Redis', () => {
     assert.equal(upstream.seen.length, seen);
   });
 
-  it('stores the policy, status and body under the prefix, expiring with the policy', async () => {
+  it('stores the status, headers and body under the prefix, expiring with the freshness', async () => {
     await a('/api/products/2', { cookie: 'session=secret-cookie' });
-    const key = `${prefix}api:{${HOST}/api/products/2}`;
+    const key = `${prefix}api:{http://${HOST}/api/products/2}`;
     const keys = await keysUnder(redis, key);
     assert.deepEqual(keys.sort(), [key, `${key}:ttl`]);
     const ttl = await redis.pttl(key);
     assert.ok(ttl > 0 && ttl <= 60_000, `PTTL ${ttl}`);
     const stored = Object.values(await redis.hgetallBuffer(key))[0]!;
-    assert.ok(stored.includes('"st":200'));
+    assert.ok(stored.includes('"status":200'));
     assert.ok(!stored.includes('secret-cookie'), 'request cookies never reach Redis');
   });
 
@@ -162,7 +162,7 @@ describe('gateway cache shared through Redis', () => {
     for (const lang of ['fr', 'de', 'it']) {
       assert.equal((await a('/api/lang', { 'accept-language': lang })).text, lang);
     }
-    const key = `${prefix}lang:{${HOST}/api/lang}`;
+    const key = `${prefix}lang:{http://${HOST}/api/lang}`;
     assert.equal(await redis.hlen(key), 2);
     assert.equal(await redis.zcard(`${key}:ttl`), 2);
     const italian = await b('/api/lang', { 'accept-language': 'it' });
@@ -196,7 +196,7 @@ describe('gateway cache shared through Redis', () => {
       'sluice; hit; fwd=stale; detail=stale-while-revalidate',
     );
     await refreshed; // the background request reached the upstream
-    const key = `${prefix}api:{${HOST}/api/swr}`;
+    const key = `${prefix}api:{http://${HOST}/api/swr}`;
     const stored = async (): Promise<string> =>
       Object.values(await redis.hgetallBuffer(key))[0]!.toString();
     while ((await stored()).endsWith(first.text)) await delay(5);
@@ -211,7 +211,7 @@ describe('gateway cache shared through Redis', () => {
   it('renews an entry in Redis when the upstream answers 304 to a background refresh', async () => {
     const first = await a('/api/etag');
     assert.equal(first.headers['cache-status'], 'sluice; fwd=miss; stored');
-    const key = `${prefix}api:{${HOST}/api/etag}`;
+    const key = `${prefix}api:{http://${HOST}/api/etag}`;
     const before = Object.values(await redis.hgetallBuffer(key))[0]!;
     const refreshed = new Promise<void>((r) => arrivals.push(r));
     assert.equal((await b('/api/etag')).text, first.text);

@@ -3,7 +3,7 @@ import { knownKeys } from '../../validate.js';
 
 export interface NatsDriverOptions {
   /** Starts every stream, consumer and subject name this driver makes; default `sluice`. */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
   /**
    * The server-side lease (JetStream `ack_wait`), in ms: how long a message held by a consumer
    * that died waits before it is redelivered. Leases a consumer asks for beyond it are kept

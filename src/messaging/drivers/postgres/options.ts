@@ -3,7 +3,7 @@ import { knownKeys, nonNegative } from '../../validate.js';
 
 export interface PostgresDriverOptions {
   /** The schema holding Sluice's tables, created on open if missing. Default `sluice`. */
-  schema?: string;
+  schema?: string | undefined;
   /** Connections in the pool (the listening connection is extra). Default 10. */
   poolSize?: number;
   /** Sent to the server, visible in `pg_stat_activity`. Default `sluice`. */

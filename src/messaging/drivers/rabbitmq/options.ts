@@ -1,6 +1,6 @@
 export interface RabbitDriverOptions {
   /** Prefix of every queue and exchange the driver declares. Default `sluice`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Shown in the broker's connection list. Default `sluice`. */
   connectionName?: string;
   /** First reconnect delay; doubles up to `reconnectMaxDelay`. Default 100 ms. */

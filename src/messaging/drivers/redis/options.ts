@@ -2,7 +2,7 @@ import type { RedisOptions } from 'ioredis';
 
 export interface RedisDriverOptions {
   /** Prefix of every key and channel the driver uses. Default `sluice:`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Dead letters kept per queue or group; older ones are trimmed. Default 100,000. */
   maxDeadLetters?: number;
   /**

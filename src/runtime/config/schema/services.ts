@@ -1,5 +1,6 @@
 import type { SchemaObject } from '../../../core/index.js';
-import { closed, count, duration, name, port, resiliencePolicy, text } from './common.js';
+import { authorizationSchema, upstreamPolicySchema } from '../../../mesh/policy-schema.js';
+import { closed, count, duration, name, port, text } from './common.js';
 
 const health: SchemaObject = {
   anyOf: [
@@ -39,8 +40,10 @@ const service = closed(
     policies: {
       type: 'object',
       propertyNames: name,
-      additionalProperties: resiliencePolicy({ sidecar: true }),
+      additionalProperties: upstreamPolicySchema,
     },
+    /** Which services may call this one (applied by its sidecar). */
+    authorization: authorizationSchema,
     restart: closed({
       policy: { enum: ['always', 'on-failure', 'never'] },
       backoff: duration,

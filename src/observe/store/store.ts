@@ -1,0 +1,268 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Registry } from 'prom-client';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { defineCounter, defineGauge } from '../metrics.js';
+import { LEVEL_NUMBERS } from './levels.js';
+import type { LogInput, SampleInput } from './otlp-records.js';
+import { type QueryContext, StoreQueries } from './queries.js';
+import type { Signal, SpanRecord, StoreCaps, StoreStats } from './query.js';
+import { createSchema } from './schema.js';
+
+export const DEFAULT_STORE_CAPS: StoreCaps = {
+  maxSpans: 200_000,
+  maxLogs: 200_000,
+  maxSamples: 1_000_000,
+  maxAgeMs: 24 * 60 * 60 * 1000,
+};
+
+export interface TelemetryStoreOptions {
+  /** A file (created with its folder), or `:memory:`. */
+  path: string;
+  caps?: Partial<StoreCaps>;
+  registry?: Registry | undefined;
+  /** Default `Date.now`; the age cap is measured against it. */
+  now?: () => number;
+}
+
+const TABLE: Record<Signal, { table: string; time: string; key: string }> = {
+  spans: { table: 'spans', time: 'start_ms', key: 'id' },
+  logs: { table: 'logs', time: 'time_ms', key: 'id' },
+  samples: { table: 'samples', time: 'time_ms', key: 'rowid' },
+};
+const SIGNALS: readonly Signal[] = ['spans', 'logs', 'samples'];
+
+/**
+ * Spans, logs and metric samples in one SQLite file (WAL), kept within count and age caps:
+ * each write past a cap removes the oldest rows, and `prune()` (called on a timer by the
+ * owner) removes rows past the age cap. What is removed is counted, in `stats()` and in
+ * `sluice_telemetry_dropped_total`.
+ */
+export class TelemetryStore extends StoreQueries {
+  readonly caps: StoreCaps;
+  readonly #db: Database.Database;
+  readonly #now: () => number;
+  readonly #counts: Record<Signal, number>;
+  readonly #dropped: Record<Signal, number> = { spans: 0, logs: 0, samples: 0 };
+  readonly #droppedMetric;
+  readonly #storedMetric;
+  readonly #insertSpan: Database.Statement;
+  readonly #insertLink: Database.Statement;
+  readonly #insertLog: Database.Statement;
+  readonly #findSeries: Database.Statement;
+  readonly #insertSeries: Database.Statement;
+  readonly #insertSample: Database.Statement;
+
+  constructor(options: TelemetryStoreOptions) {
+    const caps = { ...DEFAULT_STORE_CAPS, ...options.caps };
+    for (const [key, value] of Object.entries(caps)) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new InvalidArgumentError(`Telemetry store cap ${key} must be a positive integer`);
+      }
+    }
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    const db = new Database(options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    createSchema(db);
+    const context: QueryContext = { db };
+    super(context);
+    this.caps = caps;
+    this.#db = db;
+    this.#now = options.now ?? Date.now;
+    this.#counts = { spans: 0, logs: 0, samples: 0 };
+    for (const signal of SIGNALS) {
+      const row = db.prepare(`SELECT COUNT(*) AS n FROM ${TABLE[signal].table}`).get() as {
+        n: number;
+      };
+      this.#counts[signal] = row.n;
+    }
+    this.#droppedMetric = defineCounter({
+      name: 'sluice_telemetry_dropped_total',
+      help: 'Spans, logs and samples the telemetry store removed to stay within its count and age caps.',
+      labelNames: ['signal', 'reason'],
+      labelValues: { signal: SIGNALS, reason: ['count', 'age'] },
+      registry: options.registry,
+    });
+    this.#storedMetric = defineGauge({
+      name: 'sluice_telemetry_stored',
+      help: 'Spans, logs and samples held in the telemetry store.',
+      labelNames: ['signal'],
+      labelValues: { signal: SIGNALS },
+      registry: options.registry,
+    });
+    this.#insertSpan = db.prepare(
+      `INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, start_ms, duration_ms,
+         error, route, attributes, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#insertLink = db.prepare(
+      'INSERT INTO span_links (span_row, trace_id, linked_trace_id) VALUES (?, ?, ?)',
+    );
+    this.#insertLog = db.prepare(
+      `INSERT INTO logs (time_ms, service, instance, level, message, trace_id, span_id, attributes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#findSeries = db.prepare('SELECT id FROM series WHERE name = ? AND labels = ?');
+    this.#insertSeries = db.prepare('INSERT INTO series (name, labels) VALUES (?, ?)');
+    this.#insertSample = db.prepare(
+      'INSERT INTO samples (series_id, time_ms, value) VALUES (?, ?, ?)',
+    );
+    this.#publishCounts();
+  }
+
+  addSpans(spans: readonly SpanRecord[]): void {
+    if (spans.length === 0) return;
+    this.#db.transaction(() => {
+      for (const span of spans) {
+        const route = span.attributes['http.route'];
+        const { lastInsertRowid } = this.#insertSpan.run(
+          span.traceId,
+          span.spanId,
+          span.parentSpanId ?? null,
+          span.service,
+          span.name,
+          span.startMs,
+          span.durationMs,
+          span.status === 'error' ? 1 : 0,
+          typeof route === 'string' ? route : null,
+          JSON.stringify(span.attributes),
+          JSON.stringify(span),
+        );
+        for (const link of span.links) {
+          if (link.traceId !== span.traceId) {
+            this.#insertLink.run(lastInsertRowid, span.traceId, link.traceId);
+          }
+        }
+      }
+    })();
+    this.#added('spans', spans.length);
+  }
+
+  addLogs(logs: readonly LogInput[]): void {
+    if (logs.length === 0) return;
+    this.#db.transaction(() => {
+      for (const log of logs) {
+        this.#insertLog.run(
+          log.timeMs,
+          log.service,
+          log.instance ?? null,
+          LEVEL_NUMBERS[log.level],
+          log.message,
+          log.traceId ?? null,
+          log.spanId ?? null,
+          JSON.stringify(log.attributes),
+        );
+      }
+    })();
+    this.#added('logs', logs.length);
+  }
+
+  addSamples(samples: readonly SampleInput[]): void {
+    if (samples.length === 0) return;
+    this.#db.transaction(() => {
+      for (const sample of samples) {
+        if (!Number.isFinite(sample.value)) continue;
+        const labels = JSON.stringify(sortedLabels(sample.labels));
+        const found = this.#findSeries.get(sample.name, labels) as { id: number } | undefined;
+        const seriesId = found?.id ?? this.#insertSeries.run(sample.name, labels).lastInsertRowid;
+        this.#insertSample.run(seriesId, sample.timeMs, sample.value);
+      }
+    })();
+    this.#added('samples', samples.length);
+  }
+
+  /** Removes what is past the age cap (and the count cap); returns the rows removed. */
+  prune(): number {
+    let removed = 0;
+    const cutoff = this.#now() - this.caps.maxAgeMs;
+    for (const signal of SIGNALS) {
+      const { table, time } = TABLE[signal];
+      const { changes } = this.#db.prepare(`DELETE FROM ${table} WHERE ${time} < ?`).run(cutoff);
+      this.#removed(signal, changes, 'age');
+      removed += changes + this.#enforceCount(signal);
+    }
+    if (removed > 0) this.#cleanUp();
+    return removed;
+  }
+
+  stats(): StoreStats {
+    const oldestMs: StoreStats['oldestMs'] = {};
+    for (const signal of SIGNALS) {
+      const { table, time } = TABLE[signal];
+      const row = this.#db.prepare(`SELECT MIN(${time}) AS t FROM ${table}`).get() as {
+        t: number | null;
+      };
+      if (row.t !== null) oldestMs[signal] = row.t;
+    }
+    return {
+      caps: { ...this.caps },
+      counts: { ...this.#counts },
+      dropped: { ...this.#dropped },
+      oldestMs,
+    };
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #added(signal: Signal, rows: number): void {
+    this.#counts[signal] += rows;
+    // Prune in steps of 1% past the cap, not on every write.
+    const cap = this.#cap(signal);
+    if (this.#counts[signal] > cap + Math.max(1, Math.floor(cap / 100))) {
+      if (this.#enforceCount(signal) > 0) this.#cleanUp();
+    }
+    this.#publishCounts();
+  }
+
+  #enforceCount(signal: Signal): number {
+    const excess = this.#counts[signal] - this.#cap(signal);
+    if (excess <= 0) return 0;
+    const { table, key } = TABLE[signal];
+    const { changes } = this.#db
+      .prepare(
+        `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} ORDER BY ${key} LIMIT ?)`,
+      )
+      .run(excess);
+    this.#removed(signal, changes, 'count');
+    return changes;
+  }
+
+  #removed(signal: Signal, rows: number, reason: 'count' | 'age'): void {
+    if (rows === 0) return;
+    this.#counts[signal] -= rows;
+    this.#dropped[signal] += rows;
+    this.#droppedMetric.inc({ signal, reason }, rows);
+    this.#publishCounts();
+  }
+
+  /** Links of removed spans, and series without samples, go with them. */
+  #cleanUp(): void {
+    this.#db.exec(`
+      DELETE FROM span_links WHERE span_row < (SELECT COALESCE(MIN(id), 9e18) FROM spans);
+      DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM samples WHERE series_id = series.id);
+    `);
+  }
+
+  #cap(signal: Signal): number {
+    return signal === 'spans'
+      ? this.caps.maxSpans
+      : signal === 'logs'
+        ? this.caps.maxLogs
+        : this.caps.maxSamples;
+  }
+
+  #publishCounts(): void {
+    for (const signal of SIGNALS) this.#storedMetric.set({ signal }, this.#counts[signal]);
+  }
+}
+
+function sortedLabels(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(labels).sort()) out[key] = labels[key]!;
+  return out;
+}

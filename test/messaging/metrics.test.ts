@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { connect } from '../../src/messaging/index.js';
+import { bridgeMetrics, metricsRegistry } from '../../src/observe/index.js';
+import { circuitBreaker } from '../../src/resilience/index.js';
+import { waitFor } from '../conformance/helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'obs-metrics-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function sample(text: string, name: string, labels: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
+describe('messaging metrics, the same names on every driver', () => {
+  it('exports queue-wide gauges from the SQLite driver stats and this process counters', async () => {
+    const broker = await connect({ driver: 'sqlite', url: join(dir, 'q.db') });
+    try {
+      const queue = broker.queue<number>('obs-work');
+      await queue.publishBatch([{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
+      let text = await metricsRegistry().metrics();
+      const queueLabels = 'driver="sqlite",destination="obs-work",group=""';
+      assert.equal(sample(text, 'sluice_messaging_depth', queueLabels), 3);
+      assert.equal(sample(text, 'sluice_messaging_consumer_lag', queueLabels), 3);
+      assert.ok((sample(text, 'sluice_messaging_oldest_age_seconds', queueLabels) ?? -1) >= 0);
+      assert.equal(sample(text, 'sluice_messaging_published_total', queueLabels), 3);
+
+      let handled = 0;
+      const consumer = queue.consume(
+        (m) => {
+          handled++;
+          if (m.payload === 3) throw new Error('poison');
+        },
+        { maxAttempts: 2, retry: () => 1 },
+      );
+      await waitFor(async () => (await queue.stats()).deadLettered === 1, 'the dead letter');
+      await consumer.stop();
+      text = await metricsRegistry().metrics();
+      assert.equal(handled, 4);
+      assert.equal(sample(text, 'sluice_messaging_delivered_total', queueLabels), 4);
+      assert.equal(sample(text, 'sluice_messaging_acked_total', queueLabels), 2);
+      assert.equal(sample(text, 'sluice_messaging_retried_total', queueLabels), 1);
+      assert.equal(sample(text, 'sluice_messaging_dead_lettered_total', queueLabels), 1);
+      assert.equal(sample(text, 'sluice_messaging_dead_letters', queueLabels), 1);
+      assert.equal(sample(text, 'sluice_messaging_depth', queueLabels), 0);
+      assert.match(
+        text,
+        /# HELP sluice_messaging_depth .*Queue-wide, from the driver at scrape time/,
+      );
+
+      const topic = broker.topic<string>('obs-events');
+      const subscription = await topic.subscribe(
+        'billing',
+        () => {
+          throw new Error('not yet');
+        },
+        { maxAttempts: 100, retry: () => 60_000 },
+      );
+      await topic.publish('e');
+      await waitFor(async () => (await topic.stats('billing')).delayed === 1, 'the retry');
+      text = await metricsRegistry().metrics();
+      const groupLabels = 'driver="sqlite",destination="obs-events",group="billing"';
+      assert.equal(sample(text, 'sluice_messaging_consumer_lag', groupLabels), 1);
+      assert.equal(sample(text, 'sluice_messaging_delayed', groupLabels), 1);
+      await subscription.stop();
+
+      const stream = broker.stream<number>('obs-log');
+      await stream.appendBatch([{ payload: 1 }, { payload: 2 }, { payload: 3 }]);
+      const group = stream.group('audit');
+      await group.commit((await group.read({ limit: 1 }))[0]!.offset + 1);
+      text = await metricsRegistry().metrics();
+      const streamLabels = 'driver="sqlite",destination="obs-log",group="audit"';
+      assert.equal(sample(text, 'sluice_messaging_consumer_lag', streamLabels), 2);
+      assert.equal(sample(text, 'sluice_messaging_depth', streamLabels), 3);
+      assert.equal(sample(text, 'sluice_messaging_in_flight', streamLabels), undefined);
+    } finally {
+      await broker.close();
+    }
+    const closed = await metricsRegistry().metrics();
+    assert.equal(
+      sample(closed, 'sluice_messaging_depth', 'driver="sqlite",destination="obs-work",group=""'),
+      undefined,
+      'a closed broker leaves the gauges',
+    );
+  });
+});
+
+describe('breaker state', () => {
+  it('is exported from the breaker creation, before any state change', async () => {
+    const registry = new Registry();
+    const breaker = circuitBreaker({ name: 'obs-fresh' });
+    const stop = bridgeMetrics(registry);
+    try {
+      const text = await registry.metrics();
+      assert.equal(sample(text, 'sluice_breaker_state', 'name="obs-fresh",state="closed"'), 1);
+      assert.equal(sample(text, 'sluice_breaker_state', 'name="obs-fresh",state="open"'), 0);
+      assert.equal(breaker.state, 'closed');
+    } finally {
+      stop();
+    }
+  });
+});
