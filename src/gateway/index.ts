@@ -28,6 +28,7 @@ export type {
   AuthConfig,
   CacheConfig,
   ClientCertConfig,
+  ConcurrencyConfig,
   CorsConfig,
   Duration,
   FilterName,

@@ -1,4 +1,6 @@
-import { closestName, formatPath, type PathProblem } from '../../core/index.js';
+import { LineCounter, parseDocument } from 'yaml';
+import { locate } from '../../core/config/locate.js';
+import { type ConfigProblem, closestName, formatPath, type PathProblem } from '../../core/index.js';
 import { splitCommand } from '../command.js';
 import { walk } from './order.js';
 import { declaredPorts, portRange } from './ports.js';
@@ -114,4 +116,17 @@ function portProblems(value: unknown): PathProblem[] {
     });
   });
   return problems;
+}
+
+/** Gives each problem (a warning, say) the line, column and formatted path of its key in `text`. */
+export function positioned(
+  text: string,
+  file: string,
+  problems: readonly PathProblem[],
+): ConfigProblem[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  return problems
+    .map(({ segments, message }) => ({ file, ...locate(doc, lines, segments), message }))
+    .sort((a, b) => a.line - b.line || a.column - b.column);
 }

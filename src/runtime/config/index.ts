@@ -12,3 +12,4 @@ export {
 export { envName, startLevels, startOrder } from './order.js';
 export { type DeclaredPort, declaredPorts, defaultMetricsPort, portRange } from './ports.js';
 export { drivers, sluiceSchema } from './schema.js';
+export { configWarnings } from './warnings.js';
