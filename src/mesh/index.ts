@@ -1,10 +1,16 @@
 // The core errors this pattern throws, with their type guards: import them from here.
 export {
   AbortedError,
+  ClosedError,
   ConfigError,
   type ConfigProblem,
+  DependencyMissingError,
+  InvalidArgumentError,
   isAbortedError,
+  isClosedError,
   isConfigError,
+  isDependencyMissingError,
+  isInvalidArgumentError,
   isSluiceError,
   isTimeoutError,
   SluiceError,
