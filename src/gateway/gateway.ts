@@ -4,7 +4,10 @@ import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { formatPath } from '../core/config/index.js';
+import { Countdown } from '../core/deadline.js';
 import { ConfigError, InvalidArgumentError } from '../core/errors.js';
+import { sleep } from '../core/signals.js';
+import { within } from '../core/time-limit.js';
 import { parseDuration } from '../core/units.js';
 import { bridgeMetrics, createLogger, type Logger } from '../observe/index.js';
 import { type AdminServer, startAdmin } from './admin.js';
@@ -229,12 +232,7 @@ export class Gateway {
       if (this.#inflight === 0) resolve();
       else this.#idle = resolve;
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, drainMs);
-    });
-    await Promise.race([idle, timeout]);
-    clearTimeout(timer);
+    await within(idle, drainMs);
     this.#listener.closeAll();
     for (const socket of this.#upgraded) socket.destroy();
     await closed;
@@ -333,10 +331,8 @@ export class Gateway {
 
   /** Closes a replaced configuration once the requests that started on it are done. */
   async #retire(runtime: GatewayRuntime): Promise<void> {
-    const until = Date.now() + parseDuration(runtime.config.limits?.drainTimeout ?? '10s');
-    while (runtime.active > 0 && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 50).unref());
-    }
+    const drain = Countdown.after(parseDuration(runtime.config.limits?.drainTimeout ?? '10s'));
+    while (runtime.active > 0 && !drain.expired) await sleep(50, { unref: true });
     await runtime.close();
   }
 
