@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { parseDuration, parseSize } from '../../core/units.js';
 import { createLogger } from '../../observe/index.js';
+import { bufferUpTo } from '../buffer-up-to.js';
 import { fieldValue, parseCacheControl } from '../cache-control.js';
 import {
   clientHasIt,
@@ -45,28 +46,6 @@ function discard(body: GatewayResponse['body']): void {
   if (body instanceof Readable) {
     body.on('error', () => {});
     body.destroy();
-  }
-}
-
-/** Reads up to `max` bytes; past that, gives back a stream of everything (nothing lost). */
-async function bufferUpTo(body: Readable, max: number): Promise<Buffer | Readable> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const iterator = body[Symbol.asyncIterator]();
-  for (;;) {
-    const { value, done } = await iterator.next();
-    if (done) return Buffer.concat(chunks);
-    chunks.push(value as Buffer);
-    size += (value as Buffer).length;
-    if (size > max) {
-      return Readable.from(
-        (async function* () {
-          yield* chunks;
-          for (let r = await iterator.next(); !r.done; r = await iterator.next())
-            yield r.value as Buffer;
-        })(),
-      );
-    }
   }
 }
 
