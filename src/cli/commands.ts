@@ -14,7 +14,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   validate: {
     usage: 'validate FILE...',
-    summary: 'check sluice.yaml files; every problem names its file, line and key path',
+    summary: 'check sluice.yaml files; every problem and warning names its file, line and key path',
     run: runValidate,
   },
   demo: {

@@ -77,6 +77,7 @@ async function runControl(args: string[]): Promise<number> {
   if (listen === null) throw new UsageError('--listen takes HOST:PORT, e.g. 0.0.0.0:7400');
   const readPolicies = async () =>
     values.config === undefined ? undefined : policiesOf(await loadSluiceConfig(values.config));
+  const policies = await readPolicies();
   const files = caFiles(values);
   const leafTtlMs = duration('leaf-ttl', values['leaf-ttl']);
   const registrationTtlMs = duration('registration-ttl', values['registration-ttl']);
@@ -90,7 +91,7 @@ async function runControl(args: string[]): Promise<number> {
     ...(files === undefined ? {} : { caFiles: files }),
     ...(leafTtlMs === undefined ? {} : { leafTtlMs }),
     ...(registrationTtlMs === undefined ? {} : { registrationTtlMs }),
-    ...(values.config === undefined ? {} : { policies: await readPolicies() }),
+    ...(policies === undefined ? {} : { policies }),
   });
   console.log(`sluice mesh control plane on ${plane.url} (trust domain ${plane.ca.trustDomain})`);
   // SIGHUP: the CA files again (after `sluice mesh rotate`) and the policies of --config.

@@ -21,8 +21,9 @@ export {
   type AdmitOptions,
   defaultClassify,
   type FailureOutcome,
-  type LoadShedder,
+  LoadShedder,
   type LoadShedderOptions,
+  type LoadShedderStats,
   loadShedder,
 } from './load-shedder.js';
 export type { RateLimitDecision, RateLimiter } from './rate-limiter.js';

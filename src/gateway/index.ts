@@ -15,6 +15,7 @@ export type {
   AuthConfig,
   CacheConfig,
   ClientCertConfig,
+  ConcurrencyConfig,
   CorsConfig,
   Duration,
   FilterName,

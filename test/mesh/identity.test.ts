@@ -111,7 +111,7 @@ describe('mesh CA: X.509-SVID issuance', () => {
     ];
     // One flipped byte in the signature.
     const der = Buffer.from(x509.PemConverter.decodeFirst(good));
-    der[der.length - 3] ^= 0x01;
+    der[der.length - 3] = der[der.length - 3]! ^ 0x01;
     cases.push(['bad signature', x509.PemConverter.encode(der, 'CERTIFICATE REQUEST')]);
     const sign = async (extensions: x509.Extension[], k = keys, alg: object = ecdsaP256) =>
       (

@@ -11,3 +11,4 @@ export {
 } from './config.js';
 export { envName, startOrder } from './order.js';
 export { drivers, sluiceSchema } from './schema.js';
+export { configWarnings } from './warnings.js';
