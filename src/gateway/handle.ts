@@ -122,6 +122,7 @@ class Exchanger {
     this.routeName = entry.route.name;
     this.upstream = entry.route.upstream;
     this.context = entry.context;
+    entry.context.client = this.res;
     return entry.route.handler(entry.request, entry.context);
   }
 

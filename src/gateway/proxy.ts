@@ -74,6 +74,7 @@ export function proxy(options: ProxyOptions): Handler {
           bodyTimeout,
         },
         upstreamSignal(context),
+        context,
       );
     } catch (error) {
       target.inflight--;
