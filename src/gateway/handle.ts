@@ -128,7 +128,9 @@ class Exchanger {
 
   #closed(): void {
     this.runtime.active--;
-    if (!this.res.writableFinished) this.context?.clientGone();
+    // Not writableFinished: an HTTP/2 stream the client reset counts as finished, and its
+    // upstream call would run on until it timed out.
+    if (!this.res.writableEnded) this.context?.clientGone();
     this.token?.success();
     this.hooks.closed();
     const done = this.hooks.done;
