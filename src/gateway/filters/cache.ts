@@ -19,6 +19,7 @@ import { onlyIfCached, usable, usableOnError } from '../cache-use.js';
 import { variantOf } from '../cache-variant.js';
 import type { CompileEnv } from '../compile.js';
 import type { RouteConfig } from '../config.js';
+import { isHttpProblemError } from '../errors.js';
 import { TrustedProxies } from '../forwarding.js';
 import type { Filter, GatewayContext, GatewayRequest, GatewayResponse, Handler } from '../types.js';
 import { cacheStoreFor, storeErrorCounter } from './cache-setup.js';
@@ -231,7 +232,8 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
     try {
       response = await next({ ...request, method: 'GET', headers }, context);
     } catch (error) {
-      if (stale && usableOnError(stale, true)) {
+      // A refusal of the gateway's own (a request that cannot be sent) is no outage.
+      if (stale && !isHttpProblemError(error) && usableOnError(stale, true)) {
         log.warn(
           { err: error, route: routeName, requestId: context.requestId, path: request.path },
           'upstream unreachable; served the stale entry',
