@@ -97,7 +97,8 @@ export class Gateway {
       }
       this.#upgraded.add(socket);
       socket.once('close', () => this.#upgraded.delete(socket));
-      if (tunnelAllowed(this.#runtime, req)) void handleUpgrade(this.#runtime, req, socket, head);
+      if (tunnelAllowed(this.#runtime, req))
+        void handleUpgrade(this.#runtime, req, socket, head, this.#hooks.failed);
       else servePlain(req, socket, (r, res) => this.#onRequest(r, res));
     });
     const metrics = config.metrics !== false;
@@ -257,12 +258,19 @@ export class Gateway {
     return next.tls ? loadTls(next.tls, this.#baseDir) : null;
   }
 
-  /** An upstream's fault at warn (the gateway coped), the gateway's own at error. */
+  /**
+   * An upstream's fault at warn (the gateway coped), the gateway's own at error, a client's
+   * request that could not be sent upstream at info, with undici's reason.
+   */
   #logFailure(failure: Failure, error: unknown): void {
-    const err = error instanceof Error ? error.message : String(error);
-    const code = (error as { code?: unknown } | null)?.code;
+    const cause = failure.status < 500 ? (error as { cause?: unknown }).cause : undefined;
+    const reason = cause ?? error;
+    const err = reason instanceof Error ? reason.message : String(reason);
+    const code = (reason as { code?: unknown } | null)?.code;
     const fields = { ...failure, err, ...(code ? { code } : {}) };
-    if (failure.status === 500) this.#log().error(fields, 'request failed in the gateway');
+    if (failure.status < 500 && failure.status > 0) {
+      this.#log().info(fields, 'client error: the request cannot be sent upstream as it is');
+    } else if (failure.status === 500) this.#log().error(fields, 'request failed in the gateway');
     else if (failure.status === 0) this.#log().warn(fields, 'response cut: its body failed');
     else this.#log().warn(fields, 'upstream failed');
   }
