@@ -66,6 +66,45 @@ export const commands: Record<string, Command> = {
     ],
     run: async (args) => (await import('./sidecar.js')).runSidecar(args),
   },
+  mesh: {
+    usage: 'mesh control|check|token|rotate [options]',
+    summary: "the mesh's control plane (registry, CA), its certificate check, tokens and rotation",
+    options: [
+      [
+        'control',
+        'run a control plane: --listen HOST:PORT --store URL --trust-domain TD --ca-dir DIR',
+      ],
+      [
+        'check',
+        'exit 1 when the CA is invalid or the anchor or issuer expires within --warn (30d)',
+      ],
+      ['token', 'print a bootstrap token: --service NAME [--instance I] [--ttl 15m]'],
+      ['rotate', 'add a new root beside the old and re-sign the issuer; --finish drops the old'],
+      ['--listen HOST:PORT', 'where the API listens (default: 127.0.0.1:7400)'],
+      [
+        '--store URL',
+        'the registry: a SQLite file, redis://… or postgres://… (default: ./data/mesh.db)',
+      ],
+      ['--store-prefix NAME', "keeps this mesh's keys or tables apart on a shared engine (sluice)"],
+      ['--trust-domain TD', 'the SPIFFE trust domain (default: sluice.local)'],
+      ['--ca-dir DIR', 'CA files, generated there on first start (default: ./data/mesh-ca)'],
+      [
+        '--trust-bundle FILE',
+        'your roots (PEM), with --issuer-cert and --issuer-key, instead of --ca-dir',
+      ],
+      ['--issuer-cert FILE', 'your issuer (intermediate) certificate'],
+      ['--issuer-key FILE', "your issuer's PKCS#8 key"],
+      ['--leaf-ttl DUR', 'lifetime of the X.509-SVIDs it signs (default: 24h)'],
+      [
+        '--registration-ttl DUR',
+        'how long a registration lives without a heartbeat (default: 15s)',
+      ],
+      ['-c, --config FILE', "sluice.yaml whose services' policies it serves (reloaded on SIGHUP)"],
+      ['--warn DUR', 'check: how far ahead an expiry fails the check (default: 30d)'],
+      ['--json', 'check: print the report as JSON'],
+    ],
+    run: async (args) => (await import('./mesh.js')).runMesh(args),
+  },
   load: {
     usage: 'load [--url URL] [--rate 50/s] [--duration 30s] [--users N] [--json]',
     summary: 'drive storefront traffic (log in, browse, order, retries) and summarise it',

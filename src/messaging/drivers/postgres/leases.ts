@@ -5,6 +5,7 @@ import type {
   QueueStats,
   ReleaseOptions,
 } from '../../driver.js';
+import { queueWide } from '../../driver.js';
 import { type PgContext, parseHeaders, receiptOf, splitReceipts } from './context.js';
 import { perSchema } from './statements.js';
 
@@ -208,5 +209,6 @@ export async function stats(ctx: PgContext, source: string): Promise<QueueStats>
     delayed: Number(r.delayed),
     oldestAgeMs: r.oldest === null ? 0 : Math.max(0, Number(r.now) - Number(r.oldest)),
     deadLettered: Number(r.dead),
+    scope: queueWide,
   };
 }
