@@ -30,7 +30,20 @@ export const commands: Record<string, Command> = {
       ['--drain-timeout DUR', 'how long in-flight work may finish on shutdown (default: 30s)'],
       ['--log-format pretty|json', 'merged log format (default: pretty on a terminal, else json)'],
     ],
-    run: async (args) => (await import('../runtime/cli.js')).runUp(args),
+    run: async (args) => {
+      const { dashboardAddons } = await import('./dashboard.js');
+      return (await import('../runtime/cli.js')).runUp(args, { addons: dashboardAddons });
+    },
+  },
+  dashboard: {
+    usage: 'dashboard [FILE] [--port N] [--token TOKEN]',
+    summary: 'the web dashboard alone, beside a running "sluice up" (same store, control API)',
+    options: [
+      ['FILE', 'the system file "sluice up" runs (default: sluice.yaml)'],
+      ['--port N', 'where to listen on 127.0.0.1 (default: dashboard.port, else 9467)'],
+      ['--token TOKEN', 'bearer token for actions (or SLUICE_DASHBOARD_TOKEN; default: random)'],
+    ],
+    run: async (args) => (await import('./dashboard.js')).runDashboard(args),
   },
   gateway: {
     usage: 'gateway -c FILE [--workers N] [--no-watch]',

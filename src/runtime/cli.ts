@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { handleSignals, isConfigError, parseDuration } from '../core/index.js';
-import { loadSluiceConfig } from './config/index.js';
+import { type Component, handleSignals, isConfigError, parseDuration } from '../core/index.js';
+import { loadSluiceConfig, type SluiceConfig } from './config/index.js';
 import { GatewayComponent } from './gateway.js';
 import type { LogFormat } from './logs.js';
 import { type System, startSystem } from './system.js';
@@ -9,12 +9,29 @@ import { type System, startSystem } from './system.js';
 const usage = 'usage: sluice up [FILE] [--drain-timeout 30s] [--log-format pretty|json]';
 
 /**
+ * A component `sluice up` runs from a folder that builds on the runtime (the dashboard),
+ * started after the gateway, with the line it adds to the "sluice is up" list.
+ */
+export interface UpAddon extends Component {
+  /**
+   * `secret` is printed beside `text` on the terminal and to stderr in JSON mode, never
+   * into the merged log (which the telemetry store keeps and the dashboard shows).
+   */
+  announce(): { label: string; text: string; secret?: string | undefined } | undefined;
+}
+
+export interface RunUpOptions {
+  /** `system` is known once the services start; `cwd` is the file's folder. */
+  addons?: (config: SluiceConfig, system: () => System, cwd: string) => UpAddon[];
+}
+
+/**
  * `sluice up [FILE]`: validates the whole file, starts the system, prints where to reach
  * it, and runs until SIGINT/SIGTERM. Exit 0 after a clean drain, 1 when the file is
  * invalid, a service never became ready or the drain overran, 2 on bad usage, 128+n
  * when a second signal cut the drain short.
  */
-export async function runUp(args: string[]): Promise<number> {
+export async function runUp(args: string[], options: RunUpOptions = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -51,11 +68,14 @@ export async function runUp(args: string[]): Promise<number> {
     config.gateway === undefined
       ? undefined
       : new GatewayComponent(config.gateway, { baseDir: dirname(file) });
+  let running: System | undefined;
+  const addons = options.addons?.(config, () => running!, dirname(file)) ?? [];
   const system = startSystem(config, {
     cwd: dirname(file),
     logs: { format: chosen, color },
-    components: () => (gateway === undefined ? [] : [gateway]),
+    components: () => [...(gateway === undefined ? [] : [gateway]), ...addons],
   });
+  running = system;
 
   let cut = false;
   let removeHandlers = (): void => {};
@@ -83,11 +103,17 @@ export async function runUp(args: string[]): Promise<number> {
     system.logger.error(`not started: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  announce(system, chosen, gateway?.url);
+  announce(system, chosen, gateway?.url, addons);
   return exitCode;
 }
 
-function announce(system: System, format: LogFormat, gatewayUrl: string | undefined): void {
+function announce(
+  system: System,
+  format: LogFormat,
+  gatewayUrl: string | undefined,
+  addons: UpAddon[],
+): void {
+  const extra = addons.flatMap((addon) => addon.announce() ?? []);
   const urls: Record<string, { url: string | undefined; instances: string[] }> = {};
   for (const name of Object.keys(system.config.services ?? {})) {
     const instances = system.instances.filter((i) => i.service === name).map((i) => i.url);
@@ -95,11 +121,22 @@ function announce(system: System, format: LogFormat, gatewayUrl: string | undefi
   }
   if (format === 'json') {
     const { metricsUrl: metrics, controlUrl: control, telemetryUrl: telemetry } = system;
-    system.logger.info({ gateway: gatewayUrl, urls, metrics, control, telemetry }, 'sluice is up');
+    const added = Object.fromEntries(extra.map((e) => [e.label, e.text]));
+    for (const { label, secret } of extra) {
+      if (secret !== undefined) process.stderr.write(`${label} ${secret}\n`);
+    }
+    system.logger.info(
+      { gateway: gatewayUrl, urls, metrics, control, telemetry, ...added },
+      'sluice is up',
+    );
     return;
   }
   // A service may itself be called "gateway": the gateway gets its own line, above them.
-  const width = Math.max('telemetry'.length, ...Object.keys(urls).map((s) => s.length));
+  const width = Math.max(
+    'telemetry'.length,
+    ...Object.keys(urls).map((s) => s.length),
+    ...extra.map((e) => e.label.length),
+  );
   const lines = Object.entries(urls).map(([name, { url, instances }]) => {
     const direct = instances.length > 1 ? `  (instances ${instances.join(' ')})` : '';
     return `  ${name.padEnd(width)}  ${url}${direct}`;
@@ -111,5 +148,8 @@ function announce(system: System, format: LogFormat, gatewayUrl: string | undefi
     lines.push(`  ${'control'.padEnd(width)}  ${system.controlUrl}`);
   if (system.telemetryUrl !== undefined)
     lines.push(`  ${'telemetry'.padEnd(width)}  ${system.telemetryUrl} (OTLP/HTTP)`);
+  for (const { label, text, secret } of extra) {
+    lines.push(`  ${label.padEnd(width)}  ${text}${secret === undefined ? '' : `  (${secret})`}`);
+  }
   process.stdout.write(`\nsluice is up:\n${lines.join('\n')}\n\n`);
 }
