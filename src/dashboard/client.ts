@@ -35,6 +35,13 @@ export const clientJs = `(() => {
         axes: [{ size: 24 }, { size: 40 }], scales: { x: { time: true } } }, spec.data, el);
     }
   }
+  // An action's refusal (401, 400) is a message for the user: show it like a success.
+  document.addEventListener('htmx:beforeSwap', (e) => {
+    if (e.detail.xhr.status >= 400 && e.detail.requestConfig.path.startsWith('/actions/')) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
   document.addEventListener('htmx:afterSwap', (e) => charts(e.target));
   document.addEventListener('DOMContentLoaded', () => { showToken(); charts(document); });
   document.addEventListener('htmx:sseBeforeMessage', (e) => {
@@ -74,7 +81,7 @@ button { cursor: pointer; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1rem; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .75rem; }
 .split { display: grid; grid-template-columns: 3fr 2fr; gap: 1rem; }
-.wf td { padding: .1rem .5rem; } .wf svg { width: 100%; height: 12px; display: block; }
+.wf td { padding: .1rem .5rem; } .wf td:first-child details { display: inline-block; } .wf svg { width: 100%; height: 12px; display: block; }
 .wf rect { fill: var(--accent); } .wf rect.err { fill: var(--err); } .wf rect.linked { fill: #7c3aed; }
 .hop td { background: #f5f3ff; font-size: 12px; color: #5b21b6; }
 .topo svg { width: 100%; height: auto; background: #fff; border: 1px solid var(--line); border-radius: 6px; }

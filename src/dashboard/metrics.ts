@@ -5,6 +5,9 @@ export interface LabelledValue {
   value: number;
 }
 
+/** A series whose first sample comes this long after the window starts appeared in it. */
+const APPEARED_AFTER_MS = 30_000;
+
 /** Series looked at for the latest value: scraped within this window. */
 const FRESH_MS = 120_000;
 
@@ -20,15 +23,21 @@ export function latest(store: TelemetryQuery, name: string, now: number): Labell
   });
 }
 
-/** How much each series of a counter grew over the window, counting through resets. */
+/**
+ * How much each series of a counter grew over the window, counting through resets. A series
+ * first seen well inside the window appeared then (a process exports a labelled counter
+ * from its first increment), so it grew from zero to its first value.
+ */
 export function increase(
   store: TelemetryQuery,
   name: string,
   now: number,
   windowMs: number,
 ): LabelledValue[] {
-  return seriesOf(store, name, now - windowMs, now + 1000).map((s) => {
-    let grown = 0;
+  const from = now - windowMs;
+  return seriesOf(store, name, from, now + 1000).map((s) => {
+    const first = s.points[0];
+    let grown = first !== undefined && first[0] > from + APPEARED_AFTER_MS ? first[1] : 0;
     for (let i = 1; i < s.points.length; i++) {
       const before = s.points[i - 1]![1];
       const after = s.points[i]![1];

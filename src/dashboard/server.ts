@@ -112,6 +112,10 @@ async function handle(
     res.writeHead(302, { location: '/traces' }).end();
     return;
   }
+  if (path === '/favicon.ico') {
+    res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
+    return;
+  }
   const asset = assetAt(path);
   if (asset !== undefined) return sendAsset(req, res, asset);
   if (path === '/events') return serveEvents(req, res, url.searchParams, sources, events);

@@ -1,7 +1,9 @@
 import { Graph, layout } from '@dagrejs/dagre';
 
 export interface TopologyNode {
+  /** Unique in the graph: a queue's is `queue:NAME`, as a queue may share a service's name. */
   id: string;
+  label: string;
   kind: 'gateway' | 'service' | 'queue';
   badges: string[];
   /** Draw it as in trouble (an open breaker, a restart, a certificate close to expiry). */
@@ -41,7 +43,7 @@ export function placeTopology(nodes: TopologyNode[], edges: TopologyEdge[]): Pla
   graph.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 110, marginx: 16, marginy: 16 });
   graph.setDefaultEdgeLabel(() => ({}));
   for (const node of nodes) {
-    const text = Math.max(node.id.length, node.badges.join('  ').length);
+    const text = Math.max(node.label.length + 2, node.badges.join('  ').length);
     graph.setNode(node.id, {
       width: Math.max(90, text * CHAR_WIDTH + 24),
       height: node.badges.length > 0 ? 46 : 32,

@@ -107,7 +107,10 @@ describe('the dashboard server', () => {
 
   it('draws the trace and the trace linked across the queue hop as one waterfall, with their logs', async () => {
     const page = await call(url, `/traces/${PRODUCER_TRACE}`);
-    assert.match(page.body, /queue hop: linked trace <a href="\/traces\/b{32}">/);
+    assert.match(
+      page.body,
+      /queue hop through <strong>orders<\/strong>: linked trace <a href="\/traces\/b{32}">/,
+    );
     assert.match(page.body, /process orders/);
     assert.match(page.body, /payment failed/, 'the logs of the linked trace are beside it');
     const consumer = await call(url, `/traces/${CONSUMER_TRACE}`);

@@ -74,7 +74,8 @@ export const servicesPage: Page = {
 <label>Latency ms <input name="latency" type="number" min="0" size="6"></label>
 <label>Error rate <input name="errorRate" type="number" min="0" max="1" step="0.05" size="4"></label>
 <label>Decline rate <input name="declineRate" type="number" min="0" max="1" step="0.05" size="4"></label>
-<button>Set</button><button name="clear" value="1">Clear</button></form>`;
+<button>Set</button>
+<button type="button" hx-post="/actions/fault" hx-include="closest form" hx-vals='{"clear":"1"}' hx-target="#action-result">Clear</button></form>`;
     const body = html`<h1>Services</h1><div id="action-result" class="result"></div>${faults}
 ${live('/services/live', await this.live(context))}`;
     return layout('services', 'Services', '/events', body);

@@ -25,10 +25,11 @@ export async function topologyOf({
   const status = await sources.status();
   const services = config.services ?? {};
   const nodes = new Map<string, TopologyNode>();
-  const node = (id: string, kind: TopologyNode['kind']): TopologyNode => {
+  const node = (label: string, kind: TopologyNode['kind']): TopologyNode => {
+    const id = kind === 'queue' ? `queue:${label}` : label;
     let found = nodes.get(id);
     if (found === undefined) {
-      found = { id, kind, badges: [], bad: false };
+      found = { id, label, kind, badges: [], bad: false };
       nodes.set(id, found);
     }
     return found;
@@ -58,20 +59,22 @@ export async function topologyOf({
   if (store !== undefined) {
     for (const row of sourceRows(store, now)) node(row.destination, 'queue');
     for (const traffic of store.traffic(now - TRAFFIC_WINDOW_MS).edges) {
-      if (traffic.via === 'queue') {
-        node(Object.hasOwn(services, traffic.from) ? traffic.to : traffic.from, 'queue');
+      const { from, to } = endpoints(
+        traffic,
+        (name) => Object.hasOwn(services, name),
+        config.gateway !== undefined,
+      );
+      if (from === to) continue;
+      for (const id of [from, to]) {
+        if (!nodes.has(id))
+          node(
+            id.startsWith('queue:') ? id.slice(6) : id,
+            id.startsWith('queue:') ? 'queue' : 'service',
+          );
       }
-      const from = nodes.has(traffic.from)
-        ? traffic.from
-        : config.gateway !== undefined
-          ? 'gateway'
-          : traffic.from;
-      if (!nodes.has(from)) node(from, 'service');
-      if (!nodes.has(traffic.to)) node(traffic.to, 'service');
-      if (from === traffic.to) continue;
-      const e = edge(from, traffic.to);
+      const e = edge(from, to);
       e.traffic = traffic;
-      e.label = `${num(traffic.ratePerSecond)}/s · ${percent(traffic.errors, traffic.count)} err · p95 ${duration(traffic.p95Ms)}`;
+      e.label = `${rate(traffic.ratePerSecond)} · ${percent(traffic.errors, traffic.count)} err · p95 ${duration(traffic.p95Ms)}`;
       e.bad = traffic.errors > 0;
     }
     for (const { labels, value } of latest(store, 'sluice_breaker_state', now)) {
@@ -109,6 +112,29 @@ export async function topologyOf({
   return { nodes: [...nodes.values()], edges: [...edges.values()] };
 }
 
+/**
+ * The node ids of an edge of traffic: a queue or topic side becomes `queue:NAME`, and a
+ * caller that is no declared service (the supervisor process, which runs the gateway) is
+ * the gateway.
+ */
+function endpoints(
+  traffic: EdgeTraffic,
+  isService: (name: string) => boolean,
+  hasGateway: boolean,
+) {
+  if (traffic.via === 'queue') {
+    return isService(traffic.from)
+      ? { from: traffic.from, to: `queue:${traffic.to}` }
+      : { from: `queue:${traffic.from}`, to: traffic.to };
+  }
+  const from = isService(traffic.from) || !hasGateway ? traffic.from : 'gateway';
+  return { from, to: traffic.to };
+}
+
+function rate(perSecond: number): string {
+  return perSecond > 0 && perSecond < 0.01 ? '<0.01/s' : `${num(perSecond)}/s`;
+}
+
 function safePort(url: string): string {
   try {
     return new URL(url).port;
@@ -135,7 +161,7 @@ ${placed.nodes.map(
   (
     n,
   ) => html`<g class="node ${n.kind} ${n.bad ? 'bad' : ''}" data-node="${n.id}"><rect x="${(n.x - n.width / 2).toFixed(1)}" y="${(n.y - n.height / 2).toFixed(1)}" width="${n.width}" height="${n.height}" rx="6"></rect>
-<text x="${n.x.toFixed(1)}" y="${(n.y - (n.badges.length > 0 ? 6 : -4)).toFixed(1)}" text-anchor="middle">${n.kind === 'queue' ? '▤ ' : ''}${n.id}</text>${
+<text x="${n.x.toFixed(1)}" y="${(n.y - (n.badges.length > 0 ? 6 : -4)).toFixed(1)}" text-anchor="middle">${n.kind === 'queue' ? '▤ ' : ''}${n.label}</text>${
     n.badges.length > 0
       ? html`<text class="badges" x="${n.x.toFixed(1)}" y="${(n.y + 12).toFixed(1)}" text-anchor="middle" fill="#dc2626">${n.badges.join(' · ')}</text>`
       : ''

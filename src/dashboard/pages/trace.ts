@@ -72,11 +72,27 @@ export function waterfallRows(spans: SpanRecord[]): Row[] {
     rows.push({ span, depth, hop });
     const kids = children.get(`${span.traceId}/${span.spanId}`) ?? [];
     kids.sort((a, b) => a.span.startMs - b.span.startMs);
-    for (const kid of kids) visit(kid.span, depth + 1, kid.hop);
+    for (const kid of kids) visit(kid.span, depth + 1, kid.hop || crossesQueue(kid.span));
   };
   roots.sort((a, b) => a.startMs - b.startMs);
   for (const root of roots) visit(root, 0, false);
   return rows;
+}
+
+/** A consumer span linked to its producer: the message crossed a queue to get here. */
+function crossesQueue(span: SpanRecord): boolean {
+  return span.kind === 'consumer' && span.links.length > 0;
+}
+
+function hopMarker(span: SpanRecord, depth: number, rootTrace: string): Html {
+  const via = span.attributes['messaging.destination.name'];
+  return html`<tr class="hop"><td colspan="4">${'\u00a0'.repeat(depth * 3)}↪ queue hop${
+    typeof via === 'string' ? html` through <strong>${via}</strong>` : ''
+  }${
+    span.traceId === rootTrace
+      ? ''
+      : html`: linked trace <a href="/traces/${span.traceId}">${span.traceId.slice(0, 8)}</a>`
+  }</td></tr>`;
 }
 
 function waterfall(rows: Row[]): Html {
@@ -90,9 +106,7 @@ ${rows.map(({ span, depth, hop }) => {
   const x = ((span.startMs - start) / total) * 1000;
   const w = Math.max((span.durationMs / total) * 1000, 2);
   const kind = span.status === 'error' ? 'err' : hop ? 'linked' : '';
-  const marker = hop
-    ? html`<tr class="hop"><td colspan="4">${'\u00a0'.repeat(depth * 3)}↪ queue hop: linked trace <a href="/traces/${span.traceId}">${span.traceId.slice(0, 8)}</a></td></tr>`
-    : '';
+  const marker = hop ? hopMarker(span, depth, rows[0]!.span.traceId) : '';
   return html`${marker}<tr><td>${'\u00a0'.repeat(depth * 3)}<details><summary>${span.name} <span class="muted">${span.kind}</span></summary>
 <pre>${JSON.stringify({ attributes: span.attributes, events: span.events, links: span.links, status: span.statusMessage }, null, 2)}</pre></details></td>
 <td>${span.service}</td><td class="n">${duration(span.durationMs)}</td>

@@ -186,7 +186,7 @@ export interface SpanFigures {
   p99Ms: number;
 }
 
-/** A service's server spans (by `http.route`) or consumer spans (by span name). */
+/** A service's server and consumer spans, by `http.route`, else by span name. */
 export interface RouteTraffic extends SpanFigures {
   service: string;
   route: string;

@@ -46,7 +46,7 @@ export function trafficSince(db: Database.Database, since: number, now: number):
   for (const row of rows) {
     const destination = row.destination ?? undefined;
     if (row.kind === 'server' || row.kind === 'consumer') {
-      const route = row.route ?? (row.kind === 'consumer' ? row.name : '(other)');
+      const route = row.route ?? row.name;
       add(
         tally(routes, `${row.service}\n${route}`, () => ({
           ...empty(),
