@@ -112,7 +112,9 @@ describe('the dashboard in a browser, against a running storefront', { timeout: 
       [
         'queues',
         'the orders queue',
-        async () => (await page.locator('#live td', { hasText: 'orders' }).count()) > 0,
+        async () =>
+          (await page.locator('#live td', { hasText: 'orders' }).count()) > 0 &&
+          (await page.locator('#live .chart .uplot').count()) > 0,
       ],
       [
         'topology',

@@ -1,9 +1,9 @@
-import type { TelemetryQuery } from '../../observe/store/index.js';
+import type { MetricSeries, TelemetryQuery } from '../../observe/store/index.js';
 import { deadLettersAt, searchDeadLetters } from '../dead-letters.js';
 import { dateTime, duration, num } from '../format.js';
 import { type Html, html } from '../html.js';
 import { layout, live, queryOf } from '../layout.js';
-import { increase, latest } from '../metrics.js';
+import { chartData, increase, latest } from '../metrics.js';
 import { type Page, type PageContext, param } from '../page.js';
 
 const WINDOW_MS = 5 * 60_000;
@@ -114,11 +114,31 @@ ${letters.map(
 )}</tbody></table></form>`;
 }
 
+const CHART_MS = 15 * 60_000;
+
+/** Depth of each queue and topic group over the last 15 minutes, one line each. */
+function depthChart(store: TelemetryQuery, now: number): Html {
+  const byQueue = new Map<string, MetricSeries>();
+  for (const series of store.series({
+    name: 'sluice_messaging_depth',
+    from: now - CHART_MS,
+    to: now + 1000,
+  })) {
+    const { destination = '?', group = '' } = series.labels;
+    const key = group === '' ? destination : `${destination}/${group}`;
+    // Every process that uses a queue reports its depth: one line per queue is enough.
+    if (!byQueue.has(key)) byQueue.set(key, { ...series, labels: { queue: key } });
+  }
+  const data = chartData([...byQueue.values()].slice(0, 8));
+  if (data === undefined) return html``;
+  return html`<h2>Depth, last 15 minutes</h2><div class="chart" data-chart="${JSON.stringify(data)}"></div>`;
+}
+
 export const queuesPage: Page = {
   async live({ sources, now }) {
     const store = sources.telemetry();
     if (store === undefined) return html`<p class="muted">The telemetry store is off.</p>`;
-    return sourcesTable(sourceRows(store, now));
+    return html`${sourcesTable(sourceRows(store, now))}${depthChart(store, now)}`;
   },
   parts: { 'dead-letters': deadLetterList },
   async full(context) {
