@@ -31,8 +31,11 @@ export function wrk(url, { seconds, connections, headers = {} }) {
   };
 }
 
-/** Reads HTTP/1.1 responses off one keep-alive connection; one request in flight at a time. */
-class Conn {
+/**
+ * Reads HTTP/1.1 responses off one keep-alive connection; one request in flight at a time.
+ * `onResponse(conn, status, head)` gets the status line and headers as latin1 text.
+ */
+export class Conn {
   constructor(host, port, onResponse, onError) {
     this.buffer = Buffer.alloc(0);
     this.due = 0;
@@ -68,7 +71,7 @@ class Conn {
       const status = Number(head.slice(9, 12));
       this.buffer = this.buffer.subarray(total);
       this.busy = false;
-      this.onResponse(this, status);
+      this.onResponse(this, status, head);
     }
   }
 

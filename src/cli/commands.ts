@@ -13,8 +13,10 @@ export interface Command {
 /** Every `sluice` command, in the order help lists them. */
 export const commands: Record<string, Command> = {
   validate: {
-    usage: 'validate FILE...',
-    summary: 'check sluice.yaml files; every problem names its file, line and key path',
+    usage: 'validate [FILE...]',
+    summary:
+      'check sluice.yaml files, references between sections too; problems and warnings by line',
+    options: [['FILE', 'a system file to check, or several (default: sluice.yaml)']],
     run: runValidate,
   },
   demo: {
@@ -29,11 +31,9 @@ export const commands: Record<string, Command> = {
       ['FILE', 'the system file (default: sluice.yaml)'],
       ['--drain-timeout DUR', 'how long in-flight work may finish on shutdown (default: 30s)'],
       ['--log-format pretty|json', 'merged log format (default: pretty on a terminal, else json)'],
+      ['SIGHUP', "reloads the file's gateway section, as POST /reload on its admin API does"],
     ],
-    run: async (args) => {
-      const { dashboardAddons } = await import('./dashboard.js');
-      return (await import('../runtime/cli.js')).runUp(args, { addons: dashboardAddons });
-    },
+    run: async (args) => (await import('./up.js')).runUp(args),
   },
   dashboard: {
     usage: 'dashboard [FILE] [--port N] [--token TOKEN]',
@@ -78,6 +78,45 @@ export const commands: Record<string, Command> = {
       ['--drain-timeout DUR', 'how long in-flight requests may finish on stop (default: 10s)'],
     ],
     run: async (args) => (await import('./sidecar.js')).runSidecar(args),
+  },
+  mesh: {
+    usage: 'mesh control|check|token|rotate [options]',
+    summary: "the mesh's control plane (registry, CA), its certificate check, tokens and rotation",
+    options: [
+      [
+        'control',
+        'run a control plane: --listen HOST:PORT --store URL --trust-domain TD --ca-dir DIR',
+      ],
+      [
+        'check',
+        'exit 1 when the CA is invalid or the anchor or issuer expires within --warn (30d)',
+      ],
+      ['token', 'print a bootstrap token: --service NAME [--instance I] [--ttl 15m]'],
+      ['rotate', 'add a new root beside the old and re-sign the issuer; --finish drops the old'],
+      ['--listen HOST:PORT', 'where the API listens (default: 127.0.0.1:7400)'],
+      [
+        '--store URL',
+        'the registry: a SQLite file, redis://… or postgres://… (default: ./data/mesh.db)',
+      ],
+      ['--store-prefix NAME', "keeps this mesh's keys or tables apart on a shared engine (sluice)"],
+      ['--trust-domain TD', 'the SPIFFE trust domain (default: sluice.local)'],
+      ['--ca-dir DIR', 'CA files, generated there on first start (default: ./data/mesh-ca)'],
+      [
+        '--trust-bundle FILE',
+        'your roots (PEM), with --issuer-cert and --issuer-key, instead of --ca-dir',
+      ],
+      ['--issuer-cert FILE', 'your issuer (intermediate) certificate'],
+      ['--issuer-key FILE', "your issuer's PKCS#8 key"],
+      ['--leaf-ttl DUR', 'lifetime of the X.509-SVIDs it signs (default: 24h)'],
+      [
+        '--registration-ttl DUR',
+        'how long a registration lives without a heartbeat (default: 15s)',
+      ],
+      ['-c, --config FILE', "sluice.yaml whose services' policies it serves (reloaded on SIGHUP)"],
+      ['--warn DUR', 'check: how far ahead an expiry fails the check (default: 30d)'],
+      ['--json', 'check: print the report as JSON'],
+    ],
+    run: async (args) => (await import('./mesh.js')).runMesh(args),
   },
   load: {
     usage: 'load [--url URL] [--rate 50/s] [--duration 30s] [--users N] [--json]',

@@ -3,26 +3,13 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../core/index.js';
 import {
   connectOptionsOf,
-  DashboardComponent,
   DashboardServer,
   DEFAULT_DASHBOARD_PORT,
   lazyBroker,
   remoteSources,
 } from '../dashboard/index.js';
-import type { UpAddon } from '../runtime/cli.js';
-import { loadSluiceConfig, type SluiceConfig } from '../runtime/config/index.js';
-import type { System } from '../runtime/system.js';
+import { loadSluiceConfig } from '../runtime/config/index.js';
 import { UsageError } from './errors.js';
-
-/** What `sluice up` adds: the dashboard, unless the file says `dashboard: false`. */
-export function dashboardAddons(
-  config: SluiceConfig,
-  system: () => System,
-  cwd: string,
-): UpAddon[] {
-  if (config.dashboard === false) return [];
-  return [new DashboardComponent({ config: config.dashboard ?? {}, system, cwd })];
-}
 
 /**
  * `sluice dashboard [FILE]`: the dashboard on its own, beside a running `sluice up`: the same

@@ -1,4 +1,4 @@
-import type { UpAddon } from '../runtime/cli.js';
+import type { Component } from '../core/index.js';
 import type { DashboardConfig, SluiceConfig } from '../runtime/config/index.js';
 import type { System } from '../runtime/system.js';
 import { DashboardServer, DEFAULT_DASHBOARD_PORT } from './server.js';
@@ -18,7 +18,7 @@ export interface DashboardComponentOptions {
  * them. On the default port, a port already taken moves it to a free one (it is printed);
  * a port the file chose must be free.
  */
-export class DashboardComponent implements UpAddon {
+export class DashboardComponent implements Component {
   readonly name = 'dashboard';
   readonly #o: DashboardComponentOptions;
   #server: DashboardServer | undefined;
@@ -54,12 +54,9 @@ export class DashboardComponent implements UpAddon {
     this.#server = server;
   }
 
-  announce() {
-    const url = this.url;
-    if (url === undefined) return undefined;
-    const secret =
-      this.#o.config.token === undefined ? `token for actions: ${this.token}` : undefined;
-    return { label: 'dashboard', text: url, secret };
+  /** The token to print at start: the random one, not one the file gave. */
+  get printedToken(): string | undefined {
+    return this.#o.config.token === undefined ? this.token : undefined;
   }
 
   async stop(): Promise<void> {

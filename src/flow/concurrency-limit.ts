@@ -23,6 +23,8 @@ export interface ConcurrencyLimit {
 export interface LimitSample {
   /** Milliseconds between acquire and release. */
   rttMs: number;
+  /** The limit's clock at release (ms); the call started at `now - rttMs`. */
+  now: number;
   /** Calls in flight when this one was admitted, itself included. */
   inflight: number;
   dropped: boolean;
@@ -100,8 +102,11 @@ class Limiter implements ConcurrencyLimit {
   release(outcome: number, startedAt: number, inflight: number): void {
     this.#inflight--;
     if (outcome === IGNORE) return;
-    const rttMs = Math.max(0, this.clock.now() - startedAt);
-    const next = whole(this.algorithm.update({ rttMs, inflight, dropped: outcome === DROPPED }));
+    const now = this.clock.now();
+    const rttMs = Math.max(0, now - startedAt);
+    const next = whole(
+      this.algorithm.update({ rttMs, now, inflight, dropped: outcome === DROPPED }),
+    );
     if (next === this.#limit) return;
     this.#limit = next;
     if (channels.concurrencyLimit.hasSubscribers) {

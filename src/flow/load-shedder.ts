@@ -9,6 +9,10 @@ import {
   LoadShedError,
   RateLimitedError,
 } from '../core/errors.js';
+import { PolicyBase } from '../resilience/base.js';
+import type { ExecutionContext } from '../resilience/context.js';
+import { invoke } from '../resilience/invoke.js';
+import { runIn, type Work } from '../resilience/policy.js';
 import type { ConcurrencyLimit, LimitToken } from './concurrency-limit.js';
 import { positive } from './limiter-options.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -39,15 +43,10 @@ export interface AdmitOptions {
   signal?: AbortSignal;
 }
 
-export interface LoadShedder {
-  readonly name: string;
-  /**
-   * Admits a call or throws LoadShedError / RateLimitedError carrying `retryAfter` (ms).
-   * Release the token when the call ends.
-   */
-  acquire(options?: AdmitOptions): Promise<LimitToken>;
-  /** Acquires, runs `fn` with the signal, and releases with the outcome of the call. */
-  run<T>(fn: (signal?: AbortSignal) => T | Promise<T>, options?: AdmitOptions): Promise<T>;
+export interface LoadShedderStats {
+  limit: number | null;
+  inflight: number | null;
+  shed: number;
 }
 
 const NO_TOKEN: LimitToken = { success() {}, dropped() {}, ignore() {} };
@@ -61,40 +60,57 @@ export function defaultClassify(error: unknown): FailureOutcome {
   return overload ? 'dropped' : 'ignore';
 }
 
-export function loadShedder(options: LoadShedderOptions): LoadShedder {
-  const { limiter, concurrencyLimit } = options;
-  if (limiter === undefined && concurrencyLimit === undefined) {
-    throw new InvalidArgumentError('loadShedder needs a `limiter` or a `concurrencyLimit`');
-  }
-  const name = options.name ?? 'default';
-  const retryAfterMs = positive('retryAfterMs', options.retryAfterMs ?? 1_000);
-  const classify = options.classify ?? defaultClassify;
+/**
+ * Admission control as a policy: `execute` runs the work when the concurrency limit has a
+ * free slot and the rate limiter allows it, and otherwise rejects at once with
+ * LoadShedError / RateLimitedError carrying `retryAfter` (ms). It never queues. The slot is
+ * released with the outcome of the work, which is what an adaptive limit learns from.
+ * `wrap(retry, loadShedder(...), timeout)` composes it like any other policy.
+ */
+export class LoadShedder extends PolicyBase {
+  readonly name: string;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #concurrency: ConcurrencyLimit | undefined;
+  readonly #retryAfterMs: number;
+  readonly #classify: (error: unknown) => FailureOutcome;
+  #shed = 0;
 
-  const shed = (retryAfter: number): void => {
-    if (channels.shed.hasSubscribers) channels.shed.publish({ name, retryAfterMs: retryAfter });
-  };
-
-  const acquire = async (admit: AdmitOptions = {}): Promise<LimitToken> => {
-    if (admit.signal?.aborted) throw new AbortedError(undefined, { cause: admit.signal.reason });
-    let token = NO_TOKEN;
-    if (concurrencyLimit !== undefined) {
-      const acquired = concurrencyLimit.tryAcquire();
-      if (acquired === undefined) {
-        shed(retryAfterMs);
-        throw new LoadShedError(`"${name}": ${concurrencyLimit.limit} calls already in flight`, {
-          retryAfter: retryAfterMs,
-        });
-      }
-      token = acquired;
+  constructor(options: LoadShedderOptions) {
+    super();
+    if (options.limiter === undefined && options.concurrencyLimit === undefined) {
+      throw new InvalidArgumentError('loadShedder needs a `limiter` or a `concurrencyLimit`');
     }
-    if (limiter === undefined) return token;
+    this.name = options.name ?? 'default';
+    this.#limiter = options.limiter;
+    this.#concurrency = options.concurrencyLimit;
+    this.#retryAfterMs = positive('retryAfterMs', options.retryAfterMs ?? 1_000);
+    this.#classify = options.classify ?? defaultClassify;
+  }
+
+  stats(): LoadShedderStats {
+    const limit = this.#concurrency;
+    return {
+      limit: limit === undefined ? null : limit.limit,
+      inflight: limit === undefined ? null : limit.inflight,
+      shed: this.#shed,
+    };
+  }
+
+  /**
+   * Admits one call or throws LoadShedError / RateLimitedError. Release the token when the
+   * call ends. For callers that admit per key (`execute` uses the key `'global'`).
+   */
+  async acquire(admit: AdmitOptions = {}): Promise<LimitToken> {
+    if (admit.signal?.aborted) throw new AbortedError(undefined, { cause: admit.signal.reason });
+    const token = this.#slot();
+    if (this.#limiter === undefined) return token;
     let allowed = false;
     try {
-      const decision = await limiter.take(admit.key ?? 'global', admit.cost);
+      const decision = await this.#limiter.take(admit.key ?? 'global', admit.cost);
       allowed = decision.allowed;
       if (!allowed) {
-        shed(decision.retryAfterMs);
-        throw new RateLimitedError(`"${name}": rate limit of ${decision.limit} exceeded`, {
+        this.#refused(decision.retryAfterMs);
+        throw new RateLimitedError(`"${this.name}": rate limit of ${decision.limit} exceeded`, {
           retryAfter: decision.retryAfterMs,
         });
       }
@@ -102,22 +118,54 @@ export function loadShedder(options: LoadShedderOptions): LoadShedder {
       if (!allowed) token.ignore();
     }
     return token;
-  };
+  }
 
-  return {
-    name,
-    acquire,
-    async run<T>(fn: (signal?: AbortSignal) => T | Promise<T>, admit: AdmitOptions = {}) {
-      const token = await acquire(admit);
-      let result: T;
-      try {
-        result = await fn(admit.signal);
-      } catch (error) {
-        token[classify(error)]();
+  [runIn]<T>(fn: Work<T>, context: ExecutionContext): Promise<T> {
+    if (context.aborted) return Promise.reject(context.abortError());
+    if (this.#limiter !== undefined) {
+      return this.acquire().then((token) => this.#run(token, fn, context));
+    }
+    let token: LimitToken;
+    try {
+      token = this.#slot();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#run(token, fn, context);
+  }
+
+  #run<T>(token: LimitToken, fn: Work<T>, context: ExecutionContext): Promise<T> {
+    return invoke(fn, context).then(
+      (value) => {
+        token.success();
+        return value;
+      },
+      (error: unknown) => {
+        token[this.#classify(error)]();
         throw error;
-      }
-      token.success();
-      return result;
-    },
-  };
+      },
+    );
+  }
+
+  #slot(): LimitToken {
+    const concurrency = this.#concurrency;
+    if (concurrency === undefined) return NO_TOKEN;
+    const token = concurrency.tryAcquire();
+    if (token !== undefined) return token;
+    this.#refused(this.#retryAfterMs);
+    throw new LoadShedError(`"${this.name}": ${concurrency.limit} calls already in flight`, {
+      retryAfter: this.#retryAfterMs,
+    });
+  }
+
+  #refused(retryAfterMs: number): void {
+    this.#shed++;
+    if (channels.shed.hasSubscribers) {
+      channels.shed.publish({ name: this.name, retryAfterMs });
+    }
+  }
+}
+
+export function loadShedder(options: LoadShedderOptions): LoadShedder {
+  return new LoadShedder(options);
 }

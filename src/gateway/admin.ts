@@ -71,10 +71,11 @@ function views(gateway: Gateway): Record<string, () => unknown> {
       })),
     '/upstreams': () => [...gateway.runtime.upstreams.values()].map((u) => u.toJSON()),
     '/breakers': () =>
-      [...gateway.runtime.policies].map(([route, { breaker, bulkhead }]) => ({
+      [...gateway.runtime.policies].map(([route, { breaker, bulkhead, concurrency }]) => ({
         route,
         breaker: breaker ? { name: breaker.name, ...breaker.toJSON(), state: breaker.state } : null,
         bulkhead: bulkhead ? bulkhead.stats() : null,
+        concurrency: concurrency ? { name: concurrency.name, ...concurrency.stats() } : null,
       })),
     '/limits': () => ({
       shedding: gateway.runtime.shedder?.toJSON() ?? null,

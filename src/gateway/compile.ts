@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { InvalidArgumentError } from '../core/errors.js';
 import { parseDuration, parsePercent } from '../core/units.js';
-import type { RateLimiter } from '../flow/index.js';
+import type { LoadShedder, RateLimiter } from '../flow/index.js';
 import type { Logger } from '../observe/index.js';
 import type { Bulkhead, CircuitBreaker } from '../resilience/index.js';
 import { type ClientIdentity, clientIdentity } from './client-cert.js';
@@ -26,6 +26,8 @@ export interface LimiterInfo {
 export interface RoutePolicies {
   breaker?: CircuitBreaker;
   bulkhead?: Bulkhead;
+  /** The adaptive concurrency limit in front of the upstream. */
+  concurrency?: LoadShedder;
 }
 
 export interface CompiledRoute {
@@ -70,7 +72,7 @@ export interface CompileEnv {
   readonly registry: Registry | undefined;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly closers: (() => void | Promise<void>)[];
-  /** Breakers and bulkheads by route name, for the admin API and metrics. */
+  /** Breakers, bulkheads and concurrency limits by route name, for the admin API. */
   readonly policies: Map<string, RoutePolicies>;
   /** Rate limiters by name. */
   readonly limiters: Map<string, LimiterInfo>;
@@ -224,7 +226,6 @@ export function compile(
     if (shedding !== false) {
       shedder = new Shedder({
         maxInflight: shedding?.maxInflight ?? 10_000,
-        adaptive: shedding?.adaptive ?? false,
         maxEventLoopDelayMs: ms(shedding?.maxEventLoopDelay, 500),
         retryAfterMs: ms(shedding?.retryAfter, 1_000),
       });

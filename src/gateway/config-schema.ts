@@ -68,6 +68,20 @@ const resilience = closed({
     anyOf: [count, closed({ max: count, queue: { type: 'integer', minimum: 0 } }, ['max'])],
     expected: 'a number of concurrent requests, or { max, queue }',
   },
+  concurrency: {
+    anyOf: [
+      { const: false },
+      closed({
+        initial: count,
+        min: count,
+        max: count,
+        buffer: percent,
+        probeInterval: duration,
+        retryAfter: duration,
+      }),
+    ],
+    expected: 'false, or { initial, min, max, buffer, probeInterval, retryAfter }',
+  },
 });
 
 const headerRules = closed({ add: textMap, remove: texts, rename: textMap });
@@ -159,6 +173,16 @@ const route = closed(
     requestHeaders: headerRules,
     responseHeaders: headerRules,
     resilience,
+    upgrade: {
+      type: 'array',
+      items: {
+        type: 'string',
+        pattern: "^(?![hH]2[cC]$)[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+        expected: 'an Upgrade protocol name such as websocket (never h2c)',
+      },
+      uniqueItems: true,
+    },
+    methodOverride: flag,
     filters: { type: 'array', items: { enum: filterNames }, uniqueItems: true },
   },
   ['path', 'upstream'],
@@ -256,7 +280,6 @@ const gatewaySection = closed(
         { const: false },
         closed({
           maxInflight: count,
-          adaptive: flag,
           retryAfter: duration,
           maxEventLoopDelay: duration,
         }),
@@ -311,6 +334,7 @@ const gatewaySection = closed(
     tracing: flag,
     metrics: flag,
     via: text,
+    underscoreHeaders: { enum: ['drop', 'allow'] },
   },
   ['routes'],
 );

@@ -48,6 +48,12 @@ export interface GatewayConfig {
   metrics?: boolean;
   /** Name in `Via`; default `sluice`. */
   via?: string;
+  /**
+   * Request header names with `_` (`X_User_Id`): `drop` (default, as nginx does) or
+   * `allow`. CGI-style upstreams read `_` and `-` alike, so `X_User_Id` would pass for the
+   * `X-User-Id` the gateway sets from a verified token.
+   */
+  underscoreHeaders?: 'drop' | 'allow';
 }
 
 /** PEM files, relative to the configuration file. */
@@ -100,8 +106,6 @@ export interface LimitsConfig {
 export interface SheddingConfig {
   /** Requests in flight above which the gateway answers 503 at once; default 10000. */
   maxInflight?: number;
-  /** Adapt the in-flight limit to observed latency, up to `maxInflight`. */
-  adaptive?: boolean;
   /** Retry-After on a shed request; default 1s. */
   retryAfter?: Duration;
   /** Shed while the event loop lags (p99) more than this; default 500ms. */
@@ -160,6 +164,26 @@ export interface ResilienceConfig {
   };
   /** Most concurrent requests to the upstream, or `{ max, queue }`. */
   bulkhead?: number | { max: number; queue?: number };
+  /**
+   * The adaptive concurrency limit. On by default for every upstream, learning from that
+   * upstream's calls only; a route that sets it gets a limit of its own; `false` turns it off.
+   */
+  concurrency?: ConcurrencyConfig | false;
+}
+
+export interface ConcurrencyConfig {
+  /** The limit before the first minimum RTT is known; default 100. */
+  initial?: number;
+  /** The floor, and the concurrency while the minimum RTT is measured; default 3. */
+  min?: number;
+  /** Default 1000. */
+  max?: number;
+  /** Latency up to the minimum RTT plus this share of it is not queueing; default 25%. */
+  buffer?: string | number;
+  /** How often the minimum RTT is measured again; default 60s (plus up to 15% jitter). */
+  probeInterval?: Duration;
+  /** Retry-After on a refused request; default 1s. */
+  retryAfter?: Duration;
 }
 
 export interface UpstreamConfig {
@@ -261,6 +285,16 @@ export interface RouteConfig {
   requestHeaders?: HeaderRules;
   responseHeaders?: HeaderRules;
   resilience?: ResilienceConfig;
+  /**
+   * Upgrade protocols this route tunnels (`[websocket]`); none by default, `h2c` never.
+   * Any other Upgrade is served as a plain request without its upgrade headers.
+   */
+  upgrade?: string[];
+  /**
+   * Forward `X-HTTP-Method-Override` (and `X-HTTP-Method`, `X-Method-Override`), whose value
+   * must then be one of `methods`; stripped by default.
+   */
+  methodOverride?: boolean;
   /** Filter order; default `tracing, cors, auth, rateLimit, shaping, headers, cache, resilience`. */
   filters?: FilterName[];
 }

@@ -25,6 +25,8 @@ export class HttpProblemError extends SluiceError {
 /** Extension members of the problem body (RFC 9457 section 3.2). */
 export interface ProblemExtensions {
   errors?: { pointer: string; message: string }[];
+  /** The stable SLUICE_* code, for APIs whose clients match on it (the mesh's control plane). */
+  code?: string;
   /** The mesh authorization rule that decided a denied call. */
   rule?: string;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { Registry } from 'prom-client';
+import { formatPath } from '../core/config/index.js';
 import { ConfigError, InvalidArgumentError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { bridgeMetrics, createLogger, type Logger } from '../observe/index.js';
@@ -10,13 +11,14 @@ import { type AdminServer, startAdmin } from './admin.js';
 import { compile, type FilterFactory, type GatewayRuntime } from './compile.js';
 import type { FilterName, GatewayConfig } from './config.js';
 import { builtinFilters } from './filters/builtin.js';
-import { type Exchange, type HandleHooks, handle } from './handle.js';
+import { type Exchange, type Failure, type HandleHooks, handle } from './handle.js';
 import { parseListen } from './listen.js';
 import { createListener, type Listener } from './listener.js';
 import { rejectConnection } from './respond.js';
 import { exchangeRecorder } from './telemetry.js';
 import { loadTls, tlsFiles } from './tls.js';
-import { handleUpgrade } from './upgrade.js';
+import { trustedProxyWarnings } from './trust-warnings.js';
+import { handleUpgrade, servePlain, tunnelAllowed } from './upgrade.js';
 import { watchFiles } from './watch.js';
 
 export interface GatewayOptions {
@@ -92,7 +94,8 @@ export class Gateway {
       }
       this.#upgraded.add(socket);
       socket.once('close', () => this.#upgraded.delete(socket));
-      void handleUpgrade(this.#runtime, req, socket, head);
+      if (tunnelAllowed(this.#runtime, req)) void handleUpgrade(this.#runtime, req, socket, head);
+      else servePlain(req, socket, (r, res) => this.#onRequest(r, res));
     });
     const metrics = config.metrics !== false;
     if (metrics) this.#unbridge = bridgeMetrics(options.registry);
@@ -114,6 +117,7 @@ export class Gateway {
         : (record ?? extra);
     this.#hooks = {
       ...(done ? { done } : {}),
+      failed: (failure, error) => this.#logFailure(failure, error),
       closed: () => {
         this.#inflight--;
         if (this.#inflight === 0 && this.#idle) this.#idle();
@@ -158,6 +162,7 @@ export class Gateway {
       throw error;
     }
     gateway.#watchCertificates();
+    gateway.#warnAbout(config);
     return gateway;
   }
 
@@ -208,6 +213,7 @@ export class Gateway {
       if (tls) (this.#server as TlsServer).setSecureContext(tls);
       this.#watchCertificates();
       void this.#retire(previous);
+      this.#warnAbout(settled);
     });
   }
 
@@ -251,6 +257,22 @@ export class Gateway {
       );
     }
     return next.tls ? loadTls(next.tls, this.#baseDir) : null;
+  }
+
+  /** An upstream's fault at warn (the gateway coped), the gateway's own at error. */
+  #logFailure(failure: Failure, error: unknown): void {
+    const err = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: unknown } | null)?.code;
+    const fields = { ...failure, err, ...(code ? { code } : {}) };
+    if (failure.status === 500) this.#log().error(fields, 'request failed in the gateway');
+    else if (failure.status === 0) this.#log().warn(fields, 'response cut: its body failed');
+    else this.#log().warn(fields, 'upstream failed');
+  }
+
+  #warnAbout(config: GatewayConfig): void {
+    for (const warning of trustedProxyWarnings(config)) {
+      this.#log().warn({ key: `gateway.${formatPath(warning.segments)}` }, warning.message);
+    }
   }
 
   get #baseDir(): string {

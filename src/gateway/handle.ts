@@ -1,14 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import type { LimitToken } from '../flow/index.js';
 import type { GatewayRuntime } from './compile.js';
-import { RequestContext } from './context.js';
+import type { RequestContext } from './context.js';
 import { peerAddress } from './forwarding.js';
-import { normaliseTarget } from './path.js';
 import { errorToResponse, problemResponse } from './problem.js';
+import { enterRequest } from './request-entry.js';
 import { requestIdOf } from './request-id.js';
 import { send } from './respond.js';
-import type { GatewayRequest, GatewayResponse } from './types.js';
+import type { GatewayResponse } from './types.js';
 
 /** What the server reports once a response has been sent, for metrics and access logs. */
 export interface Exchange {
@@ -26,8 +25,19 @@ export interface Exchange {
   durationMs: number;
 }
 
+/**
+ * A failure the client only sees as a 5xx, or as a cut response: then `status` is 0, since
+ * the response was already under way.
+ */
+export type Failure = Pick<
+  Exchange,
+  'requestId' | 'method' | 'path' | 'route' | 'upstream' | 'status'
+>;
+
 export interface HandleHooks {
   done?: (exchange: Exchange) => void;
+  /** A request that failed on the gateway's or the upstream's side, with why. */
+  failed?: (failure: Failure, error: unknown) => void;
   /** Runs when the response's connection side is done, whatever happened. */
   closed: () => void;
   /** True once shutdown began: responses then close their connection. */
@@ -35,15 +45,6 @@ export interface HandleHooks {
 }
 
 const NO_ROUTE = '(none)';
-
-function hasBody(req: IncomingMessage): boolean {
-  // HTTP/2 frames the body itself: there is one unless the HEADERS frame ended the stream.
-  if (req.httpVersionMajor === 2) {
-    return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
-  }
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
 
 /** One request, from parsing the target to the last byte of the response. */
 class Exchanger {
@@ -93,6 +94,11 @@ class Exchanger {
       }
     } catch (error) {
       response = errorToResponse(error, this.requestId);
+      // 503s are load shed or breakers at work, counted in metrics: no failure to log.
+      // A client that left is no failure: its upstream call was aborted on purpose.
+      if (response.status >= 500 && response.status !== 503 && !this.context?.gone) {
+        this.#failed(response.status, error);
+      }
     }
     const headers = response.headers;
     if (this.context) Object.assign(headers, this.context.responseHeaders);
@@ -101,47 +107,22 @@ class Exchanger {
     this.status = response.status;
     const cacheStatus = headers['cache-status'];
     if (typeof cacheStatus === 'string') this.cacheStatus = cacheStatus;
-    send(this.res, response);
+    send(this.res, response, (error) => this.#failed(0, error));
+  }
+
+  #failed(status: number, error: unknown): void {
+    const { requestId, method, path, routeName: route, upstream } = this;
+    this.hooks.failed?.({ requestId, method, path, route, upstream, status }, error);
   }
 
   #route(): GatewayResponse | Promise<GatewayResponse> {
-    const { req, runtime, method, requestId } = this;
-    const target = normaliseTarget(req.url);
-    this.path = target.path;
-    // A CORS preflight is routed as the request it announces.
-    const preflight =
-      method === 'OPTIONS' ? req.headers['access-control-request-method'] : undefined;
-    const matchMethod =
-      typeof preflight === 'string' && req.headers.origin ? preflight.toUpperCase() : method;
-    const found = runtime.router.match(
-      matchMethod,
-      req.headers.host ?? '',
-      target.path,
-      req.headers,
-    );
-    if (found.kind === 'not-found') {
-      return problemResponse(404, 'no-route', 'No route matches this request', {}, requestId);
-    }
-    if (found.kind === 'method-not-allowed') {
-      const allow = found.allow.join(', ');
-      return problemResponse(405, 'method-not-allowed', `Allowed: ${allow}`, { allow }, requestId);
-    }
-    const route = found.value;
-    this.routeName = route.name;
-    this.upstream = route.upstream;
-    const context = new RequestContext(requestId, this.clientIp, route.name, found.params);
-    this.context = context;
-    if (runtime.clientIdentity !== null) runtime.clientIdentity(req, context);
-    req.headers['x-request-id'] = requestId;
-    const request: GatewayRequest = {
-      method,
-      path: target.path,
-      query: target.query,
-      headers: req.headers,
-      body: hasBody(req) ? req : null,
-      raw: req,
-    };
-    return route.handler(request, context);
+    const entry = enterRequest(this.runtime, this.req, this.requestId, this.clientIp);
+    this.path = entry.path;
+    if (entry.route === undefined) return entry.response;
+    this.routeName = entry.route.name;
+    this.upstream = entry.route.upstream;
+    this.context = entry.context;
+    return entry.route.handler(entry.request, entry.context);
   }
 
   #closed(): void {

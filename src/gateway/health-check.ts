@@ -1,7 +1,10 @@
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { parseDuration } from '../core/units.js';
 import type { HealthCheckConfig } from './config.js';
 import type { Target } from './target.js';
 import type { Upstream } from './upstream.js';
+import { callUpstream } from './upstream-call.js';
 
 /**
  * Active health checks: every interval, a GET of `path` on each target. A target turns
@@ -18,15 +21,20 @@ export function startHealthChecks(upstream: Upstream, config: HealthCheckConfig)
   const probe = async (target: Target): Promise<void> => {
     let ok = false;
     try {
-      const response = await target.pool.request({
-        method: 'GET',
-        path: config.path,
-        headers: { 'user-agent': 'sluice-health-check' },
-        signal: AbortSignal.timeout(timeout),
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-      await response.body.dump();
+      // The proxy's own call: its body stream listens for errors from birth, where the
+      // body of undici's request() could fail before anything listened to it.
+      const response = await callUpstream(
+        target.pool,
+        {
+          method: 'GET',
+          path: config.path,
+          headers: { 'user-agent': 'sluice-health-check' },
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        },
+        AbortSignal.timeout(timeout),
+      );
+      if (response.body instanceof Readable) await finished(response.body.resume());
       ok = response.statusCode >= 200 && response.statusCode < 400;
     } catch {
       ok = false;

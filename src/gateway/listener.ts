@@ -10,6 +10,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { parseDuration, parseSize } from '../core/units.js';
 import { refuseUnverified } from './client-cert.js';
 import type { ClientCertConfig, LimitsConfig } from './config.js';
+import { continueOnRead } from './expect-continue.js';
 import { Http2Connections, hostFromAuthority, limitRequestTime } from './http2.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -50,7 +51,7 @@ export function createListener(options: ListenerOptions, onRequest: RequestListe
     keepAliveTimeout,
     connectionsCheckingInterval: Math.max(50, Math.min(headersTimeout, requestTimeout, 30_000) / 4),
   };
-  if (tls === null) return http1Listener(createHttpServer(http1, onRequest));
+  if (tls === null) return http1Listener(createHttpServer(http1, onRequest), onRequest);
   // A client that never finishes its handshake is given no longer than one that never
   // finishes its headers.
   const secure = {
@@ -63,20 +64,22 @@ export function createListener(options: ListenerOptions, onRequest: RequestListe
   if (!http2) {
     const server = createHttpsServer({ ...http1, ...secure }, onRequest);
     if (clientCert === 'request') server.prependListener('secureConnection', refuseUnverified);
-    return http1Listener(server);
+    return http1Listener(server, onRequest);
   }
+  const onEither = (req: IncomingMessage | Http2ServerRequest, res: unknown): void => {
+    // HTTP/1.1 requests come here too, as node:http objects.
+    if (req instanceof Http2ServerRequest) {
+      hostFromAuthority(req);
+      limitRequestTime(req, requestTimeout);
+    }
+    // node's compatibility API: the gateway uses only what both kinds of objects have.
+    onRequest(req as unknown as IncomingMessage, res as ServerResponse);
+  };
   const server = createSecureServer(
     { ...secure, allowHTTP1: true, settings: { maxHeaderListSize: maxHeaderSize } },
-    (req, res) => {
-      // HTTP/1.1 requests come here too, as node:http objects.
-      if (req instanceof Http2ServerRequest) {
-        hostFromAuthority(req);
-        limitRequestTime(req, requestTimeout);
-      }
-      // node's compatibility API: the gateway uses only what both kinds of objects have.
-      onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-    },
+    onEither,
   );
+  answerExpectations(server, onEither);
   if (clientCert === 'request') server.prependListener('secureConnection', refuseUnverified);
   // The HTTP/1.1 fallback is node:http's connection handling, which reads its limits, and
   // keeps the connection list closeIdleConnections uses, on the server object.
@@ -93,7 +96,19 @@ export function createListener(options: ListenerOptions, onRequest: RequestListe
   };
 }
 
-function http1Listener(server: Server | HttpsServer): Listener {
+/** `Expect: 100-continue` is answered by the first read of the body, not by node:http at once. */
+function answerExpectations(
+  server: Server | HttpsServer | Http2SecureServer,
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+): void {
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    continueOnRead(req, res);
+    onRequest(req, res);
+  });
+}
+
+function http1Listener(server: Server | HttpsServer, onRequest: RequestListener): Listener {
+  answerExpectations(server, onRequest);
   return {
     server,
     closeIdle: () => server.closeIdleConnections(),

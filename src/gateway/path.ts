@@ -75,8 +75,30 @@ function canonicalise(raw: string): string {
   return `/${out.join('/')}${trailing ? '/' : ''}`;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Escaped bytes above 0x7f must spell UTF-8 (RFC 3629): an overlong form such as `%C0%AE`
+ * (a disguised `.`), a surrogate or a stray continuation byte is refused, never forwarded
+ * for an upstream to decode its own way.
+ */
+function checkUtf8(segment: string, start: number): void {
+  const bytes: number[] = [];
+  for (let i = start; segment.charCodeAt(i) === 0x25; i += 3) {
+    const byte = hexValue(segment.charCodeAt(i + 1)) * 16 + hexValue(segment.charCodeAt(i + 2));
+    if (!(byte >= 0x80)) break;
+    bytes.push(byte);
+  }
+  try {
+    utf8.decode(Uint8Array.from(bytes));
+  } catch {
+    throw badRequest('The path is not valid UTF-8', 'bad-path');
+  }
+}
+
 function decodeSegment(segment: string): string {
   let result = '';
+  let inUtf8 = false;
   for (let i = 0; i < segment.length; i++) {
     const c = segment.charCodeAt(i);
     if (c === 0x25) {
@@ -84,6 +106,11 @@ function decodeSegment(segment: string): string {
       const lo = hexValue(segment.charCodeAt(i + 2));
       if (hi < 0 || lo < 0) throw badRequest('Malformed percent-encoding in the path', 'bad-path');
       const byte = hi * 16 + lo;
+      if (byte < 0x80) inUtf8 = false;
+      else if (!inUtf8) {
+        checkUtf8(segment, i);
+        inUtf8 = true;
+      }
       if (byte === 0x2f || byte === 0x5c) {
         throw badRequest('Encoded slashes are not allowed in the path', 'bad-path');
       }
@@ -99,7 +126,10 @@ function decodeSegment(segment: string): string {
       }
       result += unreserved(byte) ? String.fromCharCode(byte) : `%${HEX[hi]}${HEX[lo]}`;
       i += 2;
-    } else if (c < 0x20 || c === 0x7f || c === 0x5c) {
+      continue;
+    }
+    inUtf8 = false;
+    if (c < 0x20 || c === 0x7f || c === 0x5c) {
       throw badRequest(
         'Control characters and backslashes are not allowed in the path',
         'bad-path',
@@ -109,10 +139,19 @@ function decodeSegment(segment: string): string {
     } else {
       const ch = String.fromCodePoint(segment.codePointAt(i)!);
       if (ch.length === 2) i++;
-      result += encodeURIComponent(ch);
+      result += encodeUtf8(ch);
     }
   }
   return result;
+}
+
+function encodeUtf8(ch: string): string {
+  try {
+    return encodeURIComponent(ch);
+  } catch {
+    // A lone surrogate has no UTF-8 form.
+    throw badRequest('The path is not valid UTF-8', 'bad-path');
+  }
 }
 
 /** Decodes a canonical path segment for use as a parameter value. */

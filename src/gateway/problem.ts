@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { errors } from 'undici';
 import {
   isBulkheadFullError,
   isCircuitOpenError,
@@ -13,7 +14,15 @@ import type { GatewayResponse, ResponseHeaders } from './types.js';
 
 export const PROBLEM_BASE = 'urn:sluice:problem:';
 
-/** An RFC 9457 problem response. The body never carries a stack or an internal message. */
+/** Statuses that tell a client to come back later; each always carries Retry-After. */
+const RETRY_LATER = new Set([429, 503]);
+const DEFAULT_RETRY_AFTER = '1';
+
+/**
+ * An RFC 9457 problem response. The body never carries a stack or an internal message. A
+ * 429 or 503 without a Retry-After of its own gets one second: a client told "not now"
+ * without a when retries at once, which is the load the refusal was meant to avoid.
+ */
 export function problemResponse(
   status: number,
   problem: string,
@@ -33,6 +42,9 @@ export function problemResponse(
   return {
     status,
     headers: {
+      ...(RETRY_LATER.has(status) && headers['retry-after'] === undefined
+        ? { 'retry-after': DEFAULT_RETRY_AFTER }
+        : {}),
       ...headers,
       'content-type': 'application/problem+json',
       'content-length': Buffer.byteLength(body),
@@ -93,7 +105,7 @@ export function errorToResponse(error: unknown, requestId: string): GatewayRespo
     return problemResponse(
       503,
       'overloaded',
-      'The gateway is shedding load; try again later',
+      'The upstream is at its concurrency limit; try again later',
       retry,
       requestId,
     );
@@ -112,6 +124,15 @@ export function errorToResponse(error: unknown, requestId: string): GatewayRespo
   }
   if (isUpstreamConnectionError(error)) {
     return problemResponse(502, 'bad-gateway', 'The upstream connection failed', {}, requestId);
+  }
+  if (isUpstreamProtocolError(error)) {
+    return problemResponse(
+      502,
+      'bad-gateway',
+      'The upstream sent an invalid response',
+      {},
+      requestId,
+    );
   }
   return problemResponse(500, 'internal', 'Internal gateway error', {}, requestId);
 }
@@ -135,4 +156,11 @@ function isUpstreamConnectionError(error: unknown): boolean {
   const code = codeOf(error);
   // undici's own codes and socket errnos (ECONNREFUSED, ECONNRESET, EPIPE…), not ERR_* bugs.
   return typeof code === 'string' && (code.startsWith('UND_ERR') || /^E[A-Z]+$/.test(code));
+}
+
+/** The upstream broke HTTP: undici's parser refused a status line or header, or we did. */
+function isUpstreamProtocolError(error: unknown): boolean {
+  return (
+    error instanceof errors.HTTPParserError || isSluiceError(error, 'SLUICE_GATEWAY_BAD_UPSTREAM')
+  );
 }

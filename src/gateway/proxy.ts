@@ -84,6 +84,9 @@ export function proxy(options: ProxyOptions): Handler {
     if (response.body instanceof Readable) response.body.once('close', () => target.inflight--);
     else target.inflight--;
     const out = endToEnd(response.headers) as Record<string, string | string[]>;
+    // A 204 has no Content-Length (RFC 9110 section 8.6), and a 304's, which the upstream
+    // may send, makes clients such as undici wait for a body that never comes.
+    if (response.statusCode === 204 || response.statusCode === 304) delete out['content-length'];
     const priorVia = out.via;
     out.via = priorVia ? `${priorVia}, ${via1}` : via1;
     return { status: response.statusCode, headers: out, body: response.body };
@@ -103,6 +106,8 @@ export function proxy(options: ProxyOptions): Handler {
         throw error;
       }
       upstream.report(target, true);
+      // Until the client's socket is joined to it, an error here must not go unheard.
+      upgraded.socket.on('error', () => upgraded.socket.destroy());
       return { status: 101, headers: upgraded.headers as ResponseHeaders, body: upgraded.socket };
     }
   };

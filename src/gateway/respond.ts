@@ -5,15 +5,24 @@ import { stripConnectionHeaders } from './http2.js';
 import { PROBLEM_BASE } from './problem.js';
 import type { GatewayResponse } from './types.js';
 
-/** Writes a gateway response; a streaming body is piped and destroyed if the client leaves. */
-export function send(res: ServerResponse, response: GatewayResponse): void {
+/**
+ * Writes a gateway response; a streaming body is piped and destroyed if the client leaves.
+ * `failed` hears of a response that could not be sent whole: an invalid upstream header, a
+ * body that failed part way.
+ */
+export function send(
+  res: ServerResponse,
+  response: GatewayResponse,
+  failed?: (error: Error) => void,
+): void {
   const body = response.body;
   if (res.req.httpVersionMajor === 2) stripConnectionHeaders(response.headers);
   try {
     res.writeHead(response.status, response.headers);
-  } catch {
+  } catch (error) {
     // The upstream sent a header node:http refuses to repeat (bad characters).
     if (body instanceof Readable) body.destroy();
+    failed?.(error as Error);
     const text = problemText(502, 'bad-gateway', 'The upstream sent an invalid response');
     res.writeHead(502, {
       'content-type': 'application/problem+json',
@@ -23,7 +32,7 @@ export function send(res: ServerResponse, response: GatewayResponse): void {
     return;
   }
   if (body === null) res.end();
-  else if (body instanceof Readable) pipe(body, res);
+  else if (body instanceof Readable) pipe(body, res, failed);
   else res.end(body);
 }
 
@@ -31,8 +40,18 @@ export function send(res: ServerResponse, response: GatewayResponse): void {
  * `body.pipe(res)` with the error handling pipeline() would add, without its per-call
  * AbortController: a failing body cuts the response, a client leaving destroys the body.
  */
-function pipe(body: Readable, res: ServerResponse): void {
-  body.once('error', () => res.destroy());
+function pipe(body: Readable, res: ServerResponse, failed?: (error: Error) => void): void {
+  if (body.destroyed) {
+    // It failed (or was cut) before anyone listened: nothing whole is left to send.
+    if (body.errored) failed?.(body.errored);
+    res.destroy();
+    return;
+  }
+  body.once('error', (error) => {
+    // The client leaving destroys the body too: that is no failure of the upstream's.
+    if (!res.destroyed) failed?.(error);
+    res.destroy();
+  });
   res.once('close', () => {
     if (!body.readableEnded) body.destroy();
   });

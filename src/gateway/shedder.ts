@@ -1,17 +1,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { channels } from '../core/diagnostics.js';
-import {
-  type ConcurrencyLimit,
-  fixedConcurrencyLimit,
-  gradientLimit,
-  type LimitToken,
-} from '../flow/index.js';
+import { type ConcurrencyLimit, fixedConcurrencyLimit, type LimitToken } from '../flow/index.js';
 
 export interface ShedderOptions {
   /** Requests in flight the gateway takes at most. */
   maxInflight: number;
-  /** Let the in-flight limit adapt to latency (gradient), up to `maxInflight`. */
-  adaptive: boolean;
   /** Refuse new requests while the event loop lags more than this (p99 over a window). */
   maxEventLoopDelayMs: number;
   retryAfterMs: number;
@@ -20,9 +13,12 @@ export interface ShedderOptions {
 const WINDOW_MS = 500;
 
 /**
- * Decides, before routing, whether the gateway takes one more request. It refuses when the
- * concurrency limit is reached or when its own event loop is lagging: answering 503 at
- * once is cheaper than queueing work it can no longer serve in time.
+ * Decides, before routing, whether the gateway takes one more request. It refuses when
+ * `maxInflight` requests are in flight or when its own event loop is lagging: answering 503
+ * at once is cheaper than queueing work it can no longer serve in time. It is the last line
+ * of defence for the gateway process itself; each upstream is protected by its own adaptive
+ * limit (one gateway-wide adaptive limit learnt from every route, so a fast route shrank
+ * the limit of a slow one).
  */
 export class Shedder {
   readonly #limit: ConcurrencyLimit;
@@ -32,13 +28,7 @@ export class Shedder {
   shed = 0;
 
   constructor(readonly options: ShedderOptions) {
-    this.#limit = options.adaptive
-      ? gradientLimit({
-          name: 'gateway',
-          max: options.maxInflight,
-          initial: Math.min(100, options.maxInflight),
-        })
-      : fixedConcurrencyLimit(options.maxInflight, { name: 'gateway' });
+    this.#limit = fixedConcurrencyLimit(options.maxInflight, { name: 'gateway' });
     this.#histogram.enable();
     // The first window would mostly measure start-up (module loading), not load.
     let first = true;

@@ -39,15 +39,15 @@ export interface GatewayContext {
   /** Aborted when the client goes away or the gateway shuts down. */
   readonly signal: AbortSignal;
   /** The authenticated consumer (JWT `sub` or API key id), once auth ran. */
-  subject?: string;
-  claims?: Readonly<Record<string, unknown>>;
+  subject?: string | undefined;
+  claims?: Readonly<Record<string, unknown>> | undefined;
   /** How the consumer proved who it is. */
-  credential?: 'jwt' | 'apiKey';
+  credential?: 'jwt' | 'apiKey' | undefined;
   /**
    * The subject of the client's verified certificate (`CN=alice,O=Storefront`), when the
    * listener asks for client certificates (`tls.clientCert`) and the client presented one.
    */
-  clientSubject?: string;
+  clientSubject?: string | undefined;
   /** Extra response headers filters want on whatever response goes out (RateLimit-*). */
   readonly responseHeaders: ResponseHeaders;
 }

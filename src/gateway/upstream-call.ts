@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { type Dispatcher, errors, util } from 'undici';
+import { SluiceError } from '../core/errors.js';
 
 export interface UpstreamAnswer {
   statusCode: number;
@@ -10,6 +11,9 @@ export interface UpstreamAnswer {
 }
 
 type Settle = (answer: UpstreamAnswer | Error) => void;
+
+const EMPTY = Buffer.alloc(0);
+const MAX_INTERIM = 100;
 
 /**
  * One request upstream through undici's `dispatch`, which `request()` is built on. Most
@@ -23,7 +27,7 @@ export function callUpstream(
   signal: AbortSignal | EventEmitter,
 ): Promise<UpstreamAnswer> {
   return new Promise((resolve, reject) => {
-    const handler = new AnswerHandler(signal, (answer) => {
+    const handler = new AnswerHandler(signal, options.method === 'HEAD', (answer) => {
       if (answer instanceof Error) reject(answer);
       else resolve(answer);
     });
@@ -33,6 +37,7 @@ export function callUpstream(
 
 class AnswerHandler implements Dispatcher.DispatchHandler {
   readonly #signal: AbortSignal | EventEmitter;
+  readonly #bodiless: boolean;
   readonly #onAbort = (): void => this.#abortWith(reasonOf(this.#signal));
   #settle: Settle | null;
   #abort: ((reason: Error) => void) | null = null;
@@ -43,9 +48,11 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #complete = false;
   #stream: Readable | null = null;
   #resume: (() => void) | null = null;
+  #interim = 0;
 
-  constructor(signal: AbortSignal | EventEmitter, settle: Settle) {
+  constructor(signal: AbortSignal | EventEmitter, bodiless: boolean, settle: Settle) {
     this.#signal = signal;
+    this.#bodiless = bodiless;
     this.#settle = settle;
     if ('aborted' in signal && signal.aborted) this.#reason = reasonOf(signal);
     else listen(signal, this.#onAbort);
@@ -57,10 +64,31 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true;
+    if (statusCode < 200) {
+      // Each interim response restarts undici's headers timeout: without a bound, an
+      // upstream sending 103s forever would hold the request forever.
+      if (++this.#interim > MAX_INTERIM) {
+        this.#abortWith(
+          new SluiceError(
+            'SLUICE_GATEWAY_BAD_UPSTREAM',
+            `The upstream sent more than ${MAX_INTERIM} interim (1xx) responses`,
+          ),
+        );
+        return false;
+      }
+      return true;
+    }
     this.#statusCode = statusCode;
     this.#headers = util.parseHeaders(raw);
     this.#resume = resume;
+    if (this.#bodiless || statusCode === 204 || statusCode === 304) {
+      // No body can follow (RFC 9112 section 6.3): the answer is whole now, and whatever
+      // the upstream sends after it (bytes against a Content-Length) fails its connection
+      // but not this response.
+      this.#complete = true;
+      this.#finish({ statusCode, headers: this.#headers, body: EMPTY });
+      return true;
+    }
     // The rest of this read is parsed before microtasks run: by then the body may be whole.
     queueMicrotask(() => this.#answer());
     return true;
@@ -68,11 +96,16 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.#stream) return this.#stream.push(chunk);
+    if (this.#settle === null) return true;
     this.#chunks.push(chunk);
     return true;
   }
 
   onComplete(): void {
+    if (this.#settle === null && this.#stream === null) {
+      this.#done();
+      return;
+    }
     this.#complete = true;
     this.#stream?.push(null);
     this.#done();
@@ -92,6 +125,9 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
       body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     } else {
       const stream = new Readable({ read: () => this.#resume?.() });
+      // The upstream may fail the body before the proxy's consumer listens: the error
+      // stays on `stream.errored` for it, and never reaches the process as unhandled.
+      stream.on('error', () => {});
       stream.once('close', () => {
         if (!this.#complete) this.#abortWith(new errors.RequestAbortedError());
       });

@@ -1,3 +1,24 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  AbortedError,
+  ClosedError,
+  DependencyMissingError,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  isAbortedError,
+  isClosedError,
+  isDependencyMissingError,
+  isEngineUnavailableError,
+  isInvalidArgumentError,
+  isQueueFullError,
+  isSluiceError,
+  isTimeoutError,
+  isUnsupportedError,
+  QueueFullError,
+  SluiceError,
+  TimeoutError,
+  UnsupportedError,
+} from '../core/errors.js';
 export { Broker } from './broker.js';
 export { type ConnectOptions, connect } from './connect.js';
 export {
@@ -21,6 +42,7 @@ export type {
   ReleaseOptions,
   Retention,
   Source,
+  StatScope,
   StreamEntryRecord,
   StreamPosition,
   StreamRecord,
@@ -75,6 +97,7 @@ export {
   StreamGroup,
   type StreamOptions,
 } from './stream.js';
+export type { StreamConsumeOptions, StreamConsumer } from './stream-consumer.js';
 export { Topic } from './topic.js';
 export type {
   ConsumeOptions,

@@ -8,6 +8,7 @@ import {
   aimdLimit,
   type ConcurrencyLimit,
   fixedConcurrencyLimit,
+  type GradientLimitOptions,
   gradientLimit,
   type LimitToken,
 } from '../../src/flow/index.js';
@@ -120,9 +121,13 @@ describe('aimdLimit', () => {
 });
 
 describe('gradientLimit', () => {
-  test('grows while latency stays at the no-load RTT, up to max', () => {
+  /** Small windows and probes, so that each round of calls is one window. */
+  const small = (clock: ManualClock, extra: GradientLimitOptions = {}) =>
+    gradientLimit({ windowMs: 10, probeSamples: 5, random: () => 0, clock, ...extra });
+
+  test('grows while latency stays at the minimum RTT, up to max', () => {
     const clock = new ManualClock(1_000);
-    const limiter = gradientLimit({ initial: 10, max: 50, clock });
+    const limiter = small(clock, { initial: 10, max: 50 });
     let previous = limiter.limit;
     for (let i = 0; i < 5; i++) {
       round(limiter, clock, 10);
@@ -134,59 +139,127 @@ describe('gradientLimit', () => {
     assert.equal(limiter.limit, 50);
   });
 
-  test('shrinks when latency rises well above the no-load RTT, down to min', () => {
+  test('shrinks under a slow upstream, never below min, and grows back when it recovers', () => {
     const clock = new ManualClock(1_000);
-    const limiter = gradientLimit({ initial: 40, min: 5, clock });
+    const limiter = small(clock, { initial: 40, min: 4 });
     round(limiter, clock, 10);
+    round(limiter, clock, 10);
+    round(limiter, clock, 40); // ends the last window at 10 ms
     const atBaseline = limiter.limit;
     round(limiter, clock, 40);
     assert.ok(limiter.limit < atBaseline, `${limiter.limit} >= ${atBaseline}`);
-    for (let i = 0; i < 50; i++) round(limiter, clock, 40);
-    assert.ok(limiter.limit <= 8, `limit ${limiter.limit} stays high under queueing`);
-    assert.ok(limiter.limit >= 5);
-    const floor = gradientLimit({ initial: 40, min: 30, clock });
-    round(floor, clock, 10);
-    // 10 rounds of 30 stay within one window of the 10 ms no-load RTT.
-    for (let i = 0; i < 10; i++) round(floor, clock, 100);
-    assert.equal(floor.limit, 30);
+    let lowest = limiter.limit;
+    for (let i = 0; i < 40; i++) {
+      round(limiter, clock, 40);
+      lowest = Math.min(lowest, limiter.limit);
+      assert.ok(limiter.limit >= 4, `below min: ${limiter.limit}`);
+    }
+    assert.ok(lowest <= 8, `the limit stayed at ${lowest} under queueing`);
+    for (let i = 0; i < 40; i++) round(limiter, clock, 10);
+    assert.ok(limiter.limit >= 30, `the limit did not grow back: ${limiter.limit}`);
   });
 
-  test('latency within the tolerance does not shrink the limit', () => {
+  test('cuts a queue at once, where growth is smoothed', () => {
     const clock = new ManualClock(1_000);
-    const limiter = gradientLimit({ initial: 20, rttTolerance: 2, clock });
+    const limiter = small(clock, { initial: 100, max: 1_000 });
+    round(limiter, clock, 10);
+    round(limiter, clock, 10);
+    round(limiter, clock, 40); // ends the window at 10 ms: smoothed growth
+    const before = limiter.limit;
+    assert.ok(before > 100 && before < 125, `grew by ${before - 100}, not a fifth of the estimate`);
+    round(limiter, clock, 40); // ends the window at 40 ms: gradient 0.5
+    const cut = before * 0.5 + Math.sqrt(before);
+    assert.ok(limiter.limit <= cut + 1 && limiter.limit >= cut - 1, `${limiter.limit} vs ${cut}`);
+  });
+
+  test('latency within the buffer does not shrink the limit', () => {
+    const clock = new ManualClock(1_000);
+    const limiter = small(clock, { initial: 20, buffer: 1 });
     round(limiter, clock, 10);
     const before = limiter.limit;
-    round(limiter, clock, 19);
-    assert.ok(limiter.limit >= before);
+    for (let i = 0; i < 5; i++) round(limiter, clock, 19);
+    assert.ok(limiter.limit >= before, `${limiter.limit} < ${before}`);
   });
 
   test('drops shrink the limit even at low latency', () => {
     const clock = new ManualClock(1_000);
-    const limiter = gradientLimit({ initial: 100, clock });
-    round(limiter, clock, 1);
+    const limiter = small(clock, { initial: 100 });
+    round(limiter, clock, 10);
+    round(limiter, clock, 10);
     const before = limiter.limit;
-    round(limiter, clock, 1, 'dropped');
-    assert.ok(limiter.limit < before);
+    round(limiter, clock, 10, 'dropped');
+    round(limiter, clock, 10);
+    assert.ok(limiter.limit < before, `${limiter.limit} >= ${before}`);
   });
 
-  test('recovers after the no-load RTT window when a dependency stays slower', () => {
-    const clock = new ManualClock(1_000);
-    const limiter = gradientLimit({ initial: 20, rttWindow: 50, clock });
+  test('measures the minimum RTT again at min concurrency after the jittered interval', () => {
+    const clock = new ManualClock(0);
+    const limiter = small(clock, {
+      initial: 20,
+      min: 2,
+      max: 20,
+      probeIntervalMs: 1_000,
+      jitter: 0.5,
+      random: () => 0.999,
+    });
+    round(limiter, clock, 10); // the first probe: minimum RTT 10 ms; next probe near 1,500
+    while (clock.now() < 1_490) round(limiter, clock, 10);
+    assert.equal(limiter.limit, 20, 'no probe before the interval and its jitter');
+    for (let i = 0; i < 3 && limiter.limit === 20; i++) round(limiter, clock, 10);
+    assert.equal(limiter.limit, 2, 'pinned to min while probing');
+    // The upstream became slower for good: the probe measures its new minimum.
+    for (let i = 0; i < 5 && limiter.limit === 2; i++) round(limiter, clock, 30);
+    assert.equal(limiter.limit, 20, 'the limit before the probe is restored');
+    for (let i = 0; i < 10; i++) round(limiter, clock, 30);
+    assert.equal(limiter.limit, 20, 'the new latency is the baseline, not queueing');
+  });
+
+  test('a call admitted before the probe does not count towards the minimum RTT', () => {
+    const clock = new ManualClock(0);
+    const limiter = small(clock, { initial: 10, min: 1, probeIntervalMs: 100, jitter: 0 });
     round(limiter, clock, 10);
-    for (let i = 0; i < 10; i++) round(limiter, clock, 100);
-    const shrunk = limiter.limit;
-    for (let i = 0; i < 60; i++) round(limiter, clock, 100);
-    assert.ok(limiter.limit > shrunk, `${limiter.limit} <= ${shrunk}: still pinned to the old RTT`);
+    const old = limiter.tryAcquire()!;
+    while (limiter.limit !== 1) round(limiter, clock, 10);
+    clock.advance(1_000);
+    old.success(); // 1 s: it queued behind the old limit
+    for (let i = 0; i < 5; i++) round(limiter, clock, 10);
+    assert.equal(limiter.limit > 1, true, 'five fresh calls end the probe');
+    round(limiter, clock, 10);
+    round(limiter, clock, 10);
+    assert.ok(
+      limiter.limit >= 10,
+      `the probe took the queued call as the baseline: ${limiter.limit}`,
+    );
   });
 
   test('does not grow from a mostly idle limiter', () => {
     const clock = new ManualClock(1_000);
-    const limiter = gradientLimit({ initial: 20, clock });
+    const limiter = small(clock, { initial: 20 });
     for (let i = 0; i < 100; i++) {
       const t = limiter.tryAcquire()!;
       clock.advance(1);
       t.success();
     }
     assert.equal(limiter.limit, 20);
+  });
+
+  test('two limits learn independently: one slow upstream does not move the other', () => {
+    const clock = new ManualClock(1_000);
+    const slow = small(clock, { initial: 40, min: 3 });
+    const fast = small(clock, { initial: 40, min: 3 });
+    round(slow, clock, 10);
+    round(fast, clock, 10);
+    const fastBefore = fast.limit;
+    for (let i = 0; i < 20; i++) round(slow, clock, 80);
+    assert.ok(slow.limit < 20, `slow limit ${slow.limit}`);
+    assert.equal(fast.limit, fastBefore);
+  });
+
+  test('rejects bad options', () => {
+    const invalid = (e: unknown) => isSluiceError(e, 'SLUICE_INVALID_ARGUMENT');
+    assert.throws(() => gradientLimit({ buffer: -1 }), invalid);
+    assert.throws(() => gradientLimit({ jitter: 2 }), invalid);
+    assert.throws(() => gradientLimit({ windowMs: 0 }), invalid);
+    assert.throws(() => gradientLimit({ min: 5, initial: 2 }), invalid);
   });
 });

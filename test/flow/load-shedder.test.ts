@@ -11,18 +11,25 @@ import {
   loadShedder,
   type RateLimiter,
 } from '../../src/flow/index.js';
+import { circuitBreaker, timeout, wrap } from '../../src/resilience/index.js';
 
 describe('loadShedder', () => {
   test("turns a rate limiter's no into RateLimitedError with retryAfter", async () => {
     const clock = new ManualClock(1_000);
     const limiter = gcra({ limit: 1, periodMs: 2_000, burst: 1, clock });
     const shedder = loadShedder({ name: 'api', limiter });
-    assert.equal(await shedder.run(() => 'ok', { key: 'alice' }), 'ok');
+    (await shedder.acquire({ key: 'alice' })).success();
     await assert.rejects(
-      shedder.run(() => 'never', { key: 'alice' }),
+      shedder.acquire({ key: 'alice' }),
       (e) => isSluiceError(e, 'SLUICE_RATE_LIMITED') && retryAfterOf(e) === 2_000,
     );
-    assert.equal(await shedder.run(() => 'bob', { key: 'bob' }), 'bob');
+    (await shedder.acquire({ key: 'bob' })).success();
+    assert.equal(await shedder.execute(() => 'global'), 'global', 'execute takes the key global');
+    await assert.rejects(
+      shedder.execute(() => 'never'),
+      (e) => isSluiceError(e, 'SLUICE_RATE_LIMITED'),
+    );
+    assert.equal(shedder.stats().shed, 2);
   });
 
   test('turns a full concurrency limit into LoadShedError and publishes the shed', async () => {
@@ -33,15 +40,16 @@ describe('loadShedder', () => {
     const shedder = loadShedder({ name: 'pool', concurrencyLimit: limit, retryAfterMs: 250 });
     let finish: () => void = () => {};
     try {
-      const first = shedder.run(() => new Promise<void>((resolve) => (finish = resolve)));
+      const first = shedder.execute(() => new Promise<void>((resolve) => (finish = resolve)));
       await assert.rejects(
-        shedder.run(() => 'second'),
+        shedder.execute(() => 'second'),
         (e) => isSluiceError(e, 'SLUICE_LOAD_SHED') && retryAfterOf(e) === 250,
       );
       finish();
       await first;
       assert.equal(limit.inflight, 0);
-      assert.equal(await shedder.run(() => 'third'), 'third');
+      assert.deepEqual(shedder.stats(), { limit: 1, inflight: 0, shed: 1 });
+      assert.equal(await shedder.execute(() => 'third'), 'third');
     } finally {
       unsubscribe('sluice:shed', listener);
     }
@@ -52,12 +60,12 @@ describe('loadShedder', () => {
     const limit = aimdLimit({ initial: 10, backoffRatio: 0.5 });
     const shedder = loadShedder({ concurrencyLimit: limit });
     await assert.rejects(
-      shedder.run(() => Promise.reject(new Error('bad input'))),
+      shedder.execute(() => Promise.reject(new Error('bad input'))),
       /bad input/,
     );
     assert.equal(limit.limit, 10, 'an ordinary failure does not move the limit');
     await assert.rejects(
-      shedder.run(() => Promise.reject(new TimeoutError(5))),
+      shedder.execute(() => Promise.reject(new TimeoutError(5))),
       (e) => isSluiceError(e, 'SLUICE_TIMEOUT'),
     );
     assert.equal(limit.limit, 5, 'a timeout is a drop');
@@ -67,7 +75,7 @@ describe('loadShedder', () => {
   test('a custom classify decides the release', async () => {
     const limit = aimdLimit({ initial: 10, backoffRatio: 0.5 });
     const shedder = loadShedder({ concurrencyLimit: limit, classify: () => 'dropped' });
-    await assert.rejects(shedder.run(() => Promise.reject(new Error('x'))));
+    await assert.rejects(shedder.execute(() => Promise.reject(new Error('x'))));
     assert.equal(limit.limit, 5);
   });
 
@@ -95,13 +103,42 @@ describe('loadShedder', () => {
     const limit = fixedConcurrencyLimit(1);
     const shedder = loadShedder({ concurrencyLimit: limit });
     await assert.rejects(
-      shedder.run(() => 'x', { signal: AbortSignal.abort() }),
+      shedder.execute(() => 'x', { signal: AbortSignal.abort() }),
       (e) => isSluiceError(e, 'SLUICE_ABORTED'),
     );
     assert.equal(limit.inflight, 0);
     const controller = new AbortController();
-    const seen = await shedder.run((signal) => signal, { signal: controller.signal });
+    const seen = await shedder.execute(({ signal }) => signal, { signal: controller.signal });
     assert.equal(seen, controller.signal);
+  });
+
+  test('composes inside wrap(): inner timeouts are drops, refusals reach the outer policies', async () => {
+    const limit = aimdLimit({ initial: 4, min: 1, backoffRatio: 0.5 });
+    const shedder = loadShedder({ name: 'wrapped', concurrencyLimit: limit, retryAfterMs: 300 });
+    const never = ({ signal }: { signal: AbortSignal }) =>
+      new Promise<never>((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason)),
+      );
+    await assert.rejects(wrap(shedder, timeout(1)).execute(never), (e) =>
+      isSluiceError(e, 'SLUICE_TIMEOUT'),
+    );
+    assert.equal(limit.limit, 2, 'the timeout inside the shedder shrank its limit');
+    assert.equal(limit.inflight, 0);
+
+    const breaker = circuitBreaker({ minimumCalls: 100 });
+    const policy = wrap(breaker, shedder, timeout(60_000));
+    const hold: (() => void)[] = [];
+    const held = [1, 2].map(() =>
+      policy.execute(() => new Promise<void>((resolve) => hold.push(resolve))),
+    );
+    await assert.rejects(
+      policy.execute(() => 'third'),
+      (e) => isSluiceError(e, 'SLUICE_LOAD_SHED') && retryAfterOf(e) === 300,
+    );
+    for (const release of hold) release();
+    await Promise.all(held);
+    assert.equal(await policy.execute(({ signal }) => signal instanceof AbortSignal), true);
+    assert.equal(limit.inflight, 0);
   });
 
   test('needs a limiter', () => {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { FilterFactory } from '../../src/gateway/compile.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { call, raw, startUpstream, statusOf, type TestUpstream } from './helpers.js';
+import { call, raw, refusedRaw, startUpstream, statusOf, type TestUpstream } from './helpers.js';
 
 describe('gateway bad input', () => {
   let upstream: TestUpstream;
@@ -25,15 +28,8 @@ describe('gateway bad input', () => {
     await upstream.close();
   });
 
-  /** Sends `payload` and checks the status, that the upstream saw nothing, and that the gateway still serves. */
-  async function rejected(payload: string, status: number, idleMs?: number): Promise<string> {
-    const seen = upstream.seen.length;
-    const text = await raw(port, payload, idleMs);
-    assert.equal(statusOf(text), status, text);
-    assert.equal(upstream.seen.length, seen, 'the upstream must not see the request');
-    assert.equal((await call(`${gw.url}/still-serving`)).status, 200);
-    return text;
-  }
+  const rejected = (payload: string, status: number, idleMs?: number): Promise<string> =>
+    refusedRaw(gw.url, upstream, payload, status, idleMs);
 
   it('refuses Content-Length together with Transfer-Encoding (request smuggling)', async () => {
     const text = await rejected(
@@ -121,6 +117,48 @@ describe('forged X-Forwarded-For from an untrusted client', () => {
       assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
       assert.equal(seen.headers['x-forwarded-proto'], 'http');
       assert.doesNotMatch(seen.headers.forwarded!, /1\.2\.3\.4/);
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('a client that leaves mid-body while a filter is still working', () => {
+  it('does not take the gateway down, whatever reads the body later', async () => {
+    const upstream = await startUpstream();
+    let entered: () => void = () => {};
+    // Stands in for a filter that awaits (a JWKS fetch, a Redis limit) before the body is
+    // read: it goes on only once the client has gone and node has failed the request body.
+    const waiting: FilterFactory = () => (next) => async (request, context) => {
+      if (request.path !== '/upload') return next(request, context);
+      entered();
+      const signal = context.signal;
+      if (!signal.aborted) await once(signal, 'abort');
+      await new Promise((resolve) => setImmediate(resolve));
+      return next(request, context);
+    };
+    const gw = await Gateway.start(
+      { listen: 0, metrics: false, routes: [{ path: '/*', upstream: upstream.url }] },
+      { filters: { headers: waiting } },
+    );
+    try {
+      for (const framing of [
+        'content-length: 100\r\n\r\nabc',
+        'transfer-encoding: chunked\r\n\r\n5\r\nab',
+      ]) {
+        const inFilter = new Promise<void>((resolve) => {
+          entered = resolve;
+        });
+        const socket = connect({ host: '127.0.0.1', port: gw.address.port });
+        socket.on('error', () => {});
+        socket.write(`POST /upload HTTP/1.1\r\nhost: x\r\n${framing}`);
+        await inFilter;
+        socket.resetAndDestroy();
+        await once(socket, 'close');
+        assert.equal((await call(`${gw.url}/still-serving`)).status, 200);
+      }
+      assert.ok(!upstream.seen.some((s) => s.url === '/upload'), 'no cut body went upstream');
     } finally {
       await gw.close();
       await upstream.close();

@@ -7,39 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import type { GatewayConfig } from '../../src/gateway/config.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { createLogger } from '../../src/observe/index.js';
+import { capturedLogger, type Line } from '../support/captured-logger.js';
 import { startUpstream, type TestUpstream } from './helpers.js';
 import { httpsCall, makeCertificate, type TestCertificate } from './tls-helpers.js';
-
-type Line = Record<string, unknown>;
-
-/** A logger whose lines can be awaited, each line matched at most once. */
-function capturedLogger() {
-  const lines: Line[] = [];
-  const waiting: { match: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
-  const logger = createLogger({
-    name: 'test',
-    destination: {
-      write: (text: string) => {
-        const line = JSON.parse(text) as Line;
-        const waiter = waiting.find((w) => w.match(line));
-        if (waiter) {
-          waiting.splice(waiting.indexOf(waiter), 1);
-          waiter.resolve(line);
-        } else lines.push(line);
-      },
-    },
-  });
-  const next = (match: (l: Line) => boolean): Promise<Line> => {
-    const found = lines.find(match);
-    if (found) {
-      lines.splice(lines.indexOf(found), 1);
-      return Promise.resolve(found);
-    }
-    return new Promise((resolve) => waiting.push({ match, resolve }));
-  };
-  return { logger, next, lines };
-}
 
 const served = (l: Line) => String(l.msg).startsWith('certificate files changed; serving');
 const refused = (l: Line) => String(l.msg).startsWith('certificate files changed but do not load');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { request } from 'undici';
 import { isConfigError } from '../../src/core/index.js';
 
@@ -125,4 +125,49 @@ export async function configProblems(loading: Promise<unknown>): Promise<string[
     return error.problems.map((p) => `${p.line} ${p.path}: ${p.message}`);
   }
   assert.fail('the config loaded, but it should have been refused');
+}
+
+/**
+ * A raw connection whose answers can be awaited: `until(pattern)` resolves once everything
+ * read so far matches, and returns it.
+ */
+export function rawSession(port: number): {
+  socket: Socket;
+  until: (pattern: RegExp) => Promise<string>;
+} {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.setEncoding('utf8');
+  let data = '';
+  const until = (pattern: RegExp): Promise<string> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (pattern.test(data)) resolve(data);
+        else
+          socket.once('data', (chunk: string) => {
+            data += chunk;
+            check();
+          });
+      };
+      check();
+    });
+  return { socket, until };
+}
+
+/**
+ * Sends `payload` raw and checks the answer's status, that `upstream` saw nothing, and that
+ * the gateway still serves a plain GET afterwards.
+ */
+export async function refusedRaw(
+  gatewayUrl: string,
+  upstream: TestUpstream,
+  payload: string,
+  status: number,
+  idleMs?: number,
+): Promise<string> {
+  const seen = upstream.seen.length;
+  const text = await raw(Number(new URL(gatewayUrl).port), payload, idleMs);
+  assert.equal(statusOf(text), status, text);
+  assert.equal(upstream.seen.length, seen, 'the upstream must not see the request');
+  assert.equal((await call(`${gatewayUrl}/still-serving`)).status, 200);
+  return text;
 }

@@ -115,6 +115,7 @@ describe('gateway over HTTP/2', () => {
           add: { connection: 'close', 'keep-alive': 'timeout=9', 'transfer-encoding': 'chunked' },
         },
       },
+      { path: '/ws', upstream: upstream.url, upgrade: ['websocket'] },
       { path: '/*', upstream: upstream.url },
     ],
     ...extra,

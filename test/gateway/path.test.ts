@@ -40,6 +40,19 @@ describe('normaliseTarget', () => {
     rejects('http://evil/a');
     rejects('*');
   });
+
+  it('keeps escaped UTF-8 and refuses escapes that are not UTF-8', () => {
+    assert.equal(normaliseTarget('/caf%c3%a9/%E2%82%AC').path, '/caf%C3%A9/%E2%82%AC');
+    rejects('/%C0%AE%C0%AE/admin'); // overlong '.'
+    rejects('/a%C0%AFb'); // overlong '/'
+    rejects('/%E0%80%AE'); // three-byte overlong '.'
+    rejects('/%ED%A0%80'); // a surrogate
+    rejects('/%C3'); // truncated
+    rejects('/%C3x'); // truncated before a plain byte
+    rejects('/%80'); // a stray continuation byte
+    rejects('/%F4%90%80%80'); // above U+10FFFF
+    rejects('/a\ud800b'); // a lone surrogate (HTTP/2 paths are not byte-checked by node)
+  });
 });
 
 describe('compilePath', () => {

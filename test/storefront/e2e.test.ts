@@ -92,6 +92,13 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
       const order = await json<Order>(res);
       return order.status === 'fulfilled' ? order : undefined;
     });
+    // Another customer's order is as absent as a missing one, whatever x-user-id says.
+    const bob = { authorization: `Bearer ${await loginAs(gatewayUrl, 'bob')}` };
+    for (const headers of [bob, { ...bob, 'x-user-id': 'alice' }]) {
+      const probe = await fetch(`${gatewayUrl}/api/orders/${id}`, { headers });
+      assert.equal(probe.status, 404, "bob cannot read alice's order");
+      assert.doesNotMatch(await probe.text(), new RegExp(id));
+    }
     const changes = await eventually('inventory has changed', async () => {
       const res = await fetch(`${system.urlOf('inventory')}/changes/${id}`);
       const rows = await json<unknown[]>(res);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { json, login, type RunningStorefront, startStorefront } from './running.js';
 
@@ -36,27 +37,6 @@ describe('rate limits: a client over its limit gets 429 with Retry-After; others
     assert.deepEqual(left ?? [], [], 'every service process has exited');
   });
 
-  test('logins are limited per client address (5/min)', async () => {
-    // The gateway trusts 127.0.0.1 as a proxy, so X-Forwarded-For names the client.
-    const loginFrom = (client: string) =>
-      fetch(`${gatewayUrl}/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
-        body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
-      });
-    for (let i = 0; i < 5; i++) {
-      const res = await loginFrom('198.51.100.1');
-      await res.arrayBuffer();
-      assert.equal(res.status, 200, `login ${i + 1} of 5 is allowed`);
-    }
-    await assertRateLimited(await loginFrom('198.51.100.1'));
-
-    const other = await loginFrom('198.51.100.2');
-    assert.equal(other.status, 200, 'another client still logs in');
-    assert.equal(typeof (await json<{ token: unknown }>(other)).token, 'string');
-    passed++;
-  });
-
   test('orders are limited per user (20/s, burst 40)', async () => {
     const alice = { authorization: `Bearer ${await login(gatewayUrl, 'alice')}` };
     const bob = { authorization: `Bearer ${await login(gatewayUrl, 'bob')}` };
@@ -90,6 +70,52 @@ describe('rate limits: a client over its limit gets 429 with Retry-After; others
     const read = await fetch(`${gatewayUrl}/api/orders/${bobsOrder.id}`, { headers: bob });
     assert.equal(read.status, 200);
     await read.arrayBuffer();
+    passed++;
+  });
+
+  test('logins are limited per client address (5/min); X-Forwarded-For changes nothing', async () => {
+    // The gateway trusts no proxy: the connection's address is the client's.
+    const loginFrom = (localAddress: string, forwardedFor?: string) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>(
+        (resolve, reject) => {
+          const req = httpRequest(
+            `${gatewayUrl}/login`,
+            {
+              method: 'POST',
+              localAddress,
+              headers: {
+                'content-type': 'application/json',
+                ...(forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }),
+              },
+            },
+            (res) => {
+              let body = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => {
+                body += chunk;
+              });
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, headers: res.headers, body }),
+              );
+              res.on('error', reject);
+            },
+          );
+          req.on('error', reject);
+          req.end(JSON.stringify({ username: 'alice', password: 'alice-password' }));
+        },
+      );
+    // Loopback is 127.0.0.0/8: 127.0.0.2 and 127.0.0.3 are two more local clients.
+    for (let i = 0; i < 5; i++) {
+      const res = await loginFrom('127.0.0.2', `198.51.100.${i}`);
+      assert.equal(res.status, 200, `login ${i + 1} of 5 is allowed`);
+    }
+    const spoofed = await loginFrom('127.0.0.2', '198.51.100.99');
+    assert.equal(spoofed.status, 429, 'a new X-Forwarded-For is no new client');
+    assert.match(String(spoofed.headers['retry-after']), /^[1-9]\d*$/);
+
+    const other = await loginFrom('127.0.0.3');
+    assert.equal(other.status, 200, 'another client still logs in');
+    assert.equal(typeof (JSON.parse(other.body) as { token: unknown }).token, 'string');
     passed++;
   });
 });

@@ -94,9 +94,14 @@ serve({
     if (match === null) return false;
     const id = match[1]!;
     if (match[2] === undefined && req.method === 'GET') {
+      // Only the customer's own order: the gateway forwards the verified subject as
+      // x-user-id (and drops any the client sent). Another's order is as absent as a
+      // missing one, so ids cannot be probed.
+      const user = req.headers['x-user-id'];
       const order = store.get(id);
-      if (order === undefined) sendJson(res, 404, { title: 'no such order' });
-      else sendJson(res, 200, order);
+      if (order === undefined || typeof user !== 'string' || order.customer !== user) {
+        sendJson(res, 404, { title: 'no such order' });
+      } else sendJson(res, 200, order);
       return true;
     }
     // Fulfillment reports progress here, so it never touches this service's tables.

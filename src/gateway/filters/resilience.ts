@@ -1,11 +1,14 @@
 import { Readable } from 'node:stream';
 import {
+  InvalidArgumentError,
   isAbortedError,
   isBulkheadFullError,
   isCircuitOpenError,
+  isLoadShedError,
   SluiceError,
 } from '../../core/errors.js';
 import { parseDuration, parsePercent } from '../../core/units.js';
+import { gradientLimit, type LoadShedder, loadShedder } from '../../flow/index.js';
 import {
   bulkhead,
   circuitBreaker,
@@ -18,7 +21,7 @@ import {
   wrap,
 } from '../../resilience/index.js';
 import type { CompileEnv, RoutePolicies } from '../compile.js';
-import type { ResilienceConfig, RouteConfig } from '../config.js';
+import type { ConcurrencyConfig, ResilienceConfig, RouteConfig } from '../config.js';
 import type { Filter, GatewayContext, GatewayResponse } from '../types.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -53,8 +56,38 @@ async function bufferBody(response: GatewayResponse): Promise<GatewayResponse> {
   };
 }
 
+/** The gateway's own refusals and a client gone say nothing about the upstream's health. */
 const countsAgainstUpstream = (error: unknown): boolean =>
-  !isBulkheadFullError(error) && !isCircuitOpenError(error) && !isAbortedError(error);
+  !isBulkheadFullError(error) &&
+  !isCircuitOpenError(error) &&
+  !isLoadShedError(error) &&
+  !isAbortedError(error);
+
+/** The adaptive limit in front of one upstream (or one route), learning from its calls only. */
+function adaptiveLimit(config: ConcurrencyConfig, name: string): LoadShedder {
+  const min = config.min ?? 3;
+  const max = config.max ?? Math.max(1_000, config.initial ?? 0, min);
+  const initial = config.initial ?? Math.min(max, Math.max(100, min));
+  if (!(min <= initial && initial <= max)) {
+    throw new InvalidArgumentError(
+      `"${name}": concurrency needs min <= initial <= max, got ${min}, ${initial}, ${max}`,
+    );
+  }
+  return loadShedder({
+    name,
+    concurrencyLimit: gradientLimit({
+      name,
+      initial,
+      min,
+      max,
+      ...(config.buffer === undefined ? {} : { buffer: parsePercent(config.buffer) }),
+      ...(config.probeInterval === undefined
+        ? {}
+        : { probeIntervalMs: parseDuration(config.probeInterval) }),
+    }),
+    retryAfterMs: parseDuration(config.retryAfter ?? '1s'),
+  });
+}
 
 function sharedPolicies(config: ResilienceConfig, name: string): RoutePolicies {
   const out: RoutePolicies = {};
@@ -89,10 +122,15 @@ function withSignal(context: GatewayContext, signal: AbortSignal): GatewayContex
 }
 
 /**
- * Timeout, retries, breaker and bulkhead around the upstream call. Breaker and bulkhead
- * belong to the upstream (shared by its routes) when set on the upstream, to the route when
- * set on the route. Retries only happen for idempotent methods or requests carrying an
+ * Timeout, retries, breaker, bulkhead and the adaptive concurrency limit around the upstream
+ * call. Breaker, bulkhead and limit belong to the upstream (shared by its routes) when set on
+ * the upstream, to the route when set on the route; the limit is on for every upstream unless
+ * `concurrency: false`. Retries only happen for idempotent methods or requests carrying an
  * Idempotency-Key, and never for a body that was streamed (it cannot be replayed).
+ *
+ * Each attempt passes breaker, bulkhead, limit and timeout in that order: an open breaker
+ * or a full bulkhead refuses without taking a slot of the limit, and the timeout inside the
+ * limit makes a timed-out call a congestion signal for it.
  */
 export function resilienceFilter(
   route: RouteConfig,
@@ -101,7 +139,13 @@ export function resilienceFilter(
 ): Filter | null {
   const upstreamConfig = env.config.upstreams?.[route.upstream]?.resilience ?? {};
   const config: ResilienceConfig = { ...upstreamConfig, ...route.resilience };
-  if (!config.timeout && !config.retry && !config.breaker && config.bulkhead === undefined)
+  if (
+    !config.timeout &&
+    !config.retry &&
+    !config.breaker &&
+    config.bulkhead === undefined &&
+    config.concurrency === false
+  )
     return null;
   const routeLevel = route.resilience ?? {};
   const fromUpstream = env.memo(`policies:${route.upstream}`, () =>
@@ -110,14 +154,26 @@ export function resilienceFilter(
   const fromRoute = sharedPolicies(routeLevel, routeName);
   const breaker = fromRoute.breaker ?? fromUpstream.breaker;
   const limit = fromRoute.bulkhead ?? fromUpstream.bulkhead;
+  const concurrency =
+    routeLevel.concurrency === false
+      ? undefined
+      : routeLevel.concurrency !== undefined
+        ? adaptiveLimit(routeLevel.concurrency, routeName)
+        : env.memo(`concurrency:${route.upstream}`, () =>
+            upstreamConfig.concurrency === false
+              ? undefined
+              : adaptiveLimit(upstreamConfig.concurrency ?? {}, route.upstream),
+          );
   env.policies.set(routeName, {
     ...(breaker ? { breaker } : {}),
     ...(limit ? { bulkhead: limit } : {}),
+    ...(concurrency ? { concurrency } : {}),
   });
 
   const inner: Policy[] = [];
   if (breaker) inner.push(breaker);
   if (limit) inner.push(limit);
+  if (concurrency) inner.push(concurrency);
   if (config.timeout !== undefined)
     inner.push(timeout(parseDuration(config.timeout), { name: routeName }));
   const once: Policy | null =

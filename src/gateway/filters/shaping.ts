@@ -10,6 +10,7 @@ import type { Filter, GatewayContext, GatewayRequest, GatewayResponse, Handler }
 import { BodyLimit, tooLarge } from './body-limit.js';
 
 const DEFAULT_MAX_BODY = '10mb';
+const ignore = (): void => {};
 
 function loadSchema(schema: string | Record<string, unknown>, env: CompileEnv): ValidateFunction {
   const ajv = env.memo('ajv', () => new Ajv({ allErrors: true, strict: false }));
@@ -71,8 +72,11 @@ export function shapingFilter(route: RouteConfig, env: CompileEnv): Filter | nul
     const length = request.headers['content-length'];
     if (length !== undefined && Number(length) > max) throw tooLarge(max);
     if (validate === null) {
-      request.body = body.pipe(new BodyLimit(max));
-      body.once('error', (e) => request.body instanceof Readable && request.body.destroy(e));
+      const limited = body.pipe(new BodyLimit(max));
+      // Until the proxy reads it, the client leaving mid-body fails it with no one listening.
+      limited.on('error', ignore);
+      body.once('error', (e) => limited.destroy(e));
+      request.body = limited;
       return next(request, context);
     }
     const type = request.headers['content-type'] ?? '';

@@ -1,4 +1,4 @@
-export { checkSystem, type SystemProblem } from './check.js';
+export { checkSystem } from './check.js';
 export {
   type DashboardConfig,
   type Duration,
@@ -10,5 +10,7 @@ export {
   type SluiceConfig,
   type TelemetryStoreConfig,
 } from './config.js';
-export { envName, startOrder } from './order.js';
+export { envName, startLevels, startOrder } from './order.js';
+export { type DeclaredPort, declaredPorts, defaultMetricsPort, portRange } from './ports.js';
 export { drivers, sluiceSchema } from './schema.js';
+export { configWarnings } from './warnings.js';

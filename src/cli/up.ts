@@ -1,29 +1,20 @@
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Component, handleSignals, isConfigError, parseDuration } from '../core/index.js';
-import { loadSluiceConfig, type SluiceConfig } from './config/index.js';
-import { GatewayComponent } from './gateway.js';
-import type { LogFormat } from './logs.js';
-import { type System, startSystem } from './system.js';
+import {
+  handleSignals,
+  InvalidArgumentError,
+  isConfigError,
+  parseDuration,
+} from '../core/index.js';
+import { DashboardComponent } from '../dashboard/index.js';
+import type { GatewayConfig } from '../gateway/config.js';
+import { loadSluiceConfig } from '../runtime/config/index.js';
+import { isPortsUnavailableError } from '../runtime/errors.js';
+import { GatewayComponent } from '../runtime/gateway.js';
+import type { LogFormat } from '../runtime/logs.js';
+import { type System, startSystem } from '../runtime/system.js';
 
 const usage = 'usage: sluice up [FILE] [--drain-timeout 30s] [--log-format pretty|json]';
-
-/**
- * A component `sluice up` runs from a folder that builds on the runtime (the dashboard),
- * started after the gateway, with the line it adds to the "sluice is up" list.
- */
-export interface UpAddon extends Component {
-  /**
-   * `secret` is printed beside `text` on the terminal and to stderr in JSON mode, never
-   * into the merged log (which the telemetry store keeps and the dashboard shows).
-   */
-  announce(): { label: string; text: string; secret?: string | undefined } | undefined;
-}
-
-export interface RunUpOptions {
-  /** `system` is known once the services start; `cwd` is the file's folder. */
-  addons?: (config: SluiceConfig, system: () => System, cwd: string) => UpAddon[];
-}
 
 /**
  * `sluice up [FILE]`: validates the whole file, starts the system, prints where to reach
@@ -31,7 +22,7 @@ export interface RunUpOptions {
  * invalid, a service never became ready or the drain overran, 2 on bad usage, 128+n
  * when a second signal cut the drain short.
  */
-export async function runUp(args: string[], options: RunUpOptions = {}): Promise<number> {
+export async function runUp(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -64,16 +55,29 @@ export async function runUp(args: string[], options: RunUpOptions = {}): Promise
   const tty = process.stdout.isTTY === true;
   const chosen: LogFormat = (format as LogFormat | undefined) ?? (tty ? 'pretty' : 'json');
   const color = chosen === 'pretty' && tty && process.env.NO_COLOR === undefined;
-  const gateway =
-    config.gateway === undefined
-      ? undefined
-      : new GatewayComponent(config.gateway, { baseDir: dirname(file) });
+  let gateway: GatewayComponent | undefined;
   let running: System | undefined;
-  const addons = options.addons?.(config, () => running!, dirname(file)) ?? [];
+  const dashboard =
+    config.dashboard === false
+      ? undefined
+      : new DashboardComponent({
+          config: config.dashboard ?? {},
+          system: () => running!,
+          cwd: dirname(file),
+        });
   const system = startSystem(config, {
     cwd: dirname(file),
     logs: { format: chosen, color },
-    components: () => [...(gateway === undefined ? [] : [gateway]), ...addons],
+    components: (view) => {
+      const extra = dashboard === undefined ? [] : [dashboard];
+      if (config.gateway === undefined) return extra;
+      gateway = new GatewayComponent(config.gateway, {
+        baseDir: dirname(file),
+        urlOf: view.urlOf,
+        load: () => reloadGateway(file),
+      });
+      return [gateway, ...extra];
+    },
   });
   running = system;
 
@@ -100,20 +104,58 @@ export async function runUp(args: string[], options: RunUpOptions = {}): Promise
     await system.ready;
   } catch (error) {
     removeHandlers();
-    system.logger.error(`not started: ${error instanceof Error ? error.message : String(error)}`);
+    // Like an invalid file, a taken port is the user's to fix before anything ran.
+    if (isPortsUnavailableError(error)) process.stderr.write(`${error.message}\n`);
+    else system.logger.error(`not started: ${errorMessage(error)}`);
     return 1;
   }
-  announce(system, chosen, gateway?.url, addons);
-  return exitCode;
+  const onHup = (): void => {
+    const running = gateway?.gateway;
+    running?.reload().then(
+      () => system.logger.info({ routes: running.runtime.routes.length }, 'gateway reloaded'),
+      (error: unknown) =>
+        system.logger.error(
+          `gateway reload failed; kept the running configuration: ${errorMessage(error)}`,
+        ),
+    );
+  };
+  process.on('SIGHUP', onHup);
+  announce(system, chosen, gateway, dashboard);
+  try {
+    return await exitCode;
+  } finally {
+    process.off('SIGHUP', onHup);
+  }
+}
+
+/**
+ * The `gateway:` section of the file as it is now, for `POST /reload` and SIGHUP: the whole
+ * file is validated again, so a reload never applies a route to an unknown upstream.
+ * Services, ports and the listener stay as started.
+ */
+async function reloadGateway(file: string): Promise<GatewayConfig> {
+  const next = await loadSluiceConfig(file);
+  if (next.gateway === undefined) {
+    throw new InvalidArgumentError(`${file} has no gateway section any more`);
+  }
+  return next.gateway;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function announce(
   system: System,
   format: LogFormat,
-  gatewayUrl: string | undefined,
-  addons: UpAddon[],
+  gateway: GatewayComponent | undefined,
+  dashboard: DashboardComponent | undefined,
 ): void {
-  const extra = addons.flatMap((addon) => addon.announce() ?? []);
+  const gatewayUrl = gateway?.url;
+  const admin = gateway?.adminUrl;
+  // The token goes to the terminal (stderr in JSON mode), never into the merged log, which
+  // the telemetry store keeps and the dashboard shows to whoever reads it.
+  const token = dashboard?.printedToken;
   const urls: Record<string, { url: string | undefined; instances: string[] }> = {};
   for (const name of Object.keys(system.config.services ?? {})) {
     const instances = system.instances.filter((i) => i.service === name).map((i) => i.url);
@@ -121,26 +163,21 @@ function announce(
   }
   if (format === 'json') {
     const { metricsUrl: metrics, controlUrl: control, telemetryUrl: telemetry } = system;
-    const added = Object.fromEntries(extra.map((e) => [e.label, e.text]));
-    for (const { label, secret } of extra) {
-      if (secret !== undefined) process.stderr.write(`${label} ${secret}\n`);
-    }
     system.logger.info(
-      { gateway: gatewayUrl, urls, metrics, control, telemetry, ...added },
+      { gateway: gatewayUrl, admin, urls, metrics, control, telemetry, dashboard: dashboard?.url },
       'sluice is up',
     );
+    if (token !== undefined) process.stderr.write(`dashboard token for actions: ${token}\n`);
     return;
   }
   // A service may itself be called "gateway": the gateway gets its own line, above them.
-  const width = Math.max(
-    'telemetry'.length,
-    ...Object.keys(urls).map((s) => s.length),
-    ...extra.map((e) => e.label.length),
-  );
+  const labels = [admin === undefined ? 'telemetry' : 'gateway admin', ...Object.keys(urls)];
+  const width = Math.max(...labels.map((label) => label.length));
   const lines = Object.entries(urls).map(([name, { url, instances }]) => {
     const direct = instances.length > 1 ? `  (instances ${instances.join(' ')})` : '';
     return `  ${name.padEnd(width)}  ${url}${direct}`;
   });
+  if (admin !== undefined) lines.unshift(`  ${'gateway admin'.padEnd(width)}  ${admin}`);
   if (gatewayUrl !== undefined) lines.unshift(`  ${'gateway'.padEnd(width)}  ${gatewayUrl}`);
   if (system.metricsUrl !== undefined)
     lines.push(`  ${'metrics'.padEnd(width)}  ${system.metricsUrl}`);
@@ -148,8 +185,9 @@ function announce(
     lines.push(`  ${'control'.padEnd(width)}  ${system.controlUrl}`);
   if (system.telemetryUrl !== undefined)
     lines.push(`  ${'telemetry'.padEnd(width)}  ${system.telemetryUrl} (OTLP/HTTP)`);
-  for (const { label, text, secret } of extra) {
-    lines.push(`  ${label.padEnd(width)}  ${text}${secret === undefined ? '' : `  (${secret})`}`);
+  if (dashboard?.url !== undefined) {
+    const note = token === undefined ? '' : `  (token for actions: ${token})`;
+    lines.push(`  ${'dashboard'.padEnd(width)}  ${dashboard.url}${note}`);
   }
   process.stdout.write(`\nsluice is up:\n${lines.join('\n')}\n\n`);
 }
