@@ -70,6 +70,10 @@ export interface System extends SystemView {
   readonly telemetryUrl: string | undefined;
   /** The telemetry store's queries, once started, when `telemetry.store` is on. */
   readonly telemetry: TelemetryQuery | undefined;
+  /** Every service and instance, as the control API's `GET /system` answers. */
+  status(): SystemStatus;
+  /** SIGKILLs one instance (its restart policy brings it back); its pid, or undefined. */
+  killInstance(service: string, index: number): number | undefined;
   /** Where the control API listens (`GET /system`, …), when `control` asks for it. */
   readonly controlUrl: string | undefined;
   /** Resolves once every service and component is up; rejects (after rolling back) if not. */
@@ -225,6 +229,8 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
     get telemetry() {
       return telemetryStore?.store;
     },
+    status: () => statusOf(services),
+    killInstance: (service, index) => services.get(service)?.killInstance(index),
     ready,
     lifecycle,
     logger,

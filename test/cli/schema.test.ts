@@ -45,7 +45,7 @@ describe('the sluice.yaml schema', () => {
         [
           2,
           'extra',
-          'unknown key "extra" (allowed: version, messaging, telemetry, control, gateway, services)',
+          'unknown key "extra" (allowed: version, messaging, telemetry, control, dashboard, gateway, services)',
         ],
       ],
     );
@@ -54,6 +54,14 @@ describe('the sluice.yaml schema', () => {
       /missing required key "version"/,
     );
     assert.match(problems('version: 2\n')[0]!.message, /expected 1 \(got 2\)/);
+  });
+
+  test('dashboard takes false, or a port and a token', () => {
+    assert.deepEqual(problems('version: 1\ndashboard: false\n'), []);
+    assert.deepEqual(problems('version: 1\ndashboard: { port: 9467, token: s3cret }\n'), []);
+    assert.notDeepEqual(problems('version: 1\ndashboard: true\n'), []);
+    assert.notDeepEqual(problems('version: 1\ndashboard: { port: 70000 }\n'), []);
+    assert.notDeepEqual(problems('version: 1\ndashboard: { listen: 0.0.0.0 }\n'), []);
   });
 
   test('every messaging driver is accepted and others are named', () => {

@@ -19,8 +19,17 @@ export interface SluiceConfig {
   };
   /** The supervisor's control API, always on 127.0.0.1; port 0 takes any free port. */
   control?: { port: number };
+  /** The web dashboard on 127.0.0.1, on unless `false`. */
+  dashboard?: false | DashboardConfig;
   gateway?: GatewayConfig;
   services?: Record<string, ServiceConfig>;
+}
+
+export interface DashboardConfig {
+  /** Default 9467; 0 takes any free port. */
+  port?: number;
+  /** The bearer token actions need. Default: a random one, printed at start. */
+  token?: string;
 }
 
 /** `telemetry.store`: on when declared, unless `enabled: false`. */

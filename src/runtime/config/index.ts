@@ -1,5 +1,6 @@
 export { checkSystem } from './check.js';
 export {
+  type DashboardConfig,
   type Duration,
   loadSluiceConfig,
   type PolicyConfig,

@@ -55,6 +55,20 @@ export const sluiceSchema: SchemaObject = closed(
       }),
     }),
     control: closed({ port }, ['port']),
+    // The web dashboard `sluice up` serves on 127.0.0.1; false turns it off.
+    dashboard: {
+      anyOf: [
+        { const: false },
+        closed({
+          port: { ...port, description: 'Default 9467 (a free port when it is taken), printed.' },
+          token: {
+            ...text,
+            description:
+              'Bearer token for actions (replay, delete, fault, restart). Default: random, printed.',
+          },
+        }),
+      ],
+    },
     gateway: gatewayConfigSchema,
     services: servicesSchema,
   },
