@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { connect } from '../../src/messaging/index.js';
-import { eventually, json, login } from '../storefront/running.js';
+import { json, login, patiently } from '../storefront/running.js';
+import { waitFor } from '../support/wait-for.js';
 import { launchChromium, SCREENSHOTS } from './browser.js';
 import { type DashboardStorefront, startDashboardStorefront } from './storefront.js';
 
@@ -37,10 +38,14 @@ describe('the dashboard in a browser, against a running storefront', { timeout: 
     probe: () => Promise<boolean>,
   ): Promise<void> {
     try {
-      await eventually(what, async () => {
-        await page.goto(`${base}${path}`);
-        return (await probe()) ? true : undefined;
-      });
+      await waitFor(
+        what,
+        async () => {
+          await page.goto(`${base}${path}`);
+          return (await probe()) ? true : undefined;
+        },
+        patiently,
+      );
     } catch (error) {
       process.stderr.write(`${path} showed:\n${await page.locator('main').textContent()}\n`);
       throw error;
@@ -59,10 +64,14 @@ describe('the dashboard in a browser, against a running storefront', { timeout: 
     page.on('dialog', (dialog) => void dialog.accept());
     const id = await placeOrder('dashboard-1');
     const inventory = running.storefront.system.urlOf('inventory')!;
-    await eventually('inventory applied the order', async () => {
-      const changes = await json<unknown[]>(await fetch(`${inventory}/changes/${id}`));
-      return changes.length > 0 ? true : undefined;
-    });
+    await waitFor(
+      'inventory applied the order',
+      async () => {
+        const changes = await json<unknown[]>(await fetch(`${inventory}/changes/${id}`));
+        return changes.length > 0 ? true : undefined;
+      },
+      patiently,
+    );
   });
 
   after(async () => {
@@ -81,11 +90,17 @@ describe('the dashboard in a browser, against a running storefront', { timeout: 
     await page.screenshot({ path: shot('traces') });
     await page.locator('#live a[href^="/traces/"]').first().click();
     await page.waitForSelector('table.wf');
-    await eventually('the whole order reached the store', async () => {
-      await page.reload();
-      const text = (await page.locator('table.wf').textContent()) ?? '';
-      return ['inventory', 'billing', 'payment'].every((s) => text.includes(s)) ? true : undefined;
-    });
+    await waitFor(
+      'the whole order reached the store',
+      async () => {
+        await page.reload();
+        const text = (await page.locator('table.wf').textContent()) ?? '';
+        return ['inventory', 'billing', 'payment'].every((s) => text.includes(s))
+          ? true
+          : undefined;
+      },
+      patiently,
+    );
     const hop = page.locator('tr.hop', { hasText: 'queue hop through orders' });
     assert.ok((await hop.count()) >= 1, 'the waterfall marks the queue hop');
     const rows = await page
@@ -142,8 +157,10 @@ describe('the dashboard in a browser, against a running storefront', { timeout: 
     await page.goto(`${base}/logs`);
     const before = await page.locator('#log-lines tr').count();
     await placeOrder('dashboard-tail');
-    await eventually('the new lines arrive over the stream', async () =>
-      (await page.locator('#log-lines tr').count()) > before ? true : undefined,
+    await waitFor(
+      'the new lines arrive over the stream',
+      async () => ((await page.locator('#log-lines tr').count()) > before ? true : undefined),
+      patiently,
     );
     const offsite = requests.filter((url) => !url.startsWith(base));
     assert.deepEqual(offsite, [], 'the pages fetch nothing from anywhere else');

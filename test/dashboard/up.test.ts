@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { alive, service, tempDir, until } from '../runtime/helpers.js';
+import { alive, service, tempDir } from '../runtime/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -54,10 +55,10 @@ test('sluice up serves the dashboard, prints its URL, and keeps the token out of
   timeout: 60_000,
 }, async () => {
   const run = up('dashboard: { port: 0 }');
-  await until(
+  await waitFor(
     'sluice is up',
     () => upRecord(run.out()) !== undefined || run.child.exitCode !== null,
-    30_000,
+    { timeoutMs: 30_000 },
   );
   const record = upRecord(run.out());
   assert.ok(record, `not up:\n${run.out()}\n${run.err()}`);
@@ -84,23 +85,23 @@ test('sluice up serves the dashboard, prints its URL, and keeps the token out of
   assert.ok(alive(pid), 'no token, no restart');
   const done = await restart(`Bearer ${token}`);
   assert.equal(done.status, 200, await done.clone().text());
-  await until('the instance was killed', () => !alive(pid), 10_000);
+  await waitFor('the instance was killed', () => !alive(pid), { timeoutMs: 10_000 });
 
   run.child.kill('SIGTERM');
-  await until('sluice stopped', () => run.child.exitCode !== null, 30_000);
+  await waitFor('sluice stopped', () => run.child.exitCode !== null, { timeoutMs: 30_000 });
   assert.equal(run.child.exitCode, 0, run.err());
 });
 
 test('dashboard: false serves none', { timeout: 60_000 }, async () => {
   const run = up('dashboard: false');
-  await until(
+  await waitFor(
     'sluice is up',
     () => upRecord(run.out()) !== undefined || run.child.exitCode !== null,
-    30_000,
+    { timeoutMs: 30_000 },
   );
   const record = upRecord(run.out());
   assert.ok(record, run.err());
   assert.equal(record.dashboard, undefined);
   run.child.kill('SIGTERM');
-  await until('sluice stopped', () => run.child.exitCode !== null, 30_000);
+  await waitFor('sluice stopped', () => run.child.exitCode !== null, { timeoutMs: 30_000 });
 });
