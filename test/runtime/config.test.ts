@@ -90,6 +90,34 @@ describe('sluice.yaml as a whole system', () => {
     );
   });
 
+  test('policies and authorization without the mesh are refused, not ignored', () => {
+    const text = [
+      'version: 1',
+      'services:',
+      '  payment:',
+      '    command: node payment.js',
+      '    authorization: { default: deny }',
+      '  fulfillment:',
+      '    command: node fulfillment.js',
+      '    upstreams: [payment]',
+      '    policies: { payment: { timeout: 1s } }',
+    ].join('\n');
+    assert.deepEqual(
+      shown(problems(text)).map((line) => line.replace(/:.*/s, '')),
+      ['5 services.payment.authorization', '9 services.fulfillment.policies'],
+    );
+    assert.match(problems(text)[0]!.message, /mesh: \{ enabled: true \}/);
+    assert.deepEqual(problems(`${text}\nmesh: { enabled: false }`).length, 2);
+    const meshed = parseSluiceConfig(
+      `${text}\nmesh: { enabled: true, trustDomain: shop.internal }`,
+    );
+    assert.equal(meshed.mesh?.trustDomain, 'shop.internal');
+    assert.match(
+      shown(problems(`${text}\nmesh: { trustDomain: Shop }`)).join('\n'),
+      /mesh\.trustDomain: expected a trust domain/,
+    );
+  });
+
   test('a messaging prefix must be one word every engine accepts as a name', () => {
     const file = (prefix: string) =>
       `version: 1\nmessaging: { driver: postgres, url: "postgres://db/app", prefix: "${prefix}" }\n`;

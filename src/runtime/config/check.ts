@@ -2,6 +2,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { locate } from '../../core/config/locate.js';
 import type { ConfigProblem, PathSegment } from '../../core/index.js';
 import { splitCommand } from '../command.js';
+import { meshProblems } from './mesh-check.js';
 import { walk } from './order.js';
 
 /** A problem spanning several services, found after the schema passed. */
@@ -47,7 +48,7 @@ export function checkSystem(config: Checked): SystemProblem[] {
       message: `dependency cycle: ${cycle.path.join(' → ')}`,
     });
   }
-  problems.push(...portProblems(services));
+  problems.push(...portProblems(services), ...meshProblems(config));
   return problems;
 }
 

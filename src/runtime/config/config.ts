@@ -20,8 +20,23 @@ export interface SluiceConfig {
   };
   /** The supervisor's control API, always on 127.0.0.1; port 0 takes any free port. */
   control?: { port: number };
+  mesh?: MeshConfig;
   gateway?: GatewayConfig;
   services?: Record<string, ServiceConfig>;
+}
+
+/** `mesh`: on when declared, unless `enabled: false`. */
+export interface MeshConfig {
+  enabled?: boolean;
+  /** Default `sluice.local`. */
+  trustDomain?: string;
+  /** The control plane's port on 127.0.0.1. Default 0: any free port. */
+  port?: number;
+  /** SQLite file relative to the config file's folder (default `data/mesh.db`), or a Redis/PostgreSQL URL. */
+  store?: string;
+  storePrefix?: string;
+  /** Default `data/mesh-ca`, relative to the config file's folder. */
+  caDir?: string;
 }
 
 /** `telemetry.store`: on when declared, unless `enabled: false`. */

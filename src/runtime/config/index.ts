@@ -2,6 +2,7 @@ export { checkSystem, type SystemProblem } from './check.js';
 export {
   type Duration,
   loadSluiceConfig,
+  type MeshConfig,
   type PolicyConfig,
   parseSluiceConfig,
   type ServiceConfig,
@@ -9,6 +10,7 @@ export {
   type SluiceConfig,
   type TelemetryStoreConfig,
 } from './config.js';
+export { meshEnabled } from './mesh-check.js';
 export { envName, startOrder } from './order.js';
 export { drivers, sluiceSchema } from './schema.js';
 export { configWarnings } from './warnings.js';
