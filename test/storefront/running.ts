@@ -32,6 +32,8 @@ export interface StartOptions {
   configure?: (config: SluiceConfig) => void;
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /** The storefront's file to run, beside `sluice.yaml` (default that one). */
+  file?: string;
 }
 
 /** The storefront on free ports with data in a fresh temporary folder, logs kept in memory. */
@@ -40,7 +42,7 @@ export async function startStorefront(options: StartOptions = {}): Promise<Runni
   const log = memoryLog();
   let config: SluiceConfig;
   try {
-    config = await storefrontConfig(dataDir);
+    config = await storefrontConfig(dataDir, options.file);
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
@@ -54,7 +56,7 @@ export async function startStorefront(options: StartOptions = {}): Promise<Runni
     components: () => [gateway],
   });
   const stop = async ({ showLog = false } = {}): Promise<number[]> => {
-    const pids = system.instances.map((i) => i.pid);
+    const pids = [...system.instances, ...system.sidecars].map((i) => i.pid);
     await system.stop({ drainTimeout: 10_000 });
     if (showLog) process.stderr.write(log.text());
     rmSync(dataDir, { recursive: true, force: true });
