@@ -7,15 +7,22 @@
 // the driver does and raw does not: dedupe and length-limit checks on publish, headers,
 // keys, attempts and leases renewed while held. pg-boss: send per message, four workers.
 // Run: npm run build (in the package), then from bench/: node postgres.bench.mjs [--quick]
-// [--rounds N] [--messages N]   (SLUICE_DIST=<dir> to use another build; POSTGRES_URL to
-// use another server)
+// [--rounds N] [--messages N] [--peers raw,pg-boss]
+//   SLUICE_DIST=<dir>      use another build of the package
+//   SLUICE_BASELINE=<dir>  also run that build, as "sluice baseline", in the same rounds (A/B)
+//   POSTGRES_URL=...       another server
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { engineSettings, payload, printEngineTable, runRounds } from './engine-harness.mjs';
 
 const dist = process.env.SLUICE_DIST ?? new URL('../dist', import.meta.url).pathname;
-const { connect } = await import(`${dist}/messaging/index.js`);
-const { openPostgresDriver } = await import(`${dist}/messaging/drivers/postgres/driver.js`);
+const baselineDist = process.env.SLUICE_BASELINE;
+
+async function load(dir) {
+  const { connect } = await import(`${dir}/messaging/index.js`);
+  const { openPostgresDriver } = await import(`${dir}/messaging/drivers/postgres/driver.js`);
+  return { connect, openPostgresDriver };
+}
 
 const url = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 // pg-boss polls (at best every 0.5 s) and handles about a thousand msgs/s here: fewer
@@ -25,12 +32,20 @@ const { prefetch } = settings;
 const poolSize = 16;
 const tag = `bench_${process.pid}_${Date.now().toString(36)}`;
 
-async function sluice(run) {
-  const driver = await openPostgresDriver(url, { schema: `${tag}_sluice`, poolSize });
-  const broker = await connect({ driver });
-  const figures = await run.broker(broker, { pub: `pub-${run.round}`, e2e: `e2e-${run.round}` });
-  await broker.close();
-  return figures;
+const peersAt = process.argv.indexOf('--peers');
+const peers = peersAt < 0 ? ['raw', 'pg-boss'] : process.argv[peersAt + 1].split(',');
+
+function sluiceWith(build, suffix) {
+  return async (run) => {
+    // Both builds define the same metrics: each run gets a registry of its own.
+    delete globalThis[Symbol.for('sluice.metrics.registry')];
+    const driver = await build.openPostgresDriver(url, { schema: `${tag}_${suffix}`, poolSize });
+    const broker = await build.connect({ driver });
+    const queues = { pub: `pub-${run.round}`, e2e: `e2e-${run.round}` };
+    const figures = await run.broker(broker, queues);
+    await broker.close();
+    return figures;
+  };
 }
 
 /**
@@ -197,20 +212,27 @@ async function pgBoss(run) {
 async function cleanup() {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  for (const suffix of ['sluice', 'raw', 'boss']) {
+  for (const suffix of ['sluice', 'baseline', 'raw', 'boss']) {
     await client.query(`DROP SCHEMA IF EXISTS ${tag}_${suffix} CASCADE`);
   }
   await client.end();
 }
 
+const impls = { sluice: sluiceWith(await load(dist), 'sluice') };
+if (baselineDist !== undefined) {
+  impls['sluice baseline'] = sluiceWith(await load(baselineDist), 'baseline');
+}
+if (peers.includes('raw')) impls['raw pg'] = raw;
+if (peers.includes('pg-boss')) impls['pg-boss'] = pgBoss;
+
 let results;
 try {
-  results = await runRounds({ sluice, 'raw pg': raw, 'pg-boss': pgBoss }, settings);
+  results = await runRounds(impls, settings);
 } finally {
   await cleanup();
 }
 printEngineTable(
-  `postgres messaging: sluice, raw pg, pg-boss (pools of ${poolSize})`,
+  `postgres messaging: ${Object.keys(impls).join(', ')} (pools of ${poolSize})`,
   results,
   settings,
 );

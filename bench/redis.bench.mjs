@@ -25,7 +25,7 @@ const dist = process.env.SLUICE_DIST ?? new URL('../dist', import.meta.url).path
 const baselineDist = process.env.SLUICE_BASELINE;
 
 async function load(dir) {
-  // Each build defines the same metrics: each gets a registry of its own.
+  // Each build defines the same metrics: each gets a registry of its own (some at import).
   delete globalThis[Symbol.for('sluice.metrics.registry')];
   const { connect } = await import(`${dir}/messaging/index.js`);
   const { openRedisDriver } = await import(`${dir}/messaging/drivers/redis/driver.js`);
@@ -77,6 +77,9 @@ function watchServer(name, run) {
 
 function sluiceWith(name, build) {
   return async (run) => {
+    // Both builds define the same metrics (lazily, on first use): each run gets a registry
+    // of its own.
+    delete globalThis[Symbol.for('sluice.metrics.registry')];
     watchServer(name, run);
     const driver = await build.openRedisDriver(url, {
       prefix: `${prefix}:${name.replace(/\W+/g, '-')}:`,

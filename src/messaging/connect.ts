@@ -49,7 +49,7 @@ export async function connect(options: ConnectOptions): Promise<Broker> {
     if (typeof url !== 'string' || url.length === 0) {
       throw new InvalidArgumentError('the sqlite driver needs url: a file path (or ":memory:")');
     }
-    knownKeys('sqlite option', rest, ['synchronous', 'busyTimeout', 'watch']);
+    knownKeys('sqlite option', rest, ['synchronous', 'busyTimeout', 'watch', 'maxDeadLetters']);
     const synchronous = oneOf('synchronous', rest.synchronous, ['full', 'normal'], 'full');
     const busyTimeout = nonNegative('busyTimeout', rest.busyTimeout, 5000);
     if (rest.watch !== undefined && typeof rest.watch !== 'boolean') {
@@ -57,7 +57,13 @@ export async function connect(options: ConnectOptions): Promise<Broker> {
     }
     const { openSqliteDriver } = await import('./drivers/sqlite/driver.js');
     return new Broker(
-      openSqliteDriver(url, { synchronous, busyTimeout, watch: rest.watch ?? true }),
+      openSqliteDriver(url, {
+        synchronous,
+        busyTimeout,
+        watch: rest.watch ?? true,
+        // Checked by the driver before it opens the file.
+        maxDeadLetters: rest.maxDeadLetters,
+      }),
     );
   }
   const open = typeof driver === 'string' ? engines[driver] : undefined;

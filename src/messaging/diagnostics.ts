@@ -3,7 +3,16 @@ import { channel } from 'node:diagnostics_channel';
 /** Published only when someone subscribes; `source` is a queue name or `topic/group`. */
 export interface ConsumerErrorEvent {
   source: string;
-  operation: 'claim' | 'ack' | 'release' | 'dead-letter' | 'extend-lease';
+  /** `read`, `handle` and `commit` come from a stream group's consumer. */
+  operation:
+    | 'claim'
+    | 'ack'
+    | 'release'
+    | 'dead-letter'
+    | 'extend-lease'
+    | 'read'
+    | 'handle'
+    | 'commit';
   error: unknown;
 }
 export interface DeadLetterEvent {

@@ -70,6 +70,14 @@ export interface ReleaseOptions {
   readonly error?: string | undefined;
 }
 
+/**
+ * What a figure of QueueStats counts: `queue`, every process's messages (what a monitor
+ * wants); `local`, only what this driver instance can see (its own deliveries, the delay
+ * queues it has used), where the engine offers no queue-wide figure. A `local` figure read
+ * by a process that holds nothing is 0 whatever other consumers hold.
+ */
+export type StatScope = 'queue' | 'local';
+
 export interface QueueStats {
   /** Ready to deliver now. */
   readonly depth: number;
@@ -78,7 +86,20 @@ export interface QueueStats {
   /** Age of the oldest message not yet acknowledged; 0 when empty. */
   readonly oldestAgeMs: number;
   readonly deadLettered: number;
+  /** The scope of each figure above. */
+  readonly scope: Readonly<
+    Record<'depth' | 'inFlight' | 'delayed' | 'oldestAgeMs' | 'deadLettered', StatScope>
+  >;
 }
+
+/** Every figure counts the whole queue. */
+export const queueWide: QueueStats['scope'] = {
+  depth: 'queue',
+  inFlight: 'queue',
+  delayed: 'queue',
+  oldestAgeMs: 'queue',
+  deadLettered: 'queue',
+};
 
 export interface DeadLetterRecord {
   readonly id: string;
@@ -107,6 +128,15 @@ export interface Retention {
   readonly maxCount?: number | undefined;
   readonly maxAgeMs?: number | undefined;
   readonly maxBytes?: number | undefined;
+}
+
+/** The bytes an entry counts for under retention by `maxBytes`, the same on every driver. */
+export function retainedBytes(record: StreamRecord): number {
+  let headerBytes = 0;
+  for (const [k, v] of Object.entries(record.headers)) headerBytes += k.length + v.length;
+  return (
+    Buffer.byteLength(record.body) + record.id.length + (record.key?.length ?? 0) + headerBytes
+  );
 }
 
 /** Where reading starts: an offset, the first entry at or after a time, or the ends. */
@@ -166,6 +196,48 @@ export interface MessagingDriver {
   committedOffset(stream: string, group: string): Promise<number | undefined>;
   onAppend(stream: string, listener: () => void): () => void;
 
+  close(): Promise<void>;
+}
+
+/** The queue and topic-group operations of a driver (see MessagingDriver for each contract). */
+export type QueueParts = Pick<
+  MessagingDriver,
+  | 'enqueue'
+  | 'createGroup'
+  | 'claim'
+  | 'ack'
+  | 'release'
+  | 'extendLease'
+  | 'deadLetter'
+  | 'onWork'
+  | 'stats'
+>;
+
+/** A driver's dead-letter queues: list, replay and purge per source. */
+export interface DeadLetterParts {
+  list(source: Source, limit: number): Promise<DeadLetterRecord[]>;
+  replay(source: Source, ids: readonly string[] | undefined): Promise<number>;
+  purge(source: Source, ids: readonly string[] | undefined): Promise<number>;
+}
+
+export type StreamParts = Pick<
+  MessagingDriver,
+  'append' | 'read' | 'resolvePosition' | 'commitOffset' | 'committedOffset' | 'onAppend'
+>;
+
+/**
+ * What a driver is made of, handed to `assembleDriver`, which puts the closed check and
+ * the refusal of streams a driver does not offer above the parts, once for every driver.
+ */
+export interface DriverParts {
+  readonly name: string;
+  readonly capabilities: DriverCapabilities;
+  readonly queues: QueueParts;
+  readonly deadLetters: DeadLetterParts;
+  /** Absent when `capabilities.streams` is false; `noStreams` then says why. */
+  readonly streams?: StreamParts | undefined;
+  readonly noStreams?: string | undefined;
+  /** Called once, by the first close(). */
   close(): Promise<void>;
 }
 

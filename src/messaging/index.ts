@@ -21,6 +21,7 @@ export type {
   ReleaseOptions,
   Retention,
   Source,
+  StatScope,
   StreamEntryRecord,
   StreamPosition,
   StreamRecord,
@@ -75,6 +76,7 @@ export {
   StreamGroup,
   type StreamOptions,
 } from './stream.js';
+export type { StreamConsumeOptions, StreamConsumer } from './stream-consumer.js';
 export { Topic } from './topic.js';
 export type {
   ConsumeOptions,

@@ -48,8 +48,14 @@ export function labelsOf(driver: string, source: Watched): Record<Labels, string
   return { driver, destination: source.stream, group: source.group };
 }
 
-/** A stream group has no in-flight, delayed or dead-lettered messages: those stay unset. */
-type Figures = Partial<QueueStats> & { readonly lag: number };
+/**
+ * A stream group has no in-flight, delayed or dead-lettered messages: those stay unset. So
+ * does a figure the driver can only count for this process (its scope is `local`, as
+ * RabbitMQ's in-flight count): a gauge never shows a partial figure as queue-wide.
+ */
+type Figures = {
+  readonly [K in keyof Omit<QueueStats, 'scope'> | 'lag']?: number | undefined;
+};
 
 interface Reading {
   labels: Record<Labels, string>;
@@ -60,7 +66,22 @@ async function figuresOf(core: BrokerCore, source: Watched): Promise<Figures> {
   const driver = core.driver;
   if (source.kind !== 'stream') {
     const stats = await driver.stats(source);
-    return { ...stats, lag: stats.depth + stats.delayed + stats.inFlight };
+    const whole = (figure: keyof QueueStats['scope']) =>
+      stats.scope[figure] === 'queue' ? stats[figure] : undefined;
+    const depth = whole('depth');
+    const delayed = whole('delayed');
+    const inFlight = whole('inFlight');
+    return {
+      depth,
+      inFlight,
+      delayed,
+      oldestAgeMs: whole('oldestAgeMs'),
+      deadLettered: whole('deadLettered'),
+      lag:
+        depth === undefined || delayed === undefined || inFlight === undefined
+          ? undefined
+          : depth + delayed + inFlight,
+    };
   }
   const [earliest, latest, committed] = await Promise.all([
     driver.resolvePosition(source.stream, 'earliest'),

@@ -5,8 +5,14 @@ import type { BrokerCore } from './broker-core.js';
 import { compileSchema, decodePayload, encodePayload } from './codec.js';
 import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from './driver.js';
 import { watchSource } from './metrics.js';
+import {
+  resolveStreamConsumeOptions,
+  type StreamConsumeOptions,
+  type StreamConsumer,
+  StreamGroupConsumer,
+} from './stream-consumer.js';
 import { startSend } from './tracing.js';
-import type { Headers, OutgoingMessage, Schema } from './types.js';
+import type { HandlerContext, Headers, OutgoingMessage, Schema } from './types.js';
 import {
   checkHeaders,
   checkName,
@@ -236,6 +242,38 @@ export class StreamGroup<T> {
     return this.#core.track(
       this.#core.driver.commitOffset(this.#stream.name, this.name, nextOffset),
     );
+  }
+
+  /**
+   * Hands every entry from the committed offset on (or from `start` before the first
+   * commit) to `handler`, in order, committing as it goes, and waits for new ones: the
+   * group consumes the stream like a topic subscription. See StreamGroupConsumer.
+   */
+  consume(
+    handler: (entry: StreamEntry<T>, context: HandlerContext) => unknown,
+    options?: StreamConsumeOptions,
+  ): StreamConsumer {
+    this.#core.assertOpen();
+    if (typeof handler !== 'function') throw new InvalidArgumentError('handler must be a function');
+    const config = resolveStreamConsumeOptions(options);
+    const { driver } = this.#core;
+    const stream = this.#stream.name;
+    const consumer = new StreamGroupConsumer<StreamEntry<T>>(
+      {
+        source: `${stream}/${this.name}`,
+        committed: () => driver.committedOffset(stream, this.name),
+        commit: (offset) => driver.commitOffset(stream, this.name, offset),
+        position: (from) => this.#stream.position(from),
+        read: (from, limit) => driver.read(stream, from, limit),
+        onAppend: (listener) => driver.onAppend(stream, listener),
+        toEntry: toEntry<T>,
+      },
+      handler,
+      config,
+    );
+    this.#core.adopt(consumer);
+    consumer.start();
+    return consumer;
   }
 
   /** The next page after the committed offset (or from `start` before the first commit). */

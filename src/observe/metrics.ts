@@ -127,20 +127,30 @@ function define<L extends string, H>(
 ): H {
   const { name, help } = options;
   const labelNames = options.labelNames ?? [];
-  assertMetricName(name, type);
-  assertLabelNames(name, labelNames);
-  const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
-  if (!Number.isInteger(maxSeries) || maxSeries < 1) {
-    throw new InvalidArgumentError(`Metric "${name}": maxSeries must be a positive integer`);
-  }
   const registry = options.registry ?? metricsRegistry();
-  const signature = [...labelNames].join(',');
+  const signature = labelNames.join(',');
   let entries = defined.get(registry);
   if (entries === undefined) {
     entries = new Map();
     defined.set(registry, entries);
   }
   let existing = entries.get(name);
+  // Components look their metrics up on every use (a cleared registry then gets them back):
+  // one defined already under this name, type and labels was checked when it was created.
+  if (
+    existing !== undefined &&
+    existing.type === type &&
+    existing.signature === signature &&
+    registry.getSingleMetric(name) === existing.metric
+  ) {
+    return existing.handle as H;
+  }
+  assertMetricName(name, type);
+  assertLabelNames(name, labelNames);
+  const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
+  if (!Number.isInteger(maxSeries) || maxSeries < 1) {
+    throw new InvalidArgumentError(`Metric "${name}": maxSeries must be a positive integer`);
+  }
   if (existing !== undefined && registry.getSingleMetric(name) !== existing.metric) {
     // Removed from the registry (e.g. `registry.clear()`) since: define it afresh.
     entries.delete(name);

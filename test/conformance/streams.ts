@@ -141,4 +141,80 @@ export function streams(ctx: SuiteContext): void {
     await reading;
     assert.deepEqual(seen, ['new-1', 'new-2']);
   });
+
+  it('lets a consumer group consume a stream in order, committing as it goes and resuming after it', async () => {
+    if (!ctx.broker().capabilities.streams) return;
+    const stream = ctx.broker().stream<string>(unique('feed'));
+    await stream.appendBatch([{ payload: 'a' }, { payload: 'b' }, { payload: 'c' }]);
+    const seen: string[] = [];
+    const consumer = stream.group('billing').consume((entry) => {
+      seen.push(entry.payload);
+    });
+    await waitFor(() => seen.length === 3, 'the entries appended before it started');
+    // Appended while it waits: woken by the append, not only by its poll.
+    const last = await stream.append('d');
+    await waitFor(() => seen.length === 4, 'the entry appended while it waited');
+    await consumer.stop();
+    assert.deepEqual(seen, ['a', 'b', 'c', 'd']);
+    assert.equal(consumer.failure, undefined);
+    assert.equal(await stream.group('billing').committed(), last + 1);
+
+    await stream.append('e');
+    const resumed: string[] = [];
+    const again = stream.group('billing').consume((entry) => {
+      resumed.push(entry.payload);
+    });
+    const other: string[] = [];
+    const audit = stream.group('audit').consume((entry) => {
+      other.push(entry.payload);
+    });
+    const late: string[] = [];
+    const tail = stream.group('late').consume((entry) => void late.push(entry.payload), {
+      start: 'latest',
+    });
+    await waitFor(() => resumed.length === 1 && other.length === 5, 'both groups');
+    await Promise.all([again.stop(), audit.stop(), tail.stop()]);
+    assert.deepEqual(resumed, ['e'], 'a group resumes after its committed offset');
+    assert.deepEqual(other, ['a', 'b', 'c', 'd', 'e'], 'a new group starts at the earliest entry');
+    assert.deepEqual(late, [], "start: 'latest' skips what is already there");
+  });
+
+  it('retries a failing stream entry, then stops on it with the group offset left there', async () => {
+    if (!ctx.broker().capabilities.streams) return;
+    const stream = ctx.broker().stream<string>(unique('feed'));
+    const [, poison] = await stream.appendBatch([
+      { payload: 'a' },
+      { payload: 'bad' },
+      { payload: 'c' },
+    ]);
+    const seen: string[] = [];
+    let tries = 0;
+    const consumer = stream.group('g').consume(
+      (entry) => {
+        if (entry.payload === 'bad') {
+          tries++;
+          throw new Error('cannot handle bad');
+        }
+        seen.push(entry.payload);
+      },
+      { retry: () => 1, maxAttempts: 3 },
+    );
+    await consumer.closed;
+    assert.equal(tries, 3);
+    assert.deepEqual(seen, ['a'], 'nothing after the failing entry ran: order is kept');
+    assert.match(String(consumer.failure), /cannot handle bad/);
+    assert.equal(
+      await stream.group('g').committed(),
+      poison,
+      'the offset stays on the failing entry',
+    );
+    assert.throws(
+      () => stream.group('g').consume(() => {}, { batch: 0 }),
+      (e) => isSluiceError(e, 'SLUICE_INVALID_ARGUMENT'),
+    );
+    assert.throws(
+      () => stream.group('g').consume(() => {}, { start: 'middle' as 'latest' }),
+      (e) => isSluiceError(e, 'SLUICE_INVALID_ARGUMENT'),
+    );
+  });
 }

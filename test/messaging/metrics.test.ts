@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import { queueWide } from '../../src/messaging/driver.js';
+import { MemoryDriver } from '../../src/messaging/drivers/memory/driver.js';
 import { connect } from '../../src/messaging/index.js';
 import { bridgeMetrics, metricsRegistry } from '../../src/observe/index.js';
 import { circuitBreaker } from '../../src/resilience/index.js';
@@ -87,6 +89,33 @@ describe('messaging metrics, the same names on every driver', () => {
       undefined,
       'a closed broker leaves the gauges',
     );
+  });
+});
+
+describe('messaging gauges and the scope of driver stats', () => {
+  it('leaves unset a figure the driver counts only for this process', async () => {
+    // A memory driver that says, as RabbitMQ's does, its in-flight and delayed counts and
+    // the oldest age are this process's only.
+    const driver = new MemoryDriver();
+    const stats = driver.stats.bind(driver);
+    driver.stats = async (source) => ({
+      ...(await stats(source)),
+      scope: { ...queueWide, inFlight: 'local', delayed: 'local', oldestAgeMs: 'local' },
+    });
+    const broker = await connect({ driver });
+    try {
+      await broker.queue<number>('obs-local').publishBatch([{ payload: 1 }, { payload: 2 }]);
+      const text = await metricsRegistry().metrics();
+      const labels = 'driver="memory",destination="obs-local",group=""';
+      assert.equal(sample(text, 'sluice_messaging_depth', labels), 2);
+      assert.equal(sample(text, 'sluice_messaging_dead_letters', labels), 0);
+      assert.equal(sample(text, 'sluice_messaging_in_flight', labels), undefined);
+      assert.equal(sample(text, 'sluice_messaging_delayed', labels), undefined);
+      assert.equal(sample(text, 'sluice_messaging_oldest_age_seconds', labels), undefined);
+      assert.equal(sample(text, 'sluice_messaging_consumer_lag', labels), undefined);
+    } finally {
+      await broker.close();
+    }
   });
 });
 

@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { queueWide } from '../../src/messaging/driver.js';
 import { openSqliteDriver } from '../../src/messaging/drivers/sqlite/driver.js';
 import { connect, type GroupCommitEvent } from '../../src/messaging/index.js';
+import { metricsRegistry } from '../../src/observe/registry.js';
 import { unique, waitFor } from '../conformance/helpers.js';
 import { startChild } from './fixtures/spawn.js';
 
@@ -35,6 +37,57 @@ describe('sqlite driver', () => {
     assert.equal(await second.stream('log').position('latest'), 2);
     assert.equal((await second.queue('orders').publish('again', { id: 'k1' })).duplicate, true);
     await second.close();
+  });
+
+  it('keeps at most maxDeadLetters per queue, dropping the oldest and counting them', async () => {
+    const driver = openSqliteDriver(file(), { synchronous: 'normal', maxDeadLetters: 3 });
+    const source = { kind: 'queue', queue: unique('capped') } as const;
+    const dropped = async () =>
+      (
+        await metricsRegistry()
+          .getSingleMetric('sluice_messaging_sqlite_dead_letters_dropped_total')
+          ?.get()
+      )?.values.find((v) => v.labels.source === source.queue)?.value ?? 0;
+    try {
+      const records = [1, 2, 3, 4, 5].map((n) => ({
+        id: `m${n}`,
+        dedupe: false,
+        key: undefined,
+        headers: {},
+        body: String(n),
+        delayMs: 0,
+      }));
+      await driver.enqueue(source, records, {
+        dedupeWindowMs: 0,
+        maxLength: 100,
+        overflow: 'reject',
+      });
+      const { deliveries } = await driver.claim(source, {
+        max: 5,
+        leaseMs: 30_000,
+        orderByKey: false,
+      });
+      for (const d of deliveries) await driver.deadLetter(source, d.receipt, 'poison');
+      const kept = await driver.listDeadLetters(source, 10);
+      assert.deepEqual(
+        kept.map((d) => d.id),
+        ['m3', 'm4', 'm5'],
+      );
+      assert.equal((await driver.stats(source)).deadLettered, 3);
+      assert.equal(await dropped(), 2);
+    } finally {
+      await driver.close();
+    }
+    for (const bad of [0, -1, 1.5, 'many']) {
+      assert.throws(
+        () => openSqliteDriver(file(), { maxDeadLetters: bad as number }),
+        /maxDeadLetters must be/,
+      );
+      await assert.rejects(
+        connect({ driver: 'sqlite', url: file(), maxDeadLetters: bad as number }),
+        /maxDeadLetters must be/,
+      );
+    }
   });
 
   it('commits the publishes of one tick in one transaction, resolving after it', async () => {
@@ -173,6 +226,7 @@ describe('sqlite driver', () => {
       delayed: 0,
       oldestAgeMs: 0,
       deadLettered: 0,
+      scope: queueWide,
     });
     // The per-queue count went back to zero: the queue takes maxLength messages again.
     await driver.enqueue(source, records, options);

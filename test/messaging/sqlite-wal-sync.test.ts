@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { isSluiceError } from '../../src/core/errors.js';
-import { type DurableSync, GroupCommit } from '../../src/messaging/drivers/sqlite/group-commit.js';
+import {
+  type DurableSync,
+  TransactionBatcher,
+} from '../../src/messaging/drivers/sqlite/transaction-batcher.js';
 import { type WalFiles, WalSync } from '../../src/messaging/drivers/sqlite/wal-sync.js';
 import { unique } from '../conformance/helpers.js';
 
@@ -171,7 +174,7 @@ describe('sqlite group commit with a WAL sync', () => {
   it('resolves durable writes after the sync and others at commit, when all are visible', async () => {
     const db = open();
     const { sync, waiting } = manualSync();
-    const commit = new GroupCommit(db, sync);
+    const commit = new TransactionBatcher(db, sync);
     const committed: string[] = [];
     const insert = db.prepare('INSERT INTO t (x) VALUES (?)');
     const durable = commit.run(
@@ -194,7 +197,7 @@ describe('sqlite group commit with a WAL sync', () => {
   it('rejects the durable writes of a failed sync, keeping the commit and the others', async () => {
     const db = open();
     const { sync, waiting } = manualSync();
-    const commit = new GroupCommit(db, sync);
+    const commit = new TransactionBatcher(db, sync);
     const insert = db.prepare('INSERT INTO t (x) VALUES (?)');
     const a = commit.run(() => insert.run('a'), true);
     const b = commit.run(() => insert.run('b'), true);
@@ -213,7 +216,7 @@ describe('sqlite group commit with a WAL sync', () => {
   it('does not run the commit hook of a write that failed', async () => {
     const db = open();
     const { sync, waiting } = manualSync();
-    const commit = new GroupCommit(db, sync);
+    const commit = new TransactionBatcher(db, sync);
     const hooks: string[] = [];
     const failing = commit.run(
       () => {

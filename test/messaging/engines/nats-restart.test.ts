@@ -1,5 +1,5 @@
-// nats-server itself is stopped (SIGTERM) mid-consume and started again with the command CI
-// uses. JetStream keeps streams and consumers on disk (-sd /var/lib/nats-server), so no
+// A private nats-server of this test's own is stopped (SIGTERM) mid-consume and started
+// again. JetStream keeps streams and consumers on disk (-sd, a temp dir), so no
 // message whose publish resolved may be lost: neither those waiting in the stream nor those a
 // consumer held unacknowledged across the restart. Publishes while the server is down are
 // rejected, not swallowed; the driver reconnects and the same consumers resume.
@@ -12,29 +12,18 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { isEngineUnavailableError, isTimeoutError } from '../../../src/core/errors.js';
-import { openNatsDriver } from '../../../src/messaging/drivers/nats/driver.js';
 import { connect } from '../../../src/messaging/index.js';
 import { waitFor } from '../../conformance/helpers.js';
-import { requireEngine, startEngine } from '../../support/engines.js';
 import { metricValue } from '../../support/metrics.js';
+import { startPrivateEngine } from '../../support/private-engine.js';
 import { RestartTraffic } from './restart-support.js';
 
-await requireEngine('nats');
-
-const url = 'nats://127.0.0.1:4222';
+const nats = await startPrivateEngine('nats');
+const { url } = nats;
 const prefix = `restart${process.pid}x${Date.now().toString(36)}`;
 const name = `restart-${prefix}`;
 
-after(async () => {
-  await startEngine('nats');
-  await waitFor(async () => {
-    const admin = await openNatsDriver(url, { prefix }).catch(() => undefined);
-    if (admin === undefined) return false;
-    await admin.dropAll();
-    await admin.close();
-    return true;
-  }, 'the streams to be dropped');
-});
+after(() => nats.dispose());
 
 const connected = () => metricValue('sluice_messaging_nats_connected', { connection: name });
 const reconnects = () =>
@@ -55,7 +44,7 @@ it('loses no acknowledged message when nats-server restarts, and the consumers r
     const traffic = await RestartTraffic.start(broker, { pollInterval: 50 });
     assert.equal(await connected(), 1);
     const reconnectsBefore = await reconnects();
-    await traffic.restart('nats', async () => {
+    await traffic.restart(nats.restart, async () => {
       await waitFor(async () => (await connected()) === 0, 'the driver to notice');
       await traffic.rejectsWhileDown();
     });

@@ -362,3 +362,31 @@ it('carries ids, keys and headers exactly, whatever characters they hold', async
     { id, key: 'clé 🔑', headers, payload: 'ünï' },
   );
 });
+
+it("checks every message of a batch against the server's max_payload (headers counted) before storing any", async () => {
+  const maxPayload = nc.info!.max_payload;
+  const queue = broker.queue<string>('near-limit');
+  // A JSON body within Sluice's own limit that only the headers push over the server's.
+  const big = 'x'.repeat(maxPayload - 100);
+  const tooLarge = (e: unknown) =>
+    isSluiceError(e, 'SLUICE_INVALID_MESSAGE') &&
+    /over the NATS server's max_payload of \d+; nothing was stored/.test((e as Error).message);
+  await assert.rejects(queue.publish(big, { headers: { note: 'y'.repeat(200) } }), tooLarge);
+  await assert.rejects(
+    queue.publishBatch([
+      { payload: 'small' },
+      { payload: big, headers: { note: 'y'.repeat(200) } },
+    ]),
+    (e) => tooLarge(e) && /message 2 of 2/.test((e as Error).message),
+  );
+  assert.equal((await queue.stats()).depth, 0, 'a rejected batch stored nothing');
+  const log = broker.stream<string>('near-limit-log');
+  await assert.rejects(
+    log.appendBatch([{ payload: 'small' }, { payload: big, headers: { note: 'y'.repeat(200) } }]),
+    tooLarge,
+  );
+  assert.deepEqual(await log.read(), [], 'a rejected append stored nothing');
+  // Just under the limit, headers included, is stored.
+  await queue.publish('x'.repeat(maxPayload - 2048));
+  assert.equal((await queue.stats()).depth, 1);
+});

@@ -1,30 +1,22 @@
-// PostgreSQL itself is stopped (pg_ctlcluster stop: fast shutdown, every connection ended)
-// mid-consume and started again. It is durable: every message whose publish resolved
+// A private PostgreSQL cluster of this test's own is stopped (pg_ctl stop -m fast: every
+// connection ended) mid-consume and started again. It is durable: every message whose publish resolved
 // survives, those a consumer held across the restart included. Publishes while it is down are
 // rejected (SLUICE_ENGINE_UNAVAILABLE); the pool and the LISTEN connection reconnect and the
 // same consumers resume, woken by notifications again.
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import pg from 'pg';
 import { isEngineUnavailableError } from '../../../src/core/errors.js';
 import { connect } from '../../../src/messaging/index.js';
 import { waitFor } from '../../conformance/helpers.js';
-import { requireEngine, startEngine } from '../../support/engines.js';
 import { metricValue } from '../../support/metrics.js';
+import { startPrivateEngine } from '../../support/private-engine.js';
 import { RestartTraffic } from './restart-support.js';
 
-await requireEngine('postgres');
-
-const url = process.env.SLUICE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const postgres = await startPrivateEngine('postgres');
+const { url } = postgres;
 const schema = `sluice_restart_${process.pid}_${Date.now().toString(36)}`;
 
-after(async () => {
-  await startEngine('postgres');
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await admin.end();
-});
+after(() => postgres.dispose());
 
 const connected = (connection: string) =>
   metricValue('sluice_postgres_connected', { schema, connection });
@@ -40,7 +32,7 @@ it('loses nothing when PostgreSQL restarts; the pool and LISTEN reconnect and co
     assert.equal(await connected('listener'), 1);
     const poolReconnects = await reconnects('pool');
     const listenerReconnects = await reconnects('listener');
-    await traffic.restart('postgres', async () => {
+    await traffic.restart(postgres.restart, async () => {
       await traffic.rejectsWhileDown();
       assert.equal(await connected('pool'), 0);
       await waitFor(async () => (await connected('listener')) === 0, 'the listener to notice');

@@ -2,7 +2,6 @@
 // test controls: the driver must report failed publishes, reconnect, re-declare, re-subscribe
 // and resume, delivering every message whose publish resolved.
 import assert from 'node:assert/strict';
-import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
 import { it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import amqp from 'amqplib';
@@ -11,53 +10,9 @@ import { openRabbitDriver } from '../../../src/messaging/drivers/rabbitmq/driver
 import { connect } from '../../../src/messaging/index.js';
 import { metricsRegistry } from '../../../src/observe/registry.js';
 import { requireEngine } from '../../support/engines.js';
-import { dropPrefix, rabbitUrl } from './rabbitmq-support.js';
+import { dropPrefix, rabbitUrl, TcpProxy } from './rabbitmq-support.js';
 
 await requireEngine('rabbitmq');
-
-/** Forwards to RabbitMQ until cut; while cut, refuses new connections at once. */
-class TcpProxy {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #cut = false;
-
-  constructor() {
-    this.#server = createServer((client) => {
-      if (this.#cut) {
-        client.destroy();
-        return;
-      }
-      const upstream = connectTcp({ host: '127.0.0.1', port: 5672 });
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('error', () => {});
-        s.on('close', () => this.#sockets.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return (this.#server.address() as { port: number }).port;
-  }
-
-  cut(): void {
-    this.#cut = true;
-    for (const s of this.#sockets) s.destroy();
-  }
-
-  restore(): void {
-    this.#cut = false;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-}
 
 async function metricValue(name: string, label: string, value: string): Promise<number> {
   const metric = await metricsRegistry().getSingleMetric(name)?.get();
@@ -174,6 +129,60 @@ it('reconnects, re-declares and re-subscribes after the connection drops, report
     assert.ok((await reconnects()) >= 1, 'the reconnect was not counted');
     assert.equal(await metricValue('sluice_messaging_rabbitmq_consumer_lag', 'source', 'jobs'), 0);
   } finally {
+    await broker.close({ drainTimeout: 1000 });
+    await proxy.close();
+    await dropPrefix(prefix);
+  }
+});
+
+it('localDedupe keeps the id of a publish whose confirm was lost, so its retry stores no second copy', async () => {
+  const prefix = `sluice-test-unknown-${process.pid}-${Date.now().toString(36)}`;
+  const proxy = new TcpProxy();
+  const port = await proxy.listen();
+  const driver = await openRabbitDriver(`amqp://guest:guest@127.0.0.1:${port}`, {
+    prefix,
+    localDedupe: true,
+    reconnectDelay: 20,
+    reconnectMaxDelay: 100,
+  });
+  const broker = await connect({ driver });
+  const admin = await amqp.connect(rabbitUrl);
+  const ch = await admin.createChannel();
+  const ready = async () => (await ch.checkQueue(`${prefix}/q/jobs`)).messageCount;
+  try {
+    const queue = broker.queue<string>('jobs');
+    // Opens the publish channel and measures the room, both of which need answers.
+    await queue.publish('order 0', { id: 'order-0' });
+    proxy.hold();
+    const first = queue.publish('order 1', { id: 'order-1' });
+    first.catch(() => {});
+    await waitFor('the broker to store the held publish', async () => (await ready()) === 2);
+    proxy.cut();
+    await assert.rejects(first, (e) => isSluiceError(e, 'SLUICE_ENGINE_UNAVAILABLE'));
+    proxy.restore();
+    let retry: { duplicate: boolean } | undefined;
+    await waitFor('the retry to be answered', async () => {
+      retry = await queue.publish('order 1', { id: 'order-1' }).catch(() => undefined);
+      return retry !== undefined;
+    });
+    assert.equal(retry?.duplicate, true, 'the retry stored a second copy');
+    assert.equal(await ready(), 2);
+    // A publish the broker surely did not take (the connection was down) frees its id.
+    proxy.cut();
+    await waitFor('the driver to see the cut', async () =>
+      queue
+        .publish('order 2', { id: 'order-2' })
+        .then(() => false)
+        .catch(() => true),
+    );
+    proxy.restore();
+    await waitFor('order 2 to be stored on retry', async () => {
+      const r = await queue.publish('order 2', { id: 'order-2' }).catch(() => undefined);
+      return r !== undefined && !r.duplicate;
+    });
+    assert.equal(await ready(), 3);
+  } finally {
+    await admin.close();
     await broker.close({ drainTimeout: 1000 });
     await proxy.close();
     await dropPrefix(prefix);

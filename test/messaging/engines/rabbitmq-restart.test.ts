@@ -4,12 +4,15 @@
 // across the restart included. Publishes while it is down are rejected
 // (SLUICE_ENGINE_UNAVAILABLE); the driver reconnects, re-declares its topology and
 // re-subscribes, and the same consumers resume.
+//
+// This stops the shared node (a private RabbitMQ node is too heavy to start per test run):
+// scripts/run-tests.mjs runs this file alone, after every other file has finished.
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { isEngineUnavailableError } from '../../../src/core/errors.js';
 import { connect } from '../../../src/messaging/index.js';
 import { waitFor } from '../../conformance/helpers.js';
-import { requireEngine, startEngine } from '../../support/engines.js';
+import { requireEngine, restartRabbitmq, startEngine } from '../../support/engines.js';
 import { metricValue } from '../../support/metrics.js';
 import { dropPrefix, rabbitUrl } from './rabbitmq-support.js';
 import { RestartTraffic } from './restart-support.js';
@@ -42,7 +45,7 @@ it('loses no confirmed message when RabbitMQ restarts; topology and consumers co
     const traffic = await RestartTraffic.start(broker);
     assert.equal(await connected(), 1);
     const reconnectsBefore = await reconnects();
-    await traffic.restart('rabbitmq', async () => {
+    await traffic.restart(restartRabbitmq, async () => {
       await waitFor(async () => (await connected()) === 0, 'the driver to notice');
       await traffic.rejectsWhileDown();
     });

@@ -1,5 +1,5 @@
-// Redis itself is shut down mid-consume and started again with the command CI uses. That
-// Redis keeps nothing on disk (--save "", no AOF): the restart loses every key, so messages
+// A private Redis of this test's own is shut down mid-consume and started again. Like the
+// shared one CI runs, it keeps nothing on disk (--save "", no AOF): the restart loses every key, so messages
 // whose publish resolved before it and that no consumer had finished are gone. That loss is
 // Redis's own configuration, not the driver's doing, and the test shows it rather than
 // hiding it. What the driver must do: reject publishes while Redis is down
@@ -8,27 +8,19 @@
 // every message whose publish began after Redis went down and resolved.
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { isEngineUnavailableError } from '../../../src/core/errors.js';
 import { isLeaseLostError } from '../../../src/messaging/errors.js';
 import { connect } from '../../../src/messaging/index.js';
 import { gate, waitFor } from '../../conformance/helpers.js';
-import { requireEngine, startEngine } from '../../support/engines.js';
 import { metricValue } from '../../support/metrics.js';
+import { startPrivateEngine } from '../../support/private-engine.js';
 import { RestartTraffic } from './restart-support.js';
 
-await requireEngine('redis');
-
-const url = 'redis://127.0.0.1:6379';
+const redis = await startPrivateEngine('redis');
+const { url } = redis;
 const prefix = `sluice-test:restart-${process.pid}-${Date.now().toString(36)}:`;
 
-after(async () => {
-  await startEngine('redis');
-  const admin = new Redis(url);
-  const keys = await admin.keys(`${prefix}*`);
-  if (keys.length > 0) await admin.unlink(...keys);
-  await admin.quit();
-});
+after(() => redis.dispose());
 
 const connected = (connection: string) =>
   metricValue('sluice_messaging_redis_connected', { connection });
@@ -65,7 +57,7 @@ it('reconnects after Redis restarts, re-creates its groups and scripts, and hand
     const commandReconnects = await reconnects('command');
     const subscriberReconnects = await reconnects('subscriber');
     assert.equal(await connected('command'), 1);
-    await traffic.restart('redis', () => traffic.rejectsWhileDown());
+    await traffic.restart(redis.restart, () => traffic.rejectsWhileDown());
     release.open();
 
     // Every message begun after Redis went down, to the queue and to the topic's group.

@@ -5,7 +5,6 @@ import { Redis } from 'ioredis';
 import { isSluiceError } from '../../../src/core/errors.js';
 import type { Source } from '../../../src/messaging/driver.js';
 import { openRedisDriver, type RedisDriver } from '../../../src/messaging/drivers/redis/driver.js';
-import { GroupCommit } from '../../../src/messaging/drivers/redis/group-commit.js';
 import { metricsRegistry } from '../../../src/observe/registry.js';
 import { requireEngine } from '../../support/engines.js';
 
@@ -240,52 +239,6 @@ it('commits concurrent publishes together, each one whole or not at all', async 
   assert.equal(duplicates + full.length, 3);
   assert.equal(duplicates, 1, 'the repeated id g0 is a duplicate of the first');
   assert.equal((await driver.stats(source)).depth, 3);
-});
-
-it('sends publishes that wait behind a busy call together, settling each on its own', async () => {
-  const calls: string[][] = [];
-  let release!: () => void;
-  const firstCall = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const commit = new GroupCommit<{ lane: string }, string, string>(async (lane, batches) => {
-    calls.push([lane.lane, ...batches]);
-    if (calls.length === 1) await firstCall;
-    return batches.map((b) => (b === 'full' ? new Error('no room') : `${b} stored`));
-  });
-  const lane = { lane: 'q' };
-  const a = commit.enqueue(lane, 'a');
-  const b = commit.enqueue(lane, 'b');
-  const full = commit.enqueue(lane, 'full');
-  const elsewhere = commit.enqueue({ lane: 'other' }, 'c');
-  release();
-  assert.equal(await a, 'a stored');
-  assert.equal(await b, 'b stored');
-  await assert.rejects(full, /no room/);
-  assert.equal(await elsewhere, 'c stored');
-  assert.deepEqual(
-    calls,
-    [
-      ['q', 'a'],
-      ['other', 'c'],
-      ['q', 'b', 'full'],
-    ],
-    'another lane does not wait; the two that waited went in one call',
-  );
-});
-
-it('rejects every batch of a call that failed, and a batch the call returned nothing for', async () => {
-  let fail = true;
-  const commit = new GroupCommit<{ lane: string }, string, string>(async (_lane, batches) => {
-    if (fail) throw new Error('connection lost');
-    return batches.slice(1).map((b) => `${b} stored`);
-  });
-  const lane = { lane: 'q' };
-  const lost = [commit.enqueue(lane, 'a'), commit.enqueue(lane, 'b')];
-  for (const p of lost) await assert.rejects(p, /connection lost/);
-  fail = false;
-  const first = commit.enqueue(lane, 'a');
-  await assert.rejects(first, /no result for this batch/);
 });
 
 it('fans a topic out to one stream per group, each with its own consumer group', async () => {

@@ -3,7 +3,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isEngineUnavailableError } from '../../../src/core/errors.js';
 import type { Broker, ConsumeOptions, Queue, Topic } from '../../../src/messaging/index.js';
 import { gate, waitFor } from '../../conformance/helpers.js';
-import { type Engine, restartEngine } from '../../support/engines.js';
 
 /** Where an engine restart stands: told to stop, then down (and later up again). */
 interface Outage {
@@ -106,14 +105,18 @@ export class RestartTraffic {
   }
 
   /**
-   * Restarts the engine while both publishers run, with `whileDown` run once it is down;
+   * Restarts the engine (with `restartEngine`, a private engine's or the shared RabbitMQ's)
+   * while both publishers run, with `whileDown` run once it is down;
    * returns once 100 publishes of each, begun after it went down, resolved. Then it lets the
    * held handlers finish.
    */
-  async restart(engine: Engine, whileDown: () => Promise<void>): Promise<void> {
+  async restart(
+    restartEngine: (whileDown: () => Promise<void>) => Promise<void>,
+    whileDown: () => Promise<void>,
+  ): Promise<void> {
     await waitFor(() => this.news.resolved.size >= 5, 'publishes before the restart');
     this.#outage.stopping = true;
-    await restartEngine(engine, async () => {
+    await restartEngine(async () => {
       this.#outage.down = true;
       await whileDown();
     });

@@ -1,4 +1,4 @@
-import { ClosedError, QueueFullError } from '../../../core/errors.js';
+import { QueueFullError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -7,17 +7,20 @@ import type {
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
-  MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
+import { queueWide } from '../../driver.js';
+import { AssembledDriver, storeParts } from '../assemble.js';
 import { MemoryStreams } from './streams.js';
 
 interface Entry {
@@ -39,8 +42,15 @@ interface Box {
 const maxDeadLetters = 100_000;
 
 /** In-process: the same semantics as the durable drivers, minus durability. */
-export class MemoryDriver implements MessagingDriver {
-  readonly name = 'memory';
+export class MemoryDriver extends AssembledDriver {
+  constructor() {
+    const store = new MemoryStore();
+    super(storeParts('memory', store.capabilities, store));
+  }
+}
+
+/** Queues, topic groups, dead letters and streams in maps. */
+class MemoryStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities = {
     durable: false,
     delay: true,
@@ -59,14 +69,12 @@ export class MemoryDriver implements MessagingDriver {
   readonly #streams = new MemoryStreams();
   #seq = 0;
   #leases = 0;
-  #closed = false;
 
   async enqueue(
     target: Target,
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#open();
     const now = Date.now();
     const targetKey = target.kind === 'queue' ? `q:${target.queue}` : `t:${target.topic}`;
     const boxes =
@@ -95,7 +103,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
-    this.#open();
     let groups = this.#groups.get(topic);
     if (groups === undefined) {
       groups = new Set();
@@ -105,7 +112,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
     const box = this.#box(source);
     const now = Date.now();
     const deliveries: Delivery[] = [];
@@ -134,7 +140,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
     const box = this.#box(source);
     let removed = 0;
     for (const receipt of receipts) {
@@ -146,7 +151,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
-    this.#open();
     const box = this.#box(source);
     const entry = leased(box, receipt);
     if (entry === undefined) return;
@@ -161,7 +165,6 @@ export class MemoryDriver implements MessagingDriver {
     receipts: readonly string[],
     leaseMs: number,
   ): Promise<string[]> {
-    this.#open();
     const box = this.#box(source);
     const lost: string[] = [];
     const until = Date.now() + leaseMs;
@@ -174,7 +177,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
-    this.#open();
     const box = this.#box(source);
     const entry = leased(box, receipt);
     if (entry === undefined) return;
@@ -201,7 +203,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#open();
     const box = this.#box(source);
     const now = Date.now();
     let depth = 0;
@@ -214,16 +215,16 @@ export class MemoryDriver implements MessagingDriver {
       else depth++;
       oldest = Math.min(oldest, entry.publishedAt);
     }
-    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered: box.dead.length };
+    // The whole queue lives in this process.
+    const deadLettered = box.dead.length;
+    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered, scope: queueWide };
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#open();
     return this.#box(source).dead.slice(0, limit);
   }
 
   async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
     const box = this.#box(source);
     const chosen = this.#takeDead(box, ids);
     const now = Date.now();
@@ -244,7 +245,6 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
     return this.#takeDead(this.#box(source), ids).length;
   }
 
@@ -253,27 +253,22 @@ export class MemoryDriver implements MessagingDriver {
     records: readonly StreamRecord[],
     retention: Retention,
   ): Promise<number[]> {
-    this.#open();
     return this.#streams.append(stream, records, retention);
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#open();
     return this.#streams.read(stream, fromOffset, limit);
   }
 
   async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#open();
     return this.#streams.resolve(stream, position);
   }
 
   async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    this.#open();
     this.#streams.commit(stream, group, offset);
   }
 
   async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#open();
     return this.#streams.committed(stream, group);
   }
 
@@ -282,12 +277,7 @@ export class MemoryDriver implements MessagingDriver {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
     for (const box of this.#boxes.values()) box.listeners.clear();
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the memory driver is closed');
   }
 
   #box(source: Source): Box {

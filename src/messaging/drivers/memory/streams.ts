@@ -1,4 +1,10 @@
-import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from '../../driver.js';
+import {
+  type Retention,
+  retainedBytes,
+  type StreamEntryRecord,
+  type StreamPosition,
+  type StreamRecord,
+} from '../../driver.js';
 
 interface Log {
   /** Contiguous offsets: entries[i].offset === entries[0].offset + i. */
@@ -19,7 +25,7 @@ export class MemoryStreams {
     for (const record of records) {
       const offset = log.next++;
       log.entries.push({ ...record, offset, publishedAt: now });
-      log.bytes += sizeOf(record);
+      log.bytes += retainedBytes(record);
       offsets.push(offset);
     }
     this.#trim(log, retention, now);
@@ -73,18 +79,9 @@ export class MemoryStreams {
       (retention.maxAgeMs !== undefined && entries[i]!.publishedAt < now - retention.maxAgeMs) ||
       (retention.maxBytes !== undefined && log.bytes > retention.maxBytes);
     while (drop < entries.length && over(drop)) {
-      log.bytes -= sizeOf(entries[drop]!);
+      log.bytes -= retainedBytes(entries[drop]!);
       drop++;
     }
     if (drop > 0) log.entries = entries.slice(drop);
   }
-}
-
-/** The bytes an entry counts for under retention by size. */
-export function sizeOf(record: StreamRecord): number {
-  let headerBytes = 0;
-  for (const [k, v] of Object.entries(record.headers)) headerBytes += k.length + v.length;
-  return (
-    Buffer.byteLength(record.body) + record.id.length + (record.key?.length ?? 0) + headerBytes
-  );
 }

@@ -5,6 +5,7 @@ import { loadOptional } from '../../../core/optional.js';
 
 const purpose = 'the nats messaging driver';
 
+import { engineUnreachable } from '../unreachable.js';
 import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedNatsOptions } from './options.js';
 
@@ -47,9 +48,7 @@ export async function openConnection(
       noAsyncTraces: true,
     });
   } catch (error) {
-    throw new EngineUnavailableError(`cannot connect to NATS at ${url}: ${String(error)}`, {
-      cause: error,
-    });
+    throw engineUnreachable('NATS', url, error);
   }
   const label = { connection: options.name };
   let up = true;

@@ -16,6 +16,12 @@ export interface ReplayTarget {
 /**
  * Dead letters live in a limits stream of their own per queue (per group for a topic), one
  * JSON record each, so they can be listed, replayed and purged without touching the queue.
+ *
+ * Moving a message here (store the dead letter, then ack the original) is not atomic: a
+ * consumer killed between the two leaves the original to be redelivered and dead-lettered
+ * again. The store is keyed by the original's stream sequence (`Nats-Msg-Id`, inside the
+ * stream's duplicate window), and beyond that window one id is one dead letter: list,
+ * replay and purge treat the copies of an id as one, and replay removes them all.
  */
 export class DeadLetterStore {
   readonly #js: JetStreamClient;
@@ -30,8 +36,12 @@ export class DeadLetterStore {
     this.#timeoutMs = timeoutMs;
   }
 
-  async add(subject: string, record: DeadLetterRecord): Promise<void> {
-    await this.#js.publish(subject, JSON.stringify(record), { timeout: this.#timeoutMs });
+  /** `origin` names the original message (its stream and sequence) across redeliveries. */
+  async add(subject: string, record: DeadLetterRecord, origin: string): Promise<void> {
+    await this.#js.publish(subject, JSON.stringify(record), {
+      msgID: origin,
+      timeout: this.#timeoutMs,
+    });
   }
 
   async count(stream: string): Promise<number> {
@@ -44,7 +54,10 @@ export class DeadLetterStore {
   }
 
   async list(stream: string, limit: number): Promise<DeadLetterRecord[]> {
-    return (await scan(this.#jsm, this.#puller, stream, { seq: 1 }, limit)).map(parse);
+    const seen = new Set<string>();
+    return (await scan(this.#jsm, this.#puller, stream, { seq: 1 }, limit))
+      .map(parse)
+      .filter((record) => !seen.has(record.id) && seen.add(record.id));
   }
 
   async replay(
@@ -53,19 +66,27 @@ export class DeadLetterStore {
     target: ReplayTarget,
   ): Promise<number> {
     let replayed = 0;
-    await this.#each(stream, ids, async (msg, record) => {
-      const meta: Meta = {
-        id: record.id,
-        key: record.key,
-        headers: record.headers,
-        publishedAt: record.publishedAt,
-        group: target.group,
-      };
-      const h = natsHeaders();
-      writeMeta(h, meta);
-      await this.#js.publish(target.subject, record.body, { headers: h, timeout: this.#timeoutMs });
+    await this.#each(stream, ids, async (msg, record, first) => {
+      if (first) {
+        const meta: Meta = {
+          id: record.id,
+          key: record.key,
+          headers: record.headers,
+          publishedAt: record.publishedAt,
+          group: target.group,
+        };
+        const h = natsHeaders();
+        writeMeta(h, meta);
+        // A replay cut off before the delete below and run again stores no second copy
+        // (inside the queue's duplicate window).
+        h.set('Nats-Msg-Id', `replay:${stream}:${msg.seq}`);
+        await this.#js.publish(target.subject, record.body, {
+          headers: h,
+          timeout: this.#timeoutMs,
+        });
+        replayed++;
+      }
       await this.#jsm.streams.deleteMessage(stream, msg.seq, false);
-      replayed++;
     });
     return replayed;
   }
@@ -79,24 +100,31 @@ export class DeadLetterStore {
         throw error;
       }
     }
-    let purged = 0;
-    await this.#each(stream, ids, async (msg) => {
-      if (await this.#jsm.streams.deleteMessage(stream, msg.seq, false)) purged++;
+    const purged = new Set<string>();
+    await this.#each(stream, ids, async (msg, record) => {
+      if (await this.#jsm.streams.deleteMessage(stream, msg.seq, false)) purged.add(record.id);
     });
-    return purged;
+    return purged.size;
   }
 
+  /** Visits each chosen dead letter; `first` is false for a later copy of the same id. */
   async #each(
     stream: string,
     ids: readonly string[] | undefined,
-    act: (msg: JsDelivery, record: DeadLetterRecord) => Promise<void>,
+    act: (msg: JsDelivery, record: DeadLetterRecord, first: boolean) => Promise<void>,
   ): Promise<void> {
     const wanted = ids === undefined ? undefined : new Set(ids);
+    const seen = new Set<string>();
     await scanAll(this.#jsm, this.#puller, stream, async (page) => {
       const chosen = page
         .map((msg) => ({ msg, record: parse(msg) }))
-        .filter(({ record }) => wanted === undefined || wanted.has(record.id));
-      await Promise.all(chosen.map(({ msg, record }) => act(msg, record)));
+        .filter(({ record }) => wanted === undefined || wanted.has(record.id))
+        .map(({ msg, record }) => ({
+          msg,
+          record,
+          first: !seen.has(record.id) && !!seen.add(record.id),
+        }));
+      await Promise.all(chosen.map(({ msg, record, first }) => act(msg, record, first)));
     });
   }
 }

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { deadlineSignal } from '../../../core/deadline.js';
 import { ClosedError, EngineUnavailableError, UnsupportedError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
@@ -7,18 +9,20 @@ import type {
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
-  MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
+import { AssembledDriver, storeParts } from '../assemble.js';
 import { AcksSeen } from './acks-seen.js';
 import { type NatsClients, openConnection } from './connection.js';
 import { DeadLetterStore } from './dead-letters.js';
@@ -38,13 +42,16 @@ import { queueStats } from './stats.js';
 import { Topology } from './topology.js';
 import { Wakes } from './wakes.js';
 
+/** nats-server's default max_payload, until the server's INFO says otherwise. */
+const defaultMaxPayload = 1024 * 1024;
+
 /** Connects to NATS at `url` (e.g. `nats://127.0.0.1:4222`) and returns the driver. */
 export async function openNatsDriver(
   url: string,
   options?: NatsDriverOptions,
 ): Promise<NatsDriver> {
   const resolved = resolveNatsOptions(options);
-  return new NatsDriver(await openConnection(url, resolved), resolved);
+  return new NatsDriver(new NatsStore(await openConnection(url, resolved), resolved));
 }
 
 /**
@@ -52,8 +59,32 @@ export async function openNatsDriver(
  * interest stream with a durable consumer per group, a log a limits stream. Producer ids
  * ride in `Nats-Msg-Id` against the stream's duplicate window; retries are naks with a delay.
  */
-export class NatsDriver implements MessagingDriver {
-  readonly name = 'nats';
+export class NatsDriver extends AssembledDriver {
+  readonly #store: NatsStore;
+
+  constructor(store: NatsStore) {
+    super(storeParts('nats', store.capabilities, store));
+    this.#store = store;
+  }
+
+  /** False while the connection is down and the client is reconnecting. */
+  get connected(): boolean {
+    return this.#store.connected;
+  }
+
+  /** The prefix of every stream and subject this driver uses. */
+  get prefix(): string {
+    return this.#store.prefix;
+  }
+
+  /** Deletes every stream this driver's prefix names (all queues, topics, logs, dead letters). */
+  dropAll(): Promise<number> {
+    return this.#store.dropAll();
+  }
+}
+
+/** The queue, dead-letter and stream work on one JetStream connection. */
+class NatsStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities;
   readonly #c: NatsClients;
   readonly #options: ResolvedNatsOptions;
@@ -96,7 +127,15 @@ export class NatsDriver implements MessagingDriver {
     this.#puller = new Puller(nc, Math.min(options.timeoutMs, 2000));
     this.#leases = new LeaseTable((held) => this.#lapse(held));
     this.#dead = new DeadLetterStore(js, jsm, this.#puller, options.timeoutMs);
-    this.#logs = new Logs(js, jsm, this.#puller, this.#names, this.#topology, options.timeoutMs);
+    this.#logs = new Logs(
+      js,
+      jsm,
+      this.#puller,
+      this.#names,
+      this.#topology,
+      options.timeoutMs,
+      () => this.#maxPayload,
+    );
     this.#wakes = new Wakes(nc);
     this.#acksSeen = new AcksSeen(nc, Math.min(options.timeoutMs, 1000));
     this.#pubAcks = new PubAcks(nc, options.timeoutMs);
@@ -120,7 +159,7 @@ export class NatsDriver implements MessagingDriver {
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#ready();
+    this.#connected();
     if (records.some((r) => r.delayMs > 0)) {
       throw new UnsupportedError('the nats driver does not offer delayed messages');
     }
@@ -129,7 +168,8 @@ export class NatsDriver implements MessagingDriver {
     const { jsm } = this.#c;
     const publish = async () => {
       await this.#topology.target(target.kind, name, options);
-      return publishRecords(this.#pubAcks, jsm, names, records, options);
+      const to = { ...names, maxPayload: this.#maxPayload };
+      return publishRecords(this.#pubAcks, jsm, to, records, options);
     };
     let outcomes: EnqueueOutcome[];
     try {
@@ -151,12 +191,12 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
-    this.#ready();
+    this.#connected();
     await this.#topology.source({ kind: 'subscription', topic, group });
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#ready();
+    this.#connected();
     const ackWaitMs = await this.#topology.source(source);
     const { stream, consumer } = this.#names.source(source);
     const key = this.#key(source);
@@ -209,7 +249,6 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
     const key = this.#key(source);
     let last: Held | undefined;
     for (const receipt of receipts) {
@@ -225,7 +264,6 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
-    this.#open();
     const key = this.#key(source);
     const held = this.#leases.take(key, receipt);
     if (held === undefined) return;
@@ -240,29 +278,32 @@ export class NatsDriver implements MessagingDriver {
     receipts: readonly string[],
     leaseMs: number,
   ): Promise<string[]> {
-    this.#open();
     const key = this.#key(source);
     return receipts.filter((receipt) => !this.#leases.extend(key, receipt, leaseMs));
   }
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
-    this.#ready();
+    this.#connected();
     const key = this.#key(source);
     const held = this.#leases.take(key, receipt);
     if (held === undefined) return;
     try {
       await this.#topology.deadLetters(source);
       const meta = readMeta(held.delivery.headers, `${key}:${held.delivery.seq}`);
-      await this.#dead.add(this.#names.deadLetters(source).subject, {
-        id: meta.id,
-        key: meta.key,
-        headers: meta.headers,
-        body: text(held.delivery.msg.data),
-        attempt: held.attempt,
-        publishedAt: meta.publishedAt ?? held.delivery.storedAt,
-        failedAt: Date.now(),
-        error,
-      });
+      await this.#dead.add(
+        this.#names.deadLetters(source).subject,
+        {
+          id: meta.id,
+          key: meta.key,
+          headers: meta.headers,
+          body: text(held.delivery.msg.data),
+          attempt: held.attempt,
+          publishedAt: meta.publishedAt ?? held.delivery.storedAt,
+          failedAt: Date.now(),
+          error,
+        },
+        `${key}:${held.delivery.seq}`,
+      );
     } catch (failure) {
       // Not stored as a dead letter: give the message back rather than lose it.
       this.#giveBack(held, 0);
@@ -279,7 +320,7 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#ready();
+    this.#connected();
     await this.#topology.source(source);
     await this.#acksSeen.settle(this.#key(source));
     const { stream, consumer } = this.#names.source(source);
@@ -294,12 +335,12 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#ready();
+    this.#connected();
     return this.#dead.list(await this.#topology.deadLetters(source), limit);
   }
 
   async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#ready();
+    this.#connected();
     await this.#topology.source(source);
     const stream = await this.#topology.deadLetters(source);
     const target =
@@ -312,7 +353,7 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#ready();
+    this.#connected();
     return this.#dead.purge(await this.#topology.deadLetters(source), ids);
   }
 
@@ -321,29 +362,29 @@ export class NatsDriver implements MessagingDriver {
     records: readonly StreamRecord[],
     retention: Retention,
   ): Promise<number[]> {
-    this.#ready();
+    this.#connected();
     const offsets = await this.#logs.append(stream, records, retention);
     this.#wakes.send(this.#names.log(stream).wake);
     return offsets;
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#ready();
+    this.#connected();
     return this.#logs.read(stream, fromOffset, limit);
   }
 
   async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#ready();
+    this.#connected();
     return this.#logs.resolve(stream, position);
   }
 
   async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    this.#ready();
+    this.#connected();
     await this.#logs.commit(stream, group, offset);
   }
 
   async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#ready();
+    this.#connected();
     return this.#logs.committed(stream, group);
   }
 
@@ -353,7 +394,8 @@ export class NatsDriver implements MessagingDriver {
 
   /** Deletes every stream this driver's prefix names (all queues, topics, logs, dead letters). */
   async dropAll(): Promise<number> {
-    this.#ready();
+    if (this.#closed) throw new ClosedError('the nats driver is closed');
+    this.#connected();
     let dropped = 0;
     for await (const name of this.#c.jsm.streams.names()) {
       if (!name.startsWith(`${this.#names.prefix}_`)) continue;
@@ -366,7 +408,6 @@ export class NatsDriver implements MessagingDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
     this.#closed = true;
     for (const held of this.#leases.releaseAll()) held.delivery.nak();
     this.#puller.close();
@@ -380,7 +421,13 @@ export class NatsDriver implements MessagingDriver {
 
   /** Waits until the server has what was sent, but not past the timeout or while it is unreachable. */
   async #flush(): Promise<void> {
-    if (this.#c.up()) await withTimeout(this.#c.nc.flush(), this.#options.timeoutMs);
+    if (!this.#c.up()) return;
+    const deadline = deadlineSignal(this.#options.timeoutMs);
+    try {
+      await Promise.race([this.#c.nc.flush(), once(deadline.signal, 'abort')]);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   #key(source: Source): string {
@@ -398,22 +445,14 @@ export class NatsDriver implements MessagingDriver {
     this.#redeliveries.waiting(held.source, held.delivery.seq, Date.now() + delayMs);
   }
 
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the nats driver is closed');
+  /** The server's limit on headers plus body, from its INFO (read again after a reconnect). */
+  get #maxPayload(): number {
+    return this.#c.nc.info?.max_payload ?? defaultMaxPayload;
   }
 
-  /** Open and connected: calls that need the server fail fast while it is unreachable. */
-  #ready(): void {
-    this.#open();
+  /** Calls that need the server fail fast while it is unreachable. */
+  #connected(): void {
     if (!this.#c.up())
       throw new EngineUnavailableError('the connection to NATS is down; reconnecting');
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -3,6 +3,7 @@ import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
 import { UnsupportedError } from '../../../core/errors.js';
 import type { EnqueueOptions, EnqueueOutcome, OutgoingRecord } from '../../driver.js';
 import { isFull, queueFull } from './errors.js';
+import { checkPayloadSize } from './payload-limit.js';
 import type { PubAck, PubAcks } from './pub-acks.js';
 import { type Meta, metaOf, msgId, writeMeta } from './records.js';
 
@@ -12,6 +13,8 @@ export const minDedupeWindowMs = 100;
 export interface PublishTarget {
   readonly stream: string;
   readonly subject: string;
+  /** The server's `max_payload` (from its INFO): headers and body together may not exceed it. */
+  readonly maxPayload: number;
 }
 
 /**
@@ -20,6 +23,8 @@ export interface PublishTarget {
  * and if a concurrent producer fills the stream half-way, the part already stored is
  * deleted again before QueueFullError is thrown. Records with a producer id stay: the
  * duplicate window remembers their ids, so deleting them would make a retry lose them.
+ * Every record is checked against the server's `max_payload` before any is sent: one too
+ * large rejects the batch with SLUICE_INVALID_MESSAGE and nothing of it is stored.
  */
 export async function publishRecords(
   acks: PubAcks,
@@ -41,12 +46,17 @@ export async function publishRecords(
       throw queueFull(target.stream, options.maxLength);
     }
   }
-  const send = (record: OutgoingRecord) =>
-    acks.publish(target.subject, record.body, headersOf(record, options, extra));
+  const headers = records.map((record, i) => {
+    const h = headersOf(record, options, extra);
+    checkPayloadSize(record.body, h, target.maxPayload, i, records.length);
+    return h;
+  });
+  const send = (record: OutgoingRecord, i: number) =>
+    acks.publish(target.subject, record.body, headers[i]!);
   if (records.length === 1) {
     // The common case, without the bookkeeping a batch needs to undo a half-stored one.
     try {
-      return [(await send(records[0]!)).duplicate ? 'duplicate' : 'stored'];
+      return [(await send(records[0]!, 0)).duplicate ? 'duplicate' : 'stored'];
     } catch (error) {
       if (options.overflow === 'reject' && isFull(error)) {
         throw queueFull(target.stream, options.maxLength, error);

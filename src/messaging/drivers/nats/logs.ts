@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from '../../driver.js';
 import type { Names } from './names.js';
+import { checkPayloadSize } from './payload-limit.js';
 import type { Puller } from './pull.js';
 import { metaOf, readMeta, text, writeMeta } from './records.js';
 import { scan } from './scan.js';
@@ -22,6 +23,7 @@ export class Logs {
   readonly #names: Names;
   readonly #topology: Topology;
   readonly #timeoutMs: number;
+  readonly #maxPayload: () => number;
 
   constructor(
     js: JetStreamClient,
@@ -30,7 +32,9 @@ export class Logs {
     names: Names,
     topology: Topology,
     timeoutMs: number,
+    maxPayload: () => number,
   ) {
+    this.#maxPayload = maxPayload;
     this.#js = js;
     this.#jsm = jsm;
     this.#puller = puller;
@@ -51,12 +55,17 @@ export class Logs {
       max_age:
         retention.maxAgeMs === undefined ? 0 : Math.max(retention.maxAgeMs, minAgeMs) * 1_000_000,
     });
+    const maxPayload = this.#maxPayload();
+    const headers = records.map((record, i) => {
+      const h = natsHeaders();
+      writeMeta(h, metaOf(record));
+      checkPayloadSize(record.body, h, maxPayload, i, records.length);
+      return h;
+    });
     const acks = await Promise.all(
-      records.map((record) => {
-        const h = natsHeaders();
-        writeMeta(h, metaOf(record));
-        return this.#js.publish(subject, record.body, { headers: h, timeout: this.#timeoutMs });
-      }),
+      records.map((record, i) =>
+        this.#js.publish(subject, record.body, { headers: headers[i]!, timeout: this.#timeoutMs }),
+      ),
     );
     if (retention.maxAgeMs !== undefined && retention.maxAgeMs < minAgeMs) {
       await this.#trimOlderThan(stream, Date.now() - retention.maxAgeMs);

@@ -1,5 +1,6 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { QueueStats } from '../../driver.js';
+import { queueWide } from '../../driver.js';
 import { consumerLag } from './metrics.js';
 
 export interface StatsInput {
@@ -33,8 +34,16 @@ export async function queueStats(input: StatsInput): Promise<QueueStats> {
     delayed: waiting - ready,
     oldestAgeMs: unacked === 0 ? 0 : await oldestAge(jsm, stream, info.ack_floor.stream_seq + 1),
     deadLettered,
+    scope,
   };
 }
+
+/**
+ * The server counts every process's messages; only which of the given-back ones are
+ * delayed is known to the process that gave them back: another process's delayed
+ * messages count as in flight here, so `delayed` is local.
+ */
+const scope: QueueStats['scope'] = { ...queueWide, delayed: 'local' };
 
 /** The age of the first message at or after `seq` (the consumer's first unacknowledged one). */
 async function oldestAge(jsm: JetStreamManager, stream: string, seq: number): Promise<number> {

@@ -1,8 +1,9 @@
 import type { Pool } from 'pg';
 import { inTransaction } from './context.js';
+import { hotFunctions } from './hot-functions.js';
 
 /**
- * The tables, created idempotently. Times are integer milliseconds of the server's clock
+ * Version 1: the tables, created idempotently. Times are integer milliseconds of the server's clock
  * (`now_ms()`), so every process agrees on leases and delays whatever its own clock says.
  * `now_ms()` is STABLE (transaction time), which lets the planner use it in index scans.
  */
@@ -84,14 +85,20 @@ function statements(s: string): string[] {
   ];
 }
 
-/** Bumped whenever statements() changes, so existing schemas are brought up to date. */
-const schemaVersion = 1;
+/**
+ * Each version's statements, applied in order to a schema below it: a new schema gets them
+ * all, an existing one only the versions it lacks (version 2 adds functions and takes no
+ * lock on a table, so instances of version 1 keep serving while one of version 2 opens).
+ */
+const versions: readonly ((s: string) => string[])[] = [statements, hotFunctions];
+const schemaVersion = versions.length;
 
 /**
- * Creates the schema and tables if missing; safe when several processes open at once.
- * Once a schema is at the current version, opening runs no DDL at all: CREATE INDEX takes
- * a SHARE lock on its table even when the index exists, which would stall (and can
- * deadlock with) the traffic of instances already running.
+ * Creates or upgrades the schema; safe when several processes open at once (they take
+ * turns on an advisory lock and re-read the version). Once a schema is at the current
+ * version, opening runs no DDL at all: CREATE INDEX takes a SHARE lock on its table even
+ * when the index exists, which would stall (and can deadlock with) the traffic of instances
+ * already running. A schema newer than this code is left as it is: versions only add.
  */
 export async function ensureSchema(pool: Pool, schema: string): Promise<void> {
   const s = quote(schema);
@@ -99,8 +106,11 @@ export async function ensureSchema(pool: Pool, schema: string): Promise<void> {
   await inTransaction(pool, async (client) => {
     // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog: serialise them.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sluice-ddl:${schema}`]);
-    if ((await currentVersion(client, schema)) >= schemaVersion) return;
-    for (const sql of statements(s)) await client.query(sql);
+    const from = await currentVersion(client, schema);
+    if (from >= schemaVersion) return;
+    for (const version of versions.slice(from)) {
+      for (const sql of version(s)) await client.query(sql);
+    }
     await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (version integer NOT NULL)`);
     await client.query(`DELETE FROM ${s}.schema_version`);
     await client.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [schemaVersion]);

@@ -1,5 +1,10 @@
 import type { Pool } from 'pg';
-import { ClosedError, EngineUnavailableError, InvalidArgumentError } from '../../../core/errors.js';
+import {
+  ClosedError,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  isSluiceError,
+} from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -7,23 +12,26 @@ import type {
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
-  MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
+import { AssembledDriver, storeParts } from '../assemble.js';
+import { engineUnreachable } from '../unreachable.js';
+import { type BatchedEnqueue, batchedEnqueue } from './batched-enqueue.js';
 import { type PgContext, sourceKey, streamKey } from './context.js';
 import { ensureSchema, quote } from './ddl.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from './dead-letters.js';
 import { enqueue } from './enqueue.js';
 import { enqueueInOneStatement } from './enqueue-fast.js';
-import { GroupCommit } from './group-commit.js';
 import * as leases from './leases.js';
 import { NotifyListener } from './listener.js';
 import { loadPg } from './load-pg.js';
@@ -54,16 +62,14 @@ export async function openPostgresDriver(
   const channel = `sluice_${resolved.schema}`;
   const listener = new NotifyListener(pg, config, channel, resolved.schema);
   const driver = new PostgresDriver(
-    { pool, s: quote(resolved.schema), channel },
-    resolved.schema,
-    listener,
+    new PostgresStore({ pool, s: quote(resolved.schema), channel }, resolved.schema, listener),
   );
   try {
     await ensureSchema(pool, resolved.schema);
     await listener.start();
   } catch (error) {
     await driver.close();
-    throw error;
+    throw cannotConnect(error) ? engineUnreachable('PostgreSQL', url, error) : error;
   }
   return driver;
 }
@@ -72,8 +78,29 @@ export async function openPostgresDriver(
  * Queues, topics and streams in PostgreSQL tables (see ddl.ts): claims with
  * `FOR UPDATE SKIP LOCKED`, leases as a `lease_until` column, wake-ups by LISTEN/NOTIFY.
  */
-export class PostgresDriver implements MessagingDriver {
-  readonly name = 'postgres';
+export class PostgresDriver extends AssembledDriver {
+  /** The schema holding the tables (unquoted). */
+  readonly schema: string;
+  readonly #store: PostgresStore;
+
+  constructor(store: PostgresStore) {
+    super(storeParts('postgres', store.capabilities, store));
+    this.#store = store;
+    this.schema = store.schema;
+  }
+
+  /** The pool, for the outbox and idempotency store sharing this database. */
+  get pool(): Pool {
+    return this.#store.pool;
+  }
+
+  get connected(): boolean {
+    return this.#store.connected;
+  }
+}
+
+/** The queue, dead-letter and stream work, each statement run through the shared pool. */
+class PostgresStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities = {
     durable: true,
     delay: true,
@@ -91,7 +118,7 @@ export class PostgresDriver implements MessagingDriver {
   readonly #ctx: PgContext;
   readonly #listener: NotifyListener;
   readonly #sweeper: NodeJS.Timeout;
-  readonly #groupCommit: GroupCommit;
+  readonly #groupCommit: BatchedEnqueue;
   #poolUp = true;
   #closed = false;
 
@@ -100,7 +127,7 @@ export class PostgresDriver implements MessagingDriver {
     this.schema = schema;
     this.#listener = listener;
     // Tracked and counted per statement, not per publish: a batch carries many calls.
-    this.#groupCommit = new GroupCommit(
+    this.#groupCommit = batchedEnqueue(
       (queue, records, options) =>
         this.#counted(records, () => enqueueInOneStatement(ctx, queue, records, options)),
       (queue, records, options) =>
@@ -128,7 +155,6 @@ export class PostgresDriver implements MessagingDriver {
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    if (this.#closed) return Promise.reject(new ClosedError('the postgres driver is closed'));
     if (target.kind === 'queue') return this.#groupCommit.enqueue(target.queue, records, options);
     return this.#counted(records, () => enqueue(this.#ctx, target, records, options));
   }
@@ -237,7 +263,6 @@ export class PostgresDriver implements MessagingDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
     await this.#listener.close();
@@ -251,6 +276,7 @@ export class PostgresDriver implements MessagingDriver {
    * have stored a publish: a retry with the same id is safe).
    */
   async #run<R>(work: () => Promise<R>): Promise<R> {
+    // A write that waited in the group commit while the driver closed.
     if (this.#closed) throw new ClosedError('the postgres driver is closed');
     try {
       const result = await work();
@@ -300,4 +326,16 @@ export function isConnectionError(error: unknown): boolean {
     typeof message === 'string' &&
     /Connection terminated|connection timeout|connection error and is not queryable/i.test(message)
   );
+}
+
+/**
+ * Reaching the server failed (a socket error, a timeout, or SQLSTATE class 08 connection,
+ * 28 credentials, 3D database, 57P server shutting down or starting), rather than a
+ * statement run once connected.
+ */
+function cannotConnect(error: unknown): boolean {
+  if (isSluiceError(error)) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return /^(08|28|3D|57P)/.test(code);
 }

@@ -5,6 +5,7 @@ import type {
   QueueStats,
   ReleaseOptions,
 } from '../../driver.js';
+import { queueWide } from '../../driver.js';
 import { type PgContext, parseHeaders, receiptOf, splitReceipts } from './context.js';
 import { perSchema } from './statements.js';
 
@@ -55,16 +56,20 @@ function nextDueSql(s: string): string {
   return `(SELECT min(d.due_at) FROM ${s}.messages d WHERE d.source = $1 AND d.due_at > ${s}.now_ms())`;
 }
 
+/** Deletes the acked rows whose lease is still the receipt's, returning their keys. */
+export function ackDeleteSql(s: string): string {
+  return `DELETE FROM ${s}.messages m
+    USING unnest($2::bigint[], $3::bigint[]) AS r(seq, token)
+    WHERE m.source = $1 AND m.seq = r.seq AND m.lease_token = r.token
+    RETURNING m.key`;
+}
+
+/** The claim and the ack run as the schema's functions (hot-functions.ts), built from the texts above. */
 const statements = perSchema((s) => ({
-  claim: claimSql(s, false),
-  claimByKey: claimSql(s, true),
+  claim: `SELECT * FROM ${s}.claim($1, $2, $3)`,
+  claimByKey: `SELECT * FROM ${s}.claim_by_key($1, $2, $3)`,
   nextDue: `SELECT ${nextDueSql(s)} AS at`,
-  ack: `WITH done AS (
-       DELETE FROM ${s}.messages m
-       USING unnest($2::bigint[], $3::bigint[]) AS r(seq, token)
-       WHERE m.source = $1 AND m.seq = r.seq AND m.lease_token = r.token
-       RETURNING m.key)
-     SELECT pg_notify($4, $1) WHERE EXISTS (SELECT 1 FROM done WHERE key IS NOT NULL)`,
+  ack: `SELECT ${s}.ack($1, $2, $3, $4)`,
   extend: `UPDATE ${s}.messages m
      SET due_at = ${s}.now_ms() + $4, lease_until = ${s}.now_ms() + $4
      FROM unnest($2::bigint[], $3::bigint[]) AS r(seq, token)
@@ -208,5 +213,6 @@ export async function stats(ctx: PgContext, source: string): Promise<QueueStats>
     delayed: Number(r.delayed),
     oldestAgeMs: r.oldest === null ? 0 : Math.max(0, Number(r.now) - Number(r.oldest)),
     deadLettered: Number(r.dead),
+    scope: queueWide,
   };
 }

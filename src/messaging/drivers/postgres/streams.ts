@@ -1,6 +1,11 @@
 import type { PoolClient } from 'pg';
-import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from '../../driver.js';
-import { sizeOf } from '../memory/streams.js';
+import {
+  type Retention,
+  retainedBytes,
+  type StreamEntryRecord,
+  type StreamPosition,
+  type StreamRecord,
+} from '../../driver.js';
 import { type PgContext, parseHeaders, streamKey, transaction } from './context.js';
 import { postgresMetrics } from './metrics.js';
 
@@ -25,7 +30,7 @@ export function append(
 ): Promise<number[]> {
   if (records.length === 0) return Promise.resolve([]);
   const { s } = ctx;
-  const sizes = records.map(sizeOf);
+  const sizes = records.map(retainedBytes);
   const added = sizes.reduce((a, b) => a + b, 0);
   return transaction(ctx, async (client) => {
     const head = await client.query<{ next_offset: string; bytes: string }>(

@@ -1,8 +1,10 @@
 import type { Channel, GetMessage } from 'amqplib';
-import type { DeadLetterRecord } from '../../driver.js';
+import type { DeadLetterParts, DeadLetterRecord, Source } from '../../driver.js';
 import type { Link } from './link.js';
+import type { Names } from './names.js';
 import { confirmPublish } from './publish.js';
 import { deadLetterOf, decode, publishOptions } from './records.js';
+import type { Topology } from './topology.js';
 
 /** Looks at one message; true when it acked (removed) it. */
 type Visit = (ch: Channel, message: GetMessage) => Promise<boolean>;
@@ -10,46 +12,87 @@ type Visit = (ch: Channel, message: GetMessage) => Promise<boolean>;
 /**
  * The dead-letter queue is a quorum queue read with basic.get. Messages taken only to be
  * looked at are never acked: closing the channel puts them back where they were.
+ *
+ * Moving a message here (publish the copy, then ack the original) is not atomic, and
+ * RabbitMQ cannot de-duplicate: a consumer killed between the two leaves the original to
+ * be redelivered and dead-lettered again. One id is one dead letter: list, replay and
+ * purge treat the copies of an id as one, and replay removes them all.
  */
-export class DeadLetterQueue {
+export class DeadLetterQueue implements DeadLetterParts {
   readonly #link: Link;
+  readonly #topology: Topology;
+  readonly #names: Names;
+  /** Called after a replay stored messages in the source's queue. */
+  readonly #replayed: (source: Source) => void;
 
-  constructor(link: Link) {
+  constructor(link: Link, topology: Topology, names: Names, replayed: (source: Source) => void) {
     this.#link = link;
+    this.#topology = topology;
+    this.#names = names;
+    this.#replayed = replayed;
   }
 
-  async list(dlq: string, limit: number): Promise<DeadLetterRecord[]> {
+  async list(source: Source, limit: number): Promise<DeadLetterRecord[]> {
+    await this.#topology.queue(source);
+    return this.#list(this.#names.deadLetters(source), limit);
+  }
+
+  async replay(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    const queue = await this.#topology.queue(source);
+    const n = await this.#replay(this.#names.deadLetters(source), queue, ids);
+    if (n > 0) this.#replayed(source);
+    return n;
+  }
+
+  async purge(source: Source, ids: readonly string[] | undefined): Promise<number> {
+    await this.#topology.queue(source);
+    return this.#purge(this.#names.deadLetters(source), ids);
+  }
+
+  async #list(dlq: string, limit: number): Promise<DeadLetterRecord[]> {
     const out: DeadLetterRecord[] = [];
+    const seen = new Set<string>();
     await this.#scan(dlq, limit, async (_ch, message) => {
-      out.push(deadLetterOf(message));
+      const record = deadLetterOf(message);
+      if (!seen.has(record.id)) out.push(record);
+      seen.add(record.id);
       return false;
     });
     return out;
   }
 
-  /** Publishes the chosen dead letters to `queue` as fresh messages, then acks them. */
-  async replay(dlq: string, queue: string, ids: readonly string[] | undefined): Promise<number> {
+  /** Publishes the chosen dead letters to `queue` as fresh messages (once per id), then acks them. */
+  async #replay(dlq: string, queue: string, ids: readonly string[] | undefined): Promise<number> {
     const wanted = ids === undefined ? undefined : new Set(ids);
-    return this.#scan(dlq, Number.MAX_SAFE_INTEGER, async (ch, message) => {
+    const replayed = new Set<string>();
+    await this.#scan(dlq, Number.MAX_SAFE_INTEGER, async (ch, message) => {
       const stored = decode(message);
       if (wanted !== undefined && !wanted.has(stored.id)) return false;
-      await confirmPublish(this.#link, '', queue, stored.body, publishOptions(stored));
+      if (!replayed.has(stored.id)) {
+        await confirmPublish(this.#link, '', queue, stored.body, publishOptions(stored));
+        replayed.add(stored.id);
+      }
       ch.ack(message);
       return true;
     });
+    return replayed.size;
   }
 
-  async purge(dlq: string, ids: readonly string[] | undefined): Promise<number> {
+  async #purge(dlq: string, ids: readonly string[] | undefined): Promise<number> {
     if (ids === undefined) {
       const ch = await this.#link.shared('ops');
       return (await ch.purgeQueue(dlq)).messageCount;
     }
     const wanted = new Set(ids);
-    return this.#scan(dlq, Number.MAX_SAFE_INTEGER, async (ch, message) => {
-      if (!wanted.has(decode(message).id)) return false;
+    const purged = new Set<string>();
+    await this.#scan(dlq, Number.MAX_SAFE_INTEGER, async (ch, message) => {
+      const { id } = decode(message);
+      if (!wanted.has(id)) return false;
       ch.ack(message);
+      purged.add(id);
       return true;
     });
+    return purged.size;
   }
 
   /**

@@ -1,32 +1,27 @@
 import type { Channel, Message } from 'amqplib';
-import {
-  ClosedError,
-  EngineUnavailableError,
-  isSluiceError,
-  UnsupportedError,
-} from '../../../core/errors.js';
+import { EngineUnavailableError, isSluiceError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
-  DeadLetterRecord,
   Delivery,
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
   MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Source,
-  StreamEntryRecord,
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
+import { assembleDriver } from '../assemble.js';
 import { ackBatch } from './ack-batch.js';
 import { Consumers } from './consumers.js';
 import { DeadLetterQueue } from './dead-letters.js';
 import { delayBucket } from './delay.js';
-import { QueueMissingError, replyCode } from './errors.js';
+import { OutcomeUnknownError, QueueMissingError, replyCode } from './errors.js';
 import { type Held, Leases } from './leases.js';
 import { Link } from './link.js';
 import { LocalDedupe } from './local-dedupe.js';
@@ -38,47 +33,61 @@ import { decode, fromOutgoing, h, publishOptions } from './records.js';
 import { RoomCheck } from './room.js';
 import { Topology } from './topology.js';
 
-const noStreams =
-  'the rabbitmq driver does not offer streams (they need the RabbitMQ stream protocol to report offsets)';
+const capabilities: DriverCapabilities = {
+  durable: true,
+  delay: true,
+  orderByKey: false,
+  dedupe: false,
+  overflow: ['reject'],
+  topics: true,
+  deadLetterReplay: true,
+  streams: false,
+  streamRetention: [],
+  streamReadFromTime: false,
+};
 
 /**
  * RabbitMQ through amqplib: quorum queues, publisher confirms, manual acks, prefetch by
  * basic.qos, dead letters in a quorum dead-letter queue, delayed messages and retries in
  * TTL queues that dead-letter back, topics as fan-out exchanges with a queue per group.
+ * No streams: they need the RabbitMQ stream protocol to report offsets.
  */
-export class RabbitDriver implements MessagingDriver {
-  readonly name = 'rabbitmq';
-  readonly capabilities: DriverCapabilities;
-  static readonly #base: DriverCapabilities = {
-    durable: true,
-    delay: true,
-    orderByKey: false,
-    dedupe: false,
-    overflow: ['reject'],
-    topics: true,
-    deadLetterReplay: true,
-    streams: false,
-    streamRetention: [],
-    streamReadFromTime: false,
-  };
+export async function openRabbitDriver(
+  url: string,
+  options?: RabbitDriverOptions,
+): Promise<MessagingDriver> {
+  const resolved = resolveRabbitOptions(options);
+  const link = await Link.open(url, resolved);
+  const names = new Names(resolved.prefix);
+  const topology = new Topology(link, names);
+  const queues = new RabbitQueues(link, names, topology, resolved.localDedupe);
+  return assembleDriver({
+    name: 'rabbitmq',
+    capabilities: { ...capabilities, dedupe: resolved.localDedupe },
+    queues,
+    deadLetters: new DeadLetterQueue(link, topology, names, (source) => queues.notify(source)),
+    noStreams:
+      'the rabbitmq driver does not offer streams (they need the RabbitMQ stream protocol to report offsets)',
+    close: () => queues.close(),
+  });
+}
+
+/** The queue and topic-group operations; the link, consumers and leases they share. */
+class RabbitQueues implements QueueParts {
   readonly #link: Link;
   readonly #names: Names;
   readonly #topology: Topology;
   readonly #leases = new Leases();
   readonly #room = new RoomCheck();
-  readonly #dead: DeadLetterQueue;
   readonly #consumers: Consumers;
-  #closed = false;
 
   readonly #dedupe: LocalDedupe | undefined;
 
-  private constructor(link: Link, names: Names, localDedupe: boolean) {
-    this.capabilities = { ...RabbitDriver.#base, dedupe: localDedupe };
+  constructor(link: Link, names: Names, topology: Topology, localDedupe: boolean) {
     this.#dedupe = localDedupe ? new LocalDedupe() : undefined;
     this.#link = link;
     this.#names = names;
-    this.#topology = new Topology(link, names);
-    this.#dead = new DeadLetterQueue(link);
+    this.#topology = topology;
     this.#consumers = new Consumers(link, this.#leases, (m, queue, extra) =>
       this.#copy(m, queue, extra),
     );
@@ -88,18 +97,11 @@ export class RabbitDriver implements MessagingDriver {
     });
   }
 
-  static async open(url: string, options?: RabbitDriverOptions): Promise<RabbitDriver> {
-    const resolved = resolveRabbitOptions(options);
-    const link = await Link.open(url, resolved);
-    return new RabbitDriver(link, new Names(resolved.prefix), resolved.localDedupe);
-  }
-
   async enqueue(
     target: Target,
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#open();
     const restoring = this.#link.restoring;
     if (restoring !== undefined) await restoring;
     const key =
@@ -110,12 +112,14 @@ export class RabbitDriver implements MessagingDriver {
           : `t/${target.topic}`;
     const duplicate = this.#dedupe?.claim(key, records, options.dedupeWindowMs);
     const fresh = duplicate === undefined ? records : records.filter((_, i) => !duplicate[i]);
+    // Only a record known not to be stored gives its id back: one whose confirm was lost
+    // keeps it, so a retry with the same id cannot store a second copy.
+    const refused = (some: readonly OutgoingRecord[]) => this.#dedupe?.forget(key, some);
     try {
-      if (fresh.length > 0) await this.#enqueue(target, fresh, options);
+      if (fresh.length > 0) await this.#enqueue(target, fresh, options, refused);
       if (duplicate === undefined) return records.map(() => 'stored');
       return records.map((_, i) => (duplicate[i] ? 'duplicate' : 'stored'));
     } catch (error) {
-      this.#dedupe?.forget(key, fresh);
       if (error instanceof QueueMissingError) this.#topology.forget(error.queue);
       if (target.kind === 'queue') this.#forgetIfMissing(error, target);
       if (isSluiceError(error)) throw error;
@@ -125,63 +129,66 @@ export class RabbitDriver implements MessagingDriver {
     }
   }
 
+  /** Publishes `records`, each confirmed; calls `refused` with those surely not stored. */
   async #enqueue(
     target: Target,
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
+    refused: (some: readonly OutgoingRecord[]) => void,
   ): Promise<void> {
     const now = Date.now();
     let exchange = '';
     let routingKey = '';
-    if (target.kind === 'queue') {
-      routingKey = this.#topology.declared(target) ?? (await this.#topology.queue(target));
-      const counting = this.#room.check(
-        routingKey,
-        target.queue,
-        records.length,
-        options.maxLength,
-        this.#countStored,
-      );
-      if (counting !== undefined) await counting;
-    } else {
-      exchange = await this.#topology.topic(target.topic);
+    try {
+      if (target.kind === 'queue') {
+        routingKey = this.#topology.declared(target) ?? (await this.#topology.queue(target));
+        const counting = this.#room.check(
+          routingKey,
+          target.queue,
+          records.length,
+          options.maxLength,
+          this.#countStored,
+        );
+        if (counting !== undefined) await counting;
+      } else {
+        exchange = await this.#topology.topic(target.topic);
+      }
+    } catch (error) {
+      refused(records);
+      throw error;
     }
-    const only = records.length === 1 ? records[0]! : undefined;
-    if (only !== undefined && only.delayMs <= 0) {
-      // The common case, without a batch's array of promises.
-      const options = publishOptions(fromOutgoing(only, now));
-      await confirmPublish(this.#link, exchange, routingKey, only.body, options);
-      this.#consumers.notify(target.kind === 'queue' ? target.queue : undefined);
-      return;
-    }
-    await Promise.all(
-      records.map(async (record) => {
-        const stored = fromOutgoing(record, now);
+    const publish = async (record: OutgoingRecord): Promise<void> => {
+      const stored = publishOptions(fromOutgoing(record, now));
+      try {
         if (record.delayMs > 0) {
-          const bucket = delayBucket(record.delayMs);
-          const queue = await this.#topology.delayQueue(target, bucket);
-          await confirmPublish(this.#link, '', queue, record.body, publishOptions(stored));
+          const queue = await this.#topology.delayQueue(target, delayBucket(record.delayMs));
+          await confirmPublish(this.#link, '', queue, record.body, stored);
         } else {
-          await confirmPublish(
-            this.#link,
-            exchange,
-            routingKey,
-            record.body,
-            publishOptions(stored),
-          );
+          await confirmPublish(this.#link, exchange, routingKey, record.body, stored);
         }
-      }),
-    );
-    this.#consumers.notify(target.kind === 'queue' ? sourceName(target) : undefined);
+      } catch (error) {
+        if (!(error instanceof OutcomeUnknownError)) refused([record]);
+        throw error;
+      }
+    };
+    const only = records.length === 1 ? records[0]! : undefined;
+    if (only !== undefined) {
+      // The common case, without a batch's array of promises.
+      await publish(only);
+    } else {
+      // Every outcome is known (or known to be unknown) before the batch settles.
+      const settled = await Promise.allSettled(records.map(publish));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    }
+    this.#consumers.notify(target.kind === 'queue' ? target.queue : undefined);
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
-    this.#open();
     await this.#topology.queue({ kind: 'subscription', topic, group });
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
     try {
       return await this.#claim(source, request);
     } catch (error) {
@@ -206,7 +213,6 @@ export class RabbitDriver implements MessagingDriver {
   }
 
   async ack(_source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
     const batch: Held[] = [];
     for (const receipt of receipts) {
       const held = this.#leases.take(receipt);
@@ -223,7 +229,6 @@ export class RabbitDriver implements MessagingDriver {
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
-    this.#open();
     const owner = this.#consumers.ownerOf(this.#leases.channelOf(receipt));
     // Releases happen as a consumer stops: stop its pushes first, or they come straight back.
     if (owner !== undefined && (!options.countAttempt || owner.retired))
@@ -260,12 +265,10 @@ export class RabbitDriver implements MessagingDriver {
     receipts: readonly string[],
     leaseMs: number,
   ): Promise<string[]> {
-    this.#open();
     return receipts.filter((receipt) => !this.#leases.extend(receipt, leaseMs));
   }
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
-    this.#open();
     const held = this.#leases.pin(receipt);
     if (held === undefined) return;
     try {
@@ -289,7 +292,6 @@ export class RabbitDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#open();
     try {
       return await this.#stats(source);
     } catch (error) {
@@ -306,7 +308,8 @@ export class RabbitDriver implements MessagingDriver {
   /**
    * `depth` and `deadLettered` are the broker's ready counts. AMQP 0-9-1 does not report
    * unacknowledged counts or message ages, so `inFlight` and `oldestAgeMs` cover this
-   * driver's own deliveries, and `delayed` the delay queues this driver has used.
+   * driver's own deliveries, and `delayed` the delay queues this driver has used: `scope`
+   * says so (see `scope` below).
    */
   async #stats(source: Source): Promise<QueueStats> {
     const queue = await this.#topology.queue(source);
@@ -330,64 +333,19 @@ export class RabbitDriver implements MessagingDriver {
       for (const m of sub.buffer) oldest = Math.min(oldest, decode(m).publishedAt);
     }
     consumerLag.set({ source: sourceName(source) }, depth);
-    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered };
+    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered, scope };
   }
 
-  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#open();
-    await this.#topology.queue(source);
-    return this.#dead.list(this.#names.deadLetters(source), limit);
-  }
-
-  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
-    const queue = await this.#topology.queue(source);
-    const n = await this.#dead.replay(this.#names.deadLetters(source), queue, ids);
-    if (n > 0) this.#consumers.notify(sourceName(source));
-    return n;
-  }
-
-  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
-    await this.#topology.queue(source);
-    return this.#dead.purge(this.#names.deadLetters(source), ids);
-  }
-
-  append(): Promise<number[]> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  read(): Promise<StreamEntryRecord[]> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  resolvePosition(): Promise<number> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  commitOffset(): Promise<void> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  committedOffset(): Promise<number | undefined> {
-    return Promise.reject(new UnsupportedError(noStreams));
-  }
-
-  onAppend(): () => void {
-    throw new UnsupportedError(noStreams);
+  /** Wakes this process's consumers of `source` (after a replay stored messages there). */
+  notify(source: Source): void {
+    this.#consumers.notify(sourceName(source));
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
     await this.#consumers.close();
     this.#leases.clear();
     // Closing the connection returns every unacknowledged delivery to its queue.
     await this.#link.close();
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the rabbitmq driver is closed');
   }
 
   /** A claim from no consumer loop: messages pushed but unclaimed first, then basic.get. */
@@ -431,17 +389,19 @@ export class RabbitDriver implements MessagingDriver {
   }
 }
 
+/** What AMQP 0-9-1 lets a client count (the management plugin's HTTP API is not assumed). */
+const scope: QueueStats['scope'] = {
+  depth: 'queue',
+  inFlight: 'local',
+  delayed: 'local',
+  oldestAgeMs: 'local',
+  deadLettered: 'queue',
+};
+
 function settle(held: Held, act: (channel: Channel, message: Message) => void): void {
   try {
     act(held.channel, held.message);
   } catch {
     // The channel closed under the delivery: the broker requeues it, as for a crash.
   }
-}
-
-export function openRabbitDriver(
-  url: string,
-  options?: RabbitDriverOptions,
-): Promise<RabbitDriver> {
-  return RabbitDriver.open(url, options);
 }

@@ -17,3 +17,17 @@ export class QueueMissingError extends EngineUnavailableError {
     this.name = 'QueueMissingError';
   }
 }
+
+/**
+ * The channel closed after the message was sent and before the broker confirmed it: it may
+ * or may not be stored, and nothing will tell which.
+ */
+export class OutcomeUnknownError extends EngineUnavailableError {
+  constructor(where: string, options?: SluiceErrorOptions) {
+    super(
+      `the channel closed before RabbitMQ confirmed the message for ${where}: it may have been stored`,
+      options,
+    );
+    this.name = 'OutcomeUnknownError';
+  }
+}

@@ -1,6 +1,7 @@
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import { ClosedError, EngineUnavailableError } from '../../../core/errors.js';
 import { loadOptional } from '../../../core/optional.js';
+import { engineUnreachable } from '../unreachable.js';
 import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedRabbitOptions } from './options.js';
 
@@ -45,9 +46,7 @@ export class Link {
     try {
       await link.#connect();
     } catch (error) {
-      throw new EngineUnavailableError(`cannot connect to RabbitMQ at ${redact(url)}`, {
-        cause: error,
-      });
+      throw engineUnreachable('RabbitMQ', url, error);
     }
     return link;
   }
@@ -185,10 +184,6 @@ export class Link {
       }
     }
   }
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 /** amqplib reads the heartbeat from the URL; one the user put there wins. */

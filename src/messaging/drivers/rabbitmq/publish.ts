@@ -1,6 +1,6 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { EngineUnavailableError } from '../../../core/errors.js';
-import { QueueMissingError } from './errors.js';
+import { OutcomeUnknownError, QueueMissingError } from './errors.js';
 import type { Link } from './link.js';
 import { confirms } from './metrics.js';
 
@@ -35,7 +35,8 @@ function pendingOf(channel: ConfirmChannel): Pending[] {
 /**
  * Publishes on the shared confirm channel and settles on the broker's confirm: resolves on
  * ack; rejects on a nack, on a return (`mandatory` and no queue to take it), or when the
- * channel or connection closes before the confirm. `options` is the caller's own: it is
+ * channel or connection closes before the confirm (then with OutcomeUnknownError, as the
+ * message may be stored). `options` is the caller's own: it is
  * completed in place.
  */
 export function confirmPublish(
@@ -66,7 +67,11 @@ function publishOn(
   const where = exchange || routingKey;
   options.mandatory = mandatory;
   return new Promise<void>((resolve, reject) => {
+    let sent = false;
+    let done = false;
     const settle = (error: unknown) => {
+      if (done) return;
+      done = true;
       if (list !== undefined) {
         // Confirms come in publish order: this one is nearly always first.
         const at = list[0] === pending ? 0 : list.indexOf(pending);
@@ -81,15 +86,18 @@ function publishOn(
       confirms.inc({ outcome: nacked ? 'nack' : 'failed' });
       if (pending.returned) {
         reject(new QueueMissingError(where, { cause: error ?? undefined }));
-        return;
+      } else if (sent && !nacked) {
+        reject(new OutcomeUnknownError(where, { cause: error ?? undefined }));
+      } else {
+        const message = nacked
+          ? `RabbitMQ refused the message (nack) for ${where}`
+          : `publish to ${where} failed: ${String(error)}`;
+        reject(new EngineUnavailableError(message, { cause: error ?? undefined }));
       }
-      const message = nacked
-        ? `RabbitMQ refused the message (nack) for ${where}`
-        : `the channel closed before RabbitMQ confirmed the message for ${where}`;
-      reject(new EngineUnavailableError(message, { cause: error ?? undefined }));
     };
     try {
       channel.publish(exchange, routingKey, Buffer.from(body, 'utf8'), options, settle);
+      sent = true;
     } catch (error) {
       settle(error ?? new Error('publish failed'));
     }

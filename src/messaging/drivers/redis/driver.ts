@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
-  ClosedError,
   EngineUnavailableError,
   InvalidArgumentError,
   isSluiceError,
@@ -14,18 +13,22 @@ import type {
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
-  MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
-import { sourceName } from '../../driver.js';
+import { queueWide, sourceName } from '../../driver.js';
+import { AssembledDriver, storeParts } from '../assemble.js';
+import { GroupCommit } from '../group-commit.js';
+import { engineUnreachable } from '../unreachable.js';
 import { openConnections, Tracked } from './connection.js';
 import { RedisDeadLetters } from './dead-letters.js';
 import { readDirect } from './direct-reads.js';
@@ -36,7 +39,6 @@ import {
   EnqueueHeads,
   outcomesOf,
 } from './enqueue-args.js';
-import { GroupCommit } from './group-commit.js';
 import { Keys } from './keys.js';
 import { RedisLogs } from './logs.js';
 import { forgetConsumerScript, statsScript } from './lua-admin.js';
@@ -97,26 +99,39 @@ export async function openRedisDriver(
   const name = `sluice-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const { command, subscriber } = await openConnections(url, options.redis ?? {}, name);
   const driver = new RedisDriver(
-    command,
-    subscriber,
-    prefix,
-    name,
-    options.maxDeadLetters ?? 100_000,
-    sweepMs,
+    new RedisStore(command, subscriber, prefix, name, options.maxDeadLetters ?? 100_000, sweepMs),
   );
   try {
     await Promise.all([command.connect(), subscriber.connect()]);
   } catch (error) {
     await driver.close();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`the redis driver cannot reach ${redact(url)}: ${reason}`, { cause: error });
+    throw engineUnreachable('Redis', url, error);
   }
   return driver;
 }
 
 /** Redis Streams with consumer groups; see lua-prelude.ts for the layout of the keys. */
-export class RedisDriver implements MessagingDriver {
-  readonly name = 'redis';
+export class RedisDriver extends AssembledDriver {
+  readonly keys: Keys;
+  /** The connection name of both connections begins with this (`-cmd`, `-sub`). */
+  readonly connectionName: string;
+  readonly #store: RedisStore;
+
+  constructor(store: RedisStore) {
+    super(storeParts('redis', store.capabilities, store));
+    this.#store = store;
+    this.keys = store.keys;
+    this.connectionName = store.connectionName;
+  }
+
+  /** Connection health, for probes and tests. */
+  get state(): { command: boolean; subscriber: boolean; reconnects: number } {
+    return this.#store.state;
+  }
+}
+
+/** The queue, dead-letter and stream work on the two connections. */
+class RedisStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities = {
     durable: true,
     delay: true,
@@ -149,7 +164,6 @@ export class RedisDriver implements MessagingDriver {
   readonly #groups = new Map<string, { topic: string; group: string }>();
   /** Set while the groups are made again after a reconnect: publishes wait for it. */
   #regrouping: Promise<void> | undefined;
-  #closed = false;
 
   constructor(
     command: Redis,
@@ -171,6 +185,11 @@ export class RedisDriver implements MessagingDriver {
     this.#subscriber = new Tracked(subscriber, 'subscriber', () => this.#wakeups.fireAll());
     this.#logs = new RedisLogs(command, this.keys);
     this.#dead = new RedisDeadLetters(command);
+    // One call in flight (the default): Redis runs a connection's calls one after another,
+    // so more in flight would save a round trip at most, while splitting the waiting
+    // publishes into smaller batches; and each script call has a fixed cost (a socket write
+    // and read here, the script's reads and its wake-up PUBLISH on the server) that a larger
+    // batch shares.
     this.#groupCommit = new GroupCommit(async (head, batches) =>
       outcomesOf(await scripts.enqueue.run(command, head.route, callArgs(head, batches)), batches),
     );
@@ -190,7 +209,6 @@ export class RedisDriver implements MessagingDriver {
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#open();
     if (records.length === 0) return [];
     const head = this.#heads.of(target, options);
     try {
@@ -217,7 +235,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
-    this.#open();
     await this.#createGroup(topic, group);
     this.#groups.set(`${topic}\u0000${group}`, { topic, group });
   }
@@ -252,7 +269,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
     const base = this.keys.box(source);
     if (this.#claimedFrom.size < maxTrackedBoxes) this.#claimedFrom.add(base);
     const leaseMs = Math.ceil(request.leaseMs);
@@ -324,7 +340,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
     const base = this.keys.box(source);
     for (let i = 0; i < receipts.length; i += chunk) {
       const args = [base, this.connectionName, ...receipts.slice(i, i + chunk)];
@@ -333,7 +348,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
-    this.#open();
     const base = this.keys.box(source);
     const delay = Math.max(0, Math.ceil(options.delayMs));
     await scripts.release.run(this.#client, `${base}:s`, [
@@ -350,7 +364,6 @@ export class RedisDriver implements MessagingDriver {
     receipts: readonly string[],
     leaseMs: number,
   ): Promise<string[]> {
-    this.#open();
     const base = this.keys.box(source);
     const lost: string[] = [];
     for (let i = 0; i < receipts.length; i += chunk) {
@@ -361,7 +374,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
-    this.#open();
     const base = this.keys.box(source);
     await scripts.deadLetter.run(this.#client, `${base}:s`, [
       base,
@@ -377,7 +389,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#open();
     const base = this.keys.box(source);
     const [depth, inFlight, delayed, oldest, deadLettered, now] = (await scripts.stats.run(
       this.#client,
@@ -391,22 +402,20 @@ export class RedisDriver implements MessagingDriver {
       delayed: delayed!,
       oldestAgeMs: oldest! < 0 ? 0 : Math.max(0, now! - oldest!),
       deadLettered: deadLettered!,
+      scope: queueWide,
     };
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#open();
     const entries = await this.#dead.list(this.keys.box(source), limit);
     return entries.map(([, fields]) => toDeadLetter(fields));
   }
 
   async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
     return this.#dead.replay(this.keys.box(source), ids);
   }
 
   async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#open();
     return this.#dead.purge(this.keys.box(source), ids);
   }
 
@@ -415,27 +424,22 @@ export class RedisDriver implements MessagingDriver {
     records: readonly StreamRecord[],
     retention: Retention,
   ): Promise<number[]> {
-    this.#open();
     return this.#logs.append(stream, records, retention);
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#open();
     return this.#logs.read(stream, fromOffset, limit);
   }
 
   async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#open();
     return this.#logs.resolve(stream, position);
   }
 
   async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    this.#open();
     await this.#logs.commit(stream, group, offset);
   }
 
   async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#open();
     return this.#logs.committed(stream, group);
   }
 
@@ -444,8 +448,6 @@ export class RedisDriver implements MessagingDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
     this.#wakeups.clear();
     if (this.#command.ready) {
       const client = this.#client;
@@ -460,20 +462,6 @@ export class RedisDriver implements MessagingDriver {
 
   get #client(): Redis {
     return this.#command.client;
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the redis driver is closed');
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the given url';
   }
 }
 

@@ -1,6 +1,6 @@
 import { QueueFullError } from '../../../core/errors.js';
 import type { EnqueueOptions, EnqueueOutcome, OutgoingRecord, Target } from '../../driver.js';
-import type { Lane } from './group-commit.js';
+import type { Lane } from '../group-commit.js';
 import type { Keys } from './keys.js';
 import { encodeHeaders } from './records.js';
 

@@ -9,38 +9,45 @@ import type {
   EnqueueOutcome,
   MessagingDriver,
   OutgoingRecord,
+  QueueParts,
   QueueStats,
   ReleaseOptions,
   Retention,
   Source,
   StreamEntryRecord,
+  StreamParts,
   StreamPosition,
   StreamRecord,
   Target,
 } from '../../driver.js';
-import { GroupCommit } from './group-commit.js';
-import type { SqliteDriverOptions } from './options.js';
+import { sourceName } from '../../driver.js';
+import { positiveInt } from '../../validate.js';
+import { assembleDriver, storeParts } from '../assemble.js';
+import { deadLettersDropped } from './metrics.js';
+import { defaultMaxDeadLetters, type SqliteDriverOptions } from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
 import { prepareDatabase } from './schema.js';
 import { SqliteStreams } from './streams.js';
+import { TransactionBatcher } from './transaction-batcher.js';
 import { WalSync } from './wal-sync.js';
 import { WalWatcher } from './wal-watcher.js';
 
 const dedupePurgeEveryMs = 1000;
 
-export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): SqliteDriver {
-  return new SqliteDriver(path, options);
-}
-
 /**
  * The embedded default: one SQLite file in WAL mode, shared safely by several processes.
  * Writes are group-committed; other processes learn of commits through the WAL watcher.
  */
-export class SqliteDriver implements MessagingDriver {
-  readonly name = 'sqlite';
+export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): MessagingDriver {
+  const store = new SqliteStore(path, options);
+  return assembleDriver(storeParts('sqlite', store.capabilities, store));
+}
+
+/** Queues, topic groups, dead letters and streams in one SQLite file. */
+class SqliteStore implements QueueParts, StreamParts {
   readonly capabilities: DriverCapabilities;
   readonly #db: Database.Database;
-  readonly #writer: GroupCommit;
+  readonly #writer: TransactionBatcher;
   readonly #queues: SqliteQueues;
   readonly #streams: SqliteStreams;
   readonly #work = new Map<string, Set<() => void>>();
@@ -48,6 +55,7 @@ export class SqliteDriver implements MessagingDriver {
   readonly #watcher: WalWatcher | undefined;
   readonly #dataVersion: Database.Statement;
   #seenVersion: unknown;
+  readonly #maxDeadLetters: number;
   #lastPurge = 0;
   #closed = false;
 
@@ -65,6 +73,11 @@ export class SqliteDriver implements MessagingDriver {
       streamRetention: ['count', 'age', 'bytes'],
       streamReadFromTime: true,
     };
+    this.#maxDeadLetters = positiveInt(
+      'maxDeadLetters',
+      options.maxDeadLetters,
+      defaultMaxDeadLetters,
+    );
     this.#db = new Database(path);
     // With 'full', durable writes are synced by WalSync off the main thread, not by SQLite.
     prepareDatabase(this.#db, {
@@ -74,7 +87,10 @@ export class SqliteDriver implements MessagingDriver {
     // A temporary or in-memory database has no WAL to sync, and survives nothing anyway.
     const wal = this.#db.pragma('journal_mode', { simple: true }) === 'wal';
     const syncDurable = wal && (options.synchronous ?? 'full') === 'full';
-    this.#writer = new GroupCommit(this.#db, syncDurable ? new WalSync(this.#db.name) : undefined);
+    this.#writer = new TransactionBatcher(
+      this.#db,
+      syncDurable ? new WalSync(this.#db.name) : undefined,
+    );
     this.#queues = new SqliteQueues(this.#db);
     this.#streams = new SqliteStreams(this.#db);
     this.#dataVersion = this.#db.prepare('PRAGMA data_version').pluck();
@@ -117,7 +133,6 @@ export class SqliteDriver implements MessagingDriver {
   }
 
   async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
     const address = addressOf(source);
     // A read first: an idle consumer never takes the write lock.
     if (!this.#queues.hasReady(address, Date.now())) {
@@ -151,7 +166,10 @@ export class SqliteDriver implements MessagingDriver {
 
   async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
     const address = addressOf(source);
-    await this.#writeLight(() => this.#queues.deadLetter(address, receipt, error, Date.now()));
+    const dropped = await this.#writeLight(() =>
+      this.#queues.deadLetter(address, receipt, error, Date.now(), this.#maxDeadLetters),
+    );
+    if (dropped > 0) deadLettersDropped.inc({ source: sourceName(source) }, dropped);
     this.#notify(address);
   }
 
@@ -160,12 +178,10 @@ export class SqliteDriver implements MessagingDriver {
   }
 
   async stats(source: Source): Promise<QueueStats> {
-    this.#open();
     return this.#queues.stats(addressOf(source), Date.now());
   }
 
   async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#open();
     return this.#queues.listDead(addressOf(source), limit);
   }
 
@@ -199,12 +215,10 @@ export class SqliteDriver implements MessagingDriver {
   }
 
   async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#open();
     return this.#streams.read(stream, fromOffset, limit);
   }
 
   async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#open();
     return this.#streams.resolve(stream, position);
   }
 
@@ -213,7 +227,6 @@ export class SqliteDriver implements MessagingDriver {
   }
 
   async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#open();
     return this.#streams.committed(stream, group);
   }
 
@@ -244,10 +257,6 @@ export class SqliteDriver implements MessagingDriver {
   #writeLight<R>(work: () => R): Promise<R> {
     if (this.#closed) return Promise.reject(new ClosedError('the sqlite driver is closed'));
     return this.#writer.run(work, false);
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClosedError('the sqlite driver is closed');
   }
 
   #notify(address: string): void {

@@ -12,4 +12,12 @@ export interface SqliteDriverOptions {
    * milliseconds of a commit. Default true; the consumers' poll interval is the fallback.
    */
   watch?: boolean;
+  /**
+   * Dead letters kept per queue (per group for a topic). At the cap the oldest are dropped
+   * to make room, counted in `sluice_messaging_sqlite_dead_letters_dropped_total`.
+   * Default 10,000.
+   */
+  maxDeadLetters?: number | undefined;
 }
+
+export const defaultMaxDeadLetters = 10_000;

@@ -11,6 +11,7 @@ import type {
   QueueStats,
   ReleaseOptions,
 } from '../../driver.js';
+import { queueWide } from '../../driver.js';
 import { decodeHeaders, encodeHeaders } from './rows.js';
 
 interface DeadRow {
@@ -79,6 +80,7 @@ export class SqliteQueues {
   readonly #stats: Statement;
   readonly #deadCount: Statement;
   readonly #deadList: Statement;
+  readonly #deadTrim: Statement;
   readonly #deadTake: Statement;
   readonly #deadTakeIds: Statement;
   readonly #groups: Statement;
@@ -137,6 +139,8 @@ export class SqliteQueues {
       MIN(published_at) AS oldest
       FROM sluice_messages WHERE address = @address`);
     this.#deadCount = db.prepare('SELECT COUNT(*) FROM sluice_dead WHERE address = ?').pluck();
+    this.#deadTrim = db.prepare(`DELETE FROM sluice_dead WHERE address = ? AND seq <= (
+      SELECT seq FROM sluice_dead WHERE address = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`);
     this.#deadList = db.prepare('SELECT * FROM sluice_dead WHERE address = ? ORDER BY seq LIMIT ?');
     this.#deadTake = db.prepare('DELETE FROM sluice_dead WHERE address = ? RETURNING *');
     this.#deadTakeIds = db.prepare(
@@ -256,12 +260,23 @@ export class SqliteQueues {
     return lost;
   }
 
-  deadLetter(address: string, receipt: string, error: string, now: number): boolean {
+  /**
+   * Moves a leased message to the dead letters; returns how many of the oldest dead letters
+   * it dropped to stay within `maxDead` (-1 when the lease was lost and nothing moved).
+   */
+  deadLetter(
+    address: string,
+    receipt: string,
+    error: string,
+    now: number,
+    maxDead: number,
+  ): number {
     const [seq, lease] = parseReceipt(receipt);
-    if (this.#toDead.run(now, error, seq, lease, address).changes === 0) return false;
+    if (this.#toDead.run(now, error, seq, lease, address).changes === 0) return -1;
     this.#delete.run(seq);
     this.#count.run(address, -1);
-    return true;
+    // Walks at most maxDead index entries: a bound on the cost as on the size.
+    return this.#deadTrim.run(address, address, maxDead).changes;
   }
 
   stats(address: string, now: number): QueueStats {
@@ -277,6 +292,7 @@ export class SqliteQueues {
       delayed: row.delayed,
       oldestAgeMs: row.oldest === null ? 0 : Math.max(0, now - row.oldest),
       deadLettered: this.#deadCount.get(address) as number,
+      scope: queueWide,
     };
   }
 

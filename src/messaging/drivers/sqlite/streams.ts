@@ -1,6 +1,11 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from '../../driver.js';
-import { sizeOf } from '../memory/streams.js';
+import {
+  type Retention,
+  retainedBytes,
+  type StreamEntryRecord,
+  type StreamPosition,
+  type StreamRecord,
+} from '../../driver.js';
 import { decodeHeaders, encodeHeaders } from './rows.js';
 
 interface EntryRow {
@@ -73,7 +78,7 @@ export class SqliteStreams {
     let { next, bytes } = head;
     const offsets: number[] = [];
     for (const r of records) {
-      const size = sizeOf(r);
+      const size = retainedBytes(r);
       this.#insert.run(
         stream,
         next,

@@ -1,7 +1,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SyncFailedError } from '../../errors.js';
-import type { DurableSync } from './group-commit.js';
+import type { DurableSync } from './transaction-batcher.js';
 
 /** How the WAL reaches the disk; a parameter so tests can make it fail. */
 export interface WalFiles {

@@ -23,6 +23,11 @@ interface Op {
 }
 
 /**
+ * SQLite's group commit. Unlike drivers/group-commit.ts, which sends waiting batches of one
+ * lane together in an async call, this runs synchronous writes of every kind (publishes,
+ * claims, acks) in one transaction on this thread, and resolves each when its own
+ * durability needs are met.
+ *
  * Runs every write submitted in one turn of the event loop in one IMMEDIATE transaction,
  * so a burst of publishes, claims and acks costs one commit instead of one each. Each write
  * runs in its own savepoint: one that throws (a full queue, say) is rolled back alone and
@@ -36,7 +41,7 @@ interface Op {
  * visible to consumers before it is synced: a message may be handled before its publish
  * resolves, never lost after.
  */
-export class GroupCommit {
+export class TransactionBatcher {
   readonly #batch: Transaction<(ops: Op[], out: Outcome) => void>;
   readonly #savepoint: Transaction<(work: () => unknown) => unknown>;
   readonly #wal: DurableSync | undefined;

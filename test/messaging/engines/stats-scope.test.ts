@@ -1,0 +1,112 @@
+// stats() read by a monitor that holds nothing, while a consumer elsewhere holds messages:
+// every figure marked `queue` must count the consumer's messages too, and a figure that
+// cannot (RabbitMQ's in-flight count over AMQP) must say `local`, never pass for whole.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { MessagingDriver } from '../../../src/messaging/driver.js';
+import { openNatsDriver } from '../../../src/messaging/drivers/nats/driver.js';
+import { openPostgresDriver } from '../../../src/messaging/drivers/postgres/driver.js';
+import { openRabbitDriver } from '../../../src/messaging/drivers/rabbitmq/driver.js';
+import { openRedisDriver } from '../../../src/messaging/drivers/redis/driver.js';
+import { openSqliteDriver } from '../../../src/messaging/drivers/sqlite/driver.js';
+import { connect } from '../../../src/messaging/index.js';
+import { gate, waitFor } from '../../conformance/helpers.js';
+import { type Engine, requireEngine } from '../../support/engines.js';
+import { dropPrefix, rabbitUrl } from './rabbitmq-support.js';
+
+const tag = `stats${process.pid}x${Date.now().toString(36)}`;
+const pgUrl = process.env.SLUICE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const redisUrl = 'redis://127.0.0.1:6379';
+
+interface Setup {
+  readonly engine?: Engine;
+  /** Opens a driver on the same data each time it is called. */
+  open(): Promise<MessagingDriver>;
+  drop(): Promise<void>;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-stats-scope-'));
+const setups: Record<string, Setup> = {
+  sqlite: {
+    open: async () => openSqliteDriver(join(dir, 'shared.db'), { synchronous: 'normal' }),
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  },
+  postgres: {
+    engine: 'postgres',
+    open: () => openPostgresDriver(pgUrl, { schema: `sluice_${tag}` }),
+    async drop() {
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "sluice_${tag}" CASCADE`);
+      await client.end();
+    },
+  },
+  redis: {
+    engine: 'redis',
+    open: () => openRedisDriver(redisUrl, { prefix: `sluice-test:${tag}:` }),
+    async drop() {
+      const admin = new Redis(redisUrl);
+      const keys = await admin.keys(`sluice-test:${tag}:*`);
+      if (keys.length > 0) await admin.unlink(...keys);
+      await admin.quit();
+    },
+  },
+  nats: {
+    engine: 'nats',
+    open: () => openNatsDriver('nats://127.0.0.1:4222', { prefix: tag }),
+    async drop() {
+      const admin = await openNatsDriver('nats://127.0.0.1:4222', { prefix: tag });
+      await admin.dropAll();
+      await admin.close();
+    },
+  },
+  rabbitmq: {
+    engine: 'rabbitmq',
+    open: () => openRabbitDriver(rabbitUrl, { prefix: tag }),
+    drop: () => dropPrefix(tag),
+  },
+};
+
+for (const [name, setup] of Object.entries(setups)) {
+  it(`${name}: a figure marked "queue" counts what other consumers hold`, async () => {
+    if (setup.engine !== undefined) await requireEngine(setup.engine);
+    const worker = await connect({ driver: await setup.open() });
+    const monitor = await connect({ driver: await setup.open() });
+    const release = gate();
+    try {
+      const held = 3;
+      await worker
+        .queue<number>('jobs')
+        .publishBatch([1, 2, 3, 4, 5].map((payload) => ({ payload })));
+      let running = 0;
+      worker.queue<number>('jobs').consume(
+        async () => {
+          running++;
+          await release.promise;
+        },
+        { prefetch: held, concurrency: held },
+      );
+      await waitFor(() => running === held, 'the worker to hold its messages');
+      const seen = await monitor.queue<number>('jobs').stats();
+      const own = await worker.queue<number>('jobs').stats();
+      assert.equal(seen.depth, 2);
+      assert.equal(seen.scope.depth, 'queue');
+      assert.equal(own.inFlight, held);
+      if (seen.scope.inFlight === 'queue') assert.equal(seen.inFlight, held);
+      else assert.equal(seen.inFlight, 0, 'a local figure counts only the monitor itself');
+      if (seen.scope.oldestAgeMs === 'queue') assert.ok(seen.oldestAgeMs >= 0);
+      assert.equal(seen.scope.deadLettered, 'queue');
+      assert.deepEqual(seen.scope, own.scope);
+    } finally {
+      release.open();
+      await worker.close({ drainTimeout: 1000 });
+      await monitor.close({ drainTimeout: 1000 });
+      await setup.drop();
+    }
+  });
+}
