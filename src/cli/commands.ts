@@ -13,8 +13,10 @@ export interface Command {
 /** Every `sluice` command, in the order help lists them. */
 export const commands: Record<string, Command> = {
   validate: {
-    usage: 'validate FILE...',
-    summary: 'check sluice.yaml files; every problem and warning names its file, line and key path',
+    usage: 'validate [FILE...]',
+    summary:
+      'check sluice.yaml files, references between sections too; problems and warnings by line',
+    options: [['FILE', 'a system file to check, or several (default: sluice.yaml)']],
     run: runValidate,
   },
   demo: {
@@ -29,8 +31,9 @@ export const commands: Record<string, Command> = {
       ['FILE', 'the system file (default: sluice.yaml)'],
       ['--drain-timeout DUR', 'how long in-flight work may finish on shutdown (default: 30s)'],
       ['--log-format pretty|json', 'merged log format (default: pretty on a terminal, else json)'],
+      ['SIGHUP', "reloads the file's gateway section, as POST /reload on its admin API does"],
     ],
-    run: async (args) => (await import('../runtime/cli.js')).runUp(args),
+    run: async (args) => (await import('./up.js')).runUp(args),
   },
   gateway: {
     usage: 'gateway -c FILE [--workers N] [--no-watch]',

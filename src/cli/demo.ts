@@ -59,11 +59,7 @@ export async function runDemo(args: string[]): Promise<number> {
     try {
       outcome = await policy.execute(({ signal }) => payment(signal));
     } catch (error) {
-      outcome = isCircuitOpenError(error)
-        ? 'rejected fast: circuit open'
-        : isTimeoutError(error)
-          ? 'timed out'
-          : `failed: ${(error as Error).message}`;
+      outcome = failureOf(error, upstreamCalls - before);
     }
     const ms = (performance.now() - started).toFixed(0).padStart(4);
     const tries = upstreamCalls - before;
@@ -85,4 +81,19 @@ export async function runDemo(args: string[]): Promise<number> {
     `\n${upstreamCalls} upstream calls in all; the breaker kept the outage from multiplying them.`,
   );
   return 0;
+}
+
+/**
+ * What a failed call went through. "Rejected fast" only when the open circuit refused it
+ * before any upstream call: a call whose first attempt timed out and opened the circuit
+ * took the timeout's time, and says so.
+ */
+export function failureOf(error: unknown, upstreamCalls: number): string {
+  if (isCircuitOpenError(error)) {
+    if (upstreamCalls === 0) return 'rejected fast: circuit open, payment not called';
+    const calls = upstreamCalls === 1 ? '1 upstream call' : `${upstreamCalls} upstream calls`;
+    return `circuit opened after ${calls}: retry stopped`;
+  }
+  if (isTimeoutError(error)) return 'timed out';
+  return `failed: ${error instanceof Error ? error.message : String(error)}`;
 }

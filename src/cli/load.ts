@@ -1,7 +1,8 @@
 import { TargetRefusedError, TargetUnreachableError } from './load/errors.js';
 import { parseJson, Target } from './load/http.js';
 import { parseLoadArgs } from './load/options.js';
-import { formatSummary, progressLine, summarize } from './load/report.js';
+import { showProgress } from './load/progress.js';
+import { formatSummary, type LoadTiming, progressLine, summarize } from './load/report.js';
 import { sendArrivals } from './load/schedule.js';
 import { settleOrders } from './load/settle.js';
 import { LoadStats } from './load/stats.js';
@@ -27,6 +28,7 @@ export async function runLoad(args: string[]): Promise<number> {
     notice('interrupted: finishing what is in flight, then the summary');
     stop.abort();
   };
+  const begun = performance.now();
   try {
     const skus = await productSkus(target, options.url);
     const tokens = new UserTokens(target, stats, options.users, notice);
@@ -35,21 +37,24 @@ export async function runLoad(args: string[]): Promise<number> {
 
     process.once('SIGINT', onInterrupt);
     const started = performance.now();
-    const progress = showProgress(() =>
-      progressLine(performance.now() - started, stats, traffic.orders.size),
+    let lastSentAt = started;
+    const progress = showProgress(
+      () => progressLine(performance.now() - started, stats, traffic.orders.size),
+      { tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) },
     );
     try {
-      await sendArrivals({
+      ({ lastSentAt } = await sendArrivals({
         ratePerSecond: options.ratePerSecond,
         durationMs: options.durationMs,
         arrive: (dueAt) => traffic.arrive(dueAt),
         stats,
         signal: stop.signal,
-      });
+      }));
     } finally {
       progress.stop();
     }
-    const elapsedMs = performance.now() - started;
+    const answered = performance.now();
+    const elapsedMs = answered - started;
 
     if (options.settleMs > 0 && traffic.orders.size > 0 && !stop.signal.aborted) {
       notice(
@@ -57,7 +62,15 @@ export async function runLoad(args: string[]): Promise<number> {
       );
       await settleOrders(target, tokens, traffic.orders.values(), options.settleMs);
     }
-    const summary = summarize(options, stats, traffic, elapsedMs);
+    const finished = performance.now();
+    const timing: LoadTiming = {
+      totalMs: finished - begun,
+      startingMs: started - begun,
+      sendingMs: lastSentAt - started,
+      lastAnswersMs: answered - lastSentAt,
+      settlingMs: finished - answered,
+    };
+    const summary = summarize(options, stats, traffic, elapsedMs, timing);
     process.stdout.write(
       `${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`,
     );
@@ -89,19 +102,4 @@ async function productSkus(target: Target, url: URL): Promise<string[]> {
     );
   }
   return skus;
-}
-
-/** On a terminal, one status line rewritten every second; otherwise a plain line every 5 s. */
-function showProgress(line: () => string): { stop: () => void } {
-  const tty = process.stderr.isTTY === true;
-  const timer = setInterval(
-    () => process.stderr.write(tty ? `\r${line()}\x1b[K` : `${line()}\n`),
-    tty ? 1000 : 5000,
-  );
-  return {
-    stop: () => {
-      clearInterval(timer);
-      process.stderr.write(tty ? `\r${line()}\x1b[K\n` : `${line()}\n`);
-    },
-  };
 }

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isConfigError } from '../core/index.js';
 import { configWarnings, loadSluiceConfig } from '../runtime/config/index.js';
-import { UsageError } from './errors.js';
 
 export interface Output {
   out: (line: string) => void;
@@ -14,14 +13,15 @@ export const consoleOutput: Output = {
 };
 
 /**
- * `sluice validate FILE...`: 0 when every file is valid, 1 when any is not. Warnings (a
+ * `sluice validate [FILE...]`: 0 when every file is valid, 1 when any is not. Warnings (a
  * trusted proxy that clients also reach directly) are printed and fail nothing.
  */
 export async function runValidate(args: string[], output: Output = consoleOutput): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: {} });
-  if (positionals.length === 0) throw new UsageError('validate needs a file: sluice validate FILE');
+  // The same default as `sluice up` and `sluice fault`.
+  const files = positionals.length === 0 ? ['sluice.yaml'] : positionals;
   let code = 0;
-  for (const file of positionals) {
+  for (const file of files) {
     try {
       const warnings = await configWarnings(file, await loadSluiceConfig(file));
       for (const w of warnings) {

@@ -206,6 +206,17 @@ export const isEngineUnavailableError = (e: unknown): e is EngineUnavailableErro
   isSluiceError(e, 'SLUICE_ENGINE_UNAVAILABLE');
 export const isConfigError = (e: unknown): e is ConfigError =>
   isSluiceError(e, 'SLUICE_CONFIG_INVALID');
+export const isRetryBudgetExhaustedError = (e: unknown): e is RetryBudgetExhaustedError =>
+  isSluiceError(e, 'SLUICE_RETRY_BUDGET_EXHAUSTED');
+export const isInvalidArgumentError = (e: unknown): e is InvalidArgumentError =>
+  isSluiceError(e, 'SLUICE_INVALID_ARGUMENT');
+export const isClosedError = (e: unknown): e is ClosedError => isSluiceError(e, 'SLUICE_CLOSED');
+export const isUnsupportedError = (e: unknown): e is UnsupportedError =>
+  isSluiceError(e, 'SLUICE_UNSUPPORTED');
+export const isDependencyMissingError = (e: unknown): e is DependencyMissingError =>
+  isSluiceError(e, 'SLUICE_DEPENDENCY_MISSING');
+export const isLimiterUnavailableError = (e: unknown): e is LimiterUnavailableError =>
+  isSluiceError(e, 'SLUICE_LIMITER_UNAVAILABLE');
 
 /** The `retryAfter` hint (ms) an error carries, if any, whatever produced it. */
 export function retryAfterOf(error: unknown): number | undefined {

@@ -1,5 +1,7 @@
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export {
+  type ConfigCheck,
+  closestName,
   type Env,
   formatPath,
   type Interpolated,
@@ -7,6 +9,7 @@ export {
   type LoadConfigOptions,
   loadConfig,
   type ParseConfigOptions,
+  type PathProblem,
   type PathSegment,
   parseConfig,
   type SchemaObject,

@@ -1,3 +1,27 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  AbortedError,
+  ClosedError,
+  DependencyMissingError,
+  InvalidArgumentError,
+  isAbortedError,
+  isClosedError,
+  isDependencyMissingError,
+  isInvalidArgumentError,
+  isLimiterUnavailableError,
+  isLoadShedError,
+  isQueueFullError,
+  isRateLimitedError,
+  isSluiceError,
+  isTimeoutError,
+  LimiterUnavailableError,
+  LoadShedError,
+  QueueFullError,
+  RateLimitedError,
+  retryAfterOf,
+  SluiceError,
+  TimeoutError,
+} from '../core/errors.js';
 export { type AimdLimitOptions, aimdAlgorithm, aimdLimit } from './aimd-limit.js';
 export {
   BoundedChannel,

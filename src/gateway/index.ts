@@ -1,6 +1,19 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  ConfigError,
+  type ConfigProblem,
+  DependencyMissingError,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  isConfigError,
+  isDependencyMissingError,
+  isEngineUnavailableError,
+  isInvalidArgumentError,
+  isSluiceError,
+  SluiceError,
+} from '../core/errors.js';
 export { type AdminOptions, type AdminServer, startAdmin } from './admin.js';
 export { type Balancer, type BalancerKind, leastRequest, roundRobin } from './balancer.js';
-export { loadGatewayConfig, runGateway, type TracesSection } from './cli.js';
 export type {
   CompiledRoute,
   CompileEnv,
@@ -33,6 +46,7 @@ export type {
   TlsConfig,
   UpstreamConfig,
 } from './config.js';
+export { loadGatewayConfig } from './config-file.js';
 export { gatewayConfigSchema } from './config-schema.js';
 export { HttpProblemError, isHttpProblemError, type ProblemExtensions } from './errors.js';
 export { hashApiKey } from './filters/api-key.js';

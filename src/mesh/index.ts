@@ -1,3 +1,21 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  AbortedError,
+  ClosedError,
+  ConfigError,
+  type ConfigProblem,
+  DependencyMissingError,
+  InvalidArgumentError,
+  isAbortedError,
+  isClosedError,
+  isConfigError,
+  isDependencyMissingError,
+  isInvalidArgumentError,
+  isSluiceError,
+  isTimeoutError,
+  SluiceError,
+  TimeoutError,
+} from '../core/errors.js';
 export { Authorizer, type Decision } from './authorization.js';
 export type { MeshControl, MeshEndpoint, WorkloadIdentity } from './contract.js';
 export { isMeshError, MeshError, type MeshErrorCode } from './errors.js';

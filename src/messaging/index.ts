@@ -1,3 +1,24 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  AbortedError,
+  ClosedError,
+  DependencyMissingError,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  isAbortedError,
+  isClosedError,
+  isDependencyMissingError,
+  isEngineUnavailableError,
+  isInvalidArgumentError,
+  isQueueFullError,
+  isSluiceError,
+  isTimeoutError,
+  isUnsupportedError,
+  QueueFullError,
+  SluiceError,
+  TimeoutError,
+  UnsupportedError,
+} from '../core/errors.js';
 export { Broker } from './broker.js';
 export { type ConnectOptions, connect } from './connect.js';
 export {

@@ -1,3 +1,10 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  InvalidArgumentError,
+  isInvalidArgumentError,
+  isSluiceError,
+  SluiceError,
+} from '../core/errors.js';
 export { bridgeMetrics } from './bridge-metrics.js';
 export { bridgeTracing } from './bridge-tracing.js';
 export { type MetricsHandler, metricsHandler } from './handler.js';

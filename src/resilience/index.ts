@@ -1,3 +1,21 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  AbortedError,
+  BulkheadFullError,
+  CircuitOpenError,
+  InvalidArgumentError,
+  isAbortedError,
+  isBulkheadFullError,
+  isCircuitOpenError,
+  isInvalidArgumentError,
+  isRetryBudgetExhaustedError,
+  isSluiceError,
+  isTimeoutError,
+  RetryBudgetExhaustedError,
+  retryAfterOf,
+  SluiceError,
+  TimeoutError,
+} from '../core/errors.js';
 export {
   type Backoff,
   constantBackoff,

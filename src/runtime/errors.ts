@@ -29,3 +29,22 @@ export class SystemUnreachableError extends SluiceError {
 
 export const isSystemUnreachableError = (e: unknown): e is SystemUnreachableError =>
   isSluiceError(e, 'SLUICE_SYSTEM_UNREACHABLE');
+
+/** Ports the file asks for are taken (or not ours to bind): nothing was started. */
+export class PortsUnavailableError extends SluiceError {
+  constructor(
+    readonly problems: readonly string[],
+    options?: SluiceErrorOptions,
+  ) {
+    const noun = problems.length === 1 ? 'port is' : 'ports are';
+    super(
+      'SLUICE_PORT_IN_USE',
+      `nothing started: ${problems.length} ${noun} not free\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      options,
+    );
+    this.name = 'PortsUnavailableError';
+  }
+}
+
+export const isPortsUnavailableError = (e: unknown): e is PortsUnavailableError =>
+  isSluiceError(e, 'SLUICE_PORT_IN_USE');

@@ -1,3 +1,17 @@
+// The core errors this pattern throws, with their type guards: import them from here.
+export {
+  AbortedError,
+  ClosedError,
+  ConfigError,
+  type ConfigProblem,
+  InvalidArgumentError,
+  isAbortedError,
+  isClosedError,
+  isConfigError,
+  isInvalidArgumentError,
+  isSluiceError,
+  SluiceError,
+} from '../core/errors.js';
 export * from './config/index.js';
 export { fetchSystemStatus, killInstance } from './control-client.js';
 export type {
@@ -6,12 +20,14 @@ export type {
   SystemStatus,
 } from './control-server.js';
 export {
+  isPortsUnavailableError,
   isServiceNotReadyError,
   isSystemUnreachableError,
+  PortsUnavailableError,
   ServiceNotReadyError,
   SystemUnreachableError,
 } from './errors.js';
-export { GatewayComponent } from './gateway.js';
+export { GatewayComponent, type GatewayComponentOptions } from './gateway.js';
 export type { InstanceInfo, InstanceState } from './instance.js';
 export { type LogFormat, LogSink, type LogSinkOptions, type LogSource } from './logs.js';
 export { planService, type ServicePlan } from './plan.js';

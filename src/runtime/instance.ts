@@ -4,10 +4,11 @@ import type { Logger } from '../observe/index.js';
 import { type Backoff, exponentialBackoff } from '../resilience/index.js';
 import { splitCommand } from './command.js';
 import { ServiceNotReadyError } from './errors.js';
-import { probe } from './health.js';
+import { type Probe, probe } from './health.js';
 import type { LogSink } from './logs.js';
 import type { RuntimeMetrics } from './metrics.js';
 import type { ServicePlan } from './plan.js';
+import { strangerOn } from './port-holder.js';
 
 export type InstanceState =
   | 'starting'
@@ -245,7 +246,9 @@ export class Instance {
     const url = `http://${host}:${port}${health.path}`;
     let failures = 0;
     while (!signal.aborted) {
-      const result = await probe(url, health.timeoutMs, signal);
+      let result = await probe(url, health.timeoutMs, signal);
+      if (signal.aborted) return;
+      if (result.healthy && this.#state !== 'ready') result = await this.#ownAnswer(result);
       if (signal.aborted) return;
       this.#lastCheck = `GET ${url}: ${result.detail}`;
       if (result.healthy) {
@@ -257,6 +260,18 @@ export class Instance {
       }
       await sleep(health.intervalMs, { signal }).catch(() => {});
     }
+  }
+
+  /**
+   * A healthy answer counts only if this instance gave it: a process that held the port
+   * before the instance started (it then fails to bind, and may crash-loop) would otherwise
+   * pass its checks. Linux tells which process listens; elsewhere the answer is believed.
+   */
+  async #ownAnswer(result: Probe): Promise<Probe> {
+    const pid = this.#child?.pid;
+    const stranger = pid === undefined ? undefined : await strangerOn(this.#o.port, pid);
+    if (stranger === undefined) return result;
+    return { healthy: false, detail: `${result.detail} from ${stranger}, not from this instance` };
   }
 
   #becomeReady(): void {

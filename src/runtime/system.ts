@@ -4,14 +4,24 @@ import { type Component, Lifecycle, type LifecycleEvent, type StopReport } from 
 import { policiesOf } from '../mesh/control/policies-of.js';
 import { createLogger, type Logger } from '../observe/index.js';
 import type { TelemetryQuery } from '../observe/store/index.js';
-import { envName, meshEnabled, type SluiceConfig, startOrder } from './config/index.js';
+import {
+  declaredPorts,
+  defaultMetricsPort,
+  envName,
+  meshEnabled,
+  type SluiceConfig,
+  startLevels,
+  startOrder,
+} from './config/index.js';
 import { ControlServer, type SystemStatus } from './control-server.js';
 import type { InstanceInfo } from './instance.js';
+import { ServiceLevel } from './level.js';
 import { LogSink, type LogSinkOptions } from './logs.js';
 import { MeshControlComponent } from './mesh-control.js';
 import { runtimeMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
 import { planService } from './plan.js';
+import { checkPorts } from './port-check.js';
 import { Service } from './service.js';
 import { MeshSidecars } from './sidecars.js';
 import { TelemetryStoreComponent } from './telemetry-store.js';
@@ -77,7 +87,7 @@ export interface System extends SystemView {
   reloadMeshPolicies(next: SluiceConfig): Promise<void>;
   /** Resolves once every service and component is up; rejects (after rolling back) if not. */
   readonly ready: Promise<void>;
-  /** Stops components, then services in reverse dependency order, sharing one deadline. */
+  /** Stops components, then services level by level in reverse, sharing one deadline. */
   stop(options?: { drainTimeout?: number }): Promise<StopReport>;
   /** SIGKILL to every instance at once, synchronously. */
   kill(): void;
@@ -92,7 +102,10 @@ function sinkOf(logs: StartSystemOptions['logs']): LogSink {
   return new LogSink(logs ?? { format: tty ? 'pretty' : 'json', color: tty });
 }
 
-/** Starts a validated `sluice.yaml`'s services in dependency order, then `components`. */
+/**
+ * Starts a validated `sluice.yaml`'s services in dependency order, each level of the
+ * dependency graph at once, then `components`. Every fixed port is checked first.
+ */
 export function startSystem(config: SluiceConfig, options: StartSystemOptions = {}): System {
   const host = options.host ?? '127.0.0.1';
   const sink = sinkOf(options.logs);
@@ -183,7 +196,7 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
       ? undefined
       : new MetricsServer({
           host,
-          port: telemetry.port ?? 9464,
+          port: telemetry.port ?? defaultMetricsPort,
           path: telemetry.path,
           registry: options.registry,
         });
@@ -208,7 +221,10 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
   if (controlServer !== undefined) lifecycle.add(controlServer);
   // Before every sidecar, after every one has stopped.
   if (mesh !== undefined) lifecycle.add(mesh);
-  lifecycle.add(...services.values());
+  for (const level of startLevels(declared)) {
+    const members = level.map((name) => services.get(name)!);
+    lifecycle.add(new ServiceLevel(members, { rollbackTimeout: options.rollbackTimeout }));
+  }
   lifecycle.add(...(options.components?.(view) ?? []));
 
   const kill = (): void => {
@@ -217,7 +233,8 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
   // Instances live in their own process groups: never leave them behind.
   process.once('exit', kill);
 
-  const ready = lifecycle.start();
+  // Every fixed port is checked before anything starts: a taken one fails the start whole.
+  const ready = checkPorts(declaredPorts(config, host)).then(() => lifecycle.start());
   ready.catch(() => process.off('exit', kill));
 
   return {

@@ -25,7 +25,7 @@ describe('sluice (built)', () => {
       const { code, stdout } = sluice(...args);
       assert.equal(code, 0);
       assert.match(stdout, /Usage: sluice <command>/);
-      assert.match(stdout, /^ {2}validate FILE\.\.\. +check/m);
+      assert.match(stdout, /^ {2}validate \[FILE\.\.\.\] +check/m);
       assert.doesNotMatch(stdout, /validate .*\(coming\)/);
       assert.match(stdout, /^ {2}sidecar --service NAME/m);
       assert.doesNotMatch(stdout, /\(coming\)/);
@@ -43,7 +43,8 @@ describe('sluice (built)', () => {
   test('help COMMAND shows that command', () => {
     const { code, stdout } = sluice('help', 'validate');
     assert.equal(code, 0);
-    assert.match(stdout, /Usage: sluice validate FILE\.\.\./);
+    assert.match(stdout, /Usage: sluice validate \[FILE\.\.\.\]/);
+    assert.match(stdout, /default: sluice\.yaml/);
   });
 
   test('help COMMAND lists every option the command itself names in its usage', () => {
@@ -98,11 +99,14 @@ describe('sluice (built)', () => {
       [4, 'messaging.url', /environment variable "SLUICE_TEST_UNSET_URL" is not set/],
       [6, 'telemetry.traces.sample', /expected a percentage/],
       [8, 'gateway.lisen', /unknown key "lisen" \(did you mean "listen"\?\)/],
+      [11, 'gateway.routes[0].upstream', /unknown upstream "ordrs" \(did you mean "orders"\?/],
       [12, 'gateway.routes[0].rateLimit.limit', /expected a rate such as 20\/s or 5\/min/],
       [13, 'gateway.routes[0].resilience.timeout', /expected a duration such as 2s or 250ms/],
       [14, 'gateway.routes[1]', /missing required key "upstream"/],
       [17, 'services.orders.instances', /expected a number >= 1/],
+      [22, 'services.payment.policies.stripe', /unknown service "stripe"/],
       [22, 'services.payment.policies.stripe.breaker.failureRate', /expected a percentage/],
+      [23, 'services.payment.port', /port 8080 already taken by gateway \(port 8080\)/],
     ];
     assert.match(stderr, new RegExp(`^Invalid configuration \\(${expected.length} problems\\):`));
     const lines = stderr.trim().split('\n').slice(1);
@@ -115,10 +119,14 @@ describe('sluice (built)', () => {
     });
   });
 
-  test('validate without a file, or with a missing one', () => {
-    const none = sluice('validate');
-    assert.equal(none.code, 2);
-    assert.match(none.stderr, /validate needs a file/);
+  test('validate without a file reads sluice.yaml, as up and fault do; a missing file', () => {
+    const none = spawnSync(process.execPath, [bin, 'validate'], {
+      cwd: `${root}test/cli/fixtures/default`,
+      encoding: 'utf8',
+    });
+    assert.equal(none.stderr, '');
+    assert.equal(none.stdout, 'sluice.yaml: valid\n');
+    assert.equal(none.status, 0);
     const missing = sluice('validate', 'no/such.yaml');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no\/such\.yaml \(root\): file not found/);

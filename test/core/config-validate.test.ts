@@ -177,6 +177,23 @@ describe('YAML problems', () => {
     );
   });
 
+  test('an unquoted ${VAR} inside { } or [ ] gets a hint, a quoted one parses', () => {
+    const problems = problemsOf('version: 1\nmessaging: { driver: sqlite, url: ${DATA}/db }\n');
+    assert.ok(problems.length >= 1);
+    assert.equal(problems[0]!.line, 2);
+    assert.match(
+      problems[0]!.message,
+      /^YAML syntax: .*\(an unquoted \$\{DATA\} inside \{ \} or \[ \] opens a mapping: quote the value, as in "\$\{DATA\}"\)$/,
+    );
+    const list = problemsOf('version: 1\ngateway: { trustedProxies: [${PROXY}] }\n');
+    assert.match(list[0]!.message, /an unquoted \$\{PROXY\} inside/);
+    const other = problemsOf('version: 1\ngateway:\n  routes: [\n    { path: /a\n');
+    assert.ok(
+      other.every((p) => !p.message.includes('unquoted')),
+      'no hint without ${',
+    );
+  });
+
   test('a duplicate key is reported at the duplicate', () => {
     const problems = problemsOf('version: 1\nmessaging:\n  driver: memory\n  driver: sqlite\n');
     assert.equal(problems.length, 1);

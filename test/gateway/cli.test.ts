@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { listen } from '../../src/runtime/ports.js';
 import { startOtlpCollector } from '../support/otlp-collector.js';
 import { call, startUpstream, type TestUpstream } from './helpers.js';
 
@@ -57,6 +59,18 @@ const track = (child: ChildProcess): ChildProcess => {
   return child;
 };
 
+/** `sluice gateway -c FILE --no-watch` through the command table, once it listens. */
+async function startCommand(file: string) {
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', '-e', command(['-c', file, '--no-watch'])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  const next = logLines(child);
+  const url = (await next((l) => l.msg === 'gateway listening')).url as string;
+  return { child, next, url };
+}
+
 describe('sluice gateway -c FILE', () => {
   let dir: string;
   let upstream: TestUpstream;
@@ -70,6 +84,40 @@ describe('sluice gateway -c FILE', () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await upstream.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a second signal while draining exits at once, 128 + the signal', {
+    timeout: 120_000,
+  }, async () => {
+    // An upstream that never answers keeps the drain going.
+    let received!: () => void;
+    const arrived = new Promise<void>((resolve) => {
+      received = resolve;
+    });
+    const hanging = createServer(() => received());
+    const port = await listen(hanging, 0, '127.0.0.1');
+    const file = join(dir, 'hanging.yaml');
+    writeFileSync(
+      file,
+      yaml(`http://127.0.0.1:${port}`, '/h/*', '').replace(
+        'gateway:\n',
+        'gateway:\n  limits: { drainTimeout: 10m }\n',
+      ),
+    );
+    const { child, next, url } = await startCommand(file);
+    try {
+      void call(`${url}/h/a`).catch(() => {});
+      await arrived;
+      child.kill('SIGTERM');
+      const draining = await next((l) => l.msg === 'draining');
+      assert.equal(draining.signal, 'SIGTERM');
+      assert.equal(draining.inflight, 1);
+      child.kill('SIGINT');
+      assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 130);
+    } finally {
+      hanging.closeAllConnections();
+      hanging.close();
+    }
   });
 
   it('refuses an invalid file with its line and key path, and exit code 1', {
@@ -140,14 +188,8 @@ describe('sluice gateway -c FILE', () => {
       yaml(upstream.url, '/t/*').replace('  tracing: false\n', '') +
         `telemetry:\n  traces: { otlp: ${otlp}, sample: 100%, serviceName: edge-gateway }\n`,
     );
-    const child = track(
-      spawn(process.execPath, ['--import', 'tsx', '-e', command(['-c', file, '--no-watch'])], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }),
-    );
-    const next = logLines(child);
+    const { child, url } = await startCommand(file);
     try {
-      const url = (await next((l) => l.msg === 'gateway listening')).url as string;
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       const reply = await call(`${url}/t/a`, {
         headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
@@ -213,7 +255,7 @@ describe('sluice gateway -c FILE', () => {
 
 function script(file: string, extra: string[] = []): string {
   const args = JSON.stringify(['-c', file, ...extra]);
-  return `import('${new URL('../../src/gateway/cli.ts', import.meta.url).pathname}').then(async (m) => process.exit(await m.runGateway(${args})))`;
+  return `import('${new URL('../../src/cli/gateway.ts', import.meta.url).pathname}').then(async (m) => process.exit(await m.runGatewayCommand(${args})))`;
 }
 
 /** `sluice gateway ARGS` through the command table, as the `sluice` binary runs it. */

@@ -46,10 +46,10 @@ describe('sluice gateway --workers', () => {
     );
     // cluster.fork() re-runs the main script, so the command needs a real file.
     const main = join(dir, 'main.mjs');
-    const cli = new URL('../../src/gateway/cli.ts', import.meta.url).pathname;
+    const cli = new URL('../../src/cli/gateway.ts', import.meta.url).pathname;
     writeFileSync(
       main,
-      `const m = await import(${JSON.stringify(cli)});\nprocess.exit(await m.runGateway(process.argv.slice(2)));\n`,
+      `const m = await import(${JSON.stringify(cli)});\nprocess.exit(await m.runGatewayCommand(process.argv.slice(2)));\n`,
     );
     return track(
       spawn(

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isConfigError } from '../../src/core/errors.js';
-import { loadGatewayConfig } from '../../src/gateway/cli.js';
 import { compile } from '../../src/gateway/compile.js';
+import { loadGatewayConfig } from '../../src/gateway/config-file.js';
 import { builtinFilters } from '../../src/gateway/filters/builtin.js';
 
 describe('gateway configuration', () => {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isConfigError } from '../../src/core/errors.js';
-import { loadGatewayConfig } from '../../src/gateway/cli.js';
 import type { ClientCertConfig, GatewayConfig } from '../../src/gateway/config.js';
+import { loadGatewayConfig } from '../../src/gateway/config-file.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { configProblems, startUpstream, type TestUpstream } from './helpers.js';
 import {

@@ -12,7 +12,7 @@ import {
   RateLimitedError,
   SluiceError,
 } from '../../src/core/errors.js';
-import { loadGatewayConfig } from '../../src/gateway/cli.js';
+import { loadGatewayConfig } from '../../src/gateway/config-file.js';
 import { HttpProblemError } from '../../src/gateway/errors.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { errorToResponse, problemResponse } from '../../src/gateway/problem.js';

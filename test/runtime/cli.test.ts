@@ -47,21 +47,31 @@ function writeConfig(dir: string, services: string[]): string {
 
 type Urls = Record<string, { url: string; instances: string[] }>;
 
-async function whenUp(run: Run): Promise<Urls> {
-  let urls: Urls | undefined;
+interface Up {
+  urls: Urls;
+  gateway?: string;
+  admin?: string;
+}
+
+async function whenUpWith(run: Run): Promise<Up> {
+  let up: Up | undefined;
   await until(
     'sluice says it is up',
     () => {
       for (const line of run.stdout().split('\n')) {
         if (!line.includes('"sluice is up"')) continue;
-        urls = (JSON.parse(line) as { urls: Urls }).urls;
+        up = JSON.parse(line) as Up;
       }
-      return urls !== undefined || run.child.exitCode !== null;
+      return up !== undefined || run.child.exitCode !== null;
     },
     30_000,
   );
-  assert.ok(urls !== undefined, `not up:\n${run.stdout()}\n${run.stderr()}`);
-  return urls;
+  assert.ok(up !== undefined, `not up:\n${run.stdout()}\n${run.stderr()}`);
+  return up;
+}
+
+async function whenUp(run: Run): Promise<Urls> {
+  return (await whenUpWith(run)).urls;
 }
 
 describe('sluice up', () => {
@@ -141,5 +151,57 @@ describe('sluice up', () => {
     run.child.kill('SIGINT');
     assert.equal(await run.exited, 130);
     await until('the instance is gone', () => !alive(pid as number));
+  });
+
+  test('POST /reload on the admin API reloads the gateway from the file', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'sluice.yaml');
+    const token = 'rux-admin-token-0123456789';
+    const write = (routes: string[]): void =>
+      writeFileSync(
+        file,
+        [
+          'version: 1',
+          'gateway:',
+          '  listen: 127.0.0.1:0',
+          `  admin: { listen: 127.0.0.1:0, token: ${token} }`,
+          '  routes:',
+          ...routes,
+          'services:',
+          `  api: { command: ${service}, health: /healthz }`,
+          '',
+        ].join('\n'),
+      );
+    // A route may name a service: the gateway reaches it where the supervisor serves it.
+    write(['    - { path: /one, upstream: api, auth: none, rewrite: { path: /whoami } }']);
+    const run = sluiceUp(file, '--log-format', 'json');
+    const up = await whenUpWith(run);
+    assert.ok(up.gateway !== undefined && up.admin !== undefined, run.stdout());
+    assert.equal((await fetch(`${up.gateway}/one`)).status, 200);
+    assert.equal((await fetch(`${up.gateway}/two`)).status, 404);
+    const reload = (): Promise<Response> =>
+      fetch(`${up.admin}/reload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+
+    write([
+      '    - { path: /one, upstream: api, auth: none, rewrite: { path: /whoami } }',
+      '    - { path: /two, upstream: api, auth: none, rewrite: { path: /whoami } }',
+    ]);
+    const reloaded = await reload();
+    assert.equal(reloaded.status, 200, await reloaded.clone().text());
+    assert.deepEqual(await reloaded.json(), { reloaded: true, routes: 2 });
+    assert.equal((await getJson(`${up.gateway}/two`)).service, 'api');
+
+    // A file that would not start is refused whole; the running routes stay.
+    write(['    - { path: /three, upstream: nowhere, auth: none }']);
+    const refused = await reload();
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /unknown upstream \\"nowhere\\"/);
+    assert.equal((await fetch(`${up.gateway}/two`)).status, 200);
+
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exited, 0, run.stderr());
   });
 });

@@ -8,6 +8,7 @@ import {
   envName,
   loadSluiceConfig,
   parseSluiceConfig,
+  startLevels,
   startOrder,
 } from '../../src/runtime/index.js';
 import { planService } from '../../src/runtime/plan.js';
@@ -67,9 +68,57 @@ describe('sluice.yaml as a whole system', () => {
       '  c: { command: x, port: 65535, instances: 2 }',
     ].join('\n');
     assert.deepEqual(shown(problems(text)), [
-      '4 services.b.port: port 4002 overlap those of "a" (4000-4002)',
+      '4 services.b.port: port 4002 already taken by services.a.port (ports 4000-4002)',
       '5 services.c.port: ports 65535-65536 for its instances go past 65535',
     ]);
+  });
+
+  test('routes, policies and ports must refer to what the other sections declare', () => {
+    const text = [
+      'version: 1',
+      'telemetry: { metrics: { port: 4001 } }',
+      'control: { port: 8080 }',
+      'gateway:',
+      '  upstreams: { legacy: { targets: ["http://127.0.0.1:9"] } }',
+      '  routes:',
+      '    - { path: /a, upstream: legacy }',
+      '    - { path: /b, upstream: orders }',
+      '    - { path: /c, upstream: "http://127.0.0.1:9" }',
+      '    - { path: /d, upstream: ordrs }',
+      'services:',
+      '  orders:',
+      '    command: x',
+      '    port: 4000',
+      '    instances: 2',
+      '    upstreams: [payment]',
+      '    policies: { payment: { timeout: 1s }, stripe: { timeout: 1s }, billing: { timeout: 1s } }',
+      '  payment: { command: x }',
+      '  billing: { command: x }',
+    ].join('\n');
+    assert.deepEqual(shown(problems(text)), [
+      // The gateway listens on 8080 by default.
+      '3 control.port: port 8080 already taken by gateway (port 8080)',
+      '10 gateway.routes[3].upstream: unknown upstream "ordrs" (did you mean "orders"? declared as gateway upstreams or services: legacy, orders, payment, billing); a URL such as http://host:port works too',
+      '14 services.orders.port: ports 4000-4001 already taken by telemetry.metrics.port (port 4001)',
+      '17 services.orders.policies.stripe: unknown service "stripe" (declared: orders, payment, billing)',
+      '17 services.orders.policies.billing: "billing" is not among the upstreams of "orders": policies apply to calls to an upstream (add it to upstreams)',
+    ]);
+  });
+
+  test('reference problems are reported together with schema problems', () => {
+    const text = [
+      'version: 1',
+      'gateway:',
+      '  routes: [{ path: /a, upstream: nowhere, auth: maybe }]',
+      'services:',
+      '  a: { command: x, instances: 0, upstreams: [ghost] }',
+    ].join('\n');
+    const found = shown(problems(text));
+    assert.equal(found.length, 4, found.join('\n'));
+    assert.match(found[0]!, /^3 gateway\.routes\[0\]\.upstream: unknown upstream "nowhere"/);
+    assert.match(found[1]!, /^3 gateway\.routes\[0\]\.auth: expected none/);
+    assert.match(found[2]!, /^5 services\.a\.instances: expected a number >= 1/);
+    assert.match(found[3]!, /^5 services\.a\.upstreams\[0\]: unknown service "ghost"/);
   });
 
   test('schema problems still come first, with the new health and restart keys', () => {
@@ -153,6 +202,18 @@ describe('sluice.yaml as a whole system', () => {
       lone: {},
     };
     assert.deepEqual(startOrder(services), ['db', 'api', 'auth', 'web', 'lone']);
+  });
+
+  test('services that call none of each other share a start level', () => {
+    const services = {
+      web: { upstreams: ['api', 'auth'] },
+      api: { upstreams: ['db'] },
+      auth: {},
+      db: {},
+      lone: {},
+      report: { upstreams: ['db'] },
+    };
+    assert.deepEqual(startLevels(services), [['db', 'auth', 'lone'], ['api', 'report'], ['web']]);
   });
 
   test('callers find an upstream in <NAME>_URL', () => {

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { createLogger } from '../../src/observe/index.js';
+import { Instance } from '../../src/runtime/instance.js';
+import { runtimeMetrics } from '../../src/runtime/metrics.js';
+import { planService } from '../../src/runtime/plan.js';
+import { describeHolder, processGroupOf, strangerOn } from '../../src/runtime/port-holder.js';
 import { freePorts, listen } from '../../src/runtime/ports.js';
+import { capture, until } from './helpers.js';
 
 test('freePorts hands out distinct ports, each free to bind once it returns', async () => {
   const ports = await freePorts('127.0.0.1', 64);
@@ -18,4 +26,52 @@ test('freePorts hands out distinct ports, each free to bind once it returns', as
 
 test('freePorts reports a host it cannot bind', async () => {
   await assert.rejects(freePorts('192.0.2.1', 2), { code: 'EADDRNOTAVAIL' });
+});
+
+test('the holder of a port is named from /proc, and a process group knows its own', async () => {
+  const server = createHttpServer((_req, res) => res.end('ok'));
+  const port = await listen(server, 0, '127.0.0.1');
+  try {
+    assert.match((await describeHolder(port)) ?? '', new RegExp(`^pid ${process.pid} \\(`));
+    const ownGroup = (await processGroupOf(process.pid))!;
+    assert.equal(await strangerOn(port, ownGroup), undefined, 'our own group holds it');
+    assert.match(
+      (await strangerOn(port, ownGroup + 1_000_000)) ?? '',
+      new RegExp(`pid ${process.pid}`),
+    );
+  } finally {
+    server.close();
+  }
+});
+
+test('a health check answered by another process does not make the instance ready', async () => {
+  // The port is taken by a stranger that answers 200; the instance never binds it.
+  const stranger = createHttpServer((_req, res) => res.end('ok'));
+  const port = await listen(stranger, 0, '127.0.0.1');
+  const logs = capture();
+  const instance = new Instance({
+    plan: planService('idle', {
+      command: `${process.execPath} -e "setInterval(() => {}, 1e9)"`,
+      health: { path: '/healthz', interval: '50ms' },
+    }),
+    index: 0,
+    host: '127.0.0.1',
+    port,
+    env: process.env,
+    sink: logs.sink,
+    logger: createLogger({ name: 'test', level: 'silent' }),
+    metrics: runtimeMetrics(new Registry()),
+  });
+  try {
+    instance.start();
+    await until('the stranger answered a check', () => instance.lastCheck.includes('200'));
+    await assert.rejects(instance.whenReady(AbortSignal.timeout(500)), { name: 'TimeoutError' });
+    assert.match(
+      instance.lastCheck,
+      new RegExp(`: 200 from pid ${process.pid} \\(.*\\), not from this instance$`),
+    );
+  } finally {
+    await instance.stop(5_000, new AbortController().signal);
+    stranger.close();
+  }
 });

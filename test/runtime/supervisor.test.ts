@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import type { Component } from '../../src/core/index.js';
 import {
+  isPortsUnavailableError,
   isServiceNotReadyError,
   parseSluiceConfig,
   type System,
   startSystem,
 } from '../../src/runtime/index.js';
+import { listen } from '../../src/runtime/ports.js';
 import {
   alive,
   type Captured,
@@ -129,6 +132,33 @@ describe('startSystem', () => {
     await assert.rejects(system.ready, /a exited with code 4/);
     assert.ok(logs.messages().includes('a exited with code 4; not restarting (restart: never)'));
     assert.equal(system.instances[0]!.restarts, 0);
+  });
+
+  test('a service failing to start cuts short the others of its level and stops them', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = tempDir();
+    const never = join(dir, 'never');
+    const system = start(
+      [
+        `  slow: { command: ${service}, env: { HEALTHY_AFTER: ${never} },`,
+        `          health: { path: /healthz, interval: 50ms, startTimeout: 10m } }`,
+        `  broken: { command: ${service}, env: { EXIT_AT_START: 3 }, restart: { policy: never },`,
+        `            health: /healthz }`,
+      ].join('\n'),
+      capture(),
+    );
+    let slowPid: number | undefined;
+    await until('slow is running', () => {
+      slowPid = system.instances.find((i) => i.service === 'slow')?.pid;
+      return slowPid !== undefined;
+    });
+    await assert.rejects(system.ready, (error: unknown) => {
+      assert.ok(isServiceNotReadyError(error), String(error));
+      assert.equal(error.service, 'broken', 'the failure itself, not the abort it caused');
+      return true;
+    });
+    await until('slow was stopped', () => !alive(slowPid));
   });
 
   test('a crashed instance is restarted, logged and counted', async () => {
@@ -299,5 +329,52 @@ describe('startSystem', () => {
     await system.ready;
     const b = system.instances.find((i) => i.service === 'b')!;
     assert.equal((await getJson(`${b.url}/env`)).A_URL, `${system.urlOf('a')}/via-sidecar-of-b-0`);
+  });
+
+  test('services that call none of each other start together', async () => {
+    const dir = tempDir();
+    const bStarted = join(dir, 'b-started');
+    // a turns healthy only once b has started: one after the other, a would never be ready.
+    const system = start(
+      [
+        `  a: { command: ${service}, env: { HEALTHY_AFTER: ${bStarted} },`,
+        `       health: { path: /healthz, interval: 50ms, startTimeout: 20s } }`,
+        `  b: { command: ${service}, health: /healthz, env: { START_LOG: ${bStarted} } }`,
+        `  c: { command: ${service}, upstreams: [a, b], health: /healthz }`,
+      ].join('\n'),
+      capture(),
+    );
+    await system.ready;
+    assert.equal(system.instances.length, 3);
+    const report = await system.stop({ drainTimeout: 5_000 });
+    assert.deepEqual(report.stopped, ['c', 'a, b'], 'c first, then a and b together');
+  });
+
+  test('a taken port fails the start before anything runs, naming the port and its holder', async () => {
+    const dir = tempDir();
+    const holder = createServer();
+    const port = await listen(holder, 0, '127.0.0.1');
+    try {
+      const system = start(
+        [
+          `  free: { command: ${service}, env: { START_LOG: ${join(dir, 'start')} } }`,
+          `  taken: { command: ${service}, port: ${port}, env: { START_LOG: ${join(dir, 'start')} } }`,
+        ].join('\n'),
+        capture(),
+      );
+      await assert.rejects(system.ready, (error: unknown) => {
+        assert.ok(isPortsUnavailableError(error), String(error));
+        assert.match(
+          error.message,
+          new RegExp(
+            `port ${port} \\(services\\.taken\\.port\\) is in use by pid ${process.pid} \\(`,
+          ),
+        );
+        return true;
+      });
+      assert.deepEqual(linesOf(join(dir, 'start')), [], 'nothing was started');
+    } finally {
+      holder.close();
+    }
   });
 });

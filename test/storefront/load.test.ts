@@ -100,6 +100,19 @@ describe('sluice load against the storefront', { timeout: 180_000 }, () => {
     assert.equal(orders.paymentFailed, 0);
     assert.equal(orders.pending, 0);
     assert.match(run.stderr, /orders to settle/);
+    // Where the wall time went adds up to all of it.
+    const { totalMs, ...phases } = summary.timing;
+    const parts = Object.values(phases);
+    assert.ok(
+      parts.every((ms) => ms >= 0),
+      JSON.stringify(summary.timing),
+    );
+    const sum = parts.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - totalMs) <= 3, JSON.stringify(summary.timing));
+    const progress = run.stderr
+      .split('\n')
+      .filter((line) => /^\s*\d+\.\ds {2}\d+ requests/.test(line));
+    assert.equal(new Set(progress.map((l) => l.replace(/^\s*\S+/, ''))).size, progress.length);
     passed = true;
   });
 });

@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dataFile } from '../shared/env.js';
 import { readJson, sendJson, serve } from '../shared/service.js';
+import { openCharges } from './charges.js';
 
 /**
  * What fault injection changes at run time: `POST /fault {latencyMs, errorRate, declineRate}`.
  * An error (503) is worth retrying; a decline (402) is payment's final answer.
  */
 const fault = { latencyMs: 0, errorRate: 0, declineRate: 0 };
-const charged = new Map<string, { orderId: string; amount: number }>();
+const charges = openCharges(dataFile('payment.db'));
 
 function number(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
@@ -30,7 +32,7 @@ const { logger } = serve({
     }
     const chargeOf = /^\/charges\/([\w-]+)$/.exec(url.pathname);
     if (chargeOf !== null && req.method === 'GET') {
-      const charge = charged.get(chargeOf[1]!);
+      const charge = charges.get(chargeOf[1]!);
       if (charge === undefined) sendJson(res, 404, { title: 'no charge for this order' });
       else sendJson(res, 200, charge);
       return true;
@@ -47,19 +49,15 @@ const { logger } = serve({
         return true;
       }
       // A charge already made stands; only a new one may be declined.
-      if (!charged.has(body.orderId) && Math.random() < fault.declineRate) {
+      if (charges.get(body.orderId) === undefined && Math.random() < fault.declineRate) {
         sendJson(res, 402, { title: 'payment declined (injected)' });
         return true;
       }
       // Keyed by order: a retried charge is not a second charge.
-      const charge = charged.get(body.orderId) ?? {
-        orderId: body.orderId,
-        amount: number(body.amount, 0),
-      };
-      charged.set(body.orderId, charge);
-      sendJson(res, 201, charge);
+      sendJson(res, 201, charges.charge(body.orderId, number(body.amount, 0)));
       return true;
     }
     return false;
   },
+  onStop: () => charges.close(),
 });

@@ -10,6 +10,8 @@ export interface SendOptions {
   headers?: Record<string, string>;
   /** Sent as JSON. */
   json?: unknown;
+  /** Gives up early (a deadline of the caller's), beside the per-request timeout. */
+  signal?: AbortSignal;
 }
 
 /** The target, through one keep-alive connection pool. */
@@ -26,7 +28,9 @@ export class Target {
 
   /** Rejects with an Error whose message names what went wrong (`timeout`, `ECONNREFUSED`). */
   async send(method: string, path: string, options: SendOptions = {}): Promise<Answer> {
-    const signal = AbortSignal.timeout(this.#timeoutMs);
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal =
+      options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
     const headers = { ...options.headers };
     if (options.json !== undefined) headers['content-type'] = 'application/json';
     try {
@@ -39,7 +43,8 @@ export class Target {
       });
       return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
     } catch (error) {
-      if (signal.aborted) throw new Error('timeout', { cause: error });
+      if (timeout.aborted) throw new Error('timeout', { cause: error });
+      if (signal.aborted) throw new Error('gave up', { cause: error });
       const code = (error as { code?: unknown }).code;
       throw new Error(typeof code === 'string' ? code : String(error), { cause: error });
     }

@@ -2,12 +2,31 @@ import type { LoadOptions } from './options.js';
 import type { LatencySummary, LoadStats, Operation, OperationSummary, Outcome } from './stats.js';
 import type { ShopperTraffic } from './traffic.js';
 
+/**
+ * Where the wall time of a run went: a run asked for 20 s can take much longer when logins
+ * wait out the gateway's rate limit, the last requests wait for their timeout, or placed
+ * orders are waited for (`--settle`).
+ */
+export interface LoadTiming {
+  totalMs: number;
+  /** Reading the catalogue and logging the users in, 429 waits included. */
+  startingMs: number;
+  /** From the first arrival to the last one sent: `--duration`, unless interrupted. */
+  sendingMs: number;
+  /** Waiting for the requests still unanswered when the last was sent (up to `--timeout`). */
+  lastAnswersMs: number;
+  /** Polling placed orders until each is final (up to `--settle`). */
+  settlingMs: number;
+}
+
 /** What `sluice load --json` prints. */
 export interface LoadSummary {
   target: string;
   ratePerSecond: number;
   durationMs: number;
+  /** Sending and waiting for the answers: what `requests.perSecond` is over. */
   elapsedMs: number;
+  timing: LoadTiming;
   users: string[];
   duplicateRatio: number;
   requests: {
@@ -36,6 +55,7 @@ export function summarize(
   stats: LoadStats,
   traffic: ShopperTraffic,
   elapsedMs: number,
+  timing: LoadTiming,
 ): LoadSummary {
   const statuses = [...traffic.orders.values()].map((o) => o.status);
   const count = (status: string) => statuses.filter((s) => s === status).length;
@@ -44,6 +64,13 @@ export function summarize(
     ratePerSecond: options.ratePerSecond,
     durationMs: options.durationMs,
     elapsedMs: Math.round(elapsedMs),
+    timing: {
+      totalMs: Math.round(timing.totalMs),
+      startingMs: Math.round(timing.startingMs),
+      sendingMs: Math.round(timing.sendingMs),
+      lastAnswersMs: Math.round(timing.lastAnswersMs),
+      settlingMs: Math.round(timing.settlingMs),
+    },
     users: options.users,
     duplicateRatio: options.duplicateRatio,
     requests: {
@@ -97,7 +124,11 @@ export function formatSummary(summary: LoadSummary): string {
   for (const [message, count] of Object.entries(summary.errors)) {
     lines.push(`error      ${message}: ${count}`);
   }
+  const t = summary.timing;
+  const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
   lines.push(
+    `time       ${seconds(t.totalMs)} in all: ${seconds(t.startingMs)} logging in, ${seconds(t.sendingMs)} sending, ` +
+      `${seconds(t.lastAnswersMs)} for the last answers, ${seconds(t.settlingMs)} waiting for orders to settle`,
     `orders     placed ${o.placed}, fulfilled ${o.fulfilled}, payment_failed ${o.paymentFailed}, pending ${o.pending}`,
     `retries    ${o.duplicates} resent an Idempotency-Key, ${o.duplicatesSameOrder} got the same order back`,
   );

@@ -17,9 +17,10 @@ export interface Arrivals {
  * Open-loop load: arrival i is due at start + i / rate, however slowly earlier ones are
  * answered, and its latency counts from when it was due. A closed loop (send, wait, send)
  * would slow down with the target and hide exactly the queueing it should measure.
- * Resolves once every arrival has been sent and answered (or has failed).
+ * Resolves once every arrival has been sent and answered (or has failed), with the
+ * `performance.now()` time at which the last one was sent.
  */
-export async function sendArrivals(arrivals: Arrivals): Promise<void> {
+export async function sendArrivals(arrivals: Arrivals): Promise<{ lastSentAt: number }> {
   const intervalMs = 1000 / arrivals.ratePerSecond;
   const total = Math.floor((arrivals.durationMs * arrivals.ratePerSecond) / 1000);
   const inFlight = new Set<Promise<void>>();
@@ -39,5 +40,7 @@ export async function sendArrivals(arrivals: Arrivals): Promise<void> {
     const untilNext = start + next * intervalMs - performance.now();
     if (untilNext > 0) await sleep(Math.min(untilNext, 100));
   }
+  const lastSentAt = performance.now();
   await Promise.all(inFlight);
+  return { lastSentAt };
 }

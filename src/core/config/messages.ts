@@ -38,15 +38,21 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** The name in `candidates` closest to `name` in spelling, if one is close enough. */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const known of candidates) {
+    const d = distance(name.toLowerCase(), known.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [known, d];
+  }
+  return best;
+}
+
 function suggestion(key: string, schema: unknown): string {
   const properties = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
   if (properties === undefined) return '';
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
-  for (const known of Object.keys(properties)) {
-    const d = distance(key.toLowerCase(), known.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [known, d];
-  }
+  const best = closestName(key, Object.keys(properties));
   const allowed = Object.keys(properties).join(', ');
   return best === undefined ? ` (allowed: ${allowed})` : ` (did you mean "${best}"?)`;
 }

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { ConfigError, type Env, loadConfig, parseConfig } from '../../core/index.js';
+import { type Env, loadConfig, parseConfig } from '../../core/index.js';
 import type { Duration, GatewayConfig, Size } from '../../gateway/config.js';
 import type { AuthorizationConfig, UpstreamPolicyConfig } from '../../mesh/policy.js';
-import { checkSystem, positioned } from './check.js';
+import { checkSystem } from './check.js';
 import { type drivers, sluiceSchema } from './schema.js';
 
 /** What `sluice.yaml` holds once validated; units stay as written (`2s`, `50%`, `64kb`). */
@@ -91,20 +90,15 @@ export interface ServiceConfig {
 export type { Duration, Size };
 
 /**
- * Loads and validates a `sluice.yaml` as a whole: the schema first, then what spans
- * services (unknown upstreams, dependency cycles, overlapping ports). Throws one
- * ConfigError listing every problem, each with its file, line and key path.
+ * Loads and validates a `sluice.yaml` as a whole: the schema, and what spans sections
+ * (unknown upstreams, services and policies, dependency cycles, ports claimed twice).
+ * Throws one ConfigError listing every problem, each with its file, line and key path.
  */
-export async function loadSluiceConfig(
+export function loadSluiceConfig(
   file: string,
   options: { env?: Env; signal?: AbortSignal } = {},
 ): Promise<SluiceConfig> {
-  const config = await loadConfig<SluiceConfig>(file, { ...options, schema: sluiceSchema });
-  const found = checkSystem(config);
-  if (found.length === 0) return config;
-  // Valid YAML a moment ago: read it again only to point at the offending lines.
-  const text = await readFile(file, { encoding: 'utf8', signal: options.signal });
-  throw new ConfigError(positioned(text, file, found));
+  return loadConfig<SluiceConfig>(file, { ...options, schema: sluiceSchema, check: checkSystem });
 }
 
 /** `loadSluiceConfig` for text already in hand; `file` is only used to name it. */
@@ -113,8 +107,10 @@ export function parseSluiceConfig(
   options: { file?: string; env?: Env } = {},
 ): SluiceConfig {
   const file = options.file ?? '<config>';
-  const config = parseConfig<SluiceConfig>(text, { file, env: options.env, schema: sluiceSchema });
-  const found = checkSystem(config);
-  if (found.length > 0) throw new ConfigError(positioned(text, file, found));
-  return config;
+  return parseConfig<SluiceConfig>(text, {
+    file,
+    env: options.env,
+    schema: sluiceSchema,
+    check: checkSystem,
+  });
 }

@@ -1,4 +1,4 @@
-export { checkSystem, type SystemProblem } from './check.js';
+export { checkSystem } from './check.js';
 export {
   type Duration,
   loadSluiceConfig,
@@ -11,6 +11,7 @@ export {
   type TelemetryStoreConfig,
 } from './config.js';
 export { meshEnabled } from './mesh-check.js';
-export { envName, startOrder } from './order.js';
+export { envName, startLevels, startOrder } from './order.js';
+export { type DeclaredPort, declaredPorts, defaultMetricsPort, portRange } from './ports.js';
 export { drivers, sluiceSchema } from './schema.js';
 export { configWarnings } from './warnings.js';

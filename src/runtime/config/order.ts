@@ -55,3 +55,24 @@ export function startOrder(services: Readonly<Record<string, Dependent>>): strin
 export function envName(service: string): string {
   return `${service.replaceAll('-', '_').toUpperCase()}_URL`;
 }
+
+/**
+ * `startOrder` cut into levels: a service's level is one past the highest of its upstreams,
+ * so the services of one level depend on none of each other and may start together.
+ */
+export function startLevels(services: Readonly<Record<string, Dependent>>): string[][] {
+  const level = new Map<string, number>();
+  const levels: string[][] = [];
+  for (const name of startOrder(services)) {
+    let mine = 0;
+    for (const upstream of services[name]?.upstreams ?? []) {
+      const theirs = level.get(upstream);
+      if (theirs !== undefined) mine = Math.max(mine, theirs + 1);
+    }
+    level.set(name, mine);
+    const peers = levels[mine];
+    if (peers === undefined) levels[mine] = [name];
+    else peers.push(name);
+  }
+  return levels;
+}

@@ -1,10 +1,17 @@
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { handleSignals, isConfigError, parseDuration } from '../core/index.js';
-import { loadSluiceConfig } from './config/index.js';
-import { GatewayComponent } from './gateway.js';
-import type { LogFormat } from './logs.js';
-import { type System, startSystem } from './system.js';
+import {
+  handleSignals,
+  InvalidArgumentError,
+  isConfigError,
+  parseDuration,
+} from '../core/index.js';
+import type { GatewayConfig } from '../gateway/config.js';
+import { loadSluiceConfig } from '../runtime/config/index.js';
+import { isPortsUnavailableError } from '../runtime/errors.js';
+import { GatewayComponent } from '../runtime/gateway.js';
+import type { LogFormat } from '../runtime/logs.js';
+import { type System, startSystem } from '../runtime/system.js';
 
 const usage = 'usage: sluice up [FILE] [--drain-timeout 30s] [--log-format pretty|json]';
 
@@ -47,14 +54,19 @@ export async function runUp(args: string[]): Promise<number> {
   const tty = process.stdout.isTTY === true;
   const chosen: LogFormat = (format as LogFormat | undefined) ?? (tty ? 'pretty' : 'json');
   const color = chosen === 'pretty' && tty && process.env.NO_COLOR === undefined;
-  const gateway =
-    config.gateway === undefined
-      ? undefined
-      : new GatewayComponent(config.gateway, { baseDir: dirname(file) });
+  let gateway: GatewayComponent | undefined;
   const system = startSystem(config, {
     cwd: dirname(file),
     logs: { format: chosen, color },
-    components: () => (gateway === undefined ? [] : [gateway]),
+    components: (view) => {
+      if (config.gateway === undefined) return [];
+      gateway = new GatewayComponent(config.gateway, {
+        baseDir: dirname(file),
+        urlOf: view.urlOf,
+        load: () => reloadGateway(file),
+      });
+      return [gateway];
+    },
   });
 
   let cut = false;
@@ -80,14 +92,61 @@ export async function runUp(args: string[]): Promise<number> {
     await system.ready;
   } catch (error) {
     removeHandlers();
-    system.logger.error(`not started: ${error instanceof Error ? error.message : String(error)}`);
+    // Like an invalid file, a taken port is the user's to fix before anything ran.
+    if (isPortsUnavailableError(error)) process.stderr.write(`${error.message}\n`);
+    else system.logger.error(`not started: ${errorMessage(error)}`);
     return 1;
   }
-  announce(system, chosen, gateway?.url);
-  return exitCode;
+  const onHup = (): void => {
+    const running = gateway?.gateway;
+    running?.reload().then(
+      () => system.logger.info({ routes: running.runtime.routes.length }, 'gateway reloaded'),
+      (error: unknown) =>
+        system.logger.error(
+          `gateway reload failed; kept the running configuration: ${errorMessage(error)}`,
+        ),
+    );
+    if (system.meshControlUrl === undefined) return;
+    // The sidecars' policies and authorization: a file that does not validate changes none.
+    loadSluiceConfig(file)
+      .then((next) => system.reloadMeshPolicies(next))
+      .then(
+        () => system.logger.info('mesh policies reloaded'),
+        (error: unknown) =>
+          system.logger.error(
+            `mesh policy reload failed; the sidecars keep their policies: ${errorMessage(error)}`,
+          ),
+      );
+  };
+  process.on('SIGHUP', onHup);
+  announce(system, chosen, gateway);
+  try {
+    return await exitCode;
+  } finally {
+    process.off('SIGHUP', onHup);
+  }
 }
 
-function announce(system: System, format: LogFormat, gatewayUrl: string | undefined): void {
+/**
+ * The `gateway:` section of the file as it is now, for `POST /reload` and SIGHUP: the whole
+ * file is validated again, so a reload never applies a route to an unknown upstream.
+ * Services, ports and the listener stay as started.
+ */
+async function reloadGateway(file: string): Promise<GatewayConfig> {
+  const next = await loadSluiceConfig(file);
+  if (next.gateway === undefined) {
+    throw new InvalidArgumentError(`${file} has no gateway section any more`);
+  }
+  return next.gateway;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function announce(system: System, format: LogFormat, gateway: GatewayComponent | undefined): void {
+  const gatewayUrl = gateway?.url;
+  const admin = gateway?.adminUrl;
   const urls: Record<string, { url: string | undefined; instances: string[] }> = {};
   for (const name of Object.keys(system.config.services ?? {})) {
     const instances = system.instances.filter((i) => i.service === name).map((i) => i.url);
@@ -95,15 +154,20 @@ function announce(system: System, format: LogFormat, gatewayUrl: string | undefi
   }
   if (format === 'json') {
     const { metricsUrl: metrics, controlUrl: control, telemetryUrl: telemetry } = system;
-    system.logger.info({ gateway: gatewayUrl, urls, metrics, control, telemetry }, 'sluice is up');
+    system.logger.info(
+      { gateway: gatewayUrl, admin, urls, metrics, control, telemetry },
+      'sluice is up',
+    );
     return;
   }
   // A service may itself be called "gateway": the gateway gets its own line, above them.
-  const width = Math.max('telemetry'.length, ...Object.keys(urls).map((s) => s.length));
+  const labels = [admin === undefined ? 'telemetry' : 'gateway admin', ...Object.keys(urls)];
+  const width = Math.max(...labels.map((label) => label.length));
   const lines = Object.entries(urls).map(([name, { url, instances }]) => {
     const direct = instances.length > 1 ? `  (instances ${instances.join(' ')})` : '';
     return `  ${name.padEnd(width)}  ${url}${direct}`;
   });
+  if (admin !== undefined) lines.unshift(`  ${'gateway admin'.padEnd(width)}  ${admin}`);
   if (gatewayUrl !== undefined) lines.unshift(`  ${'gateway'.padEnd(width)}  ${gatewayUrl}`);
   if (system.metricsUrl !== undefined)
     lines.push(`  ${'metrics'.padEnd(width)}  ${system.metricsUrl}`);
