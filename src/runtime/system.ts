@@ -33,7 +33,10 @@ export interface SystemView {
   /** Where callers reach `service`; known once it has started. */
   urlOf(service: string): string | undefined;
   readonly instances: InstanceInfo[];
-  /** With the mesh, the sidecar processes (service `<name>-sidecar`, index as its app's). */
+  /**
+   * With the mesh, the sidecar processes: service `<name>-sidecar`, the index of its app,
+   * `url` its admin address.
+   */
   readonly sidecars: InstanceInfo[];
 }
 

@@ -12,13 +12,12 @@ import {
 
 const intruderApp = fileURLToPath(new URL('../mesh/fixtures/meshed-app.mjs', import.meta.url));
 
-describe('the storefront meshed (sluice.mesh.yaml)', { timeout: 180_000 }, () => {
+describe('the storefront in its mesh', { timeout: 180_000 }, () => {
   let storefront: RunningStorefront;
   let flowed = false;
 
   before(async () => {
     storefront = await startStorefront({
-      file: 'sluice.mesh.yaml',
       // One service more, which calls payment through its own sidecar.
       configure: (config) => {
         config.services!.intruder = {

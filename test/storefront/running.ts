@@ -32,8 +32,6 @@ export interface StartOptions {
   configure?: (config: SluiceConfig) => void;
   /** Extra environment for every service. */
   env?: Record<string, string>;
-  /** The storefront's file to run, beside `sluice.yaml` (default that one). */
-  file?: string;
 }
 
 /** The storefront on free ports with data in a fresh temporary folder, logs kept in memory. */
@@ -42,7 +40,7 @@ export async function startStorefront(options: StartOptions = {}): Promise<Runni
   const log = memoryLog();
   let config: SluiceConfig;
   try {
-    config = await storefrontConfig(dataDir, options.file);
+    config = await storefrontConfig(dataDir);
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;

@@ -5,14 +5,11 @@ import { freePorts } from '../../src/runtime/ports.js';
 export const storefrontDir = fileURLToPath(new URL('../../examples/storefront/', import.meta.url));
 
 /**
- * The storefront's own `sluice.yaml` (or `file` beside it) with every port moved to a free one and data in
+ * The storefront's own `sluice.yaml` with every port moved to a free one and data in
  * `dataDir`, so the test never collides with a storefront already running.
  */
-export async function storefrontConfig(
-  dataDir: string,
-  file = 'sluice.yaml',
-): Promise<SluiceConfig> {
-  const config = await loadSluiceConfig(`${storefrontDir}${file}`, {
+export async function storefrontConfig(dataDir: string): Promise<SluiceConfig> {
+  const config = await loadSluiceConfig(`${storefrontDir}sluice.yaml`, {
     env: { ...process.env, SLUICE_DATA: dataDir },
   });
   delete config.telemetry;
