@@ -94,6 +94,8 @@ describe('sluice.yaml as a whole system', () => {
       '    policies: { payment: { timeout: 1s }, stripe: { timeout: 1s }, billing: { timeout: 1s } }',
       '  payment: { command: x }',
       '  billing: { command: x }',
+      // Policies are the sidecars': without the mesh they are refused before anything else.
+      'mesh: { enabled: true }',
     ].join('\n');
     assert.deepEqual(shown(problems(text)), [
       // The gateway listens on 8080 by default.
