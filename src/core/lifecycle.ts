@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from './clock.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { anySignal, throwIfAborted } from './signals.js';
+import { within } from './time-limit.js';
 
 export interface StopOptions {
   /** How long the component may take to finish in-flight work, in ms. */
@@ -129,7 +130,7 @@ export class Lifecycle {
     const deadline = this.#clock.now() + drainTimeout;
     if (this.#state === 'starting') {
       this.#startAbort?.abort(new ClosedError('Stopped while starting'));
-      await this.#within(
+      await within(
         this.#starting!.catch(() => {}),
         drainTimeout,
       );
@@ -155,7 +156,7 @@ export class Lifecycle {
           () => 'stopped' as const,
           (error: unknown) => ({ error }),
         );
-      const outcome = await this.#within(stopping, remaining);
+      const outcome = await within(stopping, remaining);
       controller.abort(new ClosedError('Drain deadline passed'));
       if (outcome === 'stopped') {
         report.stopped.push(component.name);
@@ -169,28 +170,6 @@ export class Lifecycle {
       }
     }
     return report;
-  }
-
-  /**
-   * Settles with `work`'s value, or undefined after `ms`. With no time left, work that
-   * finishes within the current turn (a synchronous stop) still counts as done.
-   */
-  async #within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-    let cancel = (): void => {};
-    const timeout = new Promise<undefined>((resolve) => {
-      if (ms > 0) {
-        const timer = setTimeout(resolve, ms, undefined);
-        cancel = () => clearTimeout(timer);
-      } else {
-        const immediate = setImmediate(resolve, undefined);
-        cancel = () => clearImmediate(immediate);
-      }
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      cancel();
-    }
   }
 
   #emit(event: LifecycleEvent): void {

@@ -1,6 +1,7 @@
 import { channels } from '../core/diagnostics.js';
-import { InvalidArgumentError, LimiterUnavailableError, TimeoutError } from '../core/errors.js';
+import { InvalidArgumentError, LimiterUnavailableError } from '../core/errors.js';
 import { requireInstalled } from '../core/optional.js';
+import { withTimeout } from '../core/time-limit.js';
 import { checkCost, positive } from './limiter-options.js';
 import { publishDecision, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
 import { GCRA_SCRIPT, GCRA_SHA } from './redis-gcra-script.js';
@@ -145,21 +146,4 @@ export function redisGcra(options: RedisGcraOptions): RedisGcraLimiter {
 
 function isReply(value: unknown): value is [number, number, number, number] {
   return Array.isArray(value) && value.length === 4 && value.every((v) => typeof v === 'number');
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
-    timer.unref();
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

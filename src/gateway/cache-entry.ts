@@ -18,7 +18,6 @@ const NOT_STORED = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-  'cache-status',
   'age',
 ]);
 
@@ -103,7 +102,7 @@ export function served(
   const headers: Record<string, string | string[]> = { ...entry.headers };
   for (const name of hidden) delete headers[name];
   headers.age = String(Math.floor(currentAge(entry, now)));
-  headers['cache-status'] = cacheStatus;
+  headers['cache-status'] = withCacheStatus(entry.headers['cache-status'], cacheStatus);
   const size = entry.body.length;
   const range =
     entry.status === 200 && request.method === 'GET'
@@ -148,8 +147,21 @@ export function notModified(entry: CacheEntry, now: number, cacheStatus: string)
     if (value !== undefined) headers[name] = value;
   }
   headers.age = String(Math.floor(currentAge(entry, now)));
-  headers['cache-status'] = cacheStatus;
+  headers['cache-status'] = withCacheStatus(entry.headers['cache-status'], cacheStatus);
   return { status: 304, headers, body: null };
+}
+
+/**
+ * `Cache-Status` with our member after those already there: RFC 9211 section 2 lists the
+ * caches from the origin's side to the client's, and each keeps what the others said. A
+ * stored response keeps the members of the caches it came through.
+ */
+export function withCacheStatus(
+  prior: string | string[] | number | undefined,
+  member: string,
+): string {
+  if (prior === undefined || prior === '') return member;
+  return `${Array.isArray(prior) ? prior.join(', ') : prior}, ${member}`;
 }
 
 /** The validators a revalidation of `entry` sends (RFC 9111 section 4.3.1). */

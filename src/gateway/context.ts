@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { type InterimHeaders, relayInterim } from './interim.js';
 import type { GatewayContext, ResponseHeaders } from './types.js';
 
 /** What filters learn about the caller; see `RequestContext.identity`. */
@@ -24,6 +26,8 @@ export class RequestContext implements GatewayContext {
    */
   readonly identity: Identity = {};
   readonly responseHeaders: ResponseHeaders = {};
+  /** The client's response, set by the server: where 1xx interim responses go. */
+  client: ServerResponse | undefined = undefined;
   #controller: AbortController | undefined;
   #emitter: (EventEmitter & { aborted?: boolean }) | undefined;
   #gone = false;
@@ -66,6 +70,10 @@ export class RequestContext implements GatewayContext {
       if (this.#gone) this.#controller.abort();
     }
     return this.#controller.signal;
+  }
+
+  interim(status: number, headers: InterimHeaders): void {
+    if (this.client !== undefined) relayInterim(this.client, status, headers);
   }
 
   /** What the upstream request listens to for the client going away. */

@@ -36,3 +36,22 @@ export const isHttpProblemError = (e: unknown): e is HttpProblemError =>
 
 export const badRequest = (detail: string, problem = 'bad-request'): HttpProblemError =>
   new HttpProblemError(400, problem, detail);
+
+/**
+ * undici refuses to send a request it cannot encode (a header value with a character past
+ * U+00FF, a control character) before any byte leaves: the request, not the upstream, is
+ * at fault. Such a value comes from the client's input through a filter or a token claim.
+ */
+export function unsendableRequest(error: unknown): HttpProblemError | undefined {
+  if ((error as { code?: unknown } | null)?.code !== 'UND_ERR_INVALID_ARG') return undefined;
+  return new HttpProblemError(
+    400,
+    'unsendable-request',
+    'The request has a header or target that cannot be forwarded',
+    {},
+    { cause: error },
+  );
+}
+
+export const isUnsendableRequest = (e: unknown): e is HttpProblemError =>
+  isHttpProblemError(e) && e.problem === 'unsendable-request';

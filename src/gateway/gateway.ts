@@ -4,7 +4,10 @@ import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { formatPath } from '../core/config/index.js';
+import { Countdown } from '../core/deadline.js';
 import { ConfigError, InvalidArgumentError } from '../core/errors.js';
+import { sleep } from '../core/signals.js';
+import { within } from '../core/time-limit.js';
 import { parseDuration } from '../core/units.js';
 import { bridgeMetrics, createLogger, type Logger } from '../observe/index.js';
 import { type AdminServer, startAdmin } from './admin.js';
@@ -94,7 +97,8 @@ export class Gateway {
       }
       this.#upgraded.add(socket);
       socket.once('close', () => this.#upgraded.delete(socket));
-      if (tunnelAllowed(this.#runtime, req)) void handleUpgrade(this.#runtime, req, socket, head);
+      if (tunnelAllowed(this.#runtime, req))
+        void handleUpgrade(this.#runtime, req, socket, head, this.#hooks.failed);
       else servePlain(req, socket, (r, res) => this.#onRequest(r, res));
     });
     const metrics = config.metrics !== false;
@@ -229,12 +233,7 @@ export class Gateway {
       if (this.#inflight === 0) resolve();
       else this.#idle = resolve;
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, drainMs);
-    });
-    await Promise.race([idle, timeout]);
-    clearTimeout(timer);
+    await within(idle, drainMs);
     this.#listener.closeAll();
     for (const socket of this.#upgraded) socket.destroy();
     await closed;
@@ -259,12 +258,19 @@ export class Gateway {
     return next.tls ? loadTls(next.tls, this.#baseDir) : null;
   }
 
-  /** An upstream's fault at warn (the gateway coped), the gateway's own at error. */
+  /**
+   * An upstream's fault at warn (the gateway coped), the gateway's own at error, a client's
+   * request that could not be sent upstream at info, with undici's reason.
+   */
   #logFailure(failure: Failure, error: unknown): void {
-    const err = error instanceof Error ? error.message : String(error);
-    const code = (error as { code?: unknown } | null)?.code;
+    const cause = failure.status < 500 ? (error as { cause?: unknown }).cause : undefined;
+    const reason = cause ?? error;
+    const err = reason instanceof Error ? reason.message : String(reason);
+    const code = (reason as { code?: unknown } | null)?.code;
     const fields = { ...failure, err, ...(code ? { code } : {}) };
-    if (failure.status === 500) this.#log().error(fields, 'request failed in the gateway');
+    if (failure.status < 500 && failure.status > 0) {
+      this.#log().info(fields, 'client error: the request cannot be sent upstream as it is');
+    } else if (failure.status === 500) this.#log().error(fields, 'request failed in the gateway');
     else if (failure.status === 0) this.#log().warn(fields, 'response cut: its body failed');
     else this.#log().warn(fields, 'upstream failed');
   }
@@ -333,10 +339,8 @@ export class Gateway {
 
   /** Closes a replaced configuration once the requests that started on it are done. */
   async #retire(runtime: GatewayRuntime): Promise<void> {
-    const until = Date.now() + parseDuration(runtime.config.limits?.drainTimeout ?? '10s');
-    while (runtime.active > 0 && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 50).unref());
-    }
+    const drain = Countdown.after(parseDuration(runtime.config.limits?.drainTimeout ?? '10s'));
+    while (runtime.active > 0 && !drain.expired) await sleep(50, { unref: true });
     await runtime.close();
   }
 

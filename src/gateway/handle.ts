@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LimitToken } from '../flow/index.js';
 import type { GatewayRuntime } from './compile.js';
 import type { RequestContext } from './context.js';
+import { isUnsendableRequest } from './errors.js';
 import { peerAddress } from './forwarding.js';
 import { errorToResponse, problemResponse } from './problem.js';
 import { enterRequest } from './request-entry.js';
@@ -45,6 +46,18 @@ export interface HandleHooks {
 }
 
 const NO_ROUTE = '(none)';
+
+/**
+ * Whether a request that failed with `error`, answered `status`, is worth a log line. 503s
+ * are load shed or breakers at work, counted in metrics. A client that left is no failure:
+ * its upstream call was aborted on purpose. A 500 is the gateway's own fault, whoever left;
+ * a request undici would not send is the client's, worth a line all the same.
+ */
+export function worthLogging(status: number, error: unknown, clientGone: boolean): boolean {
+  if (status === 500) return true;
+  if (status > 500) return status !== 503 && !clientGone;
+  return isUnsendableRequest(error);
+}
 
 /** One request, from parsing the target to the last byte of the response. */
 class Exchanger {
@@ -94,9 +107,7 @@ class Exchanger {
       }
     } catch (error) {
       response = errorToResponse(error, this.requestId);
-      // 503s are load shed or breakers at work, counted in metrics: no failure to log.
-      // A client that left is no failure: its upstream call was aborted on purpose.
-      if (response.status >= 500 && response.status !== 503 && !this.context?.gone) {
+      if (worthLogging(response.status, error, this.context?.gone === true)) {
         this.#failed(response.status, error);
       }
     }
@@ -107,7 +118,15 @@ class Exchanger {
     this.status = response.status;
     const cacheStatus = headers['cache-status'];
     if (typeof cacheStatus === 'string') this.cacheStatus = cacheStatus;
-    send(this.res, response, (error) => this.#failed(0, error));
+    try {
+      send(this.res, response, (error) => this.#failed(0, error));
+    } catch (error) {
+      // A response node cannot write (a filter's body of the wrong type): the gateway's
+      // fault, logged; the request's promise is never left to reject unheard.
+      this.status = 500;
+      this.#failed(500, error);
+      this.res.destroy();
+    }
   }
 
   #failed(status: number, error: unknown): void {
@@ -122,12 +141,15 @@ class Exchanger {
     this.routeName = entry.route.name;
     this.upstream = entry.route.upstream;
     this.context = entry.context;
+    entry.context.client = this.res;
     return entry.route.handler(entry.request, entry.context);
   }
 
   #closed(): void {
     this.runtime.active--;
-    if (!this.res.writableFinished) this.context?.clientGone();
+    // Not writableFinished: an HTTP/2 stream the client reset counts as finished, and its
+    // upstream call would run on until it timed out.
+    if (!this.res.writableEnded) this.context?.clientGone();
     this.token?.success();
     this.hooks.closed();
     const done = this.hooks.done;

@@ -13,6 +13,14 @@ import type { ClientCertConfig, LimitsConfig } from './config.js';
 import { continueOnRead } from './expect-continue.js';
 import { Http2Connections, hostFromAuthority, limitRequestTime } from './http2.js';
 
+/**
+ * Streams one HTTP/2 connection may have open at once (node's default is unbounded): the
+ * minimum RFC 9113 section 6.5.2 recommends, as Envoy and nginx (128) bound theirs. nghttp2
+ * refuses a stream beyond it (REFUSED_STREAM, safe to retry), and node closes a session
+ * that keeps opening them.
+ */
+const MAX_STREAMS = 100;
+
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The gateway's server and what the drain does to its connections. */
@@ -76,7 +84,11 @@ export function createListener(options: ListenerOptions, onRequest: RequestListe
     onRequest(req as unknown as IncomingMessage, res as ServerResponse);
   };
   const server = createSecureServer(
-    { ...secure, allowHTTP1: true, settings: { maxHeaderListSize: maxHeaderSize } },
+    {
+      ...secure,
+      allowHTTP1: true,
+      settings: { maxHeaderListSize: maxHeaderSize, maxConcurrentStreams: MAX_STREAMS },
+    },
     onEither,
   );
   answerExpectations(server, onEither);

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { aborted, upstreamSignal } from './context.js';
+import { unsendableRequest } from './errors.js';
 import { addForwardingHeaders, endToEnd, peerAddress, type TrustedProxies } from './forwarding.js';
 import type { Target } from './target.js';
 import type { GatewayResponse, Handler, ResponseHeaders } from './types.js';
@@ -74,9 +75,12 @@ export function proxy(options: ProxyOptions): Handler {
           bodyTimeout,
         },
         upstreamSignal(context),
+        context,
       );
     } catch (error) {
       target.inflight--;
+      const refused = unsendableRequest(error);
+      if (refused) throw refused;
       if (!aborted(context)) upstream.report(target, false);
       throw error;
     }
@@ -102,6 +106,8 @@ export function proxy(options: ProxyOptions): Handler {
           signal: upstreamSignal(context),
         });
       } catch (error) {
+        const refused = unsendableRequest(error);
+        if (refused) throw refused;
         if (!aborted(context)) upstream.report(target, false);
         throw error;
       }

@@ -61,11 +61,10 @@ export function exchangeRecorder(
     requests?.inc({ route: exchange.route, upstream: exchange.upstream, status_class: cls });
     duration?.observe({ route: exchange.route, status_class: cls }, exchange.durationMs / 1000);
     if (cache && exchange.cacheStatus !== undefined) {
-      const result = exchange.cacheStatus.includes('hit')
-        ? exchange.cacheStatus.includes('stale')
-          ? 'stale'
-          : 'hit'
-        : 'miss';
+      // Ours is the last member; those before it are the upstream's caches.
+      const status = exchange.cacheStatus;
+      const ours = status.slice(status.lastIndexOf(',') + 1);
+      const result = ours.includes('hit') ? (ours.includes('stale') ? 'stale' : 'hit') : 'miss';
       cache.inc({ route: exchange.route, result });
     }
     logger?.info(

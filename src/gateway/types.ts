@@ -50,6 +50,12 @@ export interface GatewayContext {
   clientSubject?: string | undefined;
   /** Extra response headers filters want on whatever response goes out (RateLimit-*). */
   readonly responseHeaders: ResponseHeaders;
+  /**
+   * Sends a 1xx interim response (103 Early Hints) to the client ahead of the final one;
+   * nothing once the final response has begun or for an HTTP/1.0 client. Absent where no
+   * client waits (a cache's background refresh).
+   */
+  interim?(status: number, headers: Record<string, string | string[]>): void;
 }
 
 export type Handler = (

@@ -4,6 +4,7 @@ import { Duplex, Readable } from 'node:stream';
 import type { GatewayRuntime } from './compile.js';
 import type { RequestContext } from './context.js';
 import { peerAddress } from './forwarding.js';
+import { type HandleHooks, worthLogging } from './handle.js';
 import { normaliseTarget } from './path.js';
 import { errorToResponse, problemResponse } from './problem.js';
 import { enterRequest } from './request-entry.js';
@@ -96,12 +97,15 @@ export async function handleUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   early: Buffer,
+  failed?: HandleHooks['failed'],
 ): Promise<void> {
   const requestId = requestIdOf(req.headers['x-request-id']);
   socket.on('error', () => socket.destroy());
   runtime.active++;
   socket.once('close', () => runtime.active--);
   let context: RequestContext | undefined;
+  let route = '(none)';
+  let upstream = '(none)';
   let response: GatewayResponse;
   try {
     const peer = peerAddress(req.socket.remoteAddress);
@@ -111,11 +115,18 @@ export async function handleUpgrade(
     else {
       const ctx = entry.context;
       context = ctx;
+      route = entry.route.name;
+      upstream = entry.route.upstream;
       socket.once('close', () => ctx.clientGone());
       response = await entry.route.handler(entry.request, ctx);
     }
   } catch (error) {
     response = errorToResponse(error, requestId);
+    const status = response.status;
+    if (worthLogging(status, error, context?.gone === true)) {
+      const path = req.url ?? '';
+      failed?.({ requestId, method: req.method ?? 'GET', path, route, upstream, status }, error);
+    }
   }
   const headers: ResponseHeaders = {
     ...response.headers,

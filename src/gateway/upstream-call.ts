@@ -12,6 +12,11 @@ export interface UpstreamAnswer {
 
 type Settle = (answer: UpstreamAnswer | Error) => void;
 
+/** Where 1xx interim responses go (the request's context relays them to the client). */
+export interface InterimSink {
+  interim?(status: number, headers: Record<string, string | string[]>): void;
+}
+
 const EMPTY = Buffer.alloc(0);
 const MAX_INTERIM = 100;
 
@@ -19,15 +24,17 @@ const MAX_INTERIM = 100;
  * One request upstream through undici's `dispatch`, which `request()` is built on. Most
  * API responses arrive whole in the read that brings their headers: those come back as
  * one Buffer, sparing a stream, a pipe and their events per request, which is a good
- * share of a proxy's CPU. A response still arriving streams, with backpressure.
+ * share of a proxy's CPU. A response still arriving streams, with backpressure. Interim
+ * (1xx) responses go to `sink` as they come.
  */
 export function callUpstream(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal | EventEmitter,
+  sink?: InterimSink,
 ): Promise<UpstreamAnswer> {
   return new Promise((resolve, reject) => {
-    const handler = new AnswerHandler(signal, options.method === 'HEAD', (answer) => {
+    const handler = new AnswerHandler(signal, options.method === 'HEAD', sink, (answer) => {
       if (answer instanceof Error) reject(answer);
       else resolve(answer);
     });
@@ -38,6 +45,7 @@ export function callUpstream(
 class AnswerHandler implements Dispatcher.DispatchHandler {
   readonly #signal: AbortSignal | EventEmitter;
   readonly #bodiless: boolean;
+  readonly #sink: InterimSink | undefined;
   readonly #onAbort = (): void => this.#abortWith(reasonOf(this.#signal));
   #settle: Settle | null;
   #abort: ((reason: Error) => void) | null = null;
@@ -50,9 +58,15 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #resume: (() => void) | null = null;
   #interim = 0;
 
-  constructor(signal: AbortSignal | EventEmitter, bodiless: boolean, settle: Settle) {
+  constructor(
+    signal: AbortSignal | EventEmitter,
+    bodiless: boolean,
+    sink: InterimSink | undefined,
+    settle: Settle,
+  ) {
     this.#signal = signal;
     this.#bodiless = bodiless;
+    this.#sink = sink;
     this.#settle = settle;
     if ('aborted' in signal && signal.aborted) this.#reason = reasonOf(signal);
     else listen(signal, this.#onAbort);
@@ -76,6 +90,10 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
         );
         return false;
       }
+      this.#sink?.interim?.(
+        statusCode,
+        util.parseHeaders(raw) as Record<string, string | string[]>,
+      );
       return true;
     }
     this.#statusCode = statusCode;

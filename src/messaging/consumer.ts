@@ -1,4 +1,5 @@
 import { isSluiceError } from '../core/errors.js';
+import { within } from '../core/time-limit.js';
 import type { Backoff } from '../resilience/backoff.js';
 import { AckBatcher } from './ack-batcher.js';
 import { messagingChannels } from './diagnostics.js';
@@ -409,12 +410,7 @@ export class ConsumerLoop<T> implements Consumer {
       const idle = new Promise<void>((resolve) => {
         this.#idle = resolve;
       });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, drainMs);
-      });
-      await Promise.race([idle, timeout]);
-      clearTimeout(timer);
+      await within(idle, drainMs);
     }
     if (this.#active > 0) await this.#abandonRunning();
     await this.#acks.settled();

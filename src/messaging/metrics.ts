@@ -1,3 +1,4 @@
+import { withTimeout } from '../core/time-limit.js';
 import { defineCounter, defineGauge } from '../observe/metrics.js';
 import type { BrokerCore } from './broker-core.js';
 import type { QueueStats, Source } from './driver.js';
@@ -105,7 +106,7 @@ function readAll(): Promise<Reading[]> {
       }
       for (const source of sources.values()) {
         jobs.push(
-          withTimeout(figuresOf(core, source)).then(
+          withTimeout(figuresOf(core, source), STATS_TIMEOUT_MS).then(
             (stats) => ({ labels: labelsOf(core.driver.name, source), stats }),
             // An engine that cannot answer leaves its series out of this scrape.
             () => undefined,
@@ -120,14 +121,6 @@ function readAll(): Promise<Reading[]> {
     reading = undefined;
   });
   return reading;
-}
-
-function withTimeout<T>(work: Promise<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('stats timed out')), STATS_TIMEOUT_MS);
-    timer.unref();
-    work.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
 }
 
 const SCOPE =

@@ -1,3 +1,4 @@
+import { Countdown } from '../core/deadline.js';
 import {
   InvalidArgumentError,
   isQueueFullError,
@@ -170,13 +171,13 @@ export class Producer<T> {
       signal,
     };
     if (overflow !== 'block') return this.#core.driver.enqueue(this.#target, records, options);
-    const deadline = Date.now() + blockTimeoutMs;
+    const countdown = Countdown.after(blockTimeoutMs);
     for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
       try {
         return await this.#core.driver.enqueue(this.#target, records, options);
       } catch (error) {
         if (!isQueueFullError(error)) throw error;
-        const left = deadline - Date.now();
+        const left = countdown.remaining();
         if (left <= 0) {
           throw new QueueFullError(`still full after waiting ${blockTimeoutMs} ms for room`, {
             cause: error,

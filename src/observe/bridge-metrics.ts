@@ -92,7 +92,7 @@ function listeners(registry: Registry): Array<readonly [Channel, Listener]> {
     registry,
   });
   const timeouts = defineCounter({
-    name: 'sluice_timeouts_total',
+    name: 'sluice_timeout_expirations_total',
     help: 'Executions aborted by a timeout policy.',
     labelNames: ['name'],
     registry,
@@ -105,7 +105,7 @@ function listeners(registry: Registry): Array<readonly [Channel, Listener]> {
     registry,
   });
   const hedges = defineCounter({
-    name: 'sluice_hedges_total',
+    name: 'sluice_hedge_attempts_total',
     help: 'Hedged attempts started beyond the first.',
     labelNames: ['name'],
     registry,
@@ -131,19 +131,19 @@ function listeners(registry: Registry): Array<readonly [Channel, Listener]> {
     registry,
   });
   const concurrencyLimit = defineGauge({
-    name: 'sluice_concurrency_limit',
+    name: 'sluice_concurrency_limit_executions',
     help: 'Current limit of a concurrency limiter.',
     labelNames: ['name'],
     registry,
   });
   const concurrencyInflight = defineGauge({
-    name: 'sluice_concurrency_inflight',
+    name: 'sluice_concurrency_inflight_executions',
     help: 'Executions in flight under a concurrency limiter at its last limit change.',
     labelNames: ['name'],
     registry,
   });
   const shed = defineCounter({
-    name: 'sluice_load_shed_total',
+    name: 'sluice_shedder_rejections_total',
     help: 'Requests shed by a load shedder.',
     labelNames: ['name'],
     registry,

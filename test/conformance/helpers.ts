@@ -1,17 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
-
-/** Polls `condition` until it holds; fails with `what` after `timeoutMs` (a safety net, not a threshold). */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(5);
-  }
-}
+export { waitFor } from '../support/wait-for.js';
 
 let counter = 0;
 /** A name no other test uses, so drivers with shared state never see each other's data. */

@@ -20,7 +20,7 @@ export function lifecycle(ctx: SuiteContext): void {
       },
       { prefetch: 5, concurrency: 1 },
     );
-    await waitFor(() => consumer.active === 1 && consumer.buffered === 4, 'the prefetch');
+    await waitFor('the prefetch', () => consumer.active === 1 && consumer.buffered === 4);
     const stopping = consumer.stop({ drainTimeout: 10_000 });
     hold.open();
     await stopping;
@@ -32,7 +32,7 @@ export function lifecycle(ctx: SuiteContext): void {
     queue.consume((m) => {
       attempts.push(m.attempt);
     });
-    await waitFor(() => attempts.length === 4, 'the released messages');
+    await waitFor('the released messages', () => attempts.length === 4);
     assert.deepEqual(attempts, [1, 1, 1, 1]);
   });
 
@@ -46,7 +46,7 @@ export function lifecycle(ctx: SuiteContext): void {
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
       aborted = true;
     });
-    await waitFor(() => started, 'the handler');
+    await waitFor('the handler', () => started);
     await consumer.stop({ drainTimeout: 20 });
     assert.equal(aborted, true);
     assert.equal((await queue.stats()).depth, 1);
@@ -54,7 +54,7 @@ export function lifecycle(ctx: SuiteContext): void {
     queue.consume((m) => {
       attempts.push(m.attempt);
     });
-    await waitFor(() => attempts.length === 1, 'the redelivery');
+    await waitFor('the redelivery', () => attempts.length === 1);
     assert.deepEqual(attempts, [2]);
   });
 

@@ -22,7 +22,7 @@ export function queueBasics(ctx: SuiteContext): void {
     queue.consume((m) => {
       received.push(m);
     });
-    await waitFor(() => received.length === 1, 'the delivery');
+    await waitFor('the delivery', () => received.length === 1);
     const m = received[0]!;
     assert.equal(m.id, 'order-1');
     assert.equal(m.key, 'customer-9');
@@ -48,7 +48,7 @@ export function queueBasics(ctx: SuiteContext): void {
     queue.consume((m) => {
       seen.push(m.payload);
     });
-    await waitFor(() => seen.length === n, 'all messages');
+    await waitFor('all messages', () => seen.length === n);
     assert.deepEqual(
       seen,
       Array.from({ length: n }, (_, i) => i),
@@ -70,13 +70,13 @@ export function queueBasics(ctx: SuiteContext): void {
       );
     }
     await queue.publishBatch(Array.from({ length: n }, (_, i) => ({ payload: i })));
-    await waitFor(() => byConsumer.flat().length >= n, 'all messages');
+    await waitFor('all messages', () => byConsumer.flat().length >= n);
     const all = byConsumer.flat().sort((a, b) => a - b);
     assert.deepEqual(
       all,
       Array.from({ length: n }, (_, i) => i),
     );
-    await waitFor(async () => (await queue.stats()).inFlight === 0, 'acks');
+    await waitFor('acks', async () => (await queue.stats()).inFlight === 0);
     const stats = await queue.stats();
     assert.equal(stats.depth + stats.inFlight + stats.delayed, 0);
   });
@@ -90,10 +90,10 @@ export function queueBasics(ctx: SuiteContext): void {
       },
       { pollInterval: 60_000 },
     );
-    await waitFor(async () => (await queue.stats()).depth === 0, 'the consumer to start');
+    await waitFor('the consumer to start', async () => (await queue.stats()).depth === 0);
     await new Promise((r) => setTimeout(r, 20));
     await queue.publish('late');
-    await waitFor(() => seen.length === 1, 'a wake-up without polling');
+    await waitFor('a wake-up without polling', () => seen.length === 1);
     assert.deepEqual(seen, ['late']);
   });
 
@@ -112,15 +112,15 @@ export function queueBasics(ctx: SuiteContext): void {
       },
       { prefetch: 6, concurrency: 2 },
     );
-    await waitFor(() => consumer.active === 2 && consumer.buffered === 4, 'the prefetch to fill');
+    await waitFor('the prefetch to fill', () => consumer.active === 2 && consumer.buffered === 4);
     const stats = await queue.stats();
     assert.equal(stats.inFlight, 6);
     assert.equal(stats.depth, 34);
     hold.open();
-    await waitFor(async () => {
+    await waitFor('the queue to empty', async () => {
       const s = await queue.stats();
       return s.depth + s.inFlight === 0;
-    }, 'the queue to empty');
+    });
     assert.equal(maxRunning, 2);
   });
 

@@ -17,8 +17,8 @@ export function queueFailures(ctx: SuiteContext): void {
       attempts.push(m.attempt);
       if (m.attempt < 3) throw new Error(`fail ${m.attempt}`);
     }, quickRetry);
-    await waitFor(() => attempts.length === 3, 'three attempts');
-    await waitFor(async () => (await queue.stats()).inFlight === 0, 'the ack');
+    await waitFor('three attempts', () => attempts.length === 3);
+    await waitFor('the ack', async () => (await queue.stats()).inFlight === 0);
     assert.deepEqual(attempts, [1, 2, 3]);
     const stats = await queue.stats();
     assert.equal(stats.depth + stats.delayed + stats.deadLettered, 0);
@@ -45,7 +45,7 @@ export function queueFailures(ctx: SuiteContext): void {
         },
       },
     );
-    await waitFor(() => retriedAt.length === 1, 'the retry');
+    await waitFor('the retry', () => retriedAt.length === 1);
     assert.deepEqual(delays, [1]);
     assert.ok(retriedAt[0]! - failedAt >= 140, 'redelivered before its backoff');
   });
@@ -68,8 +68,8 @@ export function queueFailures(ctx: SuiteContext): void {
       },
       { ...quickRetry, maxAttempts: 3 },
     );
-    await waitFor(() => handled.length === 20, 'the good messages');
-    await waitFor(async () => (await queue.stats()).deadLettered === 1, 'the dead letter');
+    await waitFor('the good messages', () => handled.length === 20);
+    await waitFor('the dead letter', async () => (await queue.stats()).deadLettered === 1);
     assert.equal(poisonAttempts, 3);
     const [dead, ...others] = await queue.deadLetters.list();
     assert.equal(others.length, 0);
@@ -91,7 +91,7 @@ export function queueFailures(ctx: SuiteContext): void {
       },
       { ...quickRetry, retryable: (e) => !(e instanceof RangeError) },
     );
-    await waitFor(async () => (await queue.stats()).deadLettered === 2, 'two dead letters');
+    await waitFor('two dead letters', async () => (await queue.stats()).deadLettered === 2);
     assert.deepEqual(attempts.sort(), ['a', 'b']);
     const errors = new Map((await queue.deadLetters.list()).map((d) => [d.payload, d.error]));
     assert.match(errors.get('a')!, /SLUICE_NON_RETRYABLE: order is malformed/);
@@ -109,10 +109,10 @@ export function queueFailures(ctx: SuiteContext): void {
       },
       { ...quickRetry, maxAttempts: 2, deadLetter: false },
     );
-    await waitFor(async () => {
+    await waitFor('the message to be dropped', async () => {
       const s = await queue.stats();
       return calls === 2 && s.depth + s.inFlight + s.delayed === 0;
-    }, 'the message to be dropped');
+    });
     assert.equal((await queue.stats()).deadLettered, 0);
   });
 
@@ -129,7 +129,7 @@ export function queueFailures(ctx: SuiteContext): void {
       if (!healthy) throw new NonRetryableError('down');
       handled.push({ id: m.id, attempt: m.attempt });
     }, quickRetry);
-    await waitFor(async () => (await queue.stats()).deadLettered === 3, 'three dead letters');
+    await waitFor('three dead letters', async () => (await queue.stats()).deadLettered === 3);
     healthy = true;
     if (!ctx.broker().capabilities.deadLetterReplay) {
       await assert.rejects(queue.deadLetters.replay(), (e) =>
@@ -138,7 +138,7 @@ export function queueFailures(ctx: SuiteContext): void {
       return;
     }
     assert.equal(await queue.deadLetters.replay({ ids: ['a'] }), 1);
-    await waitFor(() => handled.length === 1, 'the replayed message');
+    await waitFor('the replayed message', () => handled.length === 1);
     assert.deepEqual(handled, [{ id: 'a', attempt: 1 }]);
     assert.equal(await queue.deadLetters.purge({ ids: ['b'] }), 1);
     assert.deepEqual(
@@ -146,7 +146,7 @@ export function queueFailures(ctx: SuiteContext): void {
       ['c'],
     );
     assert.equal(await queue.deadLetters.replay(), 1);
-    await waitFor(() => handled.length === 2, 'the rest replayed');
+    await waitFor('the rest replayed', () => handled.length === 2);
     assert.equal((await queue.stats()).deadLettered, 0);
   });
 
@@ -161,7 +161,7 @@ export function queueFailures(ctx: SuiteContext): void {
     strict.consume(() => {
       calls++;
     }, quickRetry);
-    await waitFor(async () => (await strict.stats()).deadLettered === 1, 'the dead letter');
+    await waitFor('the dead letter', async () => (await strict.stats()).deadLettered === 1);
     assert.equal(calls, 0);
     assert.match((await strict.deadLetters.list())[0]!.error, /SLUICE_INVALID_MESSAGE/);
   });
@@ -184,9 +184,9 @@ export function queueFailures(ctx: SuiteContext): void {
       },
       { pollInterval: 20 },
     );
-    await waitFor(() => received.length === 1, 'the redelivery');
+    await waitFor('the redelivery', () => received.length === 1);
     assert.deepEqual(received, [2]);
-    await waitFor(async () => (await queue.stats()).inFlight === 0, 'the ack');
+    await waitFor('the ack', async () => (await queue.stats()).inFlight === 0);
     // The dead consumer's receipt is stale: acking or extending it changes nothing.
     await ctx.driver().ack(source, [claimed.deliveries[0]!.receipt]);
     const lost = await ctx.driver().extendLease(source, [claimed.deliveries[0]!.receipt], 1000);
@@ -206,8 +206,8 @@ export function queueFailures(ctx: SuiteContext): void {
       },
       { leaseTimeout: 100, concurrency: 2, prefetch: 2, pollInterval: 20 },
     );
-    await waitFor(() => done === 1, 'the slow handler');
-    await waitFor(async () => (await queue.stats()).inFlight === 0, 'the ack');
+    await waitFor('the slow handler', () => done === 1);
+    await waitFor('the ack', async () => (await queue.stats()).inFlight === 0);
     assert.deepEqual(attempts, [1]);
   });
 
@@ -239,7 +239,7 @@ export function queueFailures(ctx: SuiteContext): void {
       },
       { leaseTimeout: 60_000, prefetch: 1 },
     );
-    await waitFor(() => outcome !== 'pending', 'the handler');
+    await waitFor('the handler', () => outcome !== 'pending');
     assert.ok(isLeaseLostError(outcome), `expected a lease-lost error, got ${String(outcome)}`);
     assert.equal(signalReason, false);
   });

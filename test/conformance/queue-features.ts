@@ -34,8 +34,8 @@ export function queueFeatures(ctx: SuiteContext): void {
     queue.consume((m) => {
       seen.push(m.payload);
     });
-    await waitFor(() => seen.length === 2, 'two deliveries');
-    await waitFor(async () => (await queue.stats()).inFlight === 0, 'acks');
+    await waitFor('two deliveries', () => seen.length === 2);
+    await waitFor('acks', async () => (await queue.stats()).inFlight === 0);
     assert.deepEqual(seen.sort(), ['first', 'fourth']);
     // Still a duplicate once the first copy has been consumed and removed.
     assert.equal((await queue.publish('fifth', { id: 'same' })).duplicate, true);
@@ -72,7 +72,7 @@ export function queueFeatures(ctx: SuiteContext): void {
       },
       { pollInterval: 1000 },
     );
-    await waitFor(() => seen.length === 2, 'both messages');
+    await waitFor('both messages', () => seen.length === 2);
     assert.deepEqual(
       seen.map(([p]) => p),
       ['now', 'later'],
@@ -115,7 +115,7 @@ export function queueFeatures(ctx: SuiteContext): void {
       },
       { ordering: 'key', concurrency: 6, prefetch: 12, retry: () => 5 },
     );
-    await waitFor(() => done === 30, 'all messages');
+    await waitFor('all messages', () => done === 30);
     assert.equal(overlap, false);
     for (const [i, key] of keys.entries()) {
       const expected = Array.from({ length: 10 }, (_, j) => i + j * 3);
@@ -146,7 +146,7 @@ export function queueFeatures(ctx: SuiteContext): void {
     queue.consume((m) => {
       seen.push(m.payload);
     });
-    await waitFor(() => seen.length === 3, 'three messages');
+    await waitFor('three messages', () => seen.length === 3);
     assert.deepEqual(seen, [3, 4, 5]);
   });
 
@@ -168,11 +168,11 @@ export function queueFeatures(ctx: SuiteContext): void {
       },
       { prefetch: 1 },
     );
-    await waitFor(() => seen.length === 1, 'the first delivery');
+    await waitFor('the first delivery', () => seen.length === 1);
     assert.equal(resolved, false);
     release.open();
     await blocked;
-    await waitFor(() => seen.length === 3, 'all three');
+    await waitFor('all three', () => seen.length === 3);
     assert.deepEqual(seen, [1, 2, 3]);
   });
 

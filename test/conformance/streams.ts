@@ -137,7 +137,7 @@ export function streams(ctx: SuiteContext): void {
     await delay(20);
     await stream.append('new-1');
     await stream.append('new-2');
-    await waitFor(() => seen.length === 2, 'the tail');
+    await waitFor('the tail', () => seen.length === 2);
     await reading;
     assert.deepEqual(seen, ['new-1', 'new-2']);
   });
@@ -150,10 +150,10 @@ export function streams(ctx: SuiteContext): void {
     const consumer = stream.group('billing').consume((entry) => {
       seen.push(entry.payload);
     });
-    await waitFor(() => seen.length === 3, 'the entries appended before it started');
+    await waitFor('the entries appended before it started', () => seen.length === 3);
     // Appended while it waits: woken by the append, not only by its poll.
     const last = await stream.append('d');
-    await waitFor(() => seen.length === 4, 'the entry appended while it waited');
+    await waitFor('the entry appended while it waited', () => seen.length === 4);
     await consumer.stop();
     assert.deepEqual(seen, ['a', 'b', 'c', 'd']);
     assert.equal(consumer.failure, undefined);
@@ -172,7 +172,7 @@ export function streams(ctx: SuiteContext): void {
     const tail = stream.group('late').consume((entry) => void late.push(entry.payload), {
       start: 'latest',
     });
-    await waitFor(() => resumed.length === 1 && other.length === 5, 'both groups');
+    await waitFor('both groups', () => resumed.length === 1 && other.length === 5);
     await Promise.all([again.stop(), audit.stop(), tail.stop()]);
     assert.deepEqual(resumed, ['e'], 'a group resumes after its committed offset');
     assert.deepEqual(other, ['a', 'b', 'c', 'd', 'e'], 'a new group starts at the earliest entry');

@@ -40,7 +40,7 @@ export function topics(ctx: SuiteContext): void {
         payload: { type: 'order.fulfilled' as const, orderId: i },
       })),
     );
-    await waitFor(() => inventory.length === n && billing.length === n, 'both groups');
+    await waitFor('both groups', () => inventory.length === n && billing.length === n);
     assert.deepEqual(
       [...inventory].sort((a, b) => a - b),
       Array.from({ length: n }, (_, i) => i),
@@ -64,7 +64,7 @@ export function topics(ctx: SuiteContext): void {
     await topic.subscribe('audit', (m) => {
       seen.push(m.payload);
     });
-    await waitFor(() => seen.length === 1, 'the event');
+    await waitFor('the event', () => seen.length === 1);
     assert.equal((await topic.stats('audit')).depth, 0);
     assert.deepEqual(seen, ['after']);
   });
@@ -85,7 +85,7 @@ export function topics(ctx: SuiteContext): void {
       { retry: () => 1, maxAttempts: 2 },
     );
     await topic.publish('e1', { id: 'e1' });
-    await waitFor(async () => (await topic.stats('bad')).deadLettered === 1, 'the dead letter');
+    await waitFor('the dead letter', async () => (await topic.stats('bad')).deadLettered === 1);
     assert.deepEqual(good, ['e1']);
     assert.equal((await topic.stats('good')).deadLettered, 0);
     const [dead] = await topic.deadLetters('bad').list();

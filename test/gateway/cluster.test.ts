@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../support/wait-for.js';
 import { call, startUpstream, type TestUpstream } from './helpers.js';
 import { h2Call, h2Connect, httpsCall, makeCertificate } from './tls-helpers.js';
 
@@ -17,15 +18,11 @@ const freePort = (): Promise<number> =>
   });
 
 /** The first answer of a server that is starting: refused connections are tried again. */
-async function untilServing<T>(probe: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await probe();
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+const untilServing = <T>(probe: () => Promise<T>): Promise<T> =>
+  waitFor('the gateway to serve', () => probe().catch(() => undefined), {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  }) as Promise<T>;
 
 const children: ChildProcess[] = [];
 const track = (child: ChildProcess): ChildProcess => {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { leastRequest } from '../../src/gateway/balancer.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { Upstream } from '../../src/gateway/upstream.js';
+import { waitFor } from '../support/wait-for.js';
 import { call, startUpstream, type TestUpstream } from './helpers.js';
 
 describe('upstream health', () => {
@@ -43,12 +44,12 @@ describe('upstream health', () => {
     });
     try {
       const [, sickTarget] = gw.runtime.upstreams.get('pair')!.targets;
-      while (sickTarget!.healthy) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the sick target to be marked unhealthy', () => !sickTarget!.healthy);
       const before = sick.seen.filter((s) => s.url !== '/healthz').length;
       for (let i = 0; i < 6; i++) assert.equal((await call(`${gw.url}/x`)).status, 200);
       assert.equal(sick.seen.filter((s) => s.url !== '/healthz').length, before);
       sickHealthy = true;
-      while (!sickTarget!.healthy) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the target to be healthy again', () => sickTarget!.healthy);
       const statuses = new Set<number>();
       for (let i = 0; i < 4; i++) statuses.add((await call(`${gw.url}/x`)).status);
       assert.ok(statuses.has(500), 'the recovered target serves again');

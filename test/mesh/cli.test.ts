@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isUsageError } from '../../src/cli/errors.js';
 import { type MeshControlConnect, runSidecar } from '../../src/cli/sidecar.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   idOf,
   issueSvid,
@@ -113,7 +114,7 @@ describe('sluice sidecar command', () => {
         ],
         factory,
       );
-      while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitFor('a line on the console', () => lines.length > 0);
     } finally {
       console.log = log;
     }

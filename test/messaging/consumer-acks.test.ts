@@ -75,14 +75,14 @@ it('claims again while acks are queued, but holds at most twice prefetch while t
     pollInterval: 5,
   });
   try {
-    await waitFor(() => driver.acksQueued >= 8, 'two prefetches of acks queued');
+    await waitFor('two prefetches of acks queued', () => driver.acksQueued >= 8);
     // No ack is written, so nothing more may be claimed: the loop has reached its bound.
     assert.equal(driver.acksQueued, 8);
     assert.equal(handled.length, 8);
     assert.equal(driver.acksWritten, 0);
     assert.equal(driver.held.size, 8);
     commit.open();
-    await waitFor(() => driver.acksWritten === 40, 'every ack written');
+    await waitFor('every ack written', () => driver.acksWritten === 40);
     assert.deepEqual(
       [...handled].sort((a, b) => a - b),
       Array.from({ length: 40 }, (_, i) => i),
@@ -108,11 +108,11 @@ it('frees handler slots once the ack is queued, so handling does not wait for ac
     concurrency: 1,
   });
   try {
-    await waitFor(() => handled.length === 3, 'all three handled one at a time');
+    await waitFor('all three handled one at a time', () => handled.length === 3);
     assert.equal(driver.acksWritten, 0);
     assert.equal(consumer.active, 0);
     commit.open();
-    await waitFor(() => driver.acksWritten === 3, 'the acks written');
+    await waitFor('the acks written', () => driver.acksWritten === 3);
   } finally {
     commit.open();
     await consumer.stop();
@@ -136,7 +136,7 @@ it('reports a queued ack that fails to write, and the message comes back after i
     pollInterval: 10,
   });
   try {
-    await waitFor(() => driver.acksWritten === 1, 'the redelivered message acked');
+    await waitFor('the redelivered message acked', () => driver.acksWritten === 1);
     assert.deepEqual(attempts, [1, 2]);
     assert.deepEqual(
       errors.events.map((e) => [e.source, e.operation, (e.error as Error).name]),
@@ -160,7 +160,7 @@ it('stop waits for queued acks to be written before it resolves', async () => {
   await queue.publish('a');
   await queue.publish('b');
   const consumer = queue.consume(() => {}, { prefetch: 2, concurrency: 2 });
-  await waitFor(() => driver.acksQueued === 2, 'both acks queued');
+  await waitFor('both acks queued', () => driver.acksQueued === 2);
   let stopped = false;
   const stopping = consumer.stop().then(() => {
     stopped = true;
@@ -189,7 +189,7 @@ it('broker close waits for queued acks, and reports one that fails, before closi
   await queue.publish('a');
   queue.consume(() => {});
   try {
-    await waitFor(() => driver.acksQueued === 1, 'the ack queued');
+    await waitFor('the ack queued', () => driver.acksQueued === 1);
     let closed = false;
     const closing = broker.close().then(() => {
       closed = true;

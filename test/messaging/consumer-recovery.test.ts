@@ -30,7 +30,7 @@ it('after failed claims a consumer tries again on its own, long before its poll 
     pollInterval: 3_600_000,
   });
   try {
-    await waitFor(() => handled.length === 1, 'the message handled after the outage');
+    await waitFor('the message handled after the outage', () => handled.length === 1);
     assert.deepEqual(handled, ['a']);
     assert.equal(driver.failuresLeft, 0);
   } finally {

@@ -54,9 +54,9 @@ describe('fault: a consumer process SIGKILLed mid-batch', () => {
       await once(child, 'message');
       const before = count('SELECT COUNT(*) FROM deliveries WHERE pid = ?', child.pid);
       await waitFor(
-        () => count('SELECT COUNT(*) FROM deliveries WHERE pid = ?', child.pid) >= before + 100,
         'the child to get going',
-        30_000,
+        () => count('SELECT COUNT(*) FROM deliveries WHERE pid = ?', child.pid) >= before + 100,
+        { timeoutMs: 30_000 },
       );
       child.kill('SIGKILL');
       await once(child, 'exit');
@@ -65,12 +65,12 @@ describe('fault: a consumer process SIGKILLed mid-batch', () => {
     assert.ok(kills >= 2, `only ${kills} kills before the queue drained`);
 
     await waitFor(
+      'every message to be acked',
       async () => {
         const s = await queue.stats();
         return s.depth + s.inFlight + s.delayed === 0;
       },
-      'every message to be acked',
-      60_000,
+      { timeoutMs: 60_000 },
     );
     assert.equal(count('SELECT COUNT(DISTINCT msg) FROM deliveries'), n, 'a message was lost');
     assert.ok(count('SELECT COUNT(*) FROM deliveries') > n, 'no kill landed mid-batch');

@@ -46,12 +46,12 @@ describe('idempotent()', () => {
     );
     await queue.publish({ take: 3 });
     await waitFor(
+      'the ack',
       async () =>
         (await queue.stats()).depth +
           (await queue.stats()).inFlight +
           (await queue.stats()).delayed ===
         0,
-      'the ack',
     );
     assert.equal(calls, 1, 'the redelivery was recognised before the handler ran');
     assert.equal(qty(), 7);
@@ -129,8 +129,8 @@ describe('idempotent()', () => {
     );
     await queue.publishBatch([{ payload: 'x' }, { payload: 'x' }, { payload: 'y' }]);
     await waitFor(
-      async () => (await queue.stats()).depth + (await queue.stats()).inFlight === 0,
       'the queue to empty',
+      async () => (await queue.stats()).depth + (await queue.stats()).inFlight === 0,
     );
     assert.deepEqual(effects, ['x', 'y']);
   });

@@ -40,7 +40,7 @@ describe('messaging metrics, the same names on every driver', () => {
         },
         { maxAttempts: 2, retry: () => 1 },
       );
-      await waitFor(async () => (await queue.stats()).deadLettered === 1, 'the dead letter');
+      await waitFor('the dead letter', async () => (await queue.stats()).deadLettered === 1);
       await consumer.stop();
       text = await metricsRegistry().metrics();
       assert.equal(handled, 4);
@@ -64,7 +64,7 @@ describe('messaging metrics, the same names on every driver', () => {
         { maxAttempts: 100, retry: () => 60_000 },
       );
       await topic.publish('e');
-      await waitFor(async () => (await topic.stats('billing')).delayed === 1, 'the retry');
+      await waitFor('the retry', async () => (await topic.stats('billing')).delayed === 1);
       text = await metricsRegistry().metrics();
       const groupLabels = 'driver="sqlite",destination="obs-events",group="billing"';
       assert.equal(sample(text, 'sluice_messaging_consumer_lag', groupLabels), 1);

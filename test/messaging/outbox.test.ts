@@ -40,11 +40,11 @@ describe('sqlite outbox', () => {
     placeOrder('o1', 30, false);
     assert.throws(() => placeOrder('o2', 50, true), /payment declined/);
     const relay = outbox.relay(broker, { pollInterval: 60_000 });
-    await waitFor(() => seen.length === 1, 'the published order');
+    await waitFor('the published order', () => seen.length === 1);
     assert.deepEqual(seen, [{ id: 'order-o1', payload: { orderId: 'o1', total: 30 } }]);
-    await waitFor(() => count('sluice_outbox') === 0, 'the sent row to be removed');
+    await waitFor('the sent row to be removed', () => count('sluice_outbox') === 0);
     placeOrder('o3', 10, false);
-    await waitFor(() => seen.length === 2, 'a wake-up for the next order');
+    await waitFor('a wake-up for the next order', () => seen.length === 2);
     await relay.stop();
   });
 
@@ -60,7 +60,7 @@ describe('sqlite outbox', () => {
       for (let i = 0; i < 5; i++) outbox.add(db, { topic: name, payload: i });
     })();
     const relay = outbox.relay(broker);
-    await waitFor(() => seen.length === 5, 'the events');
+    await waitFor('the events', () => seen.length === 5);
     assert.deepEqual(seen, [0, 1, 2, 3, 4]);
     assert.throws(() => outbox.add(db, { queue: 'q', payload: 1 }), /inside the transaction/);
     assert.throws(
@@ -93,7 +93,7 @@ describe('sqlite outbox', () => {
     })();
     const errors: unknown[] = [];
     const relay = startOutboxRelay(crashing, broker, { onError: (e) => errors.push(e) });
-    await waitFor(() => count('sluice_outbox') === 0, 'the rows to be sent');
+    await waitFor('the rows to be sent', () => count('sluice_outbox') === 0);
     await relay.stop();
     assert.equal(errors.length, 1);
     const stats = await broker.queue(name).stats();

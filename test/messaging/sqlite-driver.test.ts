@@ -31,7 +31,7 @@ describe('sqlite driver', () => {
     second.queue<string>('orders').consume((m) => {
       seen.push(`${m.id}:${m.payload}`);
     });
-    await waitFor(() => seen.length === 1, 'the stored message');
+    await waitFor('the stored message', () => seen.length === 1);
     assert.deepEqual(seen, ['k1:kept']);
     assert.equal(await second.stream('log').group('g').committed(), 1);
     assert.equal(await second.stream('log').position('latest'), 2);
@@ -139,7 +139,7 @@ describe('sqlite driver', () => {
       },
       { prefetch: 100, concurrency: 10 },
     );
-    await waitFor(async () => done === 500 && (await queue.stats()).inFlight === 0, 'all acks');
+    await waitFor('all acks', async () => done === 500 && (await queue.stats()).inFlight === 0);
     const raw = new Database(url, { readonly: true });
     assert.equal(raw.prepare('SELECT COUNT(*) FROM sluice_messages').pluck().get(), 0);
     assert.equal(
@@ -166,8 +166,8 @@ describe('sqlite driver', () => {
     await a
       .queue<number>('shared')
       .publishBatch(Array.from({ length: 400 }, (_, i) => ({ payload: i })));
-    await waitFor(() => seen.size === 400, 'every message');
-    await waitFor(async () => (await a.queue('shared').stats()).inFlight === 0, 'acks');
+    await waitFor('every message', () => seen.size === 400);
+    await waitFor('acks', async () => (await a.queue('shared').stats()).inFlight === 0);
     assert.ok([...seen.values()].every((n) => n === 1));
     await a.close();
     await b.close();
@@ -183,12 +183,12 @@ describe('sqlite driver', () => {
       },
       { pollInterval: 600_000 },
     );
-    await waitFor(async () => (await broker.queue('cross').stats()).depth === 0, 'the consumer');
+    await waitFor('the consumer', async () => (await broker.queue('cross').stats()).depth === 0);
     await new Promise((r) => setTimeout(r, 20));
     const child = startChild(['publish', url, 'cross', '3']);
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
-    await waitFor(() => seen.length === 3, 'the wake-up from the other process');
+    await waitFor('the wake-up from the other process', () => seen.length === 3);
     assert.deepEqual(seen, [0, 1, 2]);
     await broker.close();
   });
@@ -255,7 +255,7 @@ describe('sqlite driver', () => {
       },
       { prefetch: 100, concurrency: 1 },
     );
-    await waitFor(() => seen.length === count, 'every message');
+    await waitFor('every message', () => seen.length === count);
     assert.deepEqual(
       seen.map((m) => m.payload),
       Array.from({ length: count }, (_, i) => i),
@@ -288,10 +288,10 @@ describe('sqlite driver', () => {
       },
       { pollInterval: 600_000 },
     );
-    await waitFor(async () => (await a.queue('near').stats()).depth === 0, 'the consumer');
+    await waitFor('the consumer', async () => (await a.queue('near').stats()).depth === 0);
     await new Promise((r) => setTimeout(r, 20));
     await b.queue<number>('near').publish(7);
-    await waitFor(() => seen.length === 1, 'the wake-up from the other connection');
+    await waitFor('the wake-up from the other connection', () => seen.length === 1);
     assert.deepEqual(seen, [7]);
     await a.close();
     await b.close();

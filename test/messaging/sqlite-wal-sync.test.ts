@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -137,14 +137,37 @@ describe('sqlite WAL sync', () => {
     );
   });
 
-  it('syncs a real WAL file', async () => {
+  it('fdatasyncs the real WAL file once per flush, and the directory once', async () => {
     const path = file();
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE t (x)');
-    const wal = new WalSync(path);
+    const datasyncs: string[] = [];
+    const dirSyncs: string[] = [];
+    // Real handles, counted: a WalSync that skipped the sync would leave both lists empty.
+    const counted: WalFiles = {
+      open: async (opened) => {
+        const handle = await open(opened, 'r');
+        const { datasync, sync } = handle;
+        handle.datasync = () => {
+          datasyncs.push(opened);
+          return datasync.call(handle);
+        };
+        handle.sync = () => {
+          dirSyncs.push(opened);
+          return sync.call(handle);
+        };
+        return handle;
+      },
+    };
+    const wal = new WalSync(path, counted);
+    db.exec("INSERT INTO t VALUES ('a')");
     await wal.flush();
-    await Promise.all([wal.flush(), wal.flush()]);
+    assert.deepEqual(datasyncs, [`${path}-wal`]);
+    assert.deepEqual(dirSyncs, [dir]);
+    db.exec("INSERT INTO t VALUES ('b')");
+    await wal.flush();
+    assert.equal(datasyncs.length, 2, 'each flush after a commit syncs again');
     await wal.close();
     db.close();
   });

@@ -17,7 +17,7 @@ it('stops past the drain timeout without waiting for a stuck handler, leaving it
     });
     await new Promise(() => {}); // never settles
   });
-  await waitFor(() => consumer.active === 1, 'the stuck handler to run');
+  await waitFor('the stuck handler to run', () => consumer.active === 1);
   await consumer.stop({ drainTimeout: 20 });
   assert.equal(aborted, true, "the handler's signal was aborted");
   assert.equal(await stream.group('g').committed(), stuckAt, 'the stuck entry comes again');
@@ -33,7 +33,7 @@ it('is stopped by broker.close()', async () => {
   const consumer = stream.group('g').consume((entry) => {
     seen.push(entry.payload);
   });
-  await waitFor(() => seen.length === 3, 'the entries');
+  await waitFor('the entries', () => seen.length === 3);
   await broker.close();
   await consumer.closed;
   assert.deepEqual(seen, [1, 2, 3]);

@@ -27,7 +27,7 @@ describe('trace context across the queue hop (OpenTelemetry messaging convention
   });
 
   const span = async (name: string): Promise<ReadableSpan> => {
-    await waitFor(() => exporter.getFinishedSpans().some((s) => s.name === name), name);
+    await waitFor(name, () => exporter.getFinishedSpans().some((s) => s.name === name));
     return exporter.getFinishedSpans().find((s) => s.name === name)!;
   };
 
@@ -80,7 +80,7 @@ describe('trace context across the queue hop (OpenTelemetry messaging convention
       seen = true;
     });
     await topic.publish('e');
-    await waitFor(() => seen, 'the event');
+    await waitFor('the event', () => seen);
     const process = await span('process traced-events');
     assert.equal(process.attributes['messaging.consumer.group.name'], 'billing');
     assert.equal((await span('send traced-events')).kind, SpanKind.PRODUCER);

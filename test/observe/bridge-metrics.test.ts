@@ -42,16 +42,16 @@ describe('bridgeMetrics', () => {
       ['sluice_breaker_slow_calls_total', n, 1],
       ['sluice_retry_attempts_total', n, 1],
       ['sluice_retry_give_ups_total', { ...n, reason: 'attempts' }, 1],
-      ['sluice_timeouts_total', n, 1],
+      ['sluice_timeout_expirations_total', n, 1],
       ['sluice_bulkhead_rejections_total', { ...n, outcome: 'rejected' }, 1],
-      ['sluice_hedges_total', n, 1],
+      ['sluice_hedge_attempts_total', n, 1],
       ['sluice_hedge_wins_total', n, 1],
       ['sluice_ratelimit_decisions_total', { ...n, decision: 'allowed' }, 1],
       ['sluice_ratelimit_decisions_total', { ...n, decision: 'rejected' }, 1],
       ['sluice_ratelimit_store_errors_total', { ...n, mode: 'fail-open' }, 1],
-      ['sluice_concurrency_limit', n, 20],
-      ['sluice_concurrency_inflight', n, 7],
-      ['sluice_load_shed_total', n, 1],
+      ['sluice_concurrency_limit_executions', n, 20],
+      ['sluice_concurrency_inflight_executions', n, 7],
+      ['sluice_shedder_rejections_total', n, 1],
       ['sluice_channel_overflow_total', { ...n, policy: 'drop-oldest' }, 1],
     ];
     for (const [metric, labels, want] of expected) {
@@ -88,7 +88,7 @@ describe('bridgeMetrics', () => {
     stop();
     const mode = { name: 'api', mode: 'fail-closed' };
     assert.equal(await value(registry, 'sluice_ratelimit_store_errors_total', mode), 1);
-    assert.equal(await value(registry, 'sluice_hedges_total', { name: 'api' }), 2);
+    assert.equal(await value(registry, 'sluice_hedge_attempts_total', { name: 'api' }), 2);
     assert.equal(await value(registry, 'sluice_hedge_wins_total', { name: 'api' }), undefined);
   });
 
@@ -113,7 +113,7 @@ describe('bridgeMetrics', () => {
     channels.timeout.publish({ name: 't', timeoutMs: 1 });
     stop();
     channels.timeout.publish({ name: 't', timeoutMs: 1 });
-    assert.equal(await value(registry, 'sluice_timeouts_total', { name: 't' }), 1);
+    assert.equal(await value(registry, 'sluice_timeout_expirations_total', { name: 't' }), 1);
   });
 
   it('shares one subscription per registry among callers', async () => {
@@ -121,11 +121,11 @@ describe('bridgeMetrics', () => {
     const first = bridgeMetrics(registry);
     const second = bridgeMetrics(registry);
     channels.shed.publish({ name: 's', retryAfterMs: 1 });
-    assert.equal(await value(registry, 'sluice_load_shed_total', { name: 's' }), 1);
+    assert.equal(await value(registry, 'sluice_shedder_rejections_total', { name: 's' }), 1);
     first();
     first();
     channels.shed.publish({ name: 's', retryAfterMs: 1 });
-    assert.equal(await value(registry, 'sluice_load_shed_total', { name: 's' }), 2);
+    assert.equal(await value(registry, 'sluice_shedder_rejections_total', { name: 's' }), 2);
     second();
     assert.equal(channels.shed.hasSubscribers, false);
   });
@@ -136,7 +136,7 @@ describe('bridgeMetrics', () => {
     for (let i = 0; i < 150; i += 1) channels.timeout.publish({ name: `n${i}`, timeoutMs: 1 });
     channels.bulkhead.publish({ name: 'b', active: 1, queued: 0, outcome: 'weird' });
     stop();
-    assert.equal(await value(registry, 'sluice_timeouts_total', { name: 'other' }), 50);
+    assert.equal(await value(registry, 'sluice_timeout_expirations_total', { name: 'other' }), 50);
     const outcome = { name: 'b', outcome: 'other' };
     assert.equal(await value(registry, 'sluice_bulkhead_rejections_total', outcome), 1);
   });

@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { alive, getJson, linesOf, service, tempDir, until } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { alive, getJson, linesOf, service, tempDir } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -55,7 +56,7 @@ interface Up {
 
 async function whenUpWith(run: Run): Promise<Up> {
   let up: Up | undefined;
-  await until(
+  await waitFor(
     'sluice says it is up',
     () => {
       for (const line of run.stdout().split('\n')) {
@@ -64,7 +65,7 @@ async function whenUpWith(run: Run): Promise<Up> {
       }
       return up !== undefined || run.child.exitCode !== null;
     },
-    30_000,
+    { timeoutMs: 30_000 },
   );
   assert.ok(up !== undefined, `not up:\n${run.stdout()}\n${run.stderr()}`);
   return up;
@@ -134,7 +135,7 @@ describe('sluice up', () => {
       .filter((r) => r.msg === 'listening')
       .map((r) => r.pid);
     assert.equal(pids.length, 2, run.stdout());
-    await until('no instance is left running', () => pids.every((pid) => !alive(pid)));
+    await waitFor('no instance is left running', () => pids.every((pid) => !alive(pid)));
   });
 
   test('a second signal stops at once, killing what still drains', async () => {
@@ -146,11 +147,11 @@ describe('sluice up', () => {
     const urls = await whenUp(run);
     const { pid } = await getJson(`${urls.stubborn!.url}/whoami`);
     run.child.kill('SIGINT');
-    await until('the instance was asked to stop', () => linesOf(join(dir, 'stop')).length === 1);
+    await waitFor('the instance was asked to stop', () => linesOf(join(dir, 'stop')).length === 1);
     assert.equal(run.child.exitCode, null, 'still draining');
     run.child.kill('SIGINT');
     assert.equal(await run.exited, 130);
-    await until('the instance is gone', () => !alive(pid as number));
+    await waitFor('the instance is gone', () => !alive(pid as number));
   });
 
   test('POST /reload on the admin API reloads the gateway from the file', async () => {

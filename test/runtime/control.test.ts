@@ -11,7 +11,8 @@ import {
   startSystem,
 } from '../../src/runtime/index.js';
 import { freePort } from '../../src/runtime/ports.js';
-import { alive, capture, newRegistry, service, until } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { alive, capture, newRegistry, service } from './helpers.js';
 
 const running: System[] = [];
 afterEach(async () => {
@@ -70,7 +71,7 @@ describe('the control API', () => {
     const [first, second] = (await fetchSystemStatus(control)).services.api!.instances;
     const killed = await killInstance(control, 'api', 1);
     assert.deepEqual(killed, { service: 'api', index: 1, pid: second!.pid, restart: 'on-failure' });
-    await until('api.1 is restarted and ready', async () => {
+    await waitFor('api.1 is restarted and ready', async () => {
       const now = (await fetchSystemStatus(control)).services.api!.instances[1]!;
       return now.restarts === 1 && now.state === 'ready' && now.pid !== second!.pid;
     });
@@ -95,7 +96,7 @@ describe('the control API', () => {
 
     const once = system.instances.find((i) => i.service === 'once')!;
     assert.equal((await killInstance(control, 'once', 0)).restart, 'never');
-    await until('once has exited for good', () =>
+    await waitFor('once has exited for good', () =>
       system.instances.some((i) => i.service === 'once' && i.state === 'exited'),
     );
     await refused('once', 0, /once\.0 has no process to kill \(state: exited\)/);

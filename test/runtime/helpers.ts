@@ -22,19 +22,6 @@ export function linesOf(file: string): string[] {
   }
 }
 
-/** Polls `condition` until it holds; fails naming `what` once `timeoutMs` has passed. */
-export async function until(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 export function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {

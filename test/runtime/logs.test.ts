@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { LogSink } from '../../src/runtime/index.js';
-import { until } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
 
 function sink(format: 'pretty' | 'json', color = false): { sink: LogSink; lines: string[] } {
   const lines: string[] = [];
@@ -97,7 +97,7 @@ describe('LogSink', () => {
     json.attach(stream, { service: 'a' }, 'stdout');
     stream.write('one\ntw');
     stream.end('o\nthree');
-    await until('three lines', () => lines.length === 3);
+    await waitFor('three lines', () => lines.length === 3);
     assert.deepEqual(
       lines.map((l) => (JSON.parse(l) as { msg: string }).msg),
       ['one', 'two', 'three'],

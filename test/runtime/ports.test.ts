@@ -9,7 +9,8 @@ import { runtimeMetrics } from '../../src/runtime/metrics.js';
 import { planService } from '../../src/runtime/plan.js';
 import { describeHolder, processGroupOf, strangerOn } from '../../src/runtime/port-holder.js';
 import { freePorts, listen } from '../../src/runtime/ports.js';
-import { capture, until } from './helpers.js';
+import { waitFor } from '../support/wait-for.js';
+import { capture } from './helpers.js';
 
 test('freePorts hands out distinct ports, each free to bind once it returns', async () => {
   const ports = await freePorts('127.0.0.1', 64);
@@ -64,7 +65,7 @@ test('a health check answered by another process does not make the instance read
   });
   try {
     instance.start();
-    await until('the stranger answered a check', () => instance.lastCheck.includes('200'));
+    await waitFor('the stranger answered a check', () => instance.lastCheck.includes('200'));
     await assert.rejects(instance.whenReady(AbortSignal.timeout(500)), { name: 'TimeoutError' });
     assert.match(
       instance.lastCheck,

@@ -11,6 +11,7 @@ import {
   startSystem,
 } from '../../src/runtime/index.js';
 import { listen } from '../../src/runtime/ports.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   alive,
   type Captured,
@@ -22,7 +23,6 @@ import {
   newRegistry,
   service,
   tempDir,
-  until,
 } from './helpers.js';
 
 const running: System[] = [];
@@ -105,7 +105,7 @@ describe('startSystem', () => {
       logs,
     );
     let pids: (number | undefined)[] = [];
-    await until('db and bad are running', () => {
+    await waitFor('db and bad are running', () => {
       pids = system.instances.map((i) => i.pid);
       return pids.length === 2 && pids.every((pid) => pid !== undefined);
     });
@@ -118,7 +118,7 @@ describe('startSystem', () => {
       );
       return true;
     });
-    await until('every instance is gone', () => pids.every((pid) => !alive(pid)));
+    await waitFor('every instance is gone', () => pids.every((pid) => !alive(pid)));
     assert.deepEqual(linesOf(join(dir, 'start')), [], 'web never started');
     assert.ok(logs.messages().some((m) => m.startsWith('bad failed to start')));
   });
@@ -149,7 +149,7 @@ describe('startSystem', () => {
       capture(),
     );
     let slowPid: number | undefined;
-    await until('slow is running', () => {
+    await waitFor('slow is running', () => {
       slowPid = system.instances.find((i) => i.service === 'slow')?.pid;
       return slowPid !== undefined;
     });
@@ -158,7 +158,7 @@ describe('startSystem', () => {
       assert.equal(error.service, 'broken', 'the failure itself, not the abort it caused');
       return true;
     });
-    await until('slow was stopped', () => !alive(slowPid));
+    await waitFor('slow was stopped', () => !alive(slowPid));
   });
 
   test('a crashed instance is restarted, logged and counted', async () => {
@@ -173,7 +173,7 @@ describe('startSystem', () => {
     await system.ready;
     const before = system.instances[0]!;
     await fetch(`${before.url}/crash`).then((r) => r.text());
-    await until('a is restarted and ready', () => {
+    await waitFor('a is restarted and ready', () => {
       const now = system.instances[0]!;
       return now.restarts === 1 && now.state === 'ready' && now.pid !== before.pid;
     });
@@ -197,7 +197,7 @@ describe('startSystem', () => {
       { registry },
     );
     await system.ready;
-    await until('five restarts', () => system.instances[0]!.restarts >= 5);
+    await waitFor('five restarts', () => system.instances[0]!.restarts >= 5);
     const delays = logs
       .messages()
       .map((m) => /restarting in (\d+) ms/.exec(m)?.[1])
@@ -218,7 +218,7 @@ describe('startSystem', () => {
     await system.ready;
     const sick = system.instances[1]!;
     await fetch(`${sick.url}/sicken`).then((r) => r.text());
-    await until('a.1 is unhealthy', () => system.instances[1]!.state === 'unhealthy');
+    await waitFor('a.1 is unhealthy', () => system.instances[1]!.state === 'unhealthy');
     assert.ok(logs.messages().some((m) => /^a\.1 is unhealthy \(GET .*: 503\)$/.test(m)));
     assert.equal(await counterValue(registry, 'sluice_runtime_instances_ready', 'a'), 1);
     for (let i = 0; i < 4; i++) {
@@ -232,7 +232,7 @@ describe('startSystem', () => {
     const logs = capture();
     const system = start(`  once: { command: ${service}, env: { EXIT_AT_START: 0 } }\n`, logs);
     await system.ready;
-    await until('it has exited', () => system.instances[0]!.state === 'exited');
+    await waitFor('it has exited', () => system.instances[0]!.state === 'exited');
     assert.equal(system.instances[0]!.restarts, 0);
     assert.ok(
       logs.messages().includes('once exited with code 0; not restarting (restart: on-failure)'),
@@ -263,7 +263,7 @@ describe('startSystem', () => {
     const logs = capture();
     const system = start(`  a: { command: ${service}, instances: 2, health: /healthz }\n`, logs);
     await system.ready;
-    await until(
+    await waitFor(
       'both instances logged',
       () => logs.records().filter((r) => r.msg === 'listening').length === 2,
     );
@@ -273,7 +273,7 @@ describe('startSystem', () => {
       assert.equal(record.service, 'a');
       assert.equal(typeof record.port, 'number', 'its own fields are kept');
     }
-    await until('plain lines logged', () =>
+    await waitFor('plain lines logged', () =>
       logs.messages().some((m) => m.startsWith('plain line')),
     );
     const plain = logs.records().find((r) => String(r.msg).startsWith('plain line from a.'));

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect } from '../../src/messaging/index.js';
 import type { System } from '../../src/runtime/index.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   chargeStatus,
-  eventually,
   json,
   login as loginAs,
   type Order,
+  patiently,
   type RunningStorefront,
   startStorefront,
 } from './running.js';
@@ -87,11 +88,15 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
     const total = placed[0]!.order.total;
     assert.equal(total, products[0]!.price * 2, "the total is the catalog's price × qty");
 
-    await eventually('the order is fulfilled', async () => {
-      const res = await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth });
-      const order = await json<Order>(res);
-      return order.status === 'fulfilled' ? order : undefined;
-    });
+    await waitFor(
+      'the order is fulfilled',
+      async () => {
+        const res = await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth });
+        const order = await json<Order>(res);
+        return order.status === 'fulfilled' ? order : undefined;
+      },
+      patiently,
+    );
     // Another customer's order is as absent as a missing one, whatever x-user-id says.
     const bob = { authorization: `Bearer ${await loginAs(gatewayUrl, 'bob')}` };
     for (const headers of [bob, { ...bob, 'x-user-id': 'alice' }]) {
@@ -99,16 +104,24 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
       assert.equal(probe.status, 404, "bob cannot read alice's order");
       assert.doesNotMatch(await probe.text(), new RegExp(id));
     }
-    const changes = await eventually('inventory has changed', async () => {
-      const res = await fetch(`${system.urlOf('inventory')}/changes/${id}`);
-      const rows = await json<unknown[]>(res);
-      return rows.length > 0 ? rows : undefined;
-    });
-    const invoices = await eventually('billing has an invoice', async () => {
-      const res = await fetch(`${system.urlOf('billing')}/invoices/${id}`);
-      const rows = await json<unknown[]>(res);
-      return rows.length > 0 ? rows : undefined;
-    });
+    const changes = await waitFor(
+      'inventory has changed',
+      async () => {
+        const res = await fetch(`${system.urlOf('inventory')}/changes/${id}`);
+        const rows = await json<unknown[]>(res);
+        return rows.length > 0 ? rows : undefined;
+      },
+      patiently,
+    );
+    const invoices = await waitFor(
+      'billing has an invoice',
+      async () => {
+        const res = await fetch(`${system.urlOf('billing')}/invoices/${id}`);
+        const rows = await json<unknown[]>(res);
+        return rows.length > 0 ? rows : undefined;
+      },
+      patiently,
+    );
     assert.equal(changes.length, 1, 'one stock change');
     assert.equal(invoices.length, 1, 'one invoice');
     assert.equal((invoices[0] as { amount: number }).amount, total, 'the invoice is for the total');
@@ -155,24 +168,36 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
       assert.equal(res.status, 201);
       ids.push((await json<Order>(res)).id);
     }
-    await eventually('the payment breaker is open', async () => {
-      const text = await (await fetch(`${system.urlOf('fulfillment')}/metrics`)).text();
-      return /sluice_breaker_state\{[^}]*state="open"[^}]*\} 1/.test(text) ? true : undefined;
-    });
+    await waitFor(
+      'the payment breaker is open',
+      async () => {
+        const text = await (await fetch(`${system.urlOf('fulfillment')}/metrics`)).text();
+        return /sluice_breaker_state\{[^}]*state="open"[^}]*\} 1/.test(text) ? true : undefined;
+      },
+      patiently,
+    );
     await fault(0);
     for (const id of ids) {
-      await eventually(`order ${id} is fulfilled`, async () => {
-        const res = await fetch(`${gatewayUrl}/api/orders/${id}`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        return (await json<Order>(res)).status === 'fulfilled' ? true : undefined;
-      });
-      const invoices = await eventually(`order ${id} is invoiced`, async () => {
-        const rows = await json<unknown[]>(
-          await fetch(`${system.urlOf('billing')}/invoices/${id}`),
-        );
-        return rows.length > 0 ? rows : undefined;
-      });
+      await waitFor(
+        `order ${id} is fulfilled`,
+        async () => {
+          const res = await fetch(`${gatewayUrl}/api/orders/${id}`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          return (await json<Order>(res)).status === 'fulfilled' ? true : undefined;
+        },
+        patiently,
+      );
+      const invoices = await waitFor(
+        `order ${id} is invoiced`,
+        async () => {
+          const rows = await json<unknown[]>(
+            await fetch(`${system.urlOf('billing')}/invoices/${id}`),
+          );
+          return rows.length > 0 ? rows : undefined;
+        },
+        patiently,
+      );
       assert.equal(invoices.length, 1);
     }
   });
@@ -208,14 +233,18 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
       const res = await placeOrder('declined-1', [{ sku: 'kettle', qty: 1 }]);
       assert.equal(res.status, 201);
       id = (await json<Order>(res)).id;
-      await eventually('the order has failed', async () => {
-        const order = await json<Order>(
-          await fetch(`${gatewayUrl}/api/orders/${id}`, {
-            headers: { authorization: `Bearer ${await login()}` },
-          }),
-        );
-        return order.status === 'payment_failed' ? order : undefined;
-      });
+      await waitFor(
+        'the order has failed',
+        async () => {
+          const order = await json<Order>(
+            await fetch(`${gatewayUrl}/api/orders/${id}`, {
+              headers: { authorization: `Bearer ${await login()}` },
+            }),
+          );
+          return order.status === 'payment_failed' ? order : undefined;
+        },
+        patiently,
+      );
     } finally {
       await setDeclineRate(0);
     }
@@ -225,10 +254,14 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
     const broker = await connect({ driver: 'sqlite', url: join(dataDir, 'sluice.db') });
     try {
       for (const group of ['inventory', 'billing']) {
-        const stats = await eventually(`${group} has taken every event`, async () => {
-          const stats = await broker.topic('order-events').stats(group);
-          return stats.depth === 0 && stats.inFlight === 0 ? stats : undefined;
-        });
+        const stats = await waitFor(
+          `${group} has taken every event`,
+          async () => {
+            const stats = await broker.topic('order-events').stats(group);
+            return stats.depth === 0 && stats.inFlight === 0 ? stats : undefined;
+          },
+          patiently,
+        );
         assert.equal(stats.deadLettered, 0, `${group} dead-lettered nothing`);
       }
     } finally {
@@ -243,10 +276,14 @@ describe('the storefront, end to end', { timeout: 180_000 }, () => {
     assert.equal(statSync(join(dataDir, 'auth-signing-key.json')).mode & 0o777, 0o600);
     const first = system.instances.find((i) => i.service === 'auth')!;
     process.kill(first.pid!, 'SIGKILL');
-    await eventually('auth has been restarted', async () => {
-      const auth = system.instances.find((i) => i.service === 'auth')!;
-      return auth.pid !== first.pid && auth.state === 'ready' ? auth : undefined;
-    });
+    await waitFor(
+      'auth has been restarted',
+      async () => {
+        const auth = system.instances.find((i) => i.service === 'auth')!;
+        return auth.pid !== first.pid && auth.state === 'ready' ? auth : undefined;
+      },
+      patiently,
+    );
     const after = await freshLogin();
     for (const [when, bearer] of [
       ['before', before],

@@ -8,13 +8,14 @@ import { parseFaultArgs, runFault } from '../../src/cli/fault.js';
 import { isSluiceError } from '../../src/core/index.js';
 import { fetchSystemStatus, type System } from '../../src/runtime/index.js';
 import { freePort } from '../../src/runtime/ports.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   alive,
   chargeStatus,
-  eventually,
   json,
   login,
   type Order,
+  patiently,
   type RunningStorefront,
   runSluice,
   startStorefront,
@@ -153,18 +154,30 @@ describe('sluice fault against the running storefront', { timeout: 150_000 }, ()
   /** Every order fulfilled, with one charge of its total, one invoice and one stock change. */
   const assertEachCompletedOnce = async (token: string, ids: string[]): Promise<void> => {
     for (const id of ids) {
-      const order = await eventually(`order ${id} is fulfilled`, async () => {
-        const now = await orderOf(token, id);
-        return now.status === 'fulfilled' ? now : undefined;
-      });
-      const invoices = await eventually(`order ${id} is invoiced`, async () => {
-        const found = await rows('billing', `/invoices/${id}`);
-        return found.length > 0 ? found : undefined;
-      });
-      const changes = await eventually(`stock has changed for order ${id}`, async () => {
-        const found = await rows('inventory', `/changes/${id}`);
-        return found.length > 0 ? found : undefined;
-      });
+      const order = await waitFor(
+        `order ${id} is fulfilled`,
+        async () => {
+          const now = await orderOf(token, id);
+          return now.status === 'fulfilled' ? now : undefined;
+        },
+        patiently,
+      );
+      const invoices = await waitFor(
+        `order ${id} is invoiced`,
+        async () => {
+          const found = await rows('billing', `/invoices/${id}`);
+          return found.length > 0 ? found : undefined;
+        },
+        patiently,
+      );
+      const changes = await waitFor(
+        `stock has changed for order ${id}`,
+        async () => {
+          const found = await rows('inventory', `/changes/${id}`);
+          return found.length > 0 ? found : undefined;
+        },
+        patiently,
+      );
       const charge = await fetch(`${system.urlOf('payment')}/charges/${id}`);
       assert.equal(charge.status, 200, `order ${id} is charged`);
       assert.deepEqual(await charge.json(), { orderId: id, amount: order.total }, 'charged once');
@@ -269,16 +282,22 @@ describe('sluice fault against the running storefront', { timeout: 150_000 }, ()
     await fault('payment', '--latency', '2s');
     const ids = await placeOrders(token, 'slow', 12);
 
-    await eventually("fulfillment's payment breaker is open", async () =>
-      (await paymentBreakerOpen()) ? true : undefined,
+    await waitFor(
+      "fulfillment's payment breaker is open",
+      async () => ((await paymentBreakerOpen()) ? true : undefined),
+      patiently,
     );
     // Orders cannot go through while every charge outlasts fulfillment's 1 s timeout...
     // (Under heavy CPU load the gateway's 1 s timeout for the catalog may trip on its own:
     // what matters is that the catalog answers.)
-    const product = await eventually('the catalog answers through the gateway', async () => {
-      const res = await fetch(`${gatewayUrl}/api/products/tea-green`);
-      return res.status === 200 ? json<{ sku: string }>(res) : void (await res.arrayBuffer());
-    });
+    const product = await waitFor(
+      'the catalog answers through the gateway',
+      async () => {
+        const res = await fetch(`${gatewayUrl}/api/products/tea-green`);
+        return res.status === 200 ? json<{ sku: string }>(res) : void (await res.arrayBuffer());
+      },
+      patiently,
+    );
     assert.equal(product.sku, 'tea-green');
     assert.ok((await login(gatewayUrl, 'alice')).length > 0, 'login answers');
     // ...and they were all still waiting while catalog and login answered.
@@ -286,8 +305,10 @@ describe('sluice fault against the running storefront', { timeout: 150_000 }, ()
 
     await fault('payment', '--clear');
     await assertEachCompletedOnce(token, ids);
-    await eventually('the breaker closes again', async () =>
-      (await paymentBreakerOpen()) ? undefined : true,
+    await waitFor(
+      'the breaker closes again',
+      async () => ((await paymentBreakerOpen()) ? undefined : true),
+      patiently,
     );
     passed++;
   });
@@ -300,8 +321,10 @@ describe('sluice fault against the running storefront', { timeout: 150_000 }, ()
     const ids = await placeOrders(token, 'kill', 36);
     const statuses = async () =>
       Promise.all(ids.map(async (id) => (await orderOf(token, id)).status));
-    await eventually('the first order is fulfilled', async () =>
-      (await statuses()).includes('fulfilled') ? true : undefined,
+    await waitFor(
+      'the first order is fulfilled',
+      async () => ((await statuses()).includes('fulfilled') ? true : undefined),
+      patiently,
     );
     const before = (await fetchSystemStatus(control)).services.fulfillment!.instances[0]!;
     const pid = before.pid;
@@ -314,11 +337,15 @@ describe('sluice fault against the running storefront', { timeout: 150_000 }, ()
     );
     assert.ok((await statuses()).includes('pending'), 'some orders were still to fulfil');
 
-    await eventually('fulfillment is restarted and ready', async () => {
-      const now = (await fetchSystemStatus(control)).services.fulfillment!.instances[0]!;
-      const back = now.restarts === before.restarts + 1 && now.state === 'ready';
-      return back && now.pid !== pid ? true : undefined;
-    });
+    await waitFor(
+      'fulfillment is restarted and ready',
+      async () => {
+        const now = (await fetchSystemStatus(control)).services.fulfillment!.instances[0]!;
+        const back = now.restarts === before.restarts + 1 && now.state === 'ready';
+        return back && now.pid !== pid ? true : undefined;
+      },
+      patiently,
+    );
     assert.equal(alive(pid), false, 'the killed process is gone');
     await fault('payment', '--clear');
     await assertEachCompletedOnce(token, ids);

@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { metricsRegistry } from '../../src/observe/index.js';
 import type { TelemetryQuery, TraceSummary } from '../../src/observe/store/index.js';
 import { freePorts } from '../../src/runtime/ports.js';
-import { eventually, json, login, type RunningStorefront, startStorefront } from './running.js';
+import { waitFor } from '../support/wait-for.js';
+import { json, login, patiently, type RunningStorefront, startStorefront } from './running.js';
 
 /** Families each process must export with at least one sample once an order went through. */
 const EXPECTED: Record<string, string[]> = {
@@ -114,14 +115,18 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
     assert.equal(placed.status, 201, await placed.clone().text());
     orderId = (await json<{ id: string }>(placed)).id;
     const urlOf = (service: string) => storefront.system.urlOf(service)!;
-    await eventually('inventory and billing applied the order', async () => {
-      const changes = await json<unknown[]>(
-        await fetch(`${urlOf('inventory')}/changes/${orderId}`),
-      );
-      const invoice = await fetch(`${urlOf('billing')}/invoices/${orderId}`);
-      await invoice.arrayBuffer();
-      return changes.length > 0 && invoice.status === 200 ? true : undefined;
-    });
+    await waitFor(
+      'inventory and billing applied the order',
+      async () => {
+        const changes = await json<unknown[]>(
+          await fetch(`${urlOf('inventory')}/changes/${orderId}`),
+        );
+        const invoice = await fetch(`${urlOf('billing')}/invoices/${orderId}`);
+        await invoice.arrayBuffer();
+        return changes.length > 0 && invoice.status === 200 ? true : undefined;
+      },
+      patiently,
+    );
   });
 
   after(async () => {
@@ -146,10 +151,14 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
     };
     // Inventory may apply the event before fulfillment's handler returned and acked.
     let last = await read();
-    await eventually('every expected family has samples', async () => {
-      last = await read();
-      return last.problems.length === 0 ? true : undefined;
-    }).catch(() => {});
+    await waitFor(
+      'every expected family has samples',
+      async () => {
+        last = await read();
+        return last.problems.length === 0 ? true : undefined;
+      },
+      patiently,
+    ).catch(() => {});
     const { texts, problems } = last;
     for (const [process, text] of Object.entries(texts)) {
       const lint = promtool(text);
@@ -168,12 +177,16 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
 
   test('one order is one trace: gateway, orders, the queue, fulfillment, payment, inventory, billing', async () => {
     const wanted = ['billing', 'fulfillment', 'inventory', 'orders', 'payment', 'sluice'];
-    const trace = await eventually('the order trace reached the store', async () => {
-      const found = store
-        .searchTraces({ attribute: { key: 'messaging.destination.name', value: 'orders' } })
-        .find((t: TraceSummary) => wanted.every((s) => t.services.includes(s)));
-      return found;
-    });
+    const trace = await waitFor(
+      'the order trace reached the store',
+      async () => {
+        const found = store
+          .searchTraces({ attribute: { key: 'messaging.destination.name', value: 'orders' } })
+          .find((t: TraceSummary) => wanted.every((s) => t.services.includes(s)));
+        return found;
+      },
+      patiently,
+    );
     const detail = store.getTrace(trace.traceId)!;
     const names = detail.spans.map((s) => `${s.service}:${s.kind}:${s.name}`);
     for (const expected of [
@@ -199,13 +212,17 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
   });
 
   test('the store scrapes every process and keeps the merged log', async () => {
-    const up = await eventually('every instance scraped', async () => {
-      const series = store.series({ name: 'up', from: 0, to: Date.now() + 1000 });
-      const services = new Set(
-        series.filter((s) => s.points.at(-1)![1] === 1).map((s) => s.labels.service),
-      );
-      return services.size === 7 ? series : undefined;
-    });
+    const up = await waitFor(
+      'every instance scraped',
+      async () => {
+        const series = store.series({ name: 'up', from: 0, to: Date.now() + 1000 });
+        const services = new Set(
+          series.filter((s) => s.points.at(-1)![1] === 1).map((s) => s.labels.service),
+        );
+        return services.size === 7 ? series : undefined;
+      },
+      patiently,
+    );
     assert.equal(up.length, 7);
     assert.ok(store.metricNames().includes('sluice_gateway_requests_total'));
     assert.ok(store.logs({ service: 'orders' }).records.length > 0);
@@ -245,17 +262,21 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
     });
     prometheus.on('error', () => {});
     try {
-      const health = await eventually('Prometheus reports every target up', async () => {
-        const res = await fetch(`http://127.0.0.1:${port}/api/v1/targets`).catch(() => undefined);
-        if (res === undefined || !res.ok) return undefined;
-        const body = await json<{
-          data: { activeTargets: { health: string; scrapeUrl: string; lastError: string }[] };
-        }>(res);
-        const active = body.data.activeTargets;
-        return active.length === targets.length + 1 && active.every((t) => t.health === 'up')
-          ? active
-          : undefined;
-      }).catch((error: unknown) => {
+      const health = await waitFor(
+        'Prometheus reports every target up',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/api/v1/targets`).catch(() => undefined);
+          if (res === undefined || !res.ok) return undefined;
+          const body = await json<{
+            data: { activeTargets: { health: string; scrapeUrl: string; lastError: string }[] };
+          }>(res);
+          const active = body.data.activeTargets;
+          return active.length === targets.length + 1 && active.every((t) => t.health === 'up')
+            ? active
+            : undefined;
+        },
+        patiently,
+      ).catch((error: unknown) => {
         throw new Error(`${String(error)}\n${stderr}`);
       });
       assert.equal(health.length, 8);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { freePort } from '../../src/runtime/ports.js';
-import { until } from '../runtime/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { storefrontDir } from './system.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sluice-payment-'));
@@ -23,7 +23,7 @@ async function startPayment(port: number): Promise<ChildProcess> {
     stdio: 'ignore',
   });
   children.push(child);
-  await until(
+  await waitFor(
     'payment answers',
     async () =>
       child.exitCode === null &&
@@ -31,7 +31,7 @@ async function startPayment(port: number): Promise<ChildProcess> {
         (r) => r.ok,
         () => false,
       )),
-    30_000,
+    { timeoutMs: 30_000 },
   );
   return child;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually, json, login, type RunningStorefront, startStorefront } from './running.js';
+import { waitFor } from '../support/wait-for.js';
+import { json, login, patiently, type RunningStorefront, startStorefront } from './running.js';
 
 test('an order whose payment never answers fails after its last delivery, unbilled', {
   timeout: 180_000,
@@ -29,12 +30,16 @@ test('an order whose payment never answers fails after its last delivery, unbill
     });
     assert.equal(res.status, 201);
     const { id } = await json<{ id: string }>(res);
-    await eventually('the order has failed', async () => {
-      const order = await json<{ status: string }>(
-        await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth }),
-      );
-      return order.status === 'payment_failed' ? order : undefined;
-    });
+    await waitFor(
+      'the order has failed',
+      async () => {
+        const order = await json<{ status: string }>(
+          await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth }),
+        );
+        return order.status === 'payment_failed' ? order : undefined;
+      },
+      patiently,
+    );
     assert.deepEqual(await json(await fetch(`${system.urlOf('billing')}/invoices/${id}`)), []);
     passed = true;
   } finally {

@@ -98,16 +98,8 @@ export function runSluice(args: readonly string[]): Promise<SluiceRun> {
   });
 }
 
-/** Probes every 100 ms until `probe` returns a value; fails after a minute. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** How the storefront's tests wait: a whole system starts and settles, so patiently. */
+export const patiently = { timeoutMs: 60_000, intervalMs: 100 };
 
 /** The body as JSON, or an error showing what came instead. */
 /** Charges payment directly for a probe order and returns the status it answered. */

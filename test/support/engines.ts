@@ -1,7 +1,10 @@
 import { exec } from 'node:child_process';
 import { connect } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { waitFor } from './wait-for.js';
+
+/** Engines take a while to start or stop on a loaded machine. */
+const patiently = { timeoutMs: 90_000, intervalMs: 50 };
 
 const sh = promisify(exec);
 
@@ -62,20 +65,12 @@ export async function requireEngine(engine: Engine): Promise<void> {
   );
 }
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
-
 /** Starts the engine unless it answers already, and waits until it does. */
 export async function startEngine(engine: Engine): Promise<void> {
   const { port, start } = engines[engine];
   if (await answers(port)) return;
   await sh(start).catch(() => {});
-  await until(`${engine} to answer on :${port}`, () => answers(port));
+  await waitFor(`${engine} to answer on :${port}`, () => answers(port), patiently);
 }
 
 /**
@@ -90,7 +85,11 @@ export async function restartRabbitmq(
   const { port, stop } = engines.rabbitmq;
   try {
     await sh(stop);
-    await until('rabbitmq to stop answering on :5672', async () => !(await answers(port)));
+    await waitFor(
+      'rabbitmq to stop answering on :5672',
+      async () => !(await answers(port)),
+      patiently,
+    );
     await whileDown();
   } finally {
     await startEngine('rabbitmq');

@@ -108,7 +108,9 @@ export async function startPrivateEngine(kind: PrivateEngineKind): Promise<Priva
   let up = false;
   const start = async () => {
     server = await recipe.start(dir, port);
-    await waitFor(() => answers(port), `the private ${kind} to answer on :${port}`, 60_000);
+    await waitFor(`the private ${kind} to answer on :${port}`, () => answers(port), {
+      timeoutMs: 60_000,
+    });
     up = true;
   };
   const stop = async () => {
@@ -120,7 +122,9 @@ export async function startPrivateEngine(kind: PrivateEngineKind): Promise<Priva
       server.kill('SIGTERM');
       await exited;
     }
-    await waitFor(async () => !(await answers(port)), `the private ${kind} to stop`, 60_000);
+    await waitFor(`the private ${kind} to stop`, async () => !(await answers(port)), {
+      timeoutMs: 60_000,
+    });
   };
   try {
     await recipe.prepare?.(dir, port);

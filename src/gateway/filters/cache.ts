@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { parseDuration, parseSize } from '../../core/units.js';
 import { createLogger } from '../../observe/index.js';
+import { bufferUpTo } from '../buffer-up-to.js';
 import { fieldValue, parseCacheControl } from '../cache-control.js';
 import {
   clientHasIt,
@@ -10,6 +11,7 @@ import {
   renewed,
   served,
   validatorsOf,
+  withCacheStatus,
 } from '../cache-entry.js';
 import type { FreshnessOptions } from '../cache-freshness.js';
 import { cacheKey, cacheOrigin, sameOriginPath } from '../cache-key.js';
@@ -18,6 +20,7 @@ import { onlyIfCached, usable, usableOnError } from '../cache-use.js';
 import { variantOf } from '../cache-variant.js';
 import type { CompileEnv } from '../compile.js';
 import type { RouteConfig } from '../config.js';
+import { isHttpProblemError } from '../errors.js';
 import { TrustedProxies } from '../forwarding.js';
 import type { Filter, GatewayContext, GatewayRequest, GatewayResponse, Handler } from '../types.js';
 import { cacheStoreFor, storeErrorCounter } from './cache-setup.js';
@@ -48,36 +51,29 @@ function discard(body: GatewayResponse['body']): void {
   }
 }
 
-/** Reads up to `max` bytes; past that, gives back a stream of everything (nothing lost). */
-async function bufferUpTo(body: Readable, max: number): Promise<Buffer | Readable> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const iterator = body[Symbol.asyncIterator]();
-  for (;;) {
-    const { value, done } = await iterator.next();
-    if (done) return Buffer.concat(chunks);
-    chunks.push(value as Buffer);
-    size += (value as Buffer).length;
-    if (size > max) {
-      return Readable.from(
-        (async function* () {
-          yield* chunks;
-          for (let r = await iterator.next(); !r.done; r = await iterator.next())
-            yield r.value as Buffer;
-        })(),
-      );
-    }
-  }
-}
-
 /** A forwarded response the cache did not keep, as the client gets it. */
 function uncached(response: GatewayResponse, forward: Forward): GatewayResponse {
   const outcome = forward.storeUp ? 'not-stored' : 'store-unavailable';
-  response.headers['cache-status'] = forwarded(forward.stale, outcome);
+  const headers = response.headers;
+  headers['cache-status'] = withCacheStatus(
+    headers['cache-status'],
+    forwarded(forward.stale, outcome),
+  );
   if (forward.request.method !== 'HEAD') return response;
   // A HEAD that renewed a stale entry went upstream as a GET.
   discard(response.body);
   return { ...response, body: null };
+}
+
+/** An upstream fetch in flight for a key; an invalidation of the key marks it. */
+interface Fetch {
+  invalidated: boolean;
+}
+
+/** What a fetch stored (null when nothing), and the answer to its request. */
+interface Fetched {
+  entry: CacheEntry | null;
+  response: GatewayResponse;
 }
 
 /** A request going upstream for `key`, renewing `stale` if given. */
@@ -129,6 +125,7 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
   // Our own targeted field is for us alone; CDN-Cache-Control may serve a CDN in front.
   const hidden = [ownField];
   const pending = new Map<string, Promise<CacheEntry | null>>();
+  const fetching = new Map<string, Set<Fetch>>();
 
   const storeFailed = (operation: 'read' | 'write'): void => {
     storeErrors?.inc({ route: routeName, operation });
@@ -160,6 +157,7 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
   };
 
   const drop = async (key: string): Promise<void> => {
+    for (const fetch of fetching.get(key) ?? []) fetch.invalidated = true;
     try {
       await store.delete(key);
     } catch {
@@ -174,10 +172,34 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
     return served(entry, now, status, hidden, request);
   };
 
-  /** One upstream request; resolves to the stored entry (or null) and the answer. */
-  async function fetchInto(
-    forward: Forward,
-  ): Promise<{ entry: CacheEntry | null; response: GatewayResponse }> {
+  /**
+   * One upstream request; resolves to the stored entry (or null) and the answer. While it is
+   * in flight an invalidation of its key marks it, and it stores nothing: what it brings
+   * may predate the change that invalidated the key.
+   */
+  async function fetchInto(forward: Forward): Promise<Fetched> {
+    const fetch: Fetch = { invalidated: false };
+    let inflight = fetching.get(forward.key);
+    if (inflight === undefined) {
+      inflight = new Set();
+      fetching.set(forward.key, inflight);
+    }
+    inflight.add(fetch);
+    try {
+      return await fetchOnce(forward, fetch);
+    } finally {
+      inflight.delete(fetch);
+      if (inflight.size === 0 && fetching.get(forward.key) === inflight) {
+        fetching.delete(forward.key);
+      }
+    }
+  }
+
+  /** Stores what `fetch` brought, unless its key was invalidated meanwhile. */
+  const keep = (fetch: Fetch, key: string, entry: CacheEntry): Outcome | Promise<Outcome> =>
+    fetch.invalidated ? 'not-stored' : save(key, entry);
+
+  async function fetchOnce(forward: Forward, fetch: Fetch): Promise<Fetched> {
     const { next, request, context, key, stale, storeUp } = forward;
     const headers = { ...request.headers };
     if (stale) {
@@ -189,7 +211,8 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
     try {
       response = await next({ ...request, method: 'GET', headers }, context);
     } catch (error) {
-      if (stale && usableOnError(stale, true)) {
+      // A refusal of the gateway's own (a request that cannot be sent) is no outage.
+      if (stale && !isHttpProblemError(error) && usableOnError(stale, true)) {
         log.warn(
           { err: error, route: routeName, requestId: context.requestId, path: request.path },
           'upstream unreachable; served the stale entry',
@@ -211,8 +234,12 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
       const entry = renewed(stale, exchange, options);
       if (entry === null)
         return fetchInto({ ...forward, stale: undefined, request: unconditional(request) });
-      const status = forwarded(stale, storeUp ? await save(key, entry) : 'store-unavailable', true);
-      return { entry, response: answer(entry, request, status) };
+      const outcome = storeUp ? await keep(fetch, key, entry) : 'store-unavailable';
+      const status = forwarded(stale, outcome, true);
+      return {
+        entry: fetch.invalidated ? null : entry,
+        response: answer(entry, request, status),
+      };
     }
     if (stale && ERRORS.has(response.status) && usableOnError(stale, false)) {
       discard(response.body);
@@ -250,8 +277,11 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
       return { entry: null, response: uncached({ ...response, body: whole }, forward) };
     }
     entry = { ...entry, body: whole, size: whole.length + 512 };
-    const outcome = storeUp ? await save(key, entry) : 'store-unavailable';
-    return { entry, response: answer(entry, request, forwarded(stale, outcome)) };
+    const outcome = storeUp ? await keep(fetch, key, entry) : 'store-unavailable';
+    return {
+      entry: fetch.invalidated ? null : entry,
+      response: answer(entry, request, forwarded(stale, outcome)),
+    };
   }
 
   /** No stored variant can answer: one request per key goes upstream, the others wait. */
@@ -266,7 +296,11 @@ export function cacheFilter(route: RouteConfig, env: CompileEnv, routeName: stri
     }
     if (request.method === 'HEAD' && !forward.stale) {
       const response = await forward.next(request, forward.context);
-      response.headers['cache-status'] = forwarded(undefined, 'not-stored');
+      const headers = response.headers;
+      headers['cache-status'] = withCacheStatus(
+        headers['cache-status'],
+        forwarded(undefined, 'not-stored'),
+      );
       return response;
     }
     let resolveShared!: (entry: CacheEntry | null) => void;

@@ -22,6 +22,7 @@ import {
 } from '../../resilience/index.js';
 import type { CompileEnv, RoutePolicies } from '../compile.js';
 import type { ConcurrencyConfig, ResilienceConfig, RouteConfig } from '../config.js';
+import { isHttpProblemError } from '../errors.js';
 import type { Filter, GatewayContext, GatewayResponse } from '../types.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -56,8 +57,12 @@ async function bufferBody(response: GatewayResponse): Promise<GatewayResponse> {
   };
 }
 
-/** The gateway's own refusals and a client gone say nothing about the upstream's health. */
+/**
+ * The gateway's own refusals, a request it could not send and a client gone say nothing
+ * about the upstream's health.
+ */
 const countsAgainstUpstream = (error: unknown): boolean =>
+  !isHttpProblemError(error) &&
   !isBulkheadFullError(error) &&
   !isCircuitOpenError(error) &&
   !isLoadShedError(error) &&

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseSize } from '../../core/units.js';
+import { bufferUpTo } from '../buffer-up-to.js';
 import type { CompileEnv } from '../compile.js';
 import type { RouteConfig } from '../config.js';
 import { HttpProblemError } from '../errors.js';
@@ -21,15 +22,12 @@ function loadSchema(schema: string | Record<string, unknown>, env: CompileEnv): 
   return ajv.compile(object);
 }
 
+/** The whole body, or a 413 past `max` (the rest is not read). */
 async function readAll(body: Readable, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > max) throw tooLarge(max);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  const read = await bufferUpTo(body, max);
+  if (Buffer.isBuffer(read)) return read;
+  body.destroy();
+  throw tooLarge(max);
 }
 
 function describe(errors: ErrorObject[]): { pointer: string; message: string }[] {

@@ -112,46 +112,30 @@ describe('redisGcra against the real Redis', () => {
     }
   });
 
-  test('admitted rate stays within a few percent of the limit under 2x offered load', async (t) => {
-    // 100/s offered at 200/s for 2 s of real time through two connections; the server's
-    // clock decides. If this process stalls (a busy machine), calls that were never
-    // offered cannot be admitted, so the count is also compared with the local gcra fed
-    // the same arrival times: the two must agree whatever our own loop's timing.
-    const rate = 100;
-    const burst = 10;
+  test('admits what the in-process gcra admits for the same calls, across two connections', async () => {
+    // A rate so slow that no token comes back during the test: the answer does not depend
+    // on how fast this machine offers the calls (the admitted rate over time is measured
+    // in bench/redis-gcra.bench.mjs).
+    const options = {
+      limit: 1,
+      periodMs: 60_000,
+      burst: 10,
+      keyPrefix: `${prefix}same:`,
+      timeoutMs,
+    };
     const redis = new Redis(URL);
-    const options = { limit: rate, periodMs: 1_000, burst, keyPrefix: `${prefix}acc:`, timeoutMs };
     const limiters = [redisGcra({ ...options, redis }), redisGcra({ ...options, url: URL })];
-    let arrival = 0;
-    const reference = gcra({ ...options, clock: { now: () => arrival } });
+    const reference = gcra({ ...options, clock: { now: () => 0 } });
     try {
-      const durationMs = 2_000;
-      const start = performance.now();
-      let offered = 0;
-      let admitted = 0;
-      let referenceAdmitted = 0;
-      while (performance.now() - start < durationMs) {
-        const due = Math.floor(((performance.now() - start) * 2 * rate) / 1_000);
-        if (offered >= due) {
-          await new Promise((resolve) => setImmediate(resolve));
-          continue;
-        }
-        const limiter = limiters[offered % 2]!;
-        offered++;
-        arrival = performance.now();
-        if (reference.take('k').allowed) referenceAdmitted++;
-        if ((await limiter.take('k')).allowed) admitted++;
+      const admitted: boolean[] = [];
+      const expected: boolean[] = [];
+      for (let i = 0; i < 30; i++) {
+        expected.push(reference.take('k').allowed);
+        admitted.push((await limiters[i % 2]!.take('k')).allowed);
       }
-      const elapsed = performance.now() - start;
-      t.diagnostic(
-        `offered ${offered} in ${elapsed.toFixed(0)} ms; admitted ${admitted}, reference ${referenceAdmitted}`,
-      );
-      const ceiling = burst + (elapsed * rate) / 1_000;
-      assert.ok(offered >= 1.8 * ceiling, `offered ${offered} for a limit of ${ceiling}`);
-      assert.ok(admitted <= ceiling + 1, `admitted ${admitted} over the limit ${ceiling}`);
-      const error = Math.abs(admitted - referenceAdmitted) / referenceAdmitted;
-      assert.ok(error < 0.03, `admitted ${admitted}, the algorithm admits ${referenceAdmitted}`);
-      assert.ok(admitted >= 0.8 * ceiling, `admitted ${admitted} of ${ceiling.toFixed(1)}`);
+      assert.deepEqual(admitted, expected);
+      assert.ok(expected.filter(Boolean).length >= 10, 'the burst is admitted');
+      assert.ok(!expected.at(-1), 'the calls past the burst are refused');
     } finally {
       for (const l of limiters) await l.close();
       await redis.quit();

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { RouteConfig } from '../../../src/gateway/config.js';
 import { Gateway } from '../../../src/gateway/gateway.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 import { call, startUpstream, type TestUpstream } from '../helpers.js';
 
 const REDIS = 'redis://127.0.0.1:6379';
@@ -199,13 +199,19 @@ describe('gateway cache shared through Redis', () => {
     const key = `${prefix}api:{http://${HOST}/api/swr}`;
     const stored = async (): Promise<string> =>
       Object.values(await redis.hgetallBuffer(key))[0]!.toString();
-    while ((await stored()).endsWith(first.text)) await delay(5);
+    await waitFor(
+      'the refreshed entry in Redis',
+      async () => !(await stored()).endsWith(first.text),
+    );
     const refreshedAgain = new Promise<void>((r) => arrivals.push(r));
     const third = await a('/api/swr');
     assert.notEqual(third.text, first.text);
     assert.ok(third.text.startsWith('v'));
     await refreshedAgain; // this one too, so that no refresh outlives the test
-    while ((await stored()).endsWith(third.text)) await delay(5);
+    await waitFor(
+      'the second refresh in Redis',
+      async () => !(await stored()).endsWith(third.text),
+    );
   });
 
   it('renews an entry in Redis when the upstream answers 304 to a background refresh', async () => {
@@ -218,7 +224,7 @@ describe('gateway cache shared through Redis', () => {
     await refreshed;
     assert.equal(upstream.seen.at(-1)!.headers['if-none-match'], '"e1"');
     const stored = async (): Promise<Buffer> => Object.values(await redis.hgetallBuffer(key))[0]!;
-    while ((await stored()).equals(before)) await delay(5);
+    await waitFor('the renewed entry in Redis', async () => !(await stored()).equals(before));
     assert.ok((await stored()).toString().endsWith(first.text));
   });
 
@@ -234,7 +240,9 @@ describe('gateway cache shared through Redis', () => {
     const rest = [1, 2, 3].map(() => a('/api/hot'));
     // Once the followers are in the gateway their Redis reads are on the wire, ahead of the
     // leader's write on the same connection: each reads a miss and parks on the leader.
-    while (gateways[0]!.inflight < 4) await delay(1);
+    await waitFor('four requests in the gateway', () => gateways[0]!.inflight >= 4, {
+      intervalMs: 1,
+    });
     hold = null;
     release();
     const replies = await Promise.all([first, ...rest]);

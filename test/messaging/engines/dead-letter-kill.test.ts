@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { openNatsDriver } from '../../../src/messaging/drivers/nats/driver.js';
 import { JsDelivery } from '../../../src/messaging/drivers/nats/jsmsg.js';
 import { openRabbitDriver } from '../../../src/messaging/drivers/rabbitmq/driver.js';
 import { type Broker, connect, NonRetryableError } from '../../../src/messaging/index.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 import { dropPrefix, rabbitUrl } from './rabbitmq-support.js';
 
 const natsUrl = 'nats://127.0.0.1:4222';
@@ -35,14 +35,6 @@ function consumePoison(broker: Broker, onHandled: () => void = () => {}) {
     onHandled();
     throw new NonRetryableError('poison');
   });
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
 }
 
 const child = process.env.SLUICE_DLQ_KILL_CHILD;

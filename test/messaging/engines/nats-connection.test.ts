@@ -10,6 +10,7 @@ import { openNatsDriver } from '../../../src/messaging/drivers/nats/driver.js';
 import { connect } from '../../../src/messaging/index.js';
 import { metricsRegistry } from '../../../src/observe/registry.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 
 await requireEngine('nats');
 
@@ -73,14 +74,6 @@ function gate(): { promise: Promise<void>; open: () => void } {
     open = resolve;
   });
   return { promise, open };
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
 }
 
 async function metricValue(name: string, connection: string): Promise<number> {

@@ -10,18 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { openNatsDriver } from '../../../src/messaging/drivers/nats/driver.js';
 import { connect } from '../../../src/messaging/index.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const url = 'nats://127.0.0.1:4222';
 const ackWait = 1000;
 const child = process.env.SLUICE_NATS_CHILD;
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
-}
 
 if (child !== undefined) {
   // The victim: handles slowly, printing each payload it finished (not yet acked).

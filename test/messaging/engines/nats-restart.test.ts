@@ -45,7 +45,7 @@ it('loses no acknowledged message when nats-server restarts, and the consumers r
     assert.equal(await connected(), 1);
     const reconnectsBefore = await reconnects();
     await traffic.restart(nats.restart, async () => {
-      await waitFor(async () => (await connected()) === 0, 'the driver to notice');
+      await waitFor('the driver to notice', async () => (await connected()) === 0);
       await traffic.rejectsWhileDown();
     });
 

@@ -11,6 +11,7 @@ import { type NatsDriver, openNatsDriver } from '../../../src/messaging/drivers/
 import { type Broker, connect } from '../../../src/messaging/index.js';
 import { metricsRegistry } from '../../../src/observe/registry.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 
 await requireEngine('nats');
 
@@ -22,14 +23,6 @@ let jsm: JetStreamManager;
 let driver: NatsDriver;
 let broker: Broker;
 const others: Broker[] = [];
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(5);
-  }
-}
 
 /** A second broker on its own connection, as another process would have. */
 async function another(): Promise<Broker> {

@@ -104,7 +104,7 @@ function faults(): void {
         if (line === 'hanging') hanging++;
       });
       // Every handler slot is stuck after its commit, and more messages sit in its prefetch.
-      await waitFor(() => hanging === 8, 'the child to hold a full batch', 30_000);
+      await waitFor('the child to hold a full batch', () => hanging === 8, { timeoutMs: 30_000 });
       const held = await queue.stats();
       assert.ok(held.inFlight > 8, `the child holds ${held.inFlight} leases`);
       child.kill('SIGKILL');
@@ -129,12 +129,12 @@ function faults(): void {
         { prefetch: 20, concurrency: 4, pollInterval: 100 },
       );
       await waitFor(
+        'the queue to empty',
         async () => {
           const s = await queue.stats();
           return s.depth + s.inFlight + s.delayed === 0;
         },
-        'the queue to empty',
-        30_000,
+        { timeoutMs: 30_000 },
       );
       const { rows } = await admin.query(
         `SELECT count(*)::int AS total, count(DISTINCT id)::int AS ids,
@@ -164,7 +164,7 @@ function faults(): void {
         { prefetch: 10, concurrency: 2, leaseTimeout: 1000, pollInterval: 200 },
       );
       await queue.publishBatch(Array.from({ length: 300 }, (_, i) => ({ payload: i })));
-      await waitFor(() => seen.size >= 20, 'consumption to be under way');
+      await waitFor('consumption to be under way', () => seen.size >= 20);
 
       // A publish stuck on a row lock the test holds: it is in flight when the cut comes.
       const blocker = new pg.Client({ connectionString: url });
@@ -177,13 +177,13 @@ function faults(): void {
       );
       const stuck = queue.publish(-1, { id: 'stuck' });
       stuck.catch(() => {});
-      await waitFor(async () => {
+      await waitFor('the publish to wait on the lock', async () => {
         const { rows } = await admin.query(
           `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
           [applicationName],
         );
         return rows.length > 0;
-      }, 'the publish to wait on the lock');
+      });
 
       let wakes = 0;
       const stopWatching = driver.onWork(source, () => {
@@ -202,18 +202,18 @@ function faults(): void {
       await blocker.query('ROLLBACK');
 
       // The listener came back (it wakes every consumer when it does) and hears new publishes.
-      await waitFor(() => driver.connected && wakes > 0, 'the reconnect');
+      await waitFor('the reconnect', () => driver.connected && wakes > 0);
       const before = wakes;
       await queue.publishBatch(Array.from({ length: 10 }, (_, i) => ({ payload: 1000 + i })));
-      await waitFor(() => wakes > before, 'a notification on the new connection');
+      await waitFor('a notification on the new connection', () => wakes > before);
       stopWatching();
 
-      await waitFor(() => seen.size === 310, 'every message after the cut', 30_000);
+      await waitFor('every message after the cut', () => seen.size === 310, { timeoutMs: 30_000 });
       assert.equal(seen.has(-1), false, 'the rejected publish stored nothing');
-      await waitFor(async () => {
+      await waitFor('the acks', async () => {
         const s = await queue.stats();
         return s.depth + s.inFlight + s.delayed === 0;
-      }, 'the acks');
+      });
       const text = await metricsRegistry().metrics();
       assert.match(
         text,
@@ -254,10 +254,10 @@ function faults(): void {
         { leaseTimeout: 1000, pollInterval: 100 },
       );
       await queue.publishBatch([1, 2, 3].map((payload) => ({ payload })));
-      await waitFor(() => seen.size === 3, 'the first messages');
+      await waitFor('the first messages', () => seen.size === 3);
 
       await proxy.cut();
-      await waitFor(() => !driver.connected, 'the driver to notice');
+      await waitFor('the driver to notice', () => !driver.connected);
       await assert.rejects(queue.publish(4), 'a publish during the outage rejects');
       const text = await metricsRegistry().metrics();
       assert.match(
@@ -266,9 +266,9 @@ function faults(): void {
       );
 
       await proxy.restore();
-      await waitFor(() => driver.connected, 'the reconnect', 15_000);
+      await waitFor('the reconnect', () => driver.connected, { timeoutMs: 15_000 });
       await queue.publishBatch([5, 6].map((payload) => ({ payload })));
-      await waitFor(() => seen.size === 5, 'messages after the outage', 15_000);
+      await waitFor('messages after the outage', () => seen.size === 5, { timeoutMs: 15_000 });
       assert.deepEqual([...seen].sort(), [1, 2, 3, 5, 6]);
     });
   });

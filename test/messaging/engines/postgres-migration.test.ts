@@ -112,13 +112,13 @@ describe('postgres driver schema migration', () => {
         },
         { ordering: 'key', leaseTimeout: 5_000 },
       );
-      await waitFor(() => seen.size === 40, 'all 40 messages of the old schema');
+      await waitFor('all 40 messages of the old schema', () => seen.size === 40);
       const expected = Array.from({ length: 40 }, (_, i) => `m${i + 1}`).sort();
       assert.deepEqual([...seen.keys()].sort(), expected);
-      await waitFor(async () => {
+      await waitFor('every row acked and deleted', async () => {
         const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".messages`);
         return rows[0].n === 0;
-      }, 'every row acked and deleted');
+      });
     } finally {
       await broker.close();
     }

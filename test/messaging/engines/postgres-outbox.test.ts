@@ -62,16 +62,16 @@ describe('postgres outbox and idempotency store', () => {
     // A long poll: the relay learns of new rows by NOTIFY from the committing transaction.
     const relay = outbox.relay(broker, { pollInterval: 60_000 });
     open.push({ close: () => relay.stop() });
-    await waitFor(async () => (await outbox.count()) === 0, 'the relay to start');
+    await waitFor('the relay to start', async () => (await outbox.count()) === 0);
     await placeOrder('a1', queue.name, true);
     await placeOrder('a2', queue.name, false);
     await placeOrder('a3', queue.name, true);
-    await waitFor(() => seen.length === 2, 'the committed orders');
+    await waitFor('the committed orders', () => seen.length === 2);
     assert.deepEqual(seen, [
       { id: 'order-a1', key: 'a1', orderId: 'a1' },
       { id: 'order-a3', key: 'a3', orderId: 'a3' },
     ]);
-    await waitFor(async () => (await outbox.count()) === 0, 'the rows to be marked sent');
+    await waitFor('the rows to be marked sent', async () => (await outbox.count()) === 0);
     await relay.stop();
   });
 
@@ -98,7 +98,7 @@ describe('postgres outbox and idempotency store', () => {
     await placeOrder('b1', queue.name, true);
     const relay = outbox.relay(relayBroker, { pollInterval: 20, onError: (e) => errors.push(e) });
     open.push({ close: () => relay.stop() });
-    await waitFor(async () => (await outbox.count()) === 0, 'the retried relay');
+    await waitFor('the retried relay', async () => (await outbox.count()) === 0);
     await relay.stop();
     assert.equal(errors.length, 1, 'the failure was reported');
     assert.equal(crashes, 2, 'the row was published twice');
@@ -139,7 +139,7 @@ describe('postgres outbox and idempotency store', () => {
       open.push({ close: () => relay.stop() });
       relays.push(relay);
     }
-    await waitFor(async () => (await outbox.count()) === 0, 'the relays to drain the outbox');
+    await waitFor('the relays to drain the outbox', async () => (await outbox.count()) === 0);
     for (const relay of relays) await relay.stop();
     assert.equal(published, n);
     const stats = await queue.stats();
@@ -188,10 +188,10 @@ describe('postgres outbox and idempotency store', () => {
       { retry: () => 1 },
     );
     await queue.publish({ orderId: 'c1', total: 5 }, { id: 'bill-c1' });
-    await waitFor(async () => {
+    await waitFor('the retry to succeed', async () => {
       const s = await queue.stats();
       return runs === 2 && s.depth + s.inFlight + s.delayed === 0;
-    }, 'the retry to succeed');
+    });
     // Redelivered (as after a crash between commit and ack): no second effect.
     await queue.publish({ orderId: 'c1', total: 5 }, { id: 'bill-c1-again', headers: {} });
     const key = `${queue.name}:bill-c1`;
@@ -200,7 +200,7 @@ describe('postgres outbox and idempotency store', () => {
       store.transaction(key, (tx) => tx.query(`UPDATE "${schema}".orders SET total = 99`)),
       (e) => isSluiceError(e, 'SLUICE_DUPLICATE_MESSAGE'),
     );
-    await waitFor(async () => (await queue.stats()).depth === 0, 'the second message');
+    await waitFor('the second message', async () => (await queue.stats()).depth === 0);
     await consumer.stop();
     const { rows } = await pool.query(`SELECT id, total FROM "${schema}".orders WHERE id = 'c1'`);
     assert.deepEqual(rows, [{ id: 'c1', total: 5 }]);

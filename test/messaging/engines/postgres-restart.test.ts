@@ -35,14 +35,14 @@ it('loses nothing when PostgreSQL restarts; the pool and LISTEN reconnect and co
     await traffic.restart(postgres.restart, async () => {
       await traffic.rejectsWhileDown();
       assert.equal(await connected('pool'), 0);
-      await waitFor(async () => (await connected('listener')) === 0, 'the listener to notice');
+      await waitFor('the listener to notice', async () => (await connected('listener')) === 0);
     });
 
     await traffic.handledAll(traffic.everyQueued, [-100, ...traffic.news.resolved]);
     const { rejected } = traffic;
     assert.ok(rejected.length > 0, 'the publishers saw the outage');
     for (const error of rejected) assert.ok(isEngineUnavailableError(error), String(error));
-    await waitFor(async () => (await connected('listener')) === 1, 'the listener');
+    await waitFor('the listener', async () => (await connected('listener')) === 1);
     assert.equal(await connected('pool'), 1);
     assert.ok((await reconnects('pool')) > poolReconnects, 'the pool reconnect was counted');
     assert.ok((await reconnects('listener')) > listenerReconnects, 'the LISTEN reconnect');

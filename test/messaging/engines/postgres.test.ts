@@ -162,8 +162,8 @@ describe('postgres driver', () => {
     queue.consume((m) => {
       seen.push(m.id);
     });
-    await waitFor(() => seen.length === 1, 'the delivery');
-    await waitFor(async () => (await queue.stats()).inFlight === 0, 'the ack');
+    await waitFor('the delivery', () => seen.length === 1);
+    await waitFor('the ack', async () => (await queue.stats()).inFlight === 0);
     assert.equal((await queue.publish('x', { id: 'order-7' })).duplicate, true);
     const { rows } = await admin.query(
       `SELECT count(*)::int AS n FROM "${schema}".messages WHERE source = $1`,
@@ -207,7 +207,7 @@ describe('postgres driver', () => {
     queue.consume((m) => {
       seen.push(m.payload);
     });
-    await waitFor(() => seen.length === 3, 'the deliveries');
+    await waitFor('the deliveries', () => seen.length === 3);
     const text = await metricsRegistry().metrics();
     assert.match(
       text,

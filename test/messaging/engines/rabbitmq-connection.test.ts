@@ -10,6 +10,7 @@ import { openRabbitDriver } from '../../../src/messaging/drivers/rabbitmq/driver
 import { connect } from '../../../src/messaging/index.js';
 import { metricsRegistry } from '../../../src/observe/registry.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 import { dropPrefix, rabbitUrl, TcpProxy } from './rabbitmq-support.js';
 
 await requireEngine('rabbitmq');
@@ -17,14 +18,6 @@ await requireEngine('rabbitmq');
 async function metricValue(name: string, label: string, value: string): Promise<number> {
   const metric = await metricsRegistry().getSingleMetric(name)?.get();
   return metric?.values.find((v) => v.labels[label] === value)?.value ?? 0;
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
 }
 
 it('reconnects, re-declares and re-subscribes after the connection drops, reporting failed publishes', async () => {

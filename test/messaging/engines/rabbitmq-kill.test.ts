@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { openRabbitDriver } from '../../../src/messaging/drivers/rabbitmq/driver.js';
 import { connect } from '../../../src/messaging/index.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 import { dropPrefix } from './rabbitmq-support.js';
 
 const url = 'amqp://guest:guest@127.0.0.1:5672';
@@ -59,13 +60,6 @@ if (child !== undefined) {
     const jobs = producer.queue<number>(queue);
     await jobs.publishBatch(Array.from({ length: n }, (_, i) => ({ payload: i })));
     const distinct = () => new Set(handlings(log).map(([p]) => p)).size;
-    const waitUntil = async (what: string, check: () => boolean | Promise<boolean>) => {
-      const deadline = Date.now() + 60_000;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await delay(20);
-      }
-    };
     const spawnConsumer = (): ChildProcess =>
       spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
         env: { ...process.env, SLUICE_RABBIT_CHILD: `${prefix} ${queue} ${log}` },
@@ -75,16 +69,22 @@ if (child !== undefined) {
     try {
       for (const threshold of [40, 140]) {
         const victim = spawnConsumer();
-        await waitUntil(`${threshold} handled`, () => handlings(log).length >= threshold);
+        await waitFor(`${threshold} handled`, () => handlings(log).length >= threshold, {
+          timeoutMs: 60_000,
+        });
         victim.kill('SIGKILL');
         await new Promise((resolve) => victim.once('exit', resolve));
       }
       assert.ok(distinct() < n, 'the victims finished everything: nothing was killed mid-batch');
       stopSurvivor = await consumeAndRecord(prefix, queue, log);
-      await waitUntil('every message handled and acked', async () => {
-        const s = await jobs.stats();
-        return distinct() === n && s.depth + s.inFlight + s.delayed === 0;
-      });
+      await waitFor(
+        'every message handled and acked',
+        async () => {
+          const s = await jobs.stats();
+          return distinct() === n && s.depth + s.inFlight + s.delayed === 0;
+        },
+        { timeoutMs: 60_000 },
+      );
       assert.equal(distinct(), n);
       const redelivered = handlings(log).filter(([, attempt]) => attempt >= 2).length;
       assert.ok(redelivered > 0, 'nothing the victims held came back as a redelivery');

@@ -46,7 +46,7 @@ it('loses no confirmed message when RabbitMQ restarts; topology and consumers co
     assert.equal(await connected(), 1);
     const reconnectsBefore = await reconnects();
     await traffic.restart(restartRabbitmq, async () => {
-      await waitFor(async () => (await connected()) === 0, 'the driver to notice');
+      await waitFor('the driver to notice', async () => (await connected()) === 0);
       await traffic.rejectsWhileDown();
     });
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { openRedisDriver } from '../../../src/messaging/drivers/redis/driver.js';
 import { connect } from '../../../src/messaging/index.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 
 await requireEngine('redis');
 
@@ -21,14 +21,6 @@ after(async () => {
   if (keys.length > 0) await admin.unlink(...keys);
   await admin.quit();
 });
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
-}
 
 /** Kills this driver's own connections on the server side, as a network fault would. */
 async function killConnections(connectionName: string): Promise<number> {

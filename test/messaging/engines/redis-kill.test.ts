@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { openRedisDriver } from '../../../src/messaging/drivers/redis/driver.js';
 import { connect } from '../../../src/messaging/index.js';
 import { requireEngine } from '../../support/engines.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const url = 'redis://127.0.0.1:6379';
 const child = process.env.SLUICE_REDIS_CHILD;
@@ -54,13 +55,6 @@ if (child !== undefined) {
     const jobs = producer.queue<number>(queue);
     await jobs.publishBatch(Array.from({ length: n }, (_, i) => ({ payload: i })));
     const handled = async () => admin.hlen(`${prefix}done`);
-    const waitUntil = async (what: string, check: () => Promise<boolean>) => {
-      const deadline = Date.now() + 60_000;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await delay(20);
-      }
-    };
     const spawnConsumer = (): ChildProcess =>
       spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
         env: { ...process.env, SLUICE_REDIS_CHILD: `${prefix} ${queue}` },
@@ -70,7 +64,9 @@ if (child !== undefined) {
     try {
       for (const threshold of [40, 140]) {
         const victim = spawnConsumer();
-        await waitUntil(`${threshold} handled`, async () => (await handled()) >= threshold);
+        await waitFor(`${threshold} handled`, async () => (await handled()) >= threshold, {
+          timeoutMs: 60_000,
+        });
         const held = (await jobs.stats()).inFlight;
         victim.kill('SIGKILL');
         await new Promise((resolve) => victim.once('exit', resolve));
@@ -79,10 +75,14 @@ if (child !== undefined) {
       const before = await handled();
       assert.ok(before < n, 'the victims finished everything: nothing was killed mid-batch');
       stopSurvivor = await consumeAndRecord(prefix, queue, 800);
-      await waitUntil('every message handled and acked', async () => {
-        const s = await jobs.stats();
-        return (await handled()) === n && s.depth + s.inFlight + s.delayed === 0;
-      });
+      await waitFor(
+        'every message handled and acked',
+        async () => {
+          const s = await jobs.stats();
+          return (await handled()) === n && s.depth + s.inFlight + s.delayed === 0;
+        },
+        { timeoutMs: 60_000 },
+      );
       const counts = await admin.hvals(`${prefix}done`);
       assert.equal(counts.length, n);
       const redelivered = await admin.zcount(`${prefix}attempts`, 2, '+inf');

@@ -50,7 +50,7 @@ it('reconnects after Redis restarts, re-creates its groups and scripts, and hand
       );
     });
     await across.publish('held');
-    await waitFor(() => acrossStarted, 'the message held across the restart');
+    await waitFor('the message held across the restart', () => acrossStarted);
 
     const traffic = await RestartTraffic.start(broker);
     const failedBefore = await failed();
@@ -72,7 +72,7 @@ it('reconnects after Redis restarts, re-creates its groups and scripts, and hand
     assert.ok((await reconnects('subscriber')) > subscriberReconnects, 'subscriber reconnect');
 
     // A lease held across the restart is reported lost (its stream is gone), not as NOGROUP.
-    await waitFor(() => extended !== undefined, 'the lease extension');
+    await waitFor('the lease extension', () => extended !== undefined);
     assert.ok(isLeaseLostError(extended), `the lease is lost, got ${String(extended)}`);
 
     // Redis kept nothing: of the held messages only those the consumer had already fetched

@@ -98,8 +98,8 @@ export class RestartTraffic {
     );
     await this.queue.publishBatch(first.map((payload) => ({ payload })));
     await this.events.publish(-100);
-    await waitFor(() => this.handled.size === 10 && holding === 2, 'the first ten, a held batch');
-    await waitFor(() => this.groupHandled.has(-100), 'the first event');
+    await waitFor('the first ten, a held batch', () => this.handled.size === 10 && holding === 2);
+    await waitFor('the first event', () => this.groupHandled.has(-100));
     this.jobs = new Publisher((n) => this.queue.publish(n), 1000, this.#outage);
     this.news = new Publisher((n) => this.events.publish(n), 1000, this.#outage);
   }
@@ -114,16 +114,16 @@ export class RestartTraffic {
     restartEngine: (whileDown: () => Promise<void>) => Promise<void>,
     whileDown: () => Promise<void>,
   ): Promise<void> {
-    await waitFor(() => this.news.resolved.size >= 5, 'publishes before the restart');
+    await waitFor('publishes before the restart', () => this.news.resolved.size >= 5);
     this.#outage.stopping = true;
     await restartEngine(async () => {
       this.#outage.down = true;
       await whileDown();
     });
     await waitFor(
-      () => this.jobs.resolvedAfterStop.size >= 100 && this.news.resolvedAfterStop.size >= 100,
       'publishes after the restart',
-      30_000,
+      () => this.jobs.resolvedAfterStop.size >= 100 && this.news.resolvedAfterStop.size >= 100,
+      { timeoutMs: 30_000 },
     );
     await Promise.all([this.jobs.stop(), this.news.stop()]);
     this.#hold.open();
@@ -148,12 +148,16 @@ export class RestartTraffic {
   async handledAll(queued: Iterable<number>, events: Iterable<number>): Promise<void> {
     const q = [...queued];
     const e = [...events];
-    await waitFor(() => q.every((n) => this.handled.has(n)), 'every queued message', 30_000);
-    await waitFor(() => e.every((n) => this.groupHandled.has(n)), 'every event', 30_000);
-    await waitFor(async () => {
+    await waitFor('every queued message', () => q.every((n) => this.handled.has(n)), {
+      timeoutMs: 30_000,
+    });
+    await waitFor('every event', () => e.every((n) => this.groupHandled.has(n)), {
+      timeoutMs: 30_000,
+    });
+    await waitFor('the queue to drain', async () => {
       const s = await this.queue.stats();
       return s.depth + s.inFlight + s.delayed === 0;
-    }, 'the queue to drain');
+    });
     assert.equal(this.handled.has(-1) || this.groupHandled.has(-1), false, 'rejected, not stored');
   }
 }

@@ -91,7 +91,7 @@ for (const [name, setup] of Object.entries(setups)) {
         },
         { prefetch: held, concurrency: held },
       );
-      await waitFor(() => running === held, 'the worker to hold its messages');
+      await waitFor('the worker to hold its messages', () => running === held);
       const seen = await monitor.queue<number>('jobs').stats();
       const own = await worker.queue<number>('jobs').stats();
       assert.equal(seen.depth, 2);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SluiceConfig } from '../../../src/runtime/index.js';
-import { eventually, json, login, type RunningStorefront, startStorefront } from '../running.js';
+import { waitFor } from '../../support/wait-for.js';
+import { json, login, patiently, type RunningStorefront, startStorefront } from '../running.js';
 
 /** A name for this run's queues and topics, so runs on one engine never meet. */
 export function runPrefix(): string {
@@ -55,19 +56,27 @@ async function orderFlow({ system, gatewayUrl }: RunningStorefront): Promise<voi
     'one order for one key',
   );
 
-  await eventually('the order is fulfilled', async () => {
-    const order = await json<{ status: string }>(
-      await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth }),
-    );
-    return order.status === 'fulfilled' ? order : undefined;
-  });
-  const rows = (service: string, path: string) =>
-    eventually(`${service} has a row for the order`, async () => {
-      const found = await json<Record<string, unknown>[]>(
-        await fetch(`${system.urlOf(service)}${path}`),
+  await waitFor(
+    'the order is fulfilled',
+    async () => {
+      const order = await json<{ status: string }>(
+        await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth }),
       );
-      return found.length > 0 ? found : undefined;
-    });
+      return order.status === 'fulfilled' ? order : undefined;
+    },
+    patiently,
+  );
+  const rows = (service: string, path: string) =>
+    waitFor(
+      `${service} has a row for the order`,
+      async () => {
+        const found = await json<Record<string, unknown>[]>(
+          await fetch(`${system.urlOf(service)}${path}`),
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      patiently,
+    );
   const invoices = await rows('billing', `/invoices/${id}`);
   const changes = await rows('inventory', `/changes/${id}`);
   assert.equal(invoices.length, 1, 'one invoice');

@@ -1,3 +1,6 @@
+import { InvalidArgumentError } from '../../../core/errors.js';
+import { knownKeys, nonNegative, optionalString } from '../../validate.js';
+
 export interface RabbitDriverOptions {
   /** Prefix of every queue and exchange the driver declares. Default `sluice`. */
   prefix?: string | undefined;
@@ -26,13 +29,32 @@ export interface ResolvedRabbitOptions {
   readonly localDedupe: boolean;
 }
 
+const optionKeys = [
+  'prefix',
+  'connectionName',
+  'reconnectDelay',
+  'reconnectMaxDelay',
+  'heartbeat',
+  'localDedupe',
+  // They come along when connect() passes its whole options object.
+  'driver',
+  'url',
+];
+
 export function resolveRabbitOptions(options: RabbitDriverOptions = {}): ResolvedRabbitOptions {
+  knownKeys('rabbitmq driver option', options, optionKeys);
+  const localDedupe = options.localDedupe ?? false;
+  if (typeof localDedupe !== 'boolean') {
+    throw new InvalidArgumentError(
+      `localDedupe must be true or false, got ${JSON.stringify(localDedupe)}`,
+    );
+  }
   return {
-    prefix: options.prefix ?? 'sluice',
-    connectionName: options.connectionName ?? 'sluice',
-    reconnectDelayMs: options.reconnectDelay ?? 100,
-    reconnectMaxDelayMs: options.reconnectMaxDelay ?? 5_000,
-    heartbeat: options.heartbeat ?? 10,
-    localDedupe: options.localDedupe ?? false,
+    prefix: optionalString('prefix', options.prefix) ?? 'sluice',
+    connectionName: optionalString('connectionName', options.connectionName) ?? 'sluice',
+    reconnectDelayMs: nonNegative('reconnectDelay', options.reconnectDelay, 100),
+    reconnectMaxDelayMs: nonNegative('reconnectMaxDelay', options.reconnectMaxDelay, 5_000),
+    heartbeat: nonNegative('heartbeat', options.heartbeat, 10),
+    localDedupe,
   };
 }
