@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseSluiceConfig, startSystem } from '../../src/runtime/index.js';
-import { alive, capture, getFresh, linesOf, newRegistry, until } from '../runtime/helpers.js';
+import { alive, capture, getFresh, linesOf, newRegistry } from '../runtime/helpers.js';
+import { waitFor } from '../support/wait-for.js';
 import { tempDir } from './support.js';
 
 const app = `node ${fileURLToPath(new URL('./fixtures/meshed-app.mjs', import.meta.url))}`;
@@ -62,7 +63,7 @@ describe('sluice up with the mesh on', () => {
       assert.equal(problem.rule, 'default');
 
       // A job that exits ends its sidecar too (payment refused it, as it refuses all but fulfillment).
-      await until('the job and its sidecar are gone', () => {
+      await waitFor('the job and its sidecar are gone', () => {
         const job = system.instances.find((i) => i.service === 'job')!;
         const sidecar = sidecarOf('job');
         return job.state === 'exited' && sidecar.state === 'stopped' && sidecar.pid === undefined;
@@ -75,18 +76,18 @@ describe('sluice up with the mesh on', () => {
       // A sidecar that dies is restarted on the same ports, and calls go through again.
       const before = sidecarOf('fulfillment');
       process.kill(before.pid!, 'SIGKILL');
-      await until('the sidecar is back', () => {
+      await waitFor('the sidecar is back', () => {
         const now = sidecarOf('fulfillment');
         return now.restarts === 1 && now.state === 'ready';
       });
-      await until('calls go through the new sidecar', async () => {
+      await waitFor('calls go through the new sidecar', async () => {
         return (await callFrom(url('fulfillment'), 'payment', 'peer')).status === 200;
       });
 
       // Policies reload through the control plane: now the intruder is let in.
       const both = `${onlyFulfillment}, { name: intruder-too, from: [intruder], action: allow }`;
       await system.reloadMeshPolicies(parseSluiceConfig(text(both), { env: {} }));
-      await until('payment lets the intruder in', async () => {
+      await waitFor('payment lets the intruder in', async () => {
         return (await callFrom(url('intruder'), 'payment', 'peer')).status === 200;
       });
 

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  eventually,
-  json,
-  login,
-  type Order,
-  type RunningStorefront,
-  startStorefront,
-} from './running.js';
+import { waitFor } from '../support/wait-for.js';
+import { json, login, type Order, type RunningStorefront, startStorefront } from './running.js';
 
 const intruderApp = fileURLToPath(new URL('../mesh/fixtures/meshed-app.mjs', import.meta.url));
 
@@ -46,12 +40,16 @@ describe('the storefront in its mesh', { timeout: 180_000 }, () => {
     });
     assert.equal(placed.status, 201);
     const { id } = await json<Order>(placed);
-    await eventually('the order is fulfilled', async () => {
-      const order = await json<Order>(
-        await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth }),
-      );
-      return order.status === 'fulfilled' ? order : undefined;
-    });
+    await waitFor(
+      'the order is fulfilled',
+      async () => {
+        const order = await json<Order>(
+          await fetch(`${gatewayUrl}/api/orders/${id}`, { headers: auth }),
+        );
+        return order.status === 'fulfilled' ? order : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     // The charge reached payment over mTLS from fulfillment's identity, through payment's sidecar.
     const paymentSidecar = system.sidecars.find((s) => s.service === 'payment-sidecar')!;
     const metrics = await (await fetch(`${paymentSidecar.url}/metrics`)).text();
