@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { filterCosts } from './gateway-filters.mjs';
-import { benchToken } from './gateway-servers.mjs';
+import { BENCH_CONCURRENCY, benchToken } from './gateway-servers.mjs';
 import { openLoop, wrk } from './http-load.mjs';
 import { machine, median } from './lib.mjs';
 import { freePort, waitForPort } from './ports.mjs';
@@ -134,7 +134,9 @@ gateway:
   tracing: false
   shedding: false
   routes:
-    - { path: /*, upstream: "${origin}" }
+    - path: /*
+      upstream: "${origin}"
+      resilience: { concurrency: { min: ${BENCH_CONCURRENCY.min} } }
 `,
     );
     return startProcess(

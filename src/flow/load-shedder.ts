@@ -134,8 +134,34 @@ export class LoadShedder extends PolicyBase {
     return this.#run(token, fn, context);
   }
 
+  /**
+   * `execute` for work that takes no signal, without the execution context `execute` builds
+   * per call: admits at once or rejects with LoadShedError, and releases the slot with the
+   * work's outcome. The gateway's default limit runs every request through this.
+   */
+  call<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    if (this.#limiter !== undefined) return this.execute(() => fn());
+    let token: LimitToken;
+    let work: Promise<T>;
+    try {
+      token = this.#slot();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    try {
+      work = Promise.resolve(fn());
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    return this.#released(token, work);
+  }
+
   #run<T>(token: LimitToken, fn: Work<T>, context: ExecutionContext): Promise<T> {
-    return invoke(fn, context).then(
+    return this.#released(token, invoke(fn, context));
+  }
+
+  #released<T>(token: LimitToken, work: Promise<T>): Promise<T> {
+    return work.then(
       (value) => {
         token.success();
         return value;

@@ -1,10 +1,55 @@
 import type { Registry } from 'prom-client';
-import { defineCounter, defineHistogram, type Logger } from '../observe/index.js';
+import {
+  type BoundCounter,
+  type BoundHistogram,
+  type CounterMetric,
+  defineCounter,
+  defineHistogram,
+  type HistogramMetric,
+  type Logger,
+} from '../observe/index.js';
 import type { Exchange } from './handle.js';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
-const statusClass = (status: number): string =>
-  STATUS_CLASSES[Math.floor(status / 100) - 1] ?? '5xx';
+const statusIndex = (status: number): number => {
+  const index = Math.floor(status / 100) - 1;
+  return index >= 0 && index < STATUS_CLASSES.length ? index : 4;
+};
+/** Routes times upstreams times status classes stay few; this bounds what reloads leave. */
+const MAX_BOUND_ROUTES = 1000;
+
+interface StatusSeries {
+  count: BoundCounter;
+  time: BoundHistogram;
+}
+
+/**
+ * The series of each route, upstream and status class, bound once: labels come from the
+ * configuration, so the same few are checked and hashed on every response otherwise.
+ */
+function routeSeries(
+  requests: CounterMetric<'route' | 'upstream' | 'status_class'>,
+  duration: HistogramMetric<'route' | 'status_class'>,
+): (route: string, upstream: string, status: number) => StatusSeries {
+  const bound = new Map<string, Map<string, StatusSeries[]>>();
+  return (route, upstream, status) => {
+    let byUpstream = bound.get(route);
+    if (byUpstream === undefined) {
+      if (bound.size >= MAX_BOUND_ROUTES) bound.clear();
+      byUpstream = new Map();
+      bound.set(route, byUpstream);
+    }
+    let classes = byUpstream.get(upstream);
+    if (classes === undefined) {
+      classes = STATUS_CLASSES.map((status_class) => ({
+        count: requests.bind({ route, upstream, status_class }),
+        time: duration.bind({ route, status_class }),
+      }));
+      byUpstream.set(upstream, classes);
+    }
+    return classes[statusIndex(status)]!;
+  };
+}
 
 export interface ExchangeRecorderOptions {
   registry?: Registry;
@@ -55,11 +100,14 @@ export function exchangeRecorder(
       })
     : null;
   const logger = options.logger ?? null;
+  const series = requests && duration ? routeSeries(requests, duration) : null;
 
   return (exchange) => {
-    const cls = statusClass(exchange.status);
-    requests?.inc({ route: exchange.route, upstream: exchange.upstream, status_class: cls });
-    duration?.observe({ route: exchange.route, status_class: cls }, exchange.durationMs / 1000);
+    if (series) {
+      const { count, time } = series(exchange.route, exchange.upstream, exchange.status);
+      count.inc();
+      time.observe(exchange.durationMs / 1000);
+    }
     if (cache && exchange.cacheStatus !== undefined) {
       // Ours is the last member; those before it are the upstream's caches.
       const status = exchange.cacheStatus;

@@ -17,12 +17,15 @@ import {
   type ShedEvent,
   type TimeoutEvent,
 } from '../core/diagnostics.js';
-import { defineCounter, defineGauge, defineHistogram } from './metrics.js';
+import { type BoundCounter, defineCounter, defineGauge, defineHistogram } from './metrics.js';
 import { metricsRegistry } from './registry.js';
 import { type Listener, on, refCounted, subscribeAll } from './subscription.js';
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
 const STATE_LABELS = { state: STATES, from: STATES, to: STATES };
+
+/** Limiter names are few; this bounds what limiters made and dropped at run time leave. */
+const MAX_BOUND_LIMITERS = 1000;
 
 const installs = new WeakMap<Registry, { count: number; stop: () => void }>();
 
@@ -155,6 +158,20 @@ function listeners(registry: Registry): Array<readonly [Channel, Listener]> {
     labelValues: { policy: ['reject', 'drop-oldest'] },
     registry,
   });
+  // A decision per request through a rate limit: each limiter's two series bound once.
+  const decisions = new Map<string, readonly [BoundCounter, BoundCounter]>();
+  const decisionsOf = (name: string): readonly [BoundCounter, BoundCounter] => {
+    let bound = decisions.get(name);
+    if (bound === undefined) {
+      if (decisions.size >= MAX_BOUND_LIMITERS) decisions.clear();
+      bound = [
+        rateLimit.bind({ name, decision: 'allowed' }),
+        rateLimit.bind({ name, decision: 'rejected' }),
+      ];
+      decisions.set(name, bound);
+    }
+    return bound;
+  };
 
   return [
     on<BreakerStateEvent>(channels.breakerState, (e) => {
@@ -181,9 +198,7 @@ function listeners(registry: Registry): Array<readonly [Channel, Listener]> {
       if (e.started > 1) hedges.inc({ name: e.name }, e.started - 1);
       if (e.winner > 1) hedgeWins.inc({ name: e.name });
     }),
-    on<RateLimitEvent>(channels.rateLimit, (e) =>
-      rateLimit.inc({ name: e.name, decision: e.allowed ? 'allowed' : 'rejected' }),
-    ),
+    on<RateLimitEvent>(channels.rateLimit, (e) => decisionsOf(e.name)[e.allowed ? 0 : 1].inc()),
     on<LimiterStoreErrorEvent>(channels.limiterStoreError, (e) =>
       storeErrors.inc({ name: e.name, mode: e.failOpen ? 'fail-open' : 'fail-closed' }),
     ),

@@ -11,6 +11,8 @@ export { type MetricsHandler, metricsHandler } from './handler.js';
 export { type LabelValues, OVERFLOW_LABEL_VALUE } from './label-guard.js';
 export { createLogger, type Logger, type LoggerOptions, traceFields } from './logger.js';
 export {
+  type BoundCounter,
+  type BoundHistogram,
   type CounterMetric,
   DEFAULT_MAX_SERIES,
   defineCounter,

@@ -15,6 +15,8 @@ export class LabelGuard<L extends string> {
   readonly #maxSeries: number;
   readonly #onFold: () => void;
   readonly #series = new Set<string>();
+  /** Moves on whenever a series leaves, so that labels bound earlier resolve again. */
+  #generation = 0;
 
   constructor(
     names: readonly L[],
@@ -65,15 +67,36 @@ export class LabelGuard<L extends string> {
     return out;
   }
 
+  /**
+   * `resolve` for labels used on every request (a route's series): the resolved labels are
+   * kept until a series is forgotten or cleared. Labels that fold resolve on each call, so
+   * every observation they make is counted as folded.
+   */
+  bind(labels: LabelValues<L>): () => Record<L, string> {
+    let kept: Record<L, string> | undefined;
+    let generation = -1;
+    return () => {
+      if (kept !== undefined && generation === this.#generation) return kept;
+      const out = this.resolve(labels);
+      if (this.#names.every((name) => out[name] === String(labels[name] ?? ''))) {
+        kept = out;
+        generation = this.#generation;
+      }
+      return out;
+    };
+  }
+
   /** Frees the slot of a series that was removed from its metric. */
   forget(labels: LabelValues<L>): void {
     const out = {} as Record<L, string>;
     for (const name of this.#names) out[name] = String(labels[name] ?? '');
     this.#series.delete(this.#key(out));
+    this.#generation++;
   }
 
   clear(): void {
     this.#series.clear();
+    this.#generation++;
   }
 
   #key(labels: Record<L, string>): string {

@@ -37,6 +37,12 @@ interface SeriesControl<L extends string> {
 
 export interface CounterMetric<L extends string = never> extends SeriesControl<L> {
   inc(labels?: LabelValues<L>, value?: number): void;
+  /** One series, its labels checked once: for labels a hot path uses again and again. */
+  bind(labels: LabelValues<L>): BoundCounter;
+}
+
+export interface BoundCounter {
+  inc(value?: number): void;
 }
 
 export interface GaugeMetric<L extends string = never> extends SeriesControl<L> {
@@ -49,6 +55,12 @@ export interface HistogramMetric<L extends string = never> extends SeriesControl
   observe(labels: LabelValues<L>, value: number): void;
   /** Starts a timer; calling the result observes the elapsed seconds and returns them. */
   startTimer(labels?: LabelValues<L>): () => number;
+  /** One series, its labels checked once: for labels a hot path uses again and again. */
+  bind(labels: LabelValues<L>): BoundHistogram;
+}
+
+export interface BoundHistogram {
+  observe(value: number): void;
 }
 
 export const DEFAULT_MAX_SERIES = 100;
@@ -70,6 +82,10 @@ export function defineCounter<L extends string = never>(
     return {
       name: options.name,
       inc: (labels, value) => counter.inc(guard.resolve(labels ?? empty()), value ?? 1),
+      bind: (labels) => {
+        const resolved = guard.bind(labels);
+        return { inc: (value) => counter.inc(resolved(), value ?? 1) };
+      },
       ...seriesControl(counter, guard),
     };
   });
@@ -103,6 +119,10 @@ export function defineHistogram<L extends string = never>(
       startTimer: (labels) => {
         const end = histogram.startTimer();
         return () => end(guard.resolve(labels ?? empty()));
+      },
+      bind: (labels) => {
+        const resolved = guard.bind(labels);
+        return { observe: (value) => histogram.observe(resolved(), value) };
       },
       ...seriesControl(histogram, guard),
     };

@@ -56,6 +56,34 @@ describe('loadShedder', () => {
     assert.deepEqual(events, [{ name: 'pool', retryAfterMs: 250 }]);
   });
 
+  test('call admits without a signal, sheds when full and releases on every outcome', async () => {
+    const limit = fixedConcurrencyLimit(1);
+    const shedder = loadShedder({ name: 'direct', concurrencyLimit: limit });
+    let finish: () => void = () => {};
+    const first = shedder.call(() => new Promise<void>((resolve) => (finish = resolve)));
+    assert.equal(limit.inflight, 1);
+    await assert.rejects(
+      shedder.call(() => 'second'),
+      (e) => isSluiceError(e, 'SLUICE_LOAD_SHED'),
+    );
+    finish();
+    await first;
+    assert.equal(limit.inflight, 0);
+    await assert.rejects(
+      shedder.call(() => {
+        throw new Error('sync');
+      }),
+      /sync/,
+    );
+    await assert.rejects(
+      shedder.call(() => Promise.reject(new Error('async'))),
+      /async/,
+    );
+    assert.equal(limit.inflight, 0, 'a failed call gave its slot back');
+    assert.equal(await shedder.call(() => 'fourth'), 'fourth');
+    assert.deepEqual(shedder.stats(), { limit: 1, inflight: 0, shed: 1 });
+  });
+
   test('releases with the outcome: timeouts are drops, other errors are ignored', async () => {
     const limit = aimdLimit({ initial: 10, backoffRatio: 0.5 });
     const shedder = loadShedder({ concurrencyLimit: limit });

@@ -232,4 +232,55 @@ describe('cardinality guard', () => {
     gauge.set({ peer: 'c' }, 1);
     assert.deepEqual(await series(registry, 'sluice_peer_up'), new Map([['{"peer":"c"}', 1]]));
   });
+
+  it('bound series count like unbound ones, fold per observation and survive a reset', async () => {
+    const registry = new Registry();
+    const counter = defineCounter({
+      name: 'sluice_bound_total',
+      help: 'b',
+      labelNames: ['route'],
+      maxSeries: 1,
+      registry,
+    });
+    const histogram = defineHistogram({
+      name: 'sluice_bound_seconds',
+      help: 'b',
+      labelNames: ['route'],
+      buckets: [1],
+      registry,
+    });
+    const a = counter.bind({ route: 'a' });
+    const b = counter.bind({ route: 'b' });
+    a.inc();
+    a.inc(2);
+    counter.inc({ route: 'a' });
+    b.inc();
+    b.inc();
+    assert.deepEqual(
+      await series(registry, 'sluice_bound_total'),
+      new Map([
+        ['{"route":"a"}', 4],
+        ['{"route":"other"}', 2],
+      ]),
+    );
+    const folded = await series(registry, 'sluice_metric_series_folded_total');
+    assert.equal(folded.get('{"metric":"sluice_bound_total"}'), 2, 'each folded inc counts');
+    counter.reset();
+    b.inc();
+    a.inc();
+    assert.deepEqual(
+      await series(registry, 'sluice_bound_total'),
+      new Map([
+        ['{"route":"b"}', 1],
+        ['{"route":"other"}', 1],
+      ]),
+      'after a reset the bound series take their slots again, first come first served',
+    );
+    histogram.bind({ route: 'a' }).observe(0.5);
+    const observed = await registry.getSingleMetric('sluice_bound_seconds')!.get();
+    const count = observed.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'sluice_bound_seconds_count',
+    );
+    assert.deepEqual([count?.labels, count?.value], [{ route: 'a' }, 1]);
+  });
 });

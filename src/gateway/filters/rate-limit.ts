@@ -4,7 +4,7 @@ import { clusterRateLimiter, inClusterWorker } from '../cluster-limiter.js';
 import type { CompileEnv } from '../compile.js';
 import type { RateLimitConfig, RouteConfig } from '../config.js';
 import { HttpProblemError } from '../errors.js';
-import type { Filter, GatewayContext } from '../types.js';
+import type { Filter, GatewayContext, ResponseHeaders } from '../types.js';
 
 function keyOf(by: RateLimitConfig['by'], context: GatewayContext): string {
   switch (by) {
@@ -100,14 +100,14 @@ export function rateLimitFilter(
       const decision = limiter.take(keyOf(by, context));
       if (decision instanceof Promise) {
         return takeRest(context, i, decision, tightest).then((last) => {
-          Object.assign(context.responseHeaders, headersOf(last));
+          setHeaders(context.responseHeaders, last);
           return next(request, context);
         });
       }
       if (!decision.allowed) return Promise.reject(rejection(decision));
       tightest = tighter(tightest, decision);
     }
-    Object.assign(context.responseHeaders, headersOf(tightest!));
+    setHeaders(context.responseHeaders, tightest!);
     return next(request, context);
   };
 }
@@ -120,16 +120,14 @@ function tighter(
 }
 
 function rejection(decision: RateLimitDecision): HttpProblemError {
-  return new HttpProblemError(429, 'rate-limited', 'Too many requests; slow down', {
-    ...headersOf(decision),
-    'retry-after': seconds(Math.max(decision.retryAfterMs, 1)),
-  });
+  const headers: ResponseHeaders = {};
+  setHeaders(headers, decision);
+  headers['retry-after'] = seconds(Math.max(decision.retryAfterMs, 1));
+  return new HttpProblemError(429, 'rate-limited', 'Too many requests; slow down', headers);
 }
 
-function headersOf(decision: RateLimitDecision): Record<string, string> {
-  return {
-    'ratelimit-limit': String(decision.limit),
-    'ratelimit-remaining': String(decision.remaining),
-    'ratelimit-reset': seconds(decision.resetAfterMs),
-  };
+function setHeaders(headers: ResponseHeaders, decision: RateLimitDecision): void {
+  headers['ratelimit-limit'] = String(decision.limit);
+  headers['ratelimit-remaining'] = String(decision.remaining);
+  headers['ratelimit-reset'] = seconds(decision.resetAfterMs);
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  AbortedError,
   InvalidArgumentError,
   isAbortedError,
   isBulkheadFullError,
@@ -22,6 +23,7 @@ import {
 } from '../../resilience/index.js';
 import type { CompileEnv, RoutePolicies } from '../compile.js';
 import type { ConcurrencyConfig, ResilienceConfig, RouteConfig } from '../config.js';
+import { aborted } from '../context.js';
 import { isHttpProblemError } from '../errors.js';
 import type { Filter, GatewayContext, GatewayResponse } from '../types.js';
 
@@ -206,6 +208,16 @@ export function resilienceFilter(
     retrying = once ? wrap(policy, once) : policy;
   }
   const failOn5xx = breaker !== undefined || retrying !== null;
+  // The default: the adaptive limit alone. Nothing can abort the call but the client, so
+  // it runs with the request's own context, without the signal, execution context and
+  // promises per request that `execute` makes.
+  if (retrying === null && once !== null && once === concurrency) {
+    return (next) => (request, context) => {
+      if (aborted(context))
+        return Promise.reject(new AbortedError(undefined, { cause: context.signal.reason }));
+      return concurrency.call(() => next(request, context));
+    };
+  }
 
   return (next) => async (request, context) => {
     const replayable = !(request.body instanceof Readable);

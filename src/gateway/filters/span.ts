@@ -35,9 +35,7 @@ export function spanFilter(options: SpanFilterOptions): Filter {
       { kind: options.kind, attributes: options.attributes(request, context) },
       parent,
     );
-    const carrier: Record<string, string> = {};
-    injectContext(carrier, trace.setSpan(parent, span));
-    Object.assign(request.headers, carrier);
+    injectContext(request.headers as Record<string, string>, trace.setSpan(parent, span));
     const failed = (error: unknown): never => {
       const message = error instanceof Error ? error.message : String(error);
       span.recordException(error instanceof Error ? error : message);
