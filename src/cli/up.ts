@@ -118,6 +118,17 @@ export async function runUp(args: string[]): Promise<number> {
           `gateway reload failed; kept the running configuration: ${errorMessage(error)}`,
         ),
     );
+    if (system.meshControlUrl === undefined) return;
+    // The sidecars' policies and authorization: a file that does not validate changes none.
+    loadSluiceConfig(file)
+      .then((next) => system.reloadMeshPolicies(next))
+      .then(
+        () => system.logger.info('mesh policies reloaded'),
+        (error: unknown) =>
+          system.logger.error(
+            `mesh policy reload failed; the sidecars keep their policies: ${errorMessage(error)}`,
+          ),
+      );
   };
   process.on('SIGHUP', onHup);
   announce(system, chosen, gateway, dashboard);

@@ -35,7 +35,7 @@ describe('the sluice.yaml schema', () => {
     assert.equal(gateway[0]!.path, 'gateway.routes[0].resilience.retry.backoff');
     const service =
       'services: { a: { command: x, policies: { b: { retry: { backoff: decorrelated } } } } }';
-    assert.deepEqual(problems(`version: 1\n${service}\n`), []);
+    assert.deepEqual(problems(`version: 1\nmesh: { enabled: true }\n${service}\n`), []);
   });
 
   test('needs version 1 and nothing else at the top', () => {
@@ -45,7 +45,7 @@ describe('the sluice.yaml schema', () => {
         [
           2,
           'extra',
-          'unknown key "extra" (allowed: version, messaging, telemetry, control, dashboard, gateway, services)',
+          'unknown key "extra" (allowed: version, messaging, telemetry, control, dashboard, mesh, gateway, services)',
         ],
       ],
     );
