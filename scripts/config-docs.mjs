@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes schema.json (the JSON Schema of sluice.yaml, for editors) and
-// docs/configuration.md (every key, its type, default and what it takes), both from the
+// docs/configuration.md (every key, its type, default, an example and what it takes), both from the
 // schema the validator uses. Run after `npm run build`.
 // Usage: node scripts/config-docs.mjs [--check]
 //   --check  write nothing; exit 1 naming each file that is not current
@@ -60,7 +60,9 @@ function* rows(schema, path, required) {
   if (path !== '') {
     const notes = schema.description ?? bounds(schema);
     const fallback = schema.default === undefined ? '' : `\`${JSON.stringify(schema.default)}\``;
-    yield `| \`${path}\` | ${cell(describeType(schema))} | ${required ? 'yes' : ''} | ${cell(fallback)} | ${cell(notes)} |`;
+    const example =
+      schema.examples?.[0] === undefined ? '' : `\`${JSON.stringify(schema.examples[0])}\``;
+    yield `| \`${path}\` | ${cell(describeType(schema))} | ${required ? 'yes' : ''} | ${cell(fallback)} | ${cell(example)} | ${cell(notes)} |`;
   }
   const objects = [schema, ...(schema.anyOf ?? []), ...(schema.oneOf ?? [])];
   for (const object of objects) {
@@ -91,8 +93,8 @@ const reference = [
   'check the file with `# yaml-language-server: $schema=node_modules/sluice/schema.json`',
   'as its first line.',
   '',
-  '| key | type | required | default | notes |',
-  '| --- | --- | --- | --- | --- |',
+  '| key | type | required | default | example | notes |',
+  '| --- | --- | --- | --- | --- | --- |',
   ...rows(jsonSchema, '', false),
   '',
 ].join('\n');

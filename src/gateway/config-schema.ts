@@ -47,54 +47,114 @@ function closed(properties: Record<string, SchemaObject>, required?: string[]): 
   };
 }
 
+// Defaults as src/gateway/filters/resilience.ts and src/flow/gradient-limit.ts apply them.
 const resilience = closed({
-  timeout: duration,
+  timeout: {
+    ...duration,
+    examples: ['5s'],
+    description: 'Time for each attempt at the upstream; none by default.',
+  },
   retry: closed({
-    attempts: count,
-    backoff: { enum: ['constant', 'exponential'] },
-    delay: duration,
-    maxDelay: duration,
-    budget: percent,
+    attempts: { ...count, default: 2, description: 'Attempts in all, the first included.' },
+    backoff: { enum: ['constant', 'exponential'], default: 'exponential' },
+    delay: { ...duration, default: '50ms', description: 'The wait before the first retry.' },
+    maxDelay: { ...duration, default: '1s', description: 'The longest exponential wait.' },
+    budget: { ...percent, default: '20%', description: 'Retries as a share of calls.' },
   }),
   breaker: closed({
-    failureRate: percent,
-    slowCallRate: percent,
-    slowCall: duration,
-    minimumCalls: count,
-    window: duration,
-    openFor: duration,
+    failureRate: {
+      ...percent,
+      default: '50%',
+      description: 'The failure share over the window that opens it.',
+    },
+    slowCallRate: {
+      ...percent,
+      examples: ['80%'],
+      description: 'The share of slow calls that opens it; off unless set.',
+    },
+    slowCall: { ...duration, examples: ['2s'], description: 'A call longer than this is slow.' },
+    minimumCalls: {
+      ...count,
+      default: 20,
+      description: 'Calls in the window before it may open.',
+    },
+    window: { ...duration, default: '10s', description: 'The window the rates are taken over.' },
+    openFor: { ...duration, default: '30s', description: 'How long it stays open.' },
   }),
   bulkhead: {
-    anyOf: [count, closed({ max: count, queue: { type: 'integer', minimum: 0 } }, ['max'])],
+    anyOf: [
+      count,
+      closed(
+        {
+          max: { ...count, description: 'Calls at once.' },
+          queue: {
+            type: 'integer',
+            minimum: 0,
+            default: 0,
+            description: 'Calls waiting for a slot.',
+          },
+        },
+        ['max'],
+      ),
+    ],
+    examples: [50],
     expected: 'a number of concurrent requests, or { max, queue }',
   },
   concurrency: {
     anyOf: [
       { const: false },
       closed({
-        initial: count,
-        min: count,
-        max: count,
-        buffer: percent,
-        probeInterval: duration,
-        retryAfter: duration,
+        initial: { ...count, default: 100, description: 'The limit at start (at least min).' },
+        min: { ...count, default: 3, description: 'The limit never falls below this.' },
+        max: {
+          ...count,
+          default: 1000,
+          description: 'The limit never rises above this (at least initial and min).',
+        },
+        buffer: {
+          ...percent,
+          default: '25%',
+          description: 'Latency above the best seen that still counts as uncongested.',
+        },
+        probeInterval: {
+          ...duration,
+          default: '60s',
+          description: 'How often the best latency is measured again.',
+        },
+        retryAfter: {
+          ...duration,
+          default: '1s',
+          description: 'The Retry-After of a request refused by the limit.',
+        },
       }),
     ],
     expected: 'false, or { initial, min, max, buffer, probeInterval, retryAfter }',
   },
 });
 
-const headerRules = closed({ add: textMap, remove: texts, rename: textMap });
+const headerRules = closed({
+  add: { ...textMap, examples: [{ 'x-env': 'prod' }], description: 'Headers set, by name.' },
+  remove: { ...texts, examples: [['x-powered-by']], description: 'Headers removed.' },
+  rename: {
+    ...textMap,
+    examples: [{ 'x-user': 'x-client-user' }],
+    description: 'Headers renamed: old name to new name.',
+  },
+});
 
 const rateLimit = closed(
   {
     by: { enum: ['ip', 'subject', 'apiKey', 'clientCert', 'route'] },
-    limit: rate,
-    burst: count,
-    store: redisUrl,
-    onStoreError: { enum: ['fail-open', 'fail-closed'] },
-    storeTimeout: duration,
-    name: text,
+    limit: { ...rate, examples: ['100/min'] },
+    burst: { ...count, description: 'Requests allowed at once; default: the limit count.' },
+    store: { ...redisUrl, description: 'Shares counts between gateways; in memory if unset.' },
+    onStoreError: { enum: ['fail-open', 'fail-closed'], default: 'fail-open' },
+    storeTimeout: { ...duration, default: '100ms' },
+    name: {
+      ...text,
+      examples: ['per-user'],
+      description: "Names the limit; default the route's name (route#<i> when several).",
+    },
   },
   ['by', 'limit'],
 );
@@ -102,17 +162,22 @@ const rateLimit = closed(
 // With a Redis store the byte bound is Redis's own maxmemory.
 const cache: SchemaObject = {
   ...closed({
-    maxAge: duration,
-    staleWhileRevalidate: duration,
-    maxBytes: size,
-    maxEntryBytes: size,
-    maxVariants: count,
-    store: redisUrl,
-    storeTimeout: duration,
-    keyPrefix: text,
+    maxAge: {
+      ...duration,
+      examples: ['1m'],
+      description: 'Freshness when the response does not say; unset: only what it says.',
+    },
+    staleWhileRevalidate: { ...duration, default: '0s', examples: ['30s'] },
+    maxBytes: { ...size, default: '64mb', description: 'The in-memory cache size.' },
+    maxEntryBytes: { ...size, default: '1mb', description: 'Larger responses are not stored.' },
+    maxVariants: { ...count, default: 8, description: 'Stored variants per URL (Vary).' },
+    store: { ...redisUrl, description: 'A shared Redis cache; in memory if unset.' },
+    storeTimeout: { ...duration, default: '100ms' },
+    keyPrefix: { ...text, default: 'sluice:cache:' },
     targetedField: {
       type: 'string',
       pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+      default: 'Sluice-Cache-Control',
       expected: 'a header name',
     },
   }),
@@ -142,12 +207,20 @@ const filterNames = [
 
 const route = closed(
   {
-    name: text,
-    path,
-    hosts: texts,
+    name: {
+      ...text,
+      examples: ['orders'],
+      description: 'Names the route in logs and metrics; default route<index>.',
+    },
+    path: { ...path, examples: ['/api/orders/:id'] },
+    hosts: { ...texts, examples: [['api.example.com']] },
     methods: { type: 'array', items: method, minItems: 1 },
-    headers: textMap,
-    upstream: text,
+    headers: {
+      ...textMap,
+      examples: [{ 'x-version': 'v2' }],
+      description: 'Request headers the route matches on.',
+    },
+    upstream: { ...text, examples: ['orders'], description: 'A name under gateway.upstreams.' },
     auth: {
       anyOf: [
         { enum: authMode },
@@ -157,15 +230,22 @@ const route = closed(
     },
     rateLimit: { anyOf: [rateLimit, { type: 'array', items: rateLimit, minItems: 1 }] },
     cache,
-    body: closed({ maxBytes: size, schema: { type: ['string', 'object'] } }),
+    body: closed({
+      maxBytes: { ...size, examples: ['1mb'], description: 'Default: limits.maxBodySize.' },
+      schema: { type: ['string', 'object'] },
+    }),
     cors: closed(
       {
-        origins: { ...texts, minItems: 1 },
-        methods: { type: 'array', items: method },
+        origins: { ...texts, minItems: 1, examples: [['https://app.example.com']] },
+        methods: {
+          type: 'array',
+          items: method,
+          description: "Default: the route's methods, else GET, HEAD, POST, PUT, PATCH, DELETE.",
+        },
         headers: texts,
         exposeHeaders: texts,
         credentials: flag,
-        maxAge: duration,
+        maxAge: { ...duration, default: '10m' },
       },
       ['origins'],
     ),
@@ -183,35 +263,63 @@ const route = closed(
       uniqueItems: true,
     },
     methodOverride: flag,
-    filters: { type: 'array', items: { enum: filterNames }, uniqueItems: true },
+    filters: {
+      type: 'array',
+      items: { enum: filterNames },
+      uniqueItems: true,
+      default: filterNames,
+      description: 'The filters run, in this order.',
+    },
   },
   ['path', 'upstream'],
 );
 
 const upstream = closed(
   {
-    targets: { type: 'array', items: httpUrl, minItems: 1 },
-    balance: { enum: ['round-robin', 'least-request'] },
-    connections: count,
-    connectTimeout: duration,
-    headersTimeout: duration,
-    bodyTimeout: duration,
-    keepAliveTimeout: duration,
-    preserveHost: flag,
+    targets: {
+      type: 'array',
+      items: httpUrl,
+      minItems: 1,
+      examples: [['http://127.0.0.1:3001']],
+    },
+    balance: { enum: ['round-robin', 'least-request'], default: 'round-robin' },
+    connections: { ...count, default: 128, description: 'Connections per target at most.' },
+    connectTimeout: { ...duration, default: '5s' },
+    headersTimeout: { ...duration, default: '30s', description: 'Wait for response headers.' },
+    bodyTimeout: { ...duration, default: '30s', description: 'Idle time within a body.' },
+    keepAliveTimeout: { ...duration, default: '4s', description: 'Idle pooled connections close.' },
+    preserveHost: { ...flag, default: false, description: "Forward the client's Host header." },
     healthCheck: closed(
       {
-        path,
-        interval: duration,
-        timeout: duration,
-        unhealthyThreshold: count,
-        healthyThreshold: count,
+        path: { ...path, examples: ['/healthz'] },
+        interval: { ...duration, default: '5s' },
+        timeout: { ...duration, default: '1s' },
+        unhealthyThreshold: { ...count, default: 2, description: 'Failed checks to mark down.' },
+        healthyThreshold: { ...count, default: 2, description: 'Passed checks to mark up.' },
       },
       ['path'],
     ),
+    // Defaults as src/gateway/upstream.ts applies them.
     outlier: {
       anyOf: [
         { const: false },
-        closed({ consecutiveFailures: count, ejection: duration, maxEjected: percent }),
+        closed({
+          consecutiveFailures: {
+            ...count,
+            default: 5,
+            description: 'Failures in a row that eject a target.',
+          },
+          ejection: {
+            ...duration,
+            default: '10s',
+            description: 'The first ejection; it doubles on each repeat.',
+          },
+          maxEjected: {
+            ...percent,
+            default: '50%',
+            description: 'The most targets ejected at once.',
+          },
+        }),
       ],
     },
     resilience,
@@ -238,7 +346,14 @@ const tls = closed(
     ca: pemFile,
     minVersion: { enum: ['TLSv1.2', 'TLSv1.3'] },
     clientCert: closed(
-      { ca: pemFile, mode: { enum: ['require', 'request'] }, subjectHeader: headerName },
+      {
+        ca: pemFile,
+        mode: { enum: ['require', 'request'], default: 'require' },
+        subjectHeader: {
+          ...headerName,
+          description: "Sends the client certificate's subject upstream in this header.",
+        },
+      },
       ['ca'],
     ),
   },
@@ -259,29 +374,50 @@ const http2NeedsTls: SchemaObject = {
 
 const gatewaySection = closed(
   {
-    listen,
+    listen: { ...listen, default: '127.0.0.1:8080' },
     tls,
-    http2: flag,
+    http2: { ...flag, default: false, description: 'Serve HTTP/2 too (needs tls).' },
     admin: closed(
-      { listen, token: { type: 'string', minLength: 16, expected: 'a token of 16+ characters' } },
+      {
+        listen: { ...listen, examples: ['127.0.0.1:9901'] },
+        token: { type: 'string', minLength: 16, expected: 'a token of 16+ characters' },
+      },
       ['listen', 'token'],
     ),
-    trustedProxies: texts,
+    trustedProxies: {
+      ...texts,
+      examples: [['10.0.0.0/8']],
+      description: 'Proxies whose X-Forwarded-For is believed.',
+    },
+    // Defaults as src/gateway/listener.ts, shaping.ts and gateway.ts apply them.
     limits: closed({
-      maxHeaderSize: size,
-      headersTimeout: duration,
-      requestTimeout: duration,
-      keepAliveTimeout: duration,
-      maxBodySize: size,
-      drainTimeout: duration,
+      maxHeaderSize: { ...size, default: '16kb' },
+      headersTimeout: { ...duration, default: '10s', description: 'Time to receive headers.' },
+      requestTimeout: { ...duration, default: '30s', description: 'Time to receive a request.' },
+      keepAliveTimeout: {
+        ...duration,
+        default: '5s',
+        description: 'Idle client connections close.',
+      },
+      maxBodySize: { ...size, default: '10mb' },
+      drainTimeout: {
+        ...duration,
+        default: '10s',
+        description: 'On stop or reload, how long requests in flight may finish.',
+      },
     }),
+    // Defaults as src/gateway/compile.ts applies them; false turns shedding off.
     shedding: {
       anyOf: [
         { const: false },
         closed({
-          maxInflight: count,
-          retryAfter: duration,
-          maxEventLoopDelay: duration,
+          maxInflight: { ...count, default: 10000, description: 'Requests in flight at most.' },
+          retryAfter: { ...duration, default: '1s', description: 'The Retry-After of a 503.' },
+          maxEventLoopDelay: {
+            ...duration,
+            default: '500ms',
+            description: 'Event loop delay above which requests are refused.',
+          },
         }),
       ],
     },
@@ -297,19 +433,27 @@ const gatewaySection = closed(
             minItems: 1,
             expected: 'an explicit list of algorithms such as [RS256]; none is never allowed',
           },
-          issuer: { anyOf: [text, texts] },
-          audience: { anyOf: [text, texts] },
-          clockSkew: duration,
-          forwardClaims: textMap,
-          jwksCooldown: duration,
-          jwksTimeout: duration,
-          jwksCacheMaxAge: duration,
+          issuer: { anyOf: [text, texts], examples: ['https://auth.example.com/'] },
+          audience: { anyOf: [text, texts], examples: ['orders-api'] },
+          clockSkew: { ...duration, default: '30s' },
+          forwardClaims: {
+            ...textMap,
+            examples: [{ sub: 'x-user-id' }],
+            description: 'Claims sent upstream: claim name to header name.',
+          },
+          jwksCooldown: {
+            ...duration,
+            default: '30s',
+            description: 'The least time between two JWKS fetches.',
+          },
+          jwksTimeout: { ...duration, default: '2s' },
+          jwksCacheMaxAge: { ...duration, default: '10m' },
         },
         ['algorithms'],
       ),
       apiKeys: closed(
         {
-          header: text,
+          header: { ...text, default: 'x-api-key' },
           keys: {
             type: 'array',
             items: closed(
@@ -328,13 +472,21 @@ const gatewaySection = closed(
         ['keys'],
       ),
     }),
-    upstreams: { type: 'object', additionalProperties: upstream },
+    upstreams: {
+      type: 'object',
+      additionalProperties: upstream,
+      description: 'The upstreams routes send to, by name.',
+    },
     routes: { type: 'array', items: route, minItems: 1 },
-    accessLog: flag,
-    tracing: flag,
-    metrics: flag,
-    via: text,
-    underscoreHeaders: { enum: ['drop', 'allow'] },
+    accessLog: { ...flag, description: 'Log one line per request.' },
+    tracing: { ...flag, default: true },
+    metrics: { ...flag, default: true },
+    via: { ...text, default: 'sluice', description: 'The name this gateway adds to Via.' },
+    underscoreHeaders: {
+      enum: ['drop', 'allow'],
+      default: 'drop',
+      description: 'What becomes of request headers with an underscore in the name.',
+    },
   },
   ['routes'],
 );

@@ -46,10 +46,12 @@ function isScalar(schema: SchemaObject): boolean {
 
 /** `schema`, or a value interpolated later; the annotations stay on the outside. */
 function orInterpolated(schema: SchemaObject): SchemaObject {
-  const { title, description, ...value } = schema;
+  const { title, description, default: fallback, examples, ...value } = schema;
   return {
     ...(title === undefined ? {} : { title }),
     ...(description === undefined ? {} : { description }),
+    ...(fallback === undefined ? {} : { default: fallback }),
+    ...(examples === undefined ? {} : { examples }),
     anyOf: [...(value.anyOf ?? [value]), interpolation],
   };
 }
