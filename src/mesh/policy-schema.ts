@@ -7,53 +7,104 @@ import { closed, count, duration, name, percent, text } from '../runtime/config/
  * sidecar validates them again before it swaps them in. Units are the config loader's:
  * `2s` or a number of ms, `20%` or a fraction.
  */
+// Defaults as DEFAULT_UPSTREAM_POLICY and resolveUpstream in src/mesh/policy.ts apply them.
 const retry = closed({
-  /** Attempts in all, the first included: 3 means up to two retries. */
-  attempts: count,
-  backoff: { enum: ['constant', 'exponential', 'decorrelated'] },
-  delay: duration,
-  maxDelay: duration,
-  /** Retries as a share of calls over the window (Linkerd: 20%). */
-  budget: percent,
-  minPerSecond: { type: 'number', minimum: 0 },
-  budgetWindow: duration,
+  attempts: {
+    ...count,
+    default: 3,
+    description: 'Attempts in all, the first included: 3 means up to two retries.',
+  },
+  backoff: { enum: ['constant', 'exponential', 'decorrelated'], default: 'exponential' },
+  delay: { ...duration, default: '25ms', description: 'The wait before the first retry.' },
+  maxDelay: { ...duration, default: '1s', description: 'The longest wait.' },
+  budget: {
+    ...percent,
+    default: '20%',
+    description: 'Retries as a share of calls over the window.',
+  },
+  minPerSecond: {
+    type: 'number',
+    minimum: 0,
+    default: 10,
+    description: 'Retries per second always allowed.',
+  },
+  budgetWindow: { ...duration, default: '10s' },
 });
 
 const breaker = closed({
-  consecutiveFailures: count,
-  failureRate: percent,
-  slowCallRate: percent,
-  slowCall: duration,
-  minimumCalls: count,
-  window: duration,
-  openFor: duration,
-  maxOpenFor: duration,
+  consecutiveFailures: { ...count, default: 7, description: 'Failures in a row that open it.' },
+  failureRate: {
+    ...percent,
+    default: '50%',
+    description: 'The failure share over the window that opens it (with window or a rate set).',
+  },
+  slowCallRate: {
+    ...percent,
+    default: '100%',
+    description: 'The share of slow calls that opens it (with slowCall).',
+  },
+  slowCall: { ...duration, examples: ['2s'], description: 'A call longer than this is slow.' },
+  minimumCalls: { ...count, default: 20, description: 'Calls in the window before it may open.' },
+  window: { ...duration, default: '10s' },
+  openFor: { ...duration, default: '1s', description: 'The first time it stays open.' },
+  maxOpenFor: { ...duration, default: '1m', description: 'The longest it stays open.' },
 });
 
 const outlierDetection = closed({
-  consecutiveErrors: count,
-  ejectionTime: duration,
-  maxEjectionPercent: percent,
+  consecutiveErrors: {
+    ...count,
+    default: 5,
+    description: 'Errors in a row that eject an instance.',
+  },
+  ejectionTime: { ...duration, default: '30s' },
+  maxEjectionPercent: {
+    ...percent,
+    default: '50%',
+    description: 'The most instances ejected at once.',
+  },
 });
 
 const split: SchemaObject = {
   type: 'array',
   minItems: 1,
   items: closed({ version: text, weight: { type: 'integer', minimum: 0 } }, ['version', 'weight']),
+  examples: [
+    [
+      { version: 'v1', weight: 90 },
+      { version: 'v2', weight: 10 },
+    ],
+  ],
   expected: 'a list of { version, weight }',
 };
 
 const bulkhead: SchemaObject = {
   anyOf: [
     count,
-    closed({ max: count, queue: { type: 'integer', minimum: 0 }, queueTimeout: duration }, ['max']),
+    closed(
+      {
+        max: { ...count, description: 'Calls at once.' },
+        queue: {
+          type: 'integer',
+          minimum: 0,
+          default: 0,
+          description: 'Calls waiting for a slot.',
+        },
+        queueTimeout: { ...duration, examples: ['1s'] },
+      },
+      ['max'],
+    ),
   ],
+  examples: [50],
   expected: 'a number of concurrent calls, or { max, queue }',
 };
 
 /** `services.<name>.policies.<upstream>`: how the sidecar calls that upstream. */
 export const upstreamPolicySchema: SchemaObject = closed({
-  timeout: duration,
+  timeout: {
+    ...duration,
+    default: '10s',
+    description: 'How long a call to the upstream may take.',
+  },
   retry,
   breaker,
   outlierDetection,
@@ -83,7 +134,11 @@ const rule = closed(
 
 /** `services.<name>.authorization`: who may call this service, Consul-intention style. */
 export const authorizationSchema: SchemaObject = closed({
-  default: { enum: ['allow', 'deny'] },
+  default: {
+    enum: ['allow', 'deny'],
+    default: 'allow',
+    description: 'What a call no rule matches gets.',
+  },
   rules: { type: 'array', items: rule },
 });
 

@@ -21,6 +21,44 @@ describe('schema.json, the JSON Schema editors read', () => {
     });
   });
 
+  test('gives the defaults the code applies, in the form a user writes', () => {
+    const reference = read('docs/configuration.md');
+    const row = (key: string) =>
+      reference.split('\n').find((line) => line.startsWith(`| \`${key}\` |`)) ?? '';
+    const defaultOf = (key: string) => row(key).split(' | ')[3];
+    assert.equal(defaultOf('gateway.limits.headersTimeout'), '`"10s"`');
+    assert.equal(defaultOf('gateway.limits.maxBodySize'), '`"10mb"`');
+    assert.equal(defaultOf('services.<name>.instances'), '`1`');
+    assert.equal(defaultOf('telemetry.metrics.port'), '`9464`');
+    assert.equal(defaultOf('dashboard.port'), '`9467`');
+    assert.match(row('gateway.upstreams.<name>.targets'), /`\["http:\/\/127\.0\.0\.1:3001"\]`/);
+  });
+
+  test('takes every default and example it shows', () => {
+    const check = new Ajv({ strict: false });
+    let checked = 0;
+    const walk = (schema: unknown, path: string, isMap = false): void => {
+      if (schema === null || typeof schema !== 'object') return;
+      const node = schema as Record<string, unknown>;
+      for (const key of isMap ? [] : (['default', 'examples'] as const)) {
+        if (node[key] === undefined) continue;
+        const values = key === 'default' ? [node.default] : (node.examples as unknown[]);
+        const valid = check.compile({ ...node, default: undefined, examples: undefined });
+        for (const value of values) {
+          assert.ok(valid(value), `${path} ${key} ${JSON.stringify(value)}`);
+          checked++;
+        }
+      }
+      for (const [key, sub] of Object.entries(node)) {
+        if (isMap || (key !== 'default' && key !== 'examples')) {
+          walk(sub, `${path}/${key}`, !isMap && key === 'properties');
+        }
+      }
+    };
+    walk(JSON.parse(read('schema.json')), '');
+    assert.ok(checked > 100, `only ${checked} defaults and examples found`);
+  });
+
   test('accepts the storefront and the example files', () => {
     for (const file of ['examples/storefront/sluice.yaml', 'test/cli/fixtures/valid.yaml']) {
       assert.ok(validate(parse(read(file))), `${file}: ${JSON.stringify(validate.errors)}`);

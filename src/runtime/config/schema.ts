@@ -6,25 +6,35 @@ import { servicesSchema } from './schema/services.js';
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
 
 /** `telemetry.traces`, read the same in sluice.yaml and in a standalone gateway's file. */
-export const tracesSchema: SchemaObject = closed({ otlp: url, sample: percent, serviceName: text });
+export const tracesSchema: SchemaObject = closed({
+  otlp: { ...url, examples: ['http://127.0.0.1:4318'] },
+  sample: { ...percent, default: '100%', description: 'The share of traces kept.' },
+  serviceName: { ...text, default: 'sluice' },
+});
 
 /** `mesh`: a control plane run by the supervisor and a sidecar beside every instance. */
 export const meshSchema: SchemaObject = closed({
-  enabled: { type: 'boolean', description: 'Default true once `mesh` is declared.' },
+  enabled: { type: 'boolean', default: true, description: 'On once `mesh` is declared.' },
   trustDomain: {
     type: 'string',
     pattern: '^[a-z0-9._-]{1,255}$',
     expected: 'a trust domain of lower-case letters, digits, ".", "-" and "_"',
-    description: 'The SPIFFE trust domain. Default sluice.local.',
+    default: 'sluice.local',
+    description: 'The SPIFFE trust domain.',
   },
-  port: { ...port, description: 'The control plane, on 127.0.0.1. Default 0: a free port.' },
+  port: { ...port, default: 0, description: 'The control plane, on 127.0.0.1; 0: a free port.' },
   store: {
     ...text,
-    description:
-      'The registry: a SQLite file relative to this file (default data/mesh.db), or redis://, postgres://.',
+    default: 'data/mesh.db',
+    description: 'The registry: a SQLite file relative to this file, or redis://, postgres://.',
   },
-  storePrefix: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,47}$' },
-  caDir: { ...text, description: 'The CA, kept here once generated. Default data/mesh-ca.' },
+  storePrefix: {
+    type: 'string',
+    pattern: '^[a-z][a-z0-9_]{0,47}$',
+    examples: ['shop_mesh'],
+    description: 'Keeps this registry apart from others in a shared Redis or PostgreSQL.',
+  },
+  caDir: { ...text, default: 'data/mesh-ca', description: 'The CA, kept here once generated.' },
 });
 
 /** The JSON Schema of `sluice.yaml`, with the unit extensions `loadConfig` understands. */
@@ -34,52 +44,84 @@ export const sluiceSchema: SchemaObject = closed(
     messaging: closed(
       {
         driver: { enum: [...drivers] },
-        url: text,
+        url: {
+          ...text,
+          examples: ['redis://127.0.0.1:6379'],
+          description: "The engine's URL; for sqlite, a file relative to this file.",
+        },
         // Keeps this system's queues and topics apart from others on a shared engine: the
         // NATS, Redis and RabbitMQ name prefix, the PostgreSQL schema. One word, so it is
         // a valid name on every engine.
-        prefix: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,47}$' },
+        prefix: {
+          type: 'string',
+          pattern: '^[a-z][a-z0-9_]{0,47}$',
+          examples: ['shop'],
+          description: 'Keeps these queues apart from others on a shared engine.',
+        },
       },
       ['driver'],
     ),
     telemetry: closed({
       metrics: closed({
-        port,
-        path: { type: 'string', pattern: '^/' },
-        enabled: { type: 'boolean' },
+        port: { ...port, default: 9464, description: 'Prometheus /metrics, served by sluice up.' },
+        path: { type: 'string', pattern: '^/', default: '/metrics' },
+        enabled: {
+          type: 'boolean',
+          default: true,
+          description: 'On once `telemetry.metrics` is declared.',
+        },
       }),
       traces: tracesSchema,
       // The embedded telemetry store: an OTLP/HTTP receiver for every process the
       // supervisor runs, a scraper of their /metrics, SQLite kept within these caps.
       store: closed({
-        enabled: { type: 'boolean', description: 'Default true; false turns the store off.' },
+        enabled: { type: 'boolean', default: true, description: 'false turns the store off.' },
         path: {
           ...text,
-          description: 'SQLite file, relative to this file. Default data/telemetry.db.',
+          default: 'data/telemetry.db',
+          description: 'SQLite file, relative to this file.',
         },
-        port: { ...port, description: 'OTLP/HTTP on 127.0.0.1. Default 0: a free port, printed.' },
-        maxSpans: { ...count, description: 'Default 200000; the oldest go first.' },
-        maxLogs: { ...count, description: 'Default 200000; the oldest go first.' },
-        maxSamples: { ...count, description: 'Default 1000000; the oldest go first.' },
-        maxAge: { ...duration, description: 'Default 24h: older spans, logs and samples go.' },
+        port: {
+          ...port,
+          default: 0,
+          description: 'OTLP/HTTP on 127.0.0.1; 0: a free port, printed.',
+        },
+        maxSpans: { ...count, default: 200000, description: 'The oldest go first.' },
+        maxLogs: { ...count, default: 200000, description: 'The oldest go first.' },
+        maxSamples: { ...count, default: 1000000, description: 'The oldest go first.' },
+        maxAge: { ...duration, default: '24h', description: 'Older spans, logs and samples go.' },
         scrapeInterval: {
           ...duration,
-          description: 'Default 10s: how often each /metrics is read.',
+          default: '10s',
+          description: 'How often each /metrics is read.',
         },
-        forward: { ...url, description: 'An OTLP/HTTP collector that receives everything too.' },
+        forward: {
+          ...url,
+          examples: ['http://127.0.0.1:4318'],
+          description: 'An OTLP/HTTP collector that receives everything too.',
+        },
       }),
       logs: closed({
-        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+        level: {
+          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+        },
         pretty: { type: 'boolean' },
       }),
     }),
-    control: closed({ port }, ['port']),
+    control: closed({ port: { ...port, examples: [9470], description: 'The control API.' } }, [
+      'port',
+    ]),
     // The web dashboard `sluice up` serves on 127.0.0.1; false turns it off.
     dashboard: {
       anyOf: [
         { const: false },
         closed({
-          port: { ...port, description: 'Default 9467 (a free port when it is taken), printed.' },
+          port: {
+            ...port,
+            default: 9467,
+            description: 'A free port when it is taken; printed.',
+          },
           token: {
             ...text,
             description:

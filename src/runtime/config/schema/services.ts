@@ -7,12 +7,19 @@ const health: SchemaObject = {
     { type: 'string', pattern: '^/' },
     closed(
       {
-        path: { type: 'string', pattern: '^/' },
-        interval: duration,
-        timeout: duration,
-        /** How long an instance may take to first pass its check. */
-        startTimeout: duration,
-        unhealthyThreshold: count,
+        path: { type: 'string', pattern: '^/', examples: ['/healthz'] },
+        interval: { ...duration, default: '500ms' },
+        timeout: { ...duration, default: '2s' },
+        startTimeout: {
+          ...duration,
+          default: '30s',
+          description: 'How long an instance may take to first pass its check.',
+        },
+        unhealthyThreshold: {
+          ...count,
+          default: 3,
+          description: 'Failed checks in a row that mark a ready instance unhealthy.',
+        },
       },
       ['path'],
     ),
@@ -22,34 +29,52 @@ const health: SchemaObject = {
 
 const service = closed(
   {
-    command: text,
-    cwd: text,
-    instances: count,
-    port,
-    upstreams: { type: 'array', items: name, uniqueItems: true },
+    command: { ...text, examples: ['node server.js'] },
+    cwd: { ...text, examples: ['services/orders'], description: 'Relative to this file.' },
+    instances: { ...count, default: 1, description: 'Processes run from command.' },
+    port: {
+      ...port,
+      examples: [3001],
+      description: 'The first instance port; 0 or unset: free ports.',
+    },
+    upstreams: {
+      type: 'array',
+      items: name,
+      uniqueItems: true,
+      examples: [['payments']],
+      description: 'The services this one calls.',
+    },
     env: {
       type: 'object',
       additionalProperties: { type: ['string', 'number', 'boolean'], expected: 'a single value' },
+      examples: [{ LOG_LEVEL: 'debug' }],
       propertyNames: {
         pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
         expected: 'a variable name such as DB_URL',
       },
     },
     health,
-    /** Per upstream: the policies the sidecar applies to calls to it. */
     policies: {
       type: 'object',
       propertyNames: name,
       additionalProperties: upstreamPolicySchema,
+      description: 'Per upstream: the policies the sidecar applies to calls to it.',
     },
-    /** Which services may call this one (applied by its sidecar). */
-    authorization: authorizationSchema,
+    authorization: {
+      ...authorizationSchema,
+      description: 'Which services may call this one (applied by its sidecar).',
+    },
+    // Defaults as planService in src/runtime/plan.ts applies them.
     restart: closed({
-      policy: { enum: ['always', 'on-failure', 'never'] },
-      backoff: duration,
-      maxBackoff: duration,
+      policy: { enum: ['always', 'on-failure', 'never'], default: 'on-failure' },
+      backoff: { ...duration, default: '100ms', description: 'The first wait before a restart.' },
+      maxBackoff: { ...duration, default: '30s', description: 'The longest wait.' },
     }),
-    drainTimeout: duration,
+    drainTimeout: {
+      ...duration,
+      default: '10s',
+      description: 'On stop, how long an instance may take to finish.',
+    },
   },
   ['command'],
 );
