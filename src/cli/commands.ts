@@ -35,6 +35,16 @@ export const commands: Record<string, Command> = {
     ],
     run: async (args) => (await import('./up.js')).runUp(args),
   },
+  dashboard: {
+    usage: 'dashboard [FILE] [--port N] [--token TOKEN]',
+    summary: 'the web dashboard alone, beside a running "sluice up" (same store, control API)',
+    options: [
+      ['FILE', 'the system file "sluice up" runs (default: sluice.yaml)'],
+      ['--port N', 'where to listen on 127.0.0.1 (default: dashboard.port, else 9467)'],
+      ['--token TOKEN', 'bearer token for actions (or SLUICE_DASHBOARD_TOKEN; default: random)'],
+    ],
+    run: async (args) => (await import('./dashboard.js')).runDashboard(args),
+  },
   gateway: {
     usage: 'gateway -c FILE [--workers N] [--no-watch]',
     summary: 'run the API gateway alone; reloads on SIGHUP or when the file changes',

@@ -1,16 +1,11 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  InvalidArgumentError,
-  parseDuration,
-  parsePercent,
-  UnsupportedError,
-} from '../core/index.js';
+import { InvalidArgumentError, parseDuration, parsePercent } from '../core/index.js';
 import { loadSluiceConfig } from '../runtime/config/index.js';
 import { fetchSystemStatus, killInstance } from '../runtime/control-client.js';
 import type { ServiceStatus } from '../runtime/control-server.js';
 import { isSystemUnreachableError, SystemUnreachableError } from '../runtime/errors.js';
-import type { InstanceInfo } from '../runtime/instance.js';
+import { type Fault, postFault } from '../runtime/fault-client.js';
 import { UsageError } from './errors.js';
 import { consoleOutput, type Output } from './validate.js';
 
@@ -18,17 +13,7 @@ const usage =
   'sluice fault SERVICE (--latency DUR --error-rate R --decline-rate R | --clear | --kill) ' +
   '[--instance N] [-f FILE | --control URL]';
 
-/**
- * What a service's `POST /fault` takes; a field left out keeps its current value, a field
- * the service does not know it ignores.
- */
-export interface Fault {
-  latencyMs?: number;
-  /** Answers 503: worth retrying. */
-  errorRate?: number;
-  /** Answers with a final no (the storefront's payment: 402). */
-  declineRate?: number;
-}
+export type { Fault };
 
 export interface FaultCommand {
   service: string;
@@ -165,36 +150,6 @@ function targetsOf(service: ServiceStatus, name: string, index: number | undefin
     throw new InvalidArgumentError(`${name} has no instance ${index} (its instances: ${indexes})`);
   }
   return [instance];
-}
-
-async function postFault(label: string, instance: InstanceInfo, fault: Fault): Promise<unknown> {
-  const url = new URL('/fault', instance.url).href;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(fault),
-      signal: AbortSignal.timeout(5_000),
-    });
-  } catch (error) {
-    const why = `${label} does not answer at ${url} (state: ${instance.state})`;
-    throw new SystemUnreachableError(url, why, { cause: error });
-  }
-  const text = await res.text();
-  if (res.status === 404 || res.status === 405) {
-    throw new UnsupportedError(
-      `${label} takes no faults: POST ${url} answered ${res.status} ` +
-        '(a service takes them by serving POST /fault {latencyMs, errorRate, declineRate})',
-    );
-  }
-  if (!res.ok)
-    throw new InvalidArgumentError(`${label} refused the fault (${res.status}): ${text}`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }
 
 /** `payment` for a service of one instance, `orders.1` for one of several, as `up` logs them. */

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/units.js';
 import { ControlPlane } from '../mesh/control/control-plane.js';
+import { policiesOf } from '../mesh/control/policies-of.js';
 import { CertificateAuthority } from '../mesh/identity/authority.js';
 import { caPath, readOptional } from '../mesh/identity/ca-files.js';
 import { parseCertificates } from '../mesh/identity/certificates.js';
@@ -113,22 +114,6 @@ async function runControl(args: string[]): Promise<number> {
   });
   await plane.close();
   return 0;
-}
-
-/** Each service's `policies` (and `authorization`, when present) as the sidecars get them. */
-export function policiesOf(config: { services?: Record<string, object> }): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, service] of Object.entries(config.services ?? {})) {
-    const { policies, authorization } = service as { policies?: unknown; authorization?: unknown };
-    out[name] =
-      policies === undefined && authorization === undefined
-        ? null
-        : {
-            ...(policies === undefined ? {} : { policies }),
-            ...(authorization === undefined ? {} : { authorization }),
-          };
-  }
-  return out;
 }
 
 async function runCheck(args: string[]): Promise<number> {

@@ -6,6 +6,7 @@ import {
   isConfigError,
   parseDuration,
 } from '../core/index.js';
+import { DashboardComponent } from '../dashboard/index.js';
 import type { GatewayConfig } from '../gateway/config.js';
 import { loadSluiceConfig } from '../runtime/config/index.js';
 import { isPortsUnavailableError } from '../runtime/errors.js';
@@ -55,19 +56,30 @@ export async function runUp(args: string[]): Promise<number> {
   const chosen: LogFormat = (format as LogFormat | undefined) ?? (tty ? 'pretty' : 'json');
   const color = chosen === 'pretty' && tty && process.env.NO_COLOR === undefined;
   let gateway: GatewayComponent | undefined;
+  let running: System | undefined;
+  const dashboard =
+    config.dashboard === false
+      ? undefined
+      : new DashboardComponent({
+          config: config.dashboard ?? {},
+          system: () => running!,
+          cwd: dirname(file),
+        });
   const system = startSystem(config, {
     cwd: dirname(file),
     logs: { format: chosen, color },
     components: (view) => {
-      if (config.gateway === undefined) return [];
+      const extra = dashboard === undefined ? [] : [dashboard];
+      if (config.gateway === undefined) return extra;
       gateway = new GatewayComponent(config.gateway, {
         baseDir: dirname(file),
         urlOf: view.urlOf,
         load: () => reloadGateway(file),
       });
-      return [gateway];
+      return [gateway, ...extra];
     },
   });
+  running = system;
 
   let cut = false;
   let removeHandlers = (): void => {};
@@ -106,9 +118,20 @@ export async function runUp(args: string[]): Promise<number> {
           `gateway reload failed; kept the running configuration: ${errorMessage(error)}`,
         ),
     );
+    if (system.meshControlUrl === undefined) return;
+    // The sidecars' policies and authorization: a file that does not validate changes none.
+    loadSluiceConfig(file)
+      .then((next) => system.reloadMeshPolicies(next))
+      .then(
+        () => system.logger.info('mesh policies reloaded'),
+        (error: unknown) =>
+          system.logger.error(
+            `mesh policy reload failed; the sidecars keep their policies: ${errorMessage(error)}`,
+          ),
+      );
   };
   process.on('SIGHUP', onHup);
-  announce(system, chosen, gateway);
+  announce(system, chosen, gateway, dashboard);
   try {
     return await exitCode;
   } finally {
@@ -133,9 +156,17 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function announce(system: System, format: LogFormat, gateway: GatewayComponent | undefined): void {
+function announce(
+  system: System,
+  format: LogFormat,
+  gateway: GatewayComponent | undefined,
+  dashboard: DashboardComponent | undefined,
+): void {
   const gatewayUrl = gateway?.url;
   const admin = gateway?.adminUrl;
+  // The token goes to the terminal (stderr in JSON mode), never into the merged log, which
+  // the telemetry store keeps and the dashboard shows to whoever reads it.
+  const token = dashboard?.printedToken;
   const urls: Record<string, { url: string | undefined; instances: string[] }> = {};
   for (const name of Object.keys(system.config.services ?? {})) {
     const instances = system.instances.filter((i) => i.service === name).map((i) => i.url);
@@ -144,9 +175,10 @@ function announce(system: System, format: LogFormat, gateway: GatewayComponent |
   if (format === 'json') {
     const { metricsUrl: metrics, controlUrl: control, telemetryUrl: telemetry } = system;
     system.logger.info(
-      { gateway: gatewayUrl, admin, urls, metrics, control, telemetry },
+      { gateway: gatewayUrl, admin, urls, metrics, control, telemetry, dashboard: dashboard?.url },
       'sluice is up',
     );
+    if (token !== undefined) process.stderr.write(`dashboard token for actions: ${token}\n`);
     return;
   }
   // A service may itself be called "gateway": the gateway gets its own line, above them.
@@ -164,5 +196,9 @@ function announce(system: System, format: LogFormat, gateway: GatewayComponent |
     lines.push(`  ${'control'.padEnd(width)}  ${system.controlUrl}`);
   if (system.telemetryUrl !== undefined)
     lines.push(`  ${'telemetry'.padEnd(width)}  ${system.telemetryUrl} (OTLP/HTTP)`);
+  if (dashboard?.url !== undefined) {
+    const note = token === undefined ? '' : `  (token for actions: ${token})`;
+    lines.push(`  ${'dashboard'.padEnd(width)}  ${dashboard.url}${note}`);
+  }
   process.stdout.write(`\nsluice is up:\n${lines.join('\n')}\n\n`);
 }

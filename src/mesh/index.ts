@@ -18,6 +18,7 @@ export {
 } from '../core/errors.js';
 export { Authorizer, type Decision } from './authorization.js';
 export type { MeshControl, MeshEndpoint, WorkloadIdentity } from './contract.js';
+export { isMeshError, MeshError, type MeshErrorCode } from './errors.js';
 export {
   type AuthorizationConfig,
   type AuthorizationRuleConfig,
@@ -29,7 +30,6 @@ export {
   type UpstreamPolicyConfig,
 } from './policy.js';
 export { authorizationSchema, sidecarPolicySchema, upstreamPolicySchema } from './policy-schema.js';
-export { isMeshError, MeshError, type MeshErrorCode } from './sidecar/errors.js';
 export { PEER_IDENTITY_HEADER } from './sidecar/inbound.js';
 export {
   Sidecar,

@@ -1,4 +1,5 @@
 import type { PeerCertificate } from 'node:tls';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /** A parsed SPIFFE ID: `spiffe://<trustDomain><path>`. */
 export interface SpiffeId {
@@ -25,15 +26,50 @@ export function parseSpiffeId(text: string): SpiffeId | undefined {
   return { trustDomain, path };
 }
 
-/** `spiffe://<trustDomain>/svc/<service>`, the identity of a mesh service. */
+// Sluice names services more narrowly than SPIFFE's path segments, as sluice.yaml does.
+const SERVICE = /^[a-z][a-z0-9-]{0,62}$/;
+
+export function assertTrustDomain(trustDomain: string): void {
+  if (!TRUST_DOMAIN.test(trustDomain) || trustDomain.length > 255 || /^\.+$/.test(trustDomain)) {
+    throw new InvalidArgumentError(
+      `"${trustDomain}" is not a trust domain: lower-case letters, digits, ".", "-" and "_"`,
+    );
+  }
+}
+
+export function isServiceName(name: string): boolean {
+  return SERVICE.test(name);
+}
+
+export function assertServiceName(name: string): void {
+  if (!isServiceName(name)) {
+    throw new InvalidArgumentError(
+      `"${name}" is not a service name: a lower-case letter, then letters, digits or "-" (63 at most)`,
+    );
+  }
+}
+
+/** `spiffe://<trust-domain>/svc/<service>`: the identity of every instance of a service. */
 export function serviceSpiffeId(trustDomain: string, service: string): string {
+  assertTrustDomain(trustDomain);
+  assertServiceName(service);
   return `spiffe://${trustDomain}/svc/${service}`;
+}
+
+/** The trust domain and service of a Sluice SPIFFE ID, or undefined when it is not one. */
+export function parseServiceSpiffeId(
+  id: string,
+): { trustDomain: string; service: string } | undefined {
+  const parsed = parseSpiffeId(id);
+  if (parsed === undefined) return undefined;
+  const service = serviceOf(parsed);
+  return service === undefined ? undefined : { trustDomain: parsed.trustDomain, service };
 }
 
 /** The service a mesh identity names, or undefined when it is not `/svc/<name>`. */
 export function serviceOf(id: SpiffeId): string | undefined {
-  const match = /^\/svc\/([a-z][a-z0-9-]*)$/.exec(id.path);
-  return match?.[1];
+  const match = /^\/svc\/(.+)$/.exec(id.path);
+  return match !== null && isServiceName(match[1]!) ? match[1] : undefined;
 }
 
 /**

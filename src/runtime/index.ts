@@ -10,7 +10,9 @@ export {
   isConfigError,
   isInvalidArgumentError,
   isSluiceError,
+  isUnsupportedError,
   SluiceError,
+  UnsupportedError,
 } from '../core/errors.js';
 export * from './config/index.js';
 export { fetchSystemStatus, killInstance } from './control-client.js';
@@ -27,6 +29,7 @@ export {
   ServiceNotReadyError,
   SystemUnreachableError,
 } from './errors.js';
+export { type Fault, postFault } from './fault-client.js';
 export { GatewayComponent, type GatewayComponentOptions } from './gateway.js';
 export type { InstanceInfo, InstanceState } from './instance.js';
 export { type LogFormat, LogSink, type LogSinkOptions, type LogSource } from './logs.js';

@@ -40,6 +40,8 @@ export interface InstanceOptions {
   sink: LogSink;
   logger: Logger;
   metrics: RuntimeMetrics;
+  /** Told when the process has exited for good: its restart policy does not bring it back. */
+  onExit?: () => void;
 }
 
 interface Waiter {
@@ -289,6 +291,7 @@ export class Instance {
       const why = fatal === undefined ? `restart: ${policy}` : 'it cannot be started';
       logger[failed ? 'error' : 'info'](`${this.#label} ${how}; not restarting (${why})`);
       this.#settle(new ServiceNotReadyError(plan.name, `${this.#label} ${how}`));
+      this.#o.onExit?.();
       return;
     }
     // A long run was a recovery, not part of a crash loop: start the backoff afresh.

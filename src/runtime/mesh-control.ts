@@ -6,7 +6,10 @@ export interface MeshControlComponentOptions extends Omit<ControlPlaneOptions, '
   /** Default 0: any free port on 127.0.0.1. */
   port?: number;
   host?: string;
-  /** Lifetime of the bootstrap token each sidecar is started with (default 15 min). */
+  /**
+   * Lifetime of the bootstrap token each sidecar is started with (default 15 min): a
+   * sidecar restarted later than that cannot get an identity with it.
+   */
   tokenTtlMs?: number;
 }
 

@@ -7,12 +7,24 @@ import type { RuntimeMetrics } from './metrics.js';
 import type { RestartPolicy, ServicePlan } from './plan.js';
 import { freePorts } from './ports.js';
 import { RoundRobinProxy } from './proxy.js';
+import type { MeshSidecars } from './sidecars.js';
+
+const neverAborted = new AbortController().signal;
 
 export interface ServiceOptions {
   plan: ServicePlan;
   host: string;
-  /** The whole environment of instance `index`, listening on `port`. */
-  env: (index: number, port: number) => Record<string, string | undefined>;
+  /**
+   * The whole environment of instance `index`, listening on `port`; `upstreamUrls`, when
+   * it has a sidecar, are where the sidecar serves its upstreams.
+   */
+  env: (
+    index: number,
+    port: number,
+    upstreamUrls?: Record<string, string>,
+  ) => Record<string, string | undefined>;
+  /** With the mesh: a sidecar beside every instance, ready before it, stopped after it. */
+  sidecars?: MeshSidecars | undefined;
   sink: LogSink;
   logger: Logger;
   metrics: RuntimeMetrics;
@@ -26,6 +38,8 @@ export class Service implements Component {
   readonly name: string;
   readonly #o: ServiceOptions;
   #instances: Instance[] = [];
+  /** `#sidecars[i]` runs beside `#instances[i]`; empty without the mesh. */
+  #sidecars: Instance[] = [];
   #proxy: RoundRobinProxy | undefined;
   #url: string | undefined;
 
@@ -38,14 +52,36 @@ export class Service implements Component {
     return this.#instances.map((i) => i.info);
   }
 
+  /** The sidecar beside each instance, in the same order; none without the mesh. */
+  get sidecars(): InstanceInfo[] {
+    return this.#sidecars.map((i) => i.info);
+  }
+
   /** Where callers reach the service; known once it has started. */
   get url(): string | undefined {
     return this.#url;
   }
 
   async start(signal?: AbortSignal): Promise<void> {
-    const { plan, host, logger } = this.#o;
+    const { plan, host, logger, sink, metrics, sidecars } = this.#o;
     const ports = await this.#ports();
+    const launches =
+      sidecars === undefined
+        ? []
+        : await Promise.all(ports.map((port, index) => sidecars.launch(plan, index, port)));
+    this.#sidecars = launches.map(
+      (launch, index) =>
+        new Instance({
+          plan: launch.plan,
+          index,
+          host: '127.0.0.1',
+          port: launch.adminPort,
+          env: launch.env,
+          sink,
+          logger: logger.child({ service: launch.plan.name, instance: index }),
+          metrics,
+        }),
+    );
     this.#instances = ports.map(
       (port, index) =>
         new Instance({
@@ -53,10 +89,12 @@ export class Service implements Component {
           index,
           host,
           port,
-          env: this.#o.env(index, port),
-          sink: this.#o.sink,
+          env: this.#o.env(index, port, launches[index]?.upstreamUrls),
+          sink,
           logger: logger.child({ service: plan.name, instance: index }),
-          metrics: this.#o.metrics,
+          metrics,
+          // A job that is done ends its sidecar too.
+          onExit: () => void this.#sidecars[index]?.stop(plan.drainTimeoutMs, neverAborted),
         }),
     );
     if (this.#instances.length > 1) {
@@ -65,11 +103,14 @@ export class Service implements Component {
     } else {
       this.#url = this.#instances[0]!.info.url;
     }
-    for (const instance of this.#instances) instance.start();
 
     const timeout = AbortSignal.timeout(plan.startTimeoutMs);
     const waiting = anySignal(signal, timeout);
     try {
+      // An app starts only once its sidecar is ready: its upstreams answer from its first call.
+      for (const sidecar of this.#sidecars) sidecar.start();
+      await Promise.all(this.#sidecars.map((s) => s.whenReady(waiting.signal)));
+      for (const instance of this.#instances) instance.start();
       await Promise.all(this.#instances.map((i) => i.whenReady(waiting.signal)));
     } catch (error) {
       await this.stop({
@@ -77,7 +118,8 @@ export class Service implements Component {
         signal: signal ?? new AbortController().signal,
       });
       if (!timeout.aborted) throw error;
-      const late = this.#instances.find((i) => !i.ready) ?? this.#instances[0]!;
+      const late =
+        [...this.#sidecars, ...this.#instances].find((i) => !i.ready) ?? this.#instances[0]!;
       throw new ServiceNotReadyError(
         plan.name,
         `${plan.name} did not become ready within ${plan.startTimeoutMs} ms (last check ${late.lastCheck})`,
@@ -90,7 +132,13 @@ export class Service implements Component {
 
   async stop(options: StopOptions): Promise<void> {
     const drainMs = Math.min(this.#o.plan.drainTimeoutMs, options.drainTimeout);
-    await Promise.all(this.#instances.map((i) => i.stop(drainMs, options.signal)));
+    // Each app drains first, then its sidecar: the app's last calls still go out through it.
+    await Promise.all(
+      this.#instances.map(async (instance, index) => {
+        await instance.stop(drainMs, options.signal);
+        await this.#sidecars[index]?.stop(drainMs, options.signal);
+      }),
+    );
     await this.#proxy?.close();
   }
 
@@ -105,7 +153,7 @@ export class Service implements Component {
 
   /** SIGKILL to every instance, synchronously. */
   kill(): void {
-    for (const instance of this.#instances) instance.kill();
+    for (const instance of [...this.#instances, ...this.#sidecars]) instance.kill();
   }
 
   async #ports(): Promise<number[]> {

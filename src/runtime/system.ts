@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import { type Component, Lifecycle, type LifecycleEvent, type StopReport } from '../core/index.js';
+import { policiesOf } from '../mesh/control/policies-of.js';
 import { createLogger, type Logger } from '../observe/index.js';
 import type { TelemetryQuery } from '../observe/store/index.js';
 import {
   declaredPorts,
   defaultMetricsPort,
   envName,
+  meshEnabled,
   type SluiceConfig,
   startLevels,
   startOrder,
@@ -15,11 +17,13 @@ import { ControlServer, type SystemStatus } from './control-server.js';
 import type { InstanceInfo } from './instance.js';
 import { ServiceLevel } from './level.js';
 import { LogSink, type LogSinkOptions } from './logs.js';
+import { MeshControlComponent } from './mesh-control.js';
 import { runtimeMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
 import { planService } from './plan.js';
 import { checkPorts } from './port-check.js';
 import { Service } from './service.js';
+import { MeshSidecars } from './sidecars.js';
 import { TelemetryStoreComponent } from './telemetry-store.js';
 import { TracingComponent, tracingEnv } from './tracing.js';
 
@@ -29,6 +33,11 @@ export interface SystemView {
   /** Where callers reach `service`; known once it has started. */
   urlOf(service: string): string | undefined;
   readonly instances: InstanceInfo[];
+  /**
+   * With the mesh, the sidecar processes: service `<name>-sidecar`, the index of its app,
+   * `url` its admin address.
+   */
+  readonly sidecars: InstanceInfo[];
 }
 
 /** The instance of `caller` that will be given the URL, and the service it calls. */
@@ -70,8 +79,19 @@ export interface System extends SystemView {
   readonly telemetryUrl: string | undefined;
   /** The telemetry store's queries, once started, when `telemetry.store` is on. */
   readonly telemetry: TelemetryQuery | undefined;
+  /** Every service and instance, as the control API's `GET /system` answers. */
+  status(): SystemStatus;
+  /** SIGKILLs one instance (its restart policy brings it back); its pid, or undefined. */
+  killInstance(service: string, index: number): number | undefined;
   /** Where the control API listens (`GET /system`, …), when `control` asks for it. */
   readonly controlUrl: string | undefined;
+  /** The mesh's control plane, once started, when `mesh` is on. */
+  readonly meshControlUrl: string | undefined;
+  /**
+   * Hands the sidecars the policies and authorization of `next` (a validated file): each
+   * sidecar swaps in its service's whole, or keeps its old policy if it refuses the new one.
+   */
+  reloadMeshPolicies(next: SluiceConfig): Promise<void>;
   /** Resolves once every service and component is up; rejects (after rolling back) if not. */
   readonly ready: Promise<void>;
   /** Stops components, then services level by level in reverse, sharing one deadline. */
@@ -113,6 +133,9 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
     get instances() {
       return [...services.values()].flatMap((s) => s.instances);
     },
+    get sidecars() {
+      return [...services.values()].flatMap((s) => s.sidecars);
+    },
   };
 
   const storeConfig = config.telemetry?.store;
@@ -134,15 +157,23 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
         });
   if (telemetryStore !== undefined) sink.onRecord((record) => telemetryStore.addLog(record));
 
+  const mesh = meshEnabled(config) ? meshControlOf(config, cwd, logger) : undefined;
+  const sidecars =
+    mesh === undefined ? undefined : new MeshSidecars({ control: mesh, host, env: baseEnv });
+
   for (const name of startOrder(declared)) {
     const plan = planService(name, declared[name]!);
     plan.cwd = resolve(cwd, plan.cwd ?? '.');
-    const env = (index: number, port: number): Record<string, string | undefined> => {
+    const env = (
+      index: number,
+      port: number,
+      sidecarUrls?: Record<string, string>,
+    ): Record<string, string | undefined> => {
       const urls: Record<string, string> = {};
       for (const upstream of plan.upstreams) {
         const url = services.get(upstream)?.url ?? '';
         const route = { caller: { service: name, index }, upstream, url };
-        urls[envName(upstream)] = options.upstreamUrl?.(route) ?? url;
+        urls[envName(upstream)] = sidecarUrls?.[upstream] ?? options.upstreamUrl?.(route) ?? url;
       }
       return {
         ...baseEnv,
@@ -155,8 +186,11 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
         SLUICE_INSTANCE: String(index),
       };
     };
-    services.set(name, new Service({ plan, host, env, sink, logger, metrics }));
-    for (let i = 0; i < plan.instances; i++) sink.reserve(`${name}.${i}`);
+    services.set(name, new Service({ plan, host, env, sink, logger, metrics, sidecars }));
+    for (let i = 0; i < plan.instances; i++) {
+      sink.reserve(`${name}.${i}`);
+      if (sidecars !== undefined) sink.reserve(`${name}-sidecar.${i}`);
+    }
   }
 
   const lifecycle = new Lifecycle({
@@ -192,6 +226,8 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
   // First up and last down, so restarts during start and stop are visible.
   if (metricsServer !== undefined) lifecycle.add(metricsServer);
   if (controlServer !== undefined) lifecycle.add(controlServer);
+  // Before every sidecar, after every one has stopped.
+  if (mesh !== undefined) lifecycle.add(mesh);
   for (const level of startLevels(declared)) {
     const members = level.map((name) => services.get(name)!);
     lifecycle.add(new ServiceLevel(members, { rollbackTimeout: options.rollbackTimeout }));
@@ -213,6 +249,9 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
     get instances() {
       return view.instances;
     },
+    get sidecars() {
+      return view.sidecars;
+    },
     get metricsUrl() {
       return metricsServer?.url;
     },
@@ -222,9 +261,17 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
     get telemetryUrl() {
       return telemetryStore?.url;
     },
+    get meshControlUrl() {
+      return mesh?.plane?.url;
+    },
+    reloadMeshPolicies: async (next) => {
+      await mesh?.plane?.registry.setPolicies(policiesOf(next));
+    },
     get telemetry() {
       return telemetryStore?.store;
     },
+    status: () => statusOf(services),
+    killInstance: (service, index) => services.get(service)?.killInstance(index),
     ready,
     lifecycle,
     logger,
@@ -237,6 +284,23 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
       }
     },
   };
+}
+
+/** The control plane of `mesh`: its registry and CA kept under the file's folder by default. */
+function meshControlOf(config: SluiceConfig, cwd: string, logger: Logger): MeshControlComponent {
+  const mesh = config.mesh ?? {};
+  const store = mesh.store ?? 'data/mesh.db';
+  return new MeshControlComponent({
+    port: mesh.port ?? 0,
+    store: /^[a-z][a-z0-9+.-]*:\/\//i.test(store) ? store : resolve(cwd, store),
+    ...(mesh.storePrefix === undefined ? {} : { storePrefix: mesh.storePrefix }),
+    trustDomain: mesh.trustDomain ?? 'sluice.local',
+    caDir: resolve(cwd, mesh.caDir ?? 'data/mesh-ca'),
+    policies: policiesOf(config),
+    // A sidecar restarted within a day of the start gets its identity with the same token.
+    tokenTtlMs: 24 * 3_600_000,
+    logger: logger.child({ component: 'mesh-control' }),
+  });
 }
 
 function statusOf(services: Map<string, Service>): SystemStatus {

@@ -35,7 +35,7 @@ describe('the sluice.yaml schema', () => {
     assert.equal(gateway[0]!.path, 'gateway.routes[0].resilience.retry.backoff');
     const service =
       'services: { a: { command: x, policies: { b: { retry: { backoff: decorrelated } } } } }';
-    assert.deepEqual(problems(`version: 1\n${service}\n`), []);
+    assert.deepEqual(problems(`version: 1\nmesh: { enabled: true }\n${service}\n`), []);
   });
 
   test('needs version 1 and nothing else at the top', () => {
@@ -45,7 +45,7 @@ describe('the sluice.yaml schema', () => {
         [
           2,
           'extra',
-          'unknown key "extra" (allowed: version, messaging, telemetry, control, gateway, services)',
+          'unknown key "extra" (allowed: version, messaging, telemetry, control, dashboard, mesh, gateway, services)',
         ],
       ],
     );
@@ -54,6 +54,14 @@ describe('the sluice.yaml schema', () => {
       /missing required key "version"/,
     );
     assert.match(problems('version: 2\n')[0]!.message, /expected 1 \(got 2\)/);
+  });
+
+  test('dashboard takes false, or a port and a token', () => {
+    assert.deepEqual(problems('version: 1\ndashboard: false\n'), []);
+    assert.deepEqual(problems('version: 1\ndashboard: { port: 9467, token: s3cret }\n'), []);
+    assert.notDeepEqual(problems('version: 1\ndashboard: true\n'), []);
+    assert.notDeepEqual(problems('version: 1\ndashboard: { port: 70000 }\n'), []);
+    assert.notDeepEqual(problems('version: 1\ndashboard: { listen: 0.0.0.0 }\n'), []);
   });
 
   test('every messaging driver is accepted and others are named', () => {

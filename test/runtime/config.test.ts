@@ -94,6 +94,8 @@ describe('sluice.yaml as a whole system', () => {
       '    policies: { payment: { timeout: 1s }, stripe: { timeout: 1s }, billing: { timeout: 1s } }',
       '  payment: { command: x }',
       '  billing: { command: x }',
+      // Policies are the sidecars': without the mesh they are refused before anything else.
+      'mesh: { enabled: true }',
     ].join('\n');
     assert.deepEqual(shown(problems(text)), [
       // The gateway listens on 8080 by default.
@@ -136,6 +138,34 @@ describe('sluice.yaml as a whole system', () => {
     assert.match(
       found[1]!,
       /^6 services\.a\.restart\.policy: expected one of always, on-failure, never/,
+    );
+  });
+
+  test('policies and authorization without the mesh are refused, not ignored', () => {
+    const text = [
+      'version: 1',
+      'services:',
+      '  payment:',
+      '    command: node payment.js',
+      '    authorization: { default: deny }',
+      '  fulfillment:',
+      '    command: node fulfillment.js',
+      '    upstreams: [payment]',
+      '    policies: { payment: { timeout: 1s } }',
+    ].join('\n');
+    assert.deepEqual(
+      shown(problems(text)).map((line) => line.replace(/:.*/s, '')),
+      ['5 services.payment.authorization', '9 services.fulfillment.policies'],
+    );
+    assert.match(problems(text)[0]!.message, /mesh: \{ enabled: true \}/);
+    assert.deepEqual(problems(`${text}\nmesh: { enabled: false }`).length, 2);
+    const meshed = parseSluiceConfig(
+      `${text}\nmesh: { enabled: true, trustDomain: shop.internal }`,
+    );
+    assert.equal(meshed.mesh?.trustDomain, 'shop.internal');
+    assert.match(
+      shown(problems(`${text}\nmesh: { trustDomain: Shop }`)).join('\n'),
+      /mesh\.trustDomain: expected a trust domain/,
     );
   });
 

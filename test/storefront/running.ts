@@ -54,7 +54,7 @@ export async function startStorefront(options: StartOptions = {}): Promise<Runni
     components: () => [gateway],
   });
   const stop = async ({ showLog = false } = {}): Promise<number[]> => {
-    const pids = system.instances.map((i) => i.pid);
+    const pids = [...system.instances, ...system.sidecars].map((i) => i.pid);
     await system.stop({ drainTimeout: 10_000 });
     if (showLog) process.stderr.write(log.text());
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { MeshError, tokenInvalid } from '../errors.js';
 import type { CertificateAuthority } from '../identity/authority.js';
-import { MeshError, tokenInvalid } from '../identity/errors.js';
-import { isServiceName } from '../identity/spiffe.js';
 import type { TokenClaims } from '../identity/tokens.js';
+import { isServiceName } from '../spiffe.js';
 import { bearer, readJson, sendError, sendJson, sendProblem } from './http.js';
 import type { EndpointsSnapshot, Registry } from './registry.js';
 import { EventStream } from './sse.js';

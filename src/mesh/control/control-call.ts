@@ -1,5 +1,5 @@
 import { SluiceError } from '../../core/errors.js';
-import { MeshError } from '../identity/errors.js';
+import { MeshError } from '../errors.js';
 
 const CALL_TIMEOUT_MS = 10_000;
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { MeshEndpoint } from '../contract.js';
-import { assertServiceName } from '../identity/spiffe.js';
+import { assertServiceName } from '../spiffe.js';
 import type { RegistryStore } from './store.js';
 
 export interface EndpointsSnapshot {

@@ -1,5 +1,7 @@
 import { type Clock, systemClock } from '../../core/clock.js';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { caInvalid, tokenInvalid } from '../errors.js';
+import { assertTrustDomain, serviceSpiffeId } from '../spiffe.js';
 import { caPath, readOptional, tokenSecret, withCaLock, writeAtomic } from './ca-files.js';
 import {
   createCaCertificate,
@@ -9,8 +11,6 @@ import {
   pemOf,
 } from './certificates.js';
 import { checkCsr } from './csr.js';
-import { caInvalid, tokenInvalid } from './errors.js';
-import { assertTrustDomain, serviceSpiffeId } from './spiffe.js';
 import { TokenAuthority } from './tokens.js';
 import { checkChain } from './verify.js';
 import {

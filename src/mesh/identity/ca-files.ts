@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { caInvalid } from './errors.js';
+import { caInvalid } from '../errors.js';
 
 /** The CA's files inside its directory; keys and the token secret are written 0600. */
 export const caFileNames = {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseServiceSpiffeId } from './spiffe.js';
+import { parseServiceSpiffeId } from '../spiffe.js';
 import { type CryptoKey, ecdsaP256, randomSerial, x509 } from './x509.js';
 
 const SKEW_MS = 20_000; // Linkerd's clockSkewAllowance: notBefore a little in the past.

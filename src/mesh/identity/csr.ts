@@ -1,4 +1,4 @@
-import { csrInvalid } from './errors.js';
+import { csrInvalid } from '../errors.js';
 import { type CryptoKey, type CryptoKeyPair, ecdsaP256, x509 } from './x509.js';
 
 const MAX_CSR_BYTES = 8 * 1024;

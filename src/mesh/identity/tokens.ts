@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { tokenInvalid } from './errors.js';
-import { assertServiceName } from './spiffe.js';
+import { tokenInvalid } from '../errors.js';
+import { assertServiceName } from '../spiffe.js';
 
 const AUDIENCE = 'sluice-mesh';
 const MAX_BOOTSTRAP_MS = 24 * 3600_000;

@@ -6,15 +6,18 @@ export { parsePrometheusText } from './prometheus-text.js';
 export type {
   Attributes,
   AttributeValue,
+  EdgeTraffic,
   LogFilter,
   LogLevel,
   LogPage,
   LogRecord,
   MetricSeries,
+  RouteTraffic,
   SeriesQuery,
   ServiceSummary,
   Signal,
   SpanEvent,
+  SpanFigures,
   SpanKind,
   SpanLink,
   SpanRecord,
@@ -25,6 +28,7 @@ export type {
   TraceDetail,
   TraceFilter,
   TraceSummary,
+  Traffic,
 } from './query.js';
 export { DEFAULT_MAX_OTLP_BODY, type OtlpReceiverOptions, otlpHandler } from './receiver.js';
 export { type ScraperOptions, type ScrapeTarget, scrapeOnce } from './scraper.js';

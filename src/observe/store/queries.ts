@@ -14,7 +14,9 @@ import type {
   TraceDetail,
   TraceFilter,
   TraceSummary,
+  Traffic,
 } from './query.js';
+import { trafficSince } from './traffic.js';
 
 export interface QueryContext {
   db: Database.Database;
@@ -63,6 +65,10 @@ export abstract class StoreQueries implements TelemetryQuery {
   }
 
   abstract stats(): StoreStats;
+
+  traffic(since: number): Traffic {
+    return trafficSince(this.#db, since, Date.now());
+  }
 
   services(): ServiceSummary[] {
     const byName = new Map<string, ServiceSummary>();

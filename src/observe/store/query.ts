@@ -176,6 +176,35 @@ export interface StoreStats {
   oldestMs: Partial<Record<Signal, number>>;
 }
 
+/** Rate, errors and latency of one group of spans over a window. */
+export interface SpanFigures {
+  count: number;
+  errors: number;
+  ratePerSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+/** A service's server and consumer spans, by `http.route`, else by span name. */
+export interface RouteTraffic extends SpanFigures {
+  service: string;
+  route: string;
+}
+
+/** Calls between services, or between a service and a queue or topic (`via: 'queue'`). */
+export interface EdgeTraffic extends SpanFigures {
+  from: string;
+  to: string;
+  via?: 'queue';
+}
+
+export interface Traffic {
+  since: number;
+  routes: RouteTraffic[];
+  edges: EdgeTraffic[];
+}
+
 /** The read side of the telemetry store. */
 export interface TelemetryQuery {
   services(): ServiceSummary[];
@@ -186,4 +215,6 @@ export interface TelemetryQuery {
   metricNames(): string[];
   series(query: SeriesQuery): MetricSeries[];
   stats(): StoreStats;
+  /** Golden signals per service route and per edge, from the spans since `since`. */
+  traffic(since: number): Traffic;
 }

@@ -2,6 +2,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { locate } from '../../core/config/locate.js';
 import { type ConfigProblem, closestName, formatPath, type PathProblem } from '../../core/index.js';
 import { splitCommand } from '../command.js';
+import { meshProblems } from './mesh-check.js';
 import { walk } from './order.js';
 import { declaredPorts, portRange } from './ports.js';
 import { asRecord, stringsOf } from './read.js';
@@ -18,6 +19,7 @@ export function checkSystem(value: unknown): PathProblem[] {
     ...serviceProblems(services),
     ...routeProblems(asRecord(config.gateway), Object.keys(services)),
     ...portProblems(value),
+    ...meshProblems(value),
   ];
 }
 

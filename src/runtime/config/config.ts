@@ -19,8 +19,32 @@ export interface SluiceConfig {
   };
   /** The supervisor's control API, always on 127.0.0.1; port 0 takes any free port. */
   control?: { port: number };
+  /** The web dashboard on 127.0.0.1, on unless `false`. */
+  dashboard?: false | DashboardConfig;
+  mesh?: MeshConfig;
   gateway?: GatewayConfig;
   services?: Record<string, ServiceConfig>;
+}
+
+export interface DashboardConfig {
+  /** Default 9467; 0 takes any free port. */
+  port?: number;
+  /** The bearer token actions need. Default: a random one, printed at start. */
+  token?: string;
+}
+
+/** `mesh`: on when declared, unless `enabled: false`. */
+export interface MeshConfig {
+  enabled?: boolean;
+  /** Default `sluice.local`. */
+  trustDomain?: string;
+  /** The control plane's port on 127.0.0.1. Default 0: any free port. */
+  port?: number;
+  /** SQLite file relative to the config file's folder (default `data/mesh.db`), or a Redis/PostgreSQL URL. */
+  store?: string;
+  storePrefix?: string;
+  /** Default `data/mesh-ca`, relative to the config file's folder. */
+  caDir?: string;
 }
 
 /** `telemetry.store`: on when declared, unless `enabled: false`. */

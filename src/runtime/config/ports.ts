@@ -16,8 +16,9 @@ const defaultGatewayPort = 8080;
 
 /**
  * Every fixed port of the file: services (one per instance), the gateway and its admin API,
- * the supervisor's metrics, telemetry store (OTLP receiver) and control API. Port 0 (any free port) is left out. Reads the
- * file defensively: a value the schema rejects is skipped, not guessed at.
+ * the supervisor's metrics, telemetry store (OTLP receiver), control API and mesh control
+ * plane. Port 0 (any free port) is left out. Reads the file defensively: a value the schema
+ * rejects is skipped, not guessed at.
  */
 export function declaredPorts(value: unknown, serviceHost = '127.0.0.1'): DeclaredPort[] {
   const config = asRecord(value);
@@ -53,6 +54,10 @@ export function declaredPorts(value: unknown, serviceHost = '127.0.0.1'): Declar
   if (metrics !== undefined && metrics.enabled !== false) {
     const segments = ['telemetry', 'metrics', ...(metrics.port === undefined ? [] : ['port'])];
     add(segments, serviceHost, metrics.port ?? defaultMetricsPort);
+  }
+  const mesh = asRecord(config.mesh);
+  if (mesh !== undefined && mesh.enabled !== false) {
+    add(['mesh', 'port'], '127.0.0.1', mesh.port);
   }
   const control = asRecord(config.control);
   if (control !== undefined) add(['control', 'port'], '127.0.0.1', control.port);

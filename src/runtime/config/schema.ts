@@ -8,6 +8,25 @@ export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgr
 /** `telemetry.traces`, read the same in sluice.yaml and in a standalone gateway's file. */
 export const tracesSchema: SchemaObject = closed({ otlp: url, sample: percent, serviceName: text });
 
+/** `mesh`: a control plane run by the supervisor and a sidecar beside every instance. */
+export const meshSchema: SchemaObject = closed({
+  enabled: { type: 'boolean', description: 'Default true once `mesh` is declared.' },
+  trustDomain: {
+    type: 'string',
+    pattern: '^[a-z0-9._-]{1,255}$',
+    expected: 'a trust domain of lower-case letters, digits, ".", "-" and "_"',
+    description: 'The SPIFFE trust domain. Default sluice.local.',
+  },
+  port: { ...port, description: 'The control plane, on 127.0.0.1. Default 0: a free port.' },
+  store: {
+    ...text,
+    description:
+      'The registry: a SQLite file relative to this file (default data/mesh.db), or redis://, postgres://.',
+  },
+  storePrefix: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,47}$' },
+  caDir: { ...text, description: 'The CA, kept here once generated. Default data/mesh-ca.' },
+});
+
 /** The JSON Schema of `sluice.yaml`, with the unit extensions `loadConfig` understands. */
 export const sluiceSchema: SchemaObject = closed(
   {
@@ -55,6 +74,21 @@ export const sluiceSchema: SchemaObject = closed(
       }),
     }),
     control: closed({ port }, ['port']),
+    // The web dashboard `sluice up` serves on 127.0.0.1; false turns it off.
+    dashboard: {
+      anyOf: [
+        { const: false },
+        closed({
+          port: { ...port, description: 'Default 9467 (a free port when it is taken), printed.' },
+          token: {
+            ...text,
+            description:
+              'Bearer token for actions (replay, delete, fault, restart). Default: random, printed.',
+          },
+        }),
+      ],
+    },
+    mesh: meshSchema,
     gateway: gatewayConfigSchema,
     services: servicesSchema,
   },

@@ -1,6 +1,6 @@
-import { SluiceError, type SluiceErrorOptions } from '../../core/errors.js';
+import { isSluiceError, SluiceError, type SluiceErrorOptions } from '../core/errors.js';
 
-/** Why the mesh's CA or control plane refused a request, or could not do it. */
+/** Why the mesh (its CA, control plane or a sidecar) refused something, or could not do it. */
 export type MeshErrorCode =
   /** The CSR is malformed, badly signed, or asks for what a leaf may not have. */
   | 'SLUICE_MESH_CSR_INVALID'
@@ -13,7 +13,13 @@ export type MeshErrorCode =
   /** A heartbeat for an instance the registry does not hold (never registered, or expired). */
   | 'SLUICE_MESH_NOT_REGISTERED'
   /** The control plane cannot be reached. */
-  | 'SLUICE_MESH_CONTROL_UNAVAILABLE';
+  | 'SLUICE_MESH_CONTROL_UNAVAILABLE'
+  /** A peer's certificate is not a mesh identity this sidecar accepts. */
+  | 'SLUICE_MESH_PEER_REJECTED'
+  /** No endpoint of the upstream is healthy and admitted by its breaker. */
+  | 'SLUICE_MESH_NO_ENDPOINT'
+  /** The control plane gave no identity (yet). */
+  | 'SLUICE_MESH_NO_IDENTITY';
 
 export class MeshError extends SluiceError {
   declare readonly code: MeshErrorCode;
@@ -23,6 +29,10 @@ export class MeshError extends SluiceError {
     this.name = 'MeshError';
   }
 }
+
+/** True for any mesh error (by its code, so it works across two copies of the package). */
+export const isMeshError = (e: unknown, code?: MeshErrorCode): e is MeshError =>
+  isSluiceError(e) && e.code.startsWith('SLUICE_MESH_') && (code === undefined || e.code === code);
 
 export const csrInvalid = (message: string, cause?: unknown) =>
   new MeshError('SLUICE_MESH_CSR_INVALID', message, { cause });
