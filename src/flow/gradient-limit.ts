@@ -12,12 +12,26 @@ import { positive } from './limiter-options.js';
 export interface GradientLimitOptions extends ConcurrencyLimitOptions {
   /** The limit until the first samples say otherwise. Default 20. */
   initial?: number;
-  /** The floor, and the concurrency while the minimum RTT is measured. Default 3. */
+  /**
+   * The floor, and the concurrency while the minimum RTT is measured. Default 16 (or
+   * `initial`, when lower).
+   */
   min?: number;
   /** Default 1,000. */
   max?: number;
-  /** Latency up to minRTT × (1 + buffer) is not queueing. Default 0.25. */
+  /** Latency up to minRTT × (1 + buffer) + toleranceMs is not queueing. Default 0.25. */
   buffer?: number;
+  /**
+   * Milliseconds of latency above minRTT × (1 + buffer) that are not queueing either: the
+   * caller's own scheduling noise, which a ratio to a 1 ms minimum RTT would magnify into
+   * a collapse. Default 5.
+   */
+  toleranceMs?: number;
+  /**
+   * The delay the caller itself added to the latest calls (ms), e.g. its event loop's lag;
+   * read at the end of each window and added to the tolerance. Default none.
+   */
+  ownDelayMs?: () => number;
   /** Weight of each window's estimate when it grows the limit (0..1]. Default 0.2. */
   smoothing?: number;
   /** Calls are aggregated (their median RTT) over windows this long. Default 100 ms. */
@@ -51,8 +65,9 @@ function median(values: number[]): number {
  * The gradient controller of Envoy's adaptive concurrency filter, its growth smoothed as
  * Netflix's Gradient2 limit's is. Each window of at least `windowMs` and ten calls (or ten times
  * `windowMs` for a quiet upstream), the median RTT of the calls that ended in it is
- * compared with the minimum RTT: gradient = minRTT × (1 + buffer) / sampleRTT, in
- * [0.5, 2], and new = limit × gradient + queueSize(limit). A drop in the window counts as
+ * compared with the minimum RTT: gradient = (minRTT × (1 + buffer) + tolerance) / sampleRTT,
+ * in [0.5, 2], where the tolerance is `toleranceMs` plus the delay the caller reports as its
+ * own (`ownDelayMs`), and new = limit × gradient + queueSize(limit). A drop in the window counts as
  * the steepest gradient. A queue is cut at once (as Envoy does); growth is smoothed (as
  * Netflix does), and never comes from a window in which fewer than half the slots were
  * used: an idle upstream proves nothing about its capacity.
@@ -66,9 +81,13 @@ function median(values: number[]): number {
  * upstream's own latency and drift upwards for ever.
  */
 export function gradientAlgorithm(options: GradientLimitOptions = {}): LimitAlgorithm {
-  const { initial, min, max } = limitBounds(options, { initial: 20, min: 3, max: 1_000 });
+  const { initial, min, max } = limitBounds(options, { initial: 20, min: 16, max: 1_000 });
   const buffer = options.buffer ?? 0.25;
   if (!(buffer >= 0)) throw new InvalidArgumentError(`buffer must be >= 0, got ${buffer}`);
+  const toleranceMs = options.toleranceMs ?? 5;
+  if (!(toleranceMs >= 0))
+    throw new InvalidArgumentError(`toleranceMs must be >= 0, got ${toleranceMs}`);
+  const ownDelayMs = options.ownDelayMs ?? (() => 0);
   const smoothing = options.smoothing === 1 ? 1 : fraction('smoothing', options.smoothing ?? 0.2);
   const windowMs = positive('windowMs', options.windowMs ?? 100);
   const probeIntervalMs = positive('probeIntervalMs', options.probeIntervalMs ?? 60_000);
@@ -124,10 +143,11 @@ export function gradientAlgorithm(options: GradientLimitOptions = {}): LimitAlgo
     // A median below the minimum proves the minimum was measured high (a cold start's
     // connection set-up and JIT): lower it at once rather than wait for the next probe.
     if (window.length >= MIN_WINDOW_SAMPLES && sampleRtt < minRtt) minRtt = sampleRtt;
+    // Latency the caller adds itself (its event loop late, its CPU shared) is not the
+    // upstream's queue: it is tolerated, never divided by a minimum RTT it dwarfs.
+    const expected = minRtt * (1 + buffer) + toleranceMs + Math.max(0, ownDelayMs());
     const gradient =
-      windowDrops > 0
-        ? 0.5
-        : Math.max(0.5, Math.min(2, (minRtt * (1 + buffer)) / Math.max(sampleRtt, 1e-3)));
+      windowDrops > 0 ? 0.5 : Math.max(0.5, Math.min(2, expected / Math.max(sampleRtt, 1e-3)));
     const estimate = limit * gradient + queueSize(limit);
     if (estimate < limit) {
       limit = Math.max(min, estimate);

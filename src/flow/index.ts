@@ -38,6 +38,7 @@ export {
   type LimitSample,
   type LimitToken,
 } from './concurrency-limit.js';
+export { recentEventLoopDelayMs } from './event-loop-delay.js';
 export { fixedConcurrencyLimit } from './fixed-limit.js';
 export { type GcraOptions, gcra } from './gcra.js';
 export { type GradientLimitOptions, gradientAlgorithm, gradientLimit } from './gradient-limit.js';

@@ -6,9 +6,14 @@ export interface LimitBounds {
   max: number;
 }
 
-/** Fills defaults and checks 1 <= min <= initial <= max, all whole numbers. */
+/**
+ * Fills defaults and checks 1 <= min <= initial <= max, all whole numbers. The default floor
+ * gives way to a lower `initial` or `max` set explicitly.
+ */
 export function limitBounds(options: Partial<LimitBounds>, defaults: LimitBounds): LimitBounds {
-  const min = options.min ?? defaults.min;
+  const min =
+    options.min ??
+    Math.min(defaults.min, options.initial ?? defaults.min, options.max ?? defaults.min);
   const max = options.max ?? Math.max(defaults.max, options.initial ?? 0, min);
   const initial = options.initial ?? Math.min(max, Math.max(min, defaults.initial));
   const whole = [min, initial, max].every(Number.isInteger);

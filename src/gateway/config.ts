@@ -174,7 +174,7 @@ export interface ResilienceConfig {
 export interface ConcurrencyConfig {
   /** The limit before the first minimum RTT is known; default 100. */
   initial?: number;
-  /** The floor, and the concurrency while the minimum RTT is measured; default 3. */
+  /** The floor, and the concurrency while the minimum RTT is measured; default 16 (or `initial`/`max` when lower). */
   min?: number;
   /** Default 1000. */
   max?: number;

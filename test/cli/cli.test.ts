@@ -104,6 +104,7 @@ describe('sluice (built)', () => {
       [13, 'gateway.routes[0].resilience.timeout', /expected a duration such as 2s or 250ms/],
       [14, 'gateway.routes[1]', /missing required key "upstream"/],
       [17, 'services.orders.instances', /expected a number >= 1/],
+      [21, 'services.payment.policies', /add `mesh: \{ enabled: true \}`/],
       [22, 'services.payment.policies.stripe', /unknown service "stripe"/],
       [22, 'services.payment.policies.stripe.breaker.failureRate', /expected a percentage/],
       [23, 'services.payment.port', /port 8080 already taken by gateway \(port 8080\)/],

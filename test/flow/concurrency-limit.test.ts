@@ -121,9 +121,92 @@ describe('aimdLimit', () => {
 });
 
 describe('gradientLimit', () => {
-  /** Small windows and probes, so that each round of calls is one window. */
+  /**
+   * Small windows and probes, so that each round of calls is one window; no absolute
+   * tolerance, so that the gradient is the plain ratio these tests compute.
+   */
   const small = (clock: ManualClock, extra: GradientLimitOptions = {}) =>
-    gradientLimit({ windowMs: 10, probeSamples: 5, random: () => 0, clock, ...extra });
+    gradientLimit({
+      windowMs: 10,
+      probeSamples: 5,
+      random: () => 0,
+      toleranceMs: 0,
+      clock,
+      ...extra,
+    });
+
+  /**
+   * `callers` calls at once, each taking `latencyMs`, released in turn; returns how many
+   * the limit refused.
+   */
+  function concurrent(
+    limiter: ConcurrencyLimit,
+    clock: ManualClock,
+    callers: number,
+    latencyMs: number,
+  ): number {
+    const tokens: LimitToken[] = [];
+    for (let i = 0; i < callers; i++) {
+      const t = limiter.tryAcquire();
+      if (t) tokens.push(t);
+    }
+    clock.advance(latencyMs);
+    for (const t of tokens) t.success();
+    return callers - tokens.length;
+  }
+
+  test('a fast upstream measured through a busy event loop keeps room for 32 callers', () => {
+    const clock = new ManualClock(1_000);
+    let loopDelayMs = 0;
+    // The defaults the gateway uses, but for the injected clock and event-loop delay.
+    const limiter = gradientLimit({ initial: 100, clock, ownDelayMs: () => loopDelayMs });
+    let refused = 0;
+    // An unloaded upstream: 1 ms. The first probe measures it at the initial limit.
+    for (let i = 0; i < 50; i++) refused += concurrent(limiter, clock, 32, 1);
+    // The gateway shares its CPU: every call in a window carries the loop's delay, up to
+    // 40 times the upstream's own latency, varying from window to window.
+    for (let i = 0; i < 400; i++) {
+      loopDelayMs = [0, 3, 10, 25, 40][i % 5] as number;
+      refused += concurrent(limiter, clock, 32, 1 + loopDelayMs);
+      assert.ok(limiter.limit >= 32, `round ${i}: the limit fell to ${limiter.limit}`);
+    }
+    assert.equal(refused, 0);
+  });
+
+  test('scheduling noise of a few ms is not queueing, even unreported', () => {
+    const clock = new ManualClock(1_000);
+    const limiter = gradientLimit({ initial: 100, clock });
+    let refused = 0;
+    for (let i = 0; i < 50; i++) refused += concurrent(limiter, clock, 32, 1);
+    for (let i = 0; i < 400; i++) refused += concurrent(limiter, clock, 32, 1 + (i % 5));
+    assert.equal(refused, 0);
+    assert.ok(limiter.limit >= 32, `${limiter.limit}`);
+  });
+
+  test('a genuinely slower upstream still shrinks the limit under a busy event loop', () => {
+    const clock = new ManualClock(1_000);
+    const limiter = gradientLimit({ initial: 100, clock, ownDelayMs: () => 2 });
+    for (let i = 0; i < 50; i++) concurrent(limiter, clock, 64, 20);
+    const before = limiter.limit;
+    // Its latency doubles (a queue inside it), well past minRTT × 1.25 + 5 ms + 2 ms.
+    for (let i = 0; i < 60; i++) concurrent(limiter, clock, 64, 40);
+    assert.ok(limiter.limit < before / 2, `${limiter.limit} vs ${before}`);
+    assert.ok(limiter.limit >= 16, `below the default floor: ${limiter.limit}`);
+  });
+
+  test('the default floor is 16, lowered only by a lower initial or max', () => {
+    const clock = new ManualClock(1_000);
+    const limiter = gradientLimit({ initial: 100, clock });
+    for (let i = 0; i < 50; i++) concurrent(limiter, clock, 64, 20);
+    let lowest = limiter.limit;
+    for (let i = 0; i < 20; i++) {
+      concurrent(limiter, clock, 64, 200);
+      lowest = Math.min(lowest, limiter.limit);
+    }
+    assert.equal(lowest, 16);
+    assert.equal(gradientLimit({ initial: 4 }).limit, 4);
+    assert.equal(gradientLimit({ max: 2 }).limit, 2);
+  });
 
   test('grows while latency stays at the minimum RTT, up to max', () => {
     const clock = new ManualClock(1_000);
@@ -258,6 +341,7 @@ describe('gradientLimit', () => {
   test('rejects bad options', () => {
     const invalid = (e: unknown) => isSluiceError(e, 'SLUICE_INVALID_ARGUMENT');
     assert.throws(() => gradientLimit({ buffer: -1 }), invalid);
+    assert.throws(() => gradientLimit({ toleranceMs: -1 }), invalid);
     assert.throws(() => gradientLimit({ jitter: 2 }), invalid);
     assert.throws(() => gradientLimit({ windowMs: 0 }), invalid);
     assert.throws(() => gradientLimit({ min: 5, initial: 2 }), invalid);

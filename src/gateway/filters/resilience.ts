@@ -9,7 +9,12 @@ import {
   SluiceError,
 } from '../../core/errors.js';
 import { parseDuration, parsePercent } from '../../core/units.js';
-import { gradientLimit, type LoadShedder, loadShedder } from '../../flow/index.js';
+import {
+  gradientLimit,
+  type LoadShedder,
+  loadShedder,
+  recentEventLoopDelayMs,
+} from '../../flow/index.js';
 import {
   bulkhead,
   circuitBreaker,
@@ -72,7 +77,11 @@ const countsAgainstUpstream = (error: unknown): boolean =>
 
 /** The adaptive limit in front of one upstream (or one route), learning from its calls only. */
 function adaptiveLimit(config: ConcurrencyConfig, name: string): LoadShedder {
-  const min = config.min ?? 3;
+  // Envoy's floor is 3 and Netflix Gradient2's 20. The minimum-RTT probe holds the limit at
+  // the floor, and a default must not refuse a healthy upstream's usual few dozen callers;
+  // Envoy can afford 3 because a C++ proxy's own delay is microseconds, so its latency
+  // samples (and the limit) rarely sit at the floor by mistake, where ours did.
+  const min = config.min ?? Math.min(16, config.initial ?? 16, config.max ?? 16);
   const max = config.max ?? Math.max(1_000, config.initial ?? 0, min);
   const initial = config.initial ?? Math.min(max, Math.max(100, min));
   if (!(min <= initial && initial <= max)) {
@@ -87,6 +96,10 @@ function adaptiveLimit(config: ConcurrencyConfig, name: string): LoadShedder {
       initial,
       min,
       max,
+      // The gateway's own event-loop lag is in every latency it measures, but not in the
+      // upstream: it is added to the tolerance (rather than subtracted from the samples,
+      // which a p99 over-corrects and a mean under-corrects window by window).
+      ownDelayMs: recentEventLoopDelayMs,
       ...(config.buffer === undefined ? {} : { buffer: parsePercent(config.buffer) }),
       ...(config.probeInterval === undefined
         ? {}
