@@ -105,7 +105,11 @@ const resilience = closed({
       { const: false },
       closed({
         initial: { ...count, default: 100, description: 'The limit at start (at least min).' },
-        min: { ...count, default: 3, description: 'The limit never falls below this.' },
+        min: {
+          ...count,
+          default: 16,
+          description: 'The limit never falls below this (default lower if initial or max is).',
+        },
         max: {
           ...count,
           default: 1000,
