@@ -217,7 +217,11 @@ const route = closed(
       description: 'Names the route in logs and metrics; default route<index>.',
     },
     path: { ...path, examples: ['/api/orders/:id'] },
-    hosts: { ...texts, examples: [['api.example.com']] },
+    hosts: {
+      ...texts,
+      examples: [['api.example.com']],
+      description: 'Host names the route matches.',
+    },
     methods: { type: 'array', items: method, minItems: 1 },
     headers: {
       ...textMap,
@@ -246,9 +250,12 @@ const route = closed(
           items: method,
           description: "Default: the route's methods, else GET, HEAD, POST, PUT, PATCH, DELETE.",
         },
-        headers: texts,
-        exposeHeaders: texts,
-        credentials: flag,
+        headers: {
+          ...texts,
+          description: 'Request headers allowed; default: those the preflight asks for.',
+        },
+        exposeHeaders: { ...texts, description: 'Response headers scripts may read.' },
+        credentials: { ...flag, description: 'Sends Access-Control-Allow-Credentials.' },
         maxAge: { ...duration, default: '10m' },
       },
       ['origins'],

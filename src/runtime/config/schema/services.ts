@@ -29,7 +29,7 @@ const health: SchemaObject = {
 
 const service = closed(
   {
-    command: { ...text, examples: ['node server.js'] },
+    command: { ...text, examples: ['node server.js'], description: 'What starts one instance.' },
     cwd: { ...text, examples: ['services/orders'], description: 'Relative to this file.' },
     instances: { ...count, default: 1, description: 'Processes run from command.' },
     port: {
