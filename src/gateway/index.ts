@@ -1,10 +1,12 @@
 // The core errors this pattern throws, with their type guards: import them from here.
 export {
+  AbortedError,
   ConfigError,
   type ConfigProblem,
   DependencyMissingError,
   EngineUnavailableError,
   InvalidArgumentError,
+  isAbortedError,
   isConfigError,
   isDependencyMissingError,
   isEngineUnavailableError,
