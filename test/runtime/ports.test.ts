@@ -25,6 +25,17 @@ test('freePorts hands out distinct ports, each free to bind once it returns', as
   }
 });
 
+test('freePorts never hands out a port twice in one process, even after its probe closed', async () => {
+  // The kernel picks port 0 binds at random from the ephemeral range, so 600 separate calls
+  // without the process-wide memory would repeat a port almost surely (birthday bound).
+  const seen = new Set<number>();
+  for (let i = 0; i < 600; i++) {
+    const [port] = await freePorts('127.0.0.1', 1);
+    assert.ok(!seen.has(port!), `port ${port} handed out twice`);
+    seen.add(port!);
+  }
+});
+
 test('freePorts reports a host it cannot bind', async () => {
   await assert.rejects(freePorts('192.0.2.1', 2), { code: 'EADDRNOTAVAIL' });
 });
