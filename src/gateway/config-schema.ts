@@ -1,4 +1,5 @@
 import type { SchemaObject } from '../core/config/index.js';
+import { bulkhead } from '../core/config/schema-parts.js';
 import { JWT_ALGORITHMS } from './config.js';
 
 /**
@@ -81,25 +82,7 @@ const resilience = closed({
     window: { ...duration, default: '10s', description: 'The window the rates are taken over.' },
     openFor: { ...duration, default: '30s', description: 'How long it stays open.' },
   }),
-  bulkhead: {
-    anyOf: [
-      count,
-      closed(
-        {
-          max: { ...count, description: 'Calls at once.' },
-          queue: {
-            type: 'integer',
-            minimum: 0,
-            default: 0,
-            description: 'Calls waiting for a slot.',
-          },
-        },
-        ['max'],
-      ),
-    ],
-    examples: [50],
-    expected: 'a number of concurrent requests, or { max, queue }',
-  },
+  bulkhead: bulkhead('requests'),
   concurrency: {
     anyOf: [
       { const: false },

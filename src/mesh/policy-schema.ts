@@ -1,5 +1,13 @@
 import type { SchemaObject } from '../core/config/index.js';
-import { closed, count, duration, name, percent, text } from '../runtime/config/schema/common.js';
+import {
+  bulkhead as bulkheadPart,
+  closed,
+  count,
+  duration,
+  name,
+  percent,
+  text,
+} from '../core/config/schema-parts.js';
 
 /**
  * The JSON Schema of what a sidecar applies: `services.<name>.policies` (per upstream) and
@@ -77,26 +85,7 @@ const split: SchemaObject = {
   expected: 'a list of { version, weight }',
 };
 
-const bulkhead: SchemaObject = {
-  anyOf: [
-    count,
-    closed(
-      {
-        max: { ...count, description: 'Calls at once.' },
-        queue: {
-          type: 'integer',
-          minimum: 0,
-          default: 0,
-          description: 'Calls waiting for a slot.',
-        },
-        queueTimeout: { ...duration, examples: ['1s'] },
-      },
-      ['max'],
-    ),
-  ],
-  examples: [50],
-  expected: 'a number of concurrent calls, or { max, queue }',
-};
+const bulkhead = bulkheadPart('calls', { queueTimeout: { ...duration, examples: ['1s'] } });
 
 /** `services.<name>.policies.<upstream>`: how the sidecar calls that upstream. */
 export const upstreamPolicySchema: SchemaObject = closed({

@@ -1,6 +1,14 @@
+import {
+  closed,
+  count,
+  duration,
+  percent,
+  port,
+  text,
+  url,
+} from '../../core/config/schema-parts.js';
 import type { SchemaObject } from '../../core/index.js';
 import { gatewayConfigSchema } from '../../gateway/config-schema.js';
-import { closed, count, duration, percent, port, text, url } from './schema/common.js';
 import { servicesSchema } from './schema/services.js';
 
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;

@@ -1,6 +1,6 @@
+import { closed, count, duration, name, port, text } from '../../../core/config/schema-parts.js';
 import type { SchemaObject } from '../../../core/index.js';
 import { authorizationSchema, upstreamPolicySchema } from '../../../mesh/policy-schema.js';
-import { closed, count, duration, name, port, text } from './common.js';
 
 const health: SchemaObject = {
   anyOf: [

@@ -1,4 +1,4 @@
-import type { SchemaObject } from '../../../core/index.js';
+import type { SchemaObject } from './validator.js';
 
 export const duration: SchemaObject = { unit: 'duration' };
 export const size: SchemaObject = { unit: 'size' };
@@ -37,5 +37,32 @@ export function closed(
     additionalProperties: false,
     properties,
     ...(required === undefined ? {} : { required }),
+  };
+}
+
+/**
+ * A bulkhead: a number of calls at once, or `{ max, queue }` and whatever `extra` keys the
+ * one applying it takes (the sidecar adds `queueTimeout`).
+ */
+export function bulkhead(calls: string, extra: Record<string, SchemaObject> = {}): SchemaObject {
+  return {
+    anyOf: [
+      count,
+      closed(
+        {
+          max: { ...count, description: 'Calls at once.' },
+          queue: {
+            type: 'integer',
+            minimum: 0,
+            default: 0,
+            description: 'Calls waiting for a slot.',
+          },
+          ...extra,
+        },
+        ['max'],
+      ),
+    ],
+    examples: [50],
+    expected: `a number of concurrent ${calls}, or { max, queue }`,
   };
 }
