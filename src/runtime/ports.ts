@@ -1,4 +1,7 @@
 import { createServer, type Server } from 'node:net';
+import { listen } from '../core/listen.js';
+
+export { listen };
 
 /**
  * A port free on `host` right now, found by binding port 0. Another process could take it
@@ -38,16 +41,4 @@ export async function freePorts(host: string, count: number): Promise<number[]> 
       servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
     );
   }
-}
-
-/** Binds `server` (HTTP or TCP) and resolves with the port it got: the one asked, or any for 0. */
-export function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : 0);
-    });
-  });
 }

@@ -1,8 +1,8 @@
 import type { Server } from 'node:net';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../../core/errors.js';
+import { listen } from '../../core/listen.js';
 import { metricsRegistry } from '../../observe/registry.js';
-import { listen } from '../../runtime/ports.js';
 import { Authorizer } from '../authorization.js';
 import type { MeshControl, WorkloadIdentity } from '../contract.js';
 import { MeshError } from '../errors.js';
