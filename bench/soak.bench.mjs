@@ -1,45 +1,81 @@
 // Memory of the supervisor over a long run, with the telemetry store capped. Starts the
 // storefront with `sluice up` (the built CLI, dist/cli/main.js) from a copy of its
-// sluice.yaml on ports 55000-55999, messaging on SQLite in a temporary folder, the store's
-// caps made small so that they are reached within the run, and the login route's rate
-// limits removed (every `sluice load` logs its users in again). A short ramp of `sluice load`
-// (15 s at each rate) finds the highest rate the storefront holds here: no 5xx or transport
-// errors, every order settled, p99 under P99_BOUND_MS. Then `sluice load` runs at that rate
-// for the soak while the supervisor's RSS and anonymous memory (VmRSS and RssAnon of
-// /proc/<pid>/status: RssAnon is the JS heap and native allocations, without mapped files)
-// and the store's row and drop counters (the supervisor's /metrics) are read every 10 s.
+// sluice.yaml on ports --port-base+1 … +467 (default 55000; sidecars and the mesh's control
+// plane take kernel-chosen ports), messaging on SQLite in a temporary folder, the store's caps
+// made small so that they are reached early, and the login route's rate limits removed
+// (every `sluice load` logs its users in again). The supervisor runs with memory-probe.mjs
+// preloaded, which reports its live heap (heapUsed after a full GC) and writes heap snapshots.
+//
+// A ramp of `sluice load` (--ramp-seconds at each rate, default 40) finds the highest rate
+// the storefront holds here: no 5xx or transport errors, p99 under P99_BOUND_MS, every order
+// settled within SETTLE_SECONDS of the end, and no growing backlog (the consumers' lag, read
+// from the services' /metrics every 2 s, rises by less than BACKLOG_GROWTH of the orders
+// placed). A 15 s step with a 30 s settle hid a backlog that grew for 10 minutes at 30/s.
+// Then `sluice load` runs at that rate (or --rate) for --minutes while, every 5 s, the
+// supervisor's VmRSS and RssAnon, its live heap, each child's VmRSS, the store's row and
+// drop counters (the supervisor's /metrics), the backlog and the load average are read.
+// The verdict is the slope over the second half, once the store holds its caps.
+// --snapshots DIR writes a heap snapshot of the supervisor at the start of the second half
+// and at the end, for `node heap-diff.mjs A B`.
 // Needs: a built package (`npm run build` in the repository). Nothing else.
-// Usage: node --expose-gc soak.bench.mjs [--minutes 10]
+// Usage: node soak.bench.mjs [--minutes 10] [--rate N] [--port-base 55000] [--snapshots DIR]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { machine, median } from './lib.mjs';
 import { waitForPort } from './ports.mjs';
+import {
+  backlog,
+  childrenRssMb,
+  family,
+  labelOf,
+  liveHeapMb,
+  page,
+  slope,
+  statusMb,
+} from './soak-samples.mjs';
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string', default: '10' } },
+  options: {
+    minutes: { type: 'string', default: '10' },
+    rate: { type: 'string' },
+    'ramp-seconds': { type: 'string', default: '40' },
+    'port-base': { type: 'string', default: '55000' },
+    snapshots: { type: 'string' },
+  },
   strict: true,
 });
-const MINUTES = Number(values.minutes);
-if (!(MINUTES > 0)) throw new Error(`--minutes: expected a number above 0, got ${values.minutes}`);
+const positive = (name) => {
+  const n = Number(values[name]);
+  if (!(n > 0)) throw new Error(`--${name}: expected a number above 0, got ${values[name]}`);
+  return n;
+};
+const MINUTES = positive('minutes');
+const RATE = values.rate === undefined ? undefined : positive('rate');
+const RAMP_SECONDS = positive('ramp-seconds');
+const BASE = positive('port-base');
+const SNAPSHOTS = values.snapshots === undefined ? undefined : resolve(values.snapshots);
 
 // Small enough that each fills within the first minutes at 20 arrivals/s (spans and samples
 // arrive at about 50/s, logs at about 6/s).
-const CAPS = { maxSpans: 10_000, maxLogs: 2_000, maxSamples: 20_000 };
-const RAMP = [20, 30, 40, 60, 80, 120];
-const RAMP_SECONDS = 15;
+const CAPS = { spans: 10_000, logs: 2_000, samples: 20_000 };
+const RAMP = [10, 15, 20, 25, 30, 40, 50, 60];
 const P99_BOUND_MS = 500;
-const SAMPLE_MS = 10_000;
+const SETTLE_SECONDS = 10;
+const BACKLOG_GROWTH = 0.05;
+const SAMPLE_MS = 5_000;
 const PORTS = {
-  services: 55001, // 55001..55007 for auth, catalog, ..., billing
-  gateway: 55080,
-  metrics: 55464,
-  control: 55465,
-  store: 55466,
+  services: BASE + 1, // BASE+1..BASE+7 for auth, catalog, ..., billing
+  gateway: BASE + 80,
+  metrics: BASE + 464,
+  control: BASE + 465,
+  store: BASE + 466,
+  probe: BASE + 467,
 };
+const SERVICE_PORTS = Array.from({ length: 7 }, (_, i) => PORTS.services + i);
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const storefrontDir = join(repo, 'examples/storefront');
@@ -67,10 +103,10 @@ function soakConfig() {
   text = text.replace('control: { port: 9465 }', `control: { port: ${PORTS.control} }`);
   text = text.replace(
     /store: \{ path: "[^"]*", port: 9466 \}/,
-    `store: { path: "${dataDir}/telemetry.db", port: ${PORTS.store}, maxSpans: ${CAPS.maxSpans}, maxLogs: ${CAPS.maxLogs}, maxSamples: ${CAPS.maxSamples} }`,
+    `store: { path: "${dataDir}/telemetry.db", port: ${PORTS.store}, maxSpans: ${CAPS.spans}, maxLogs: ${CAPS.logs}, maxSamples: ${CAPS.samples} }`,
   );
   for (const port of [3001, 8080, 9464, 9465, 9466]) {
-    if (text.includes(String(port))) throw new Error(`port ${port} left in the soak config`);
+    if (new RegExp(`(?<!\\d)${port}(?!\\d)`).test(text)) throw new Error(`port ${port} left in the soak config`);
   }
   const file = join(dataDir, 'sluice.yaml');
   writeFileSync(file, text);
@@ -84,9 +120,10 @@ let supervisorLog = '';
 
 async function startStorefront() {
   const file = soakConfig();
-  supervisor = spawn(process.execPath, [cli, 'up', file], {
+  const probe = fileURLToPath(new URL('./memory-probe.mjs', import.meta.url));
+  supervisor = spawn(process.execPath, ['--expose-gc', '--import', probe, cli, 'up', file], {
     cwd: dataDir,
-    env: { ...process.env, SLUICE_DATA: dataDir },
+    env: { ...process.env, SLUICE_DATA: dataDir, MEMORY_PROBE_PORT: String(PORTS.probe) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (chunk) => {
@@ -122,24 +159,18 @@ async function stopStorefront() {
 
 // ---- load --------------------------------------------------------------------------------
 
-function runLoad(rate, seconds) {
+let current;
+
+function runLoad(rate, seconds, settleSeconds) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [
         cli,
         'load',
-        '--url',
-        `http://127.0.0.1:${PORTS.gateway}`,
-        '--rate',
-        `${rate}/s`,
-        '--duration',
-        `${seconds}s`,
-        '--users',
-        '4',
-        '--settle',
-        '30s',
-        '--json',
+        ...['--url', `http://127.0.0.1:${PORTS.gateway}`],
+        ...['--rate', `${rate}/s`, '--duration', `${seconds}s`],
+        ...['--users', '4', '--settle', `${settleSeconds}s`, '--json'],
       ],
       { stdio: ['ignore', 'pipe', 'ignore'] },
     );
@@ -160,16 +191,36 @@ function runLoad(rate, seconds) {
     });
   });
 }
-let current;
 
-/** Whether a run held: no 5xx, no transport error, every order settled, p99 under the bound. */
-function verdict(summary) {
+/** Runs `work` while calling `read` every `everyMs`; resolves to its result and the readings. */
+async function sampled(work, read, everyMs) {
+  const readings = [];
+  const take = () =>
+    read().then(
+      (r) => readings.push(r),
+      () => {},
+    );
+  await take();
+  const timer = setInterval(take, everyMs);
+  try {
+    const result = await work();
+    return { result, readings };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Why a run did not hold (empty when it held): errors, slow, orders unsettled, backlog. */
+function verdict(summary, growth) {
   const s = summary.requests.byStatus;
   const reasons = [];
   if (s['5xx'] > 0) reasons.push(`${s['5xx']} 5xx`);
   if (s.error > 0) reasons.push(`${s.error} errors`);
   if (summary.orders.pending > 0) reasons.push(`${summary.orders.pending} orders unsettled`);
   if (!(summary.latencyMs.p99 < P99_BOUND_MS)) reasons.push(`p99 ${summary.latencyMs.p99} ms`);
+  if (growth > BACKLOG_GROWTH * Math.max(summary.orders.placed, 1)) {
+    reasons.push(`backlog grew by ${Math.round(growth)}`);
+  }
   return reasons;
 }
 
@@ -183,137 +234,190 @@ function describe(summary) {
   );
 }
 
-// ---- sampling ----------------------------------------------------------------------------
-
-function statusKb(pid, field) {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(
-    new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'),
+/** How much the backlog grew over a run: the fitted slope times the run's length. */
+function backlogGrowth(readings, seconds) {
+  const during = readings.filter((r) => r.atS <= seconds);
+  return (
+    slope(
+      during,
+      (r) => r.atS,
+      (r) => r.backlog,
+    ) * seconds
   );
-  return m ? Number(m[1]) : Number.NaN;
 }
 
-/** Values of a metric family from a Prometheus text page, by their label string. */
-function family(text, name) {
-  const found = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = line.match(/^([a-z_:]+)(\{[^}]*\})?\s+(\S+)/i);
-    if (m && m[1] === name) found[m[2] ?? ''] = Number(m[3]);
-  }
-  return found;
-}
-
-async function sample(startedAt) {
-  const page = await fetch(`http://127.0.0.1:${PORTS.metrics}/metrics`)
-    .then((r) => r.text())
-    .catch(() => '');
-  return {
-    atS: Math.round((Date.now() - startedAt) / 1000),
-    rssMb: statusKb(supervisor.pid, 'VmRSS') / 1024,
-    anonMb: statusKb(supervisor.pid, 'RssAnon') / 1024,
-    stored: family(page, 'sluice_telemetry_stored'),
-    dropped: family(page, 'sluice_telemetry_dropped_total'),
-    load1: os.loadavg()[0],
-  };
-}
-
-/** Least-squares slope of RSS against time, in MB per minute. */
-function slopePerMinute(samples) {
-  const xs = samples.map((s) => s.atS / 60);
-  const ys = samples.map((s) => s.rssMb);
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < xs.length; i++) {
-    num += (xs[i] - mx) * (ys[i] - my);
-    den += (xs[i] - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}
-
-const mb = (n) => (Number.isNaN(n) ? '-' : n.toFixed(1));
-const signalOf = (labels) => labels.match(/signal="([^"]+)"/)?.[1];
-
-// ---- the run -----------------------------------------------------------------------------
-
-async function main() {
-  console.log(machine());
-  console.log(
-    `caps: maxSpans ${CAPS.maxSpans}, maxLogs ${CAPS.maxLogs}, maxSamples ${CAPS.maxSamples}; ` +
-      `holds = no 5xx or errors, all orders settled, p99 < ${P99_BOUND_MS} ms`,
-  );
-  await startStorefront();
-  console.log(`storefront up; supervisor pid ${supervisor.pid}, data in ${dataDir}`);
-
+async function ramp() {
   let held;
   for (const rate of RAMP) {
-    const summary = await runLoad(rate, RAMP_SECONDS);
-    const reasons = verdict(summary);
+    const startedAt = Date.now();
+    const { result: summary, readings } = await sampled(
+      () => runLoad(rate, RAMP_SECONDS, SETTLE_SECONDS),
+      async () => ({
+        atS: (Date.now() - startedAt) / 1000,
+        backlog: await backlog(SERVICE_PORTS),
+      }),
+      2_000,
+    );
+    const growth = backlogGrowth(readings, RAMP_SECONDS);
+    const reasons = verdict(summary, growth);
+    const peak = Math.max(...readings.map((r) => r.backlog));
     console.log(
-      `ramp ${rate}/s: ${describe(summary)}${reasons.length ? `  -> not held: ${reasons.join(', ')}` : '  -> held'}`,
+      `ramp ${rate}/s: ${describe(summary)}, backlog peak ${peak} (fitted growth ${growth.toFixed(0)})` +
+        (reasons.length ? `  -> not held: ${reasons.join(', ')}` : '  -> held'),
     );
     if (reasons.length) break;
     held = rate;
   }
-  if (held === undefined) throw new Error(`the storefront holds none of ${RAMP.join(', ')}/s here`);
-  console.log(`\nsoak: ${held}/s for ${MINUTES} min`);
+  return held;
+}
 
-  const startedAt = Date.now();
-  const samples = [];
-  samples.push(await sample(startedAt));
-  const timer = setInterval(() => {
-    sample(startedAt).then(
-      (s) => samples.push(s),
-      () => {},
+// ---- the soak ----------------------------------------------------------------------------
+
+async function read(startedAt) {
+  const [metrics, heap, queued] = await Promise.all([
+    page(`http://127.0.0.1:${PORTS.metrics}/metrics`),
+    liveHeapMb(PORTS.probe),
+    backlog(SERVICE_PORTS),
+  ]);
+  const bySignal = (name) =>
+    Object.fromEntries(
+      Object.entries(family(metrics, name)).map(([l, v]) => [
+        `${labelOf(l, 'signal')}${labelOf(l, 'reason') ? ` ${labelOf(l, 'reason')}` : ''}`,
+        v,
+      ]),
     );
-  }, SAMPLE_MS);
-  let summary;
-  try {
-    summary = await runLoad(held, MINUTES * 60);
-  } finally {
-    clearInterval(timer);
-  }
-  samples.push(await sample(startedAt));
-  const reasons = verdict(summary);
+  return {
+    atS: (Date.now() - startedAt) / 1000,
+    rssMb: statusMb(supervisor.pid, 'VmRSS'),
+    anonMb: statusMb(supervisor.pid, 'RssAnon'),
+    ...heap,
+    children: childrenRssMb(supervisor.pid),
+    stored: bySignal('sluice_telemetry_stored'),
+    dropped: bySignal('sluice_telemetry_dropped_total'),
+    backlog: queued,
+    load1: os.loadavg()[0],
+  };
+}
+
+async function snapshot(name) {
+  if (SNAPSHOTS === undefined) return;
+  const to = join(SNAPSHOTS, `supervisor-${name}.heapsnapshot`);
+  const answer = await fetch(
+    `http://127.0.0.1:${PORTS.probe}/snapshot?to=${encodeURIComponent(to)}`,
+    {
+      method: 'POST',
+    },
+  );
+  console.log(`heap snapshot (${name}): ${answer.ok ? to : await answer.text()}`);
+}
+
+const mb = (n) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+const perMinute = (points, y) => slope(points, (p) => p.atS / 60, y);
+const signed = (n) => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(2)}` : '-');
+
+function report(rate, summary, growth, samples) {
+  const seconds = MINUTES * 60;
   console.log(
-    `load: ${describe(summary)}${reasons.length ? `  -> not held: ${reasons.join(', ')}` : ''}`,
+    `load: ${describe(summary)}, backlog fitted growth ${growth.toFixed(0)}` +
+      `${verdict(summary, growth).length ? `  -> not held: ${verdict(summary, growth).join(', ')}` : '  -> held'}`,
   );
 
-  console.log('\n  min    RSS MB   anon MB   spans   logs   samples   load1');
+  console.log('\n  min  RSS MB  anon MB  heap MB  spans  logs  samples  backlog  load1');
   for (let minute = 0; minute <= MINUTES; minute++) {
     const s = samples.reduce((best, x) =>
       Math.abs(x.atS - minute * 60) < Math.abs(best.atS - minute * 60) ? x : best,
     );
-    const stored = Object.fromEntries(Object.entries(s.stored).map(([k, v]) => [signalOf(k), v]));
     console.log(
-      `  ${String(minute).padStart(3)}  ${mb(s.rssMb).padStart(8)}  ${mb(s.anonMb).padStart(8)}  ` +
-        `${String(stored.spans ?? '-').padStart(6)}  ${String(stored.logs ?? '-').padStart(5)}  ` +
-        `${String(stored.samples ?? '-').padStart(8)}  ${s.load1.toFixed(2).padStart(6)}`,
+      `  ${String(minute).padStart(3)}  ${mb(s.rssMb).padStart(6)}  ${mb(s.anonMb).padStart(7)}  ` +
+        `${mb(s.heapUsedMb).padStart(7)}  ${String(s.stored.spans ?? '-').padStart(5)}  ` +
+        `${String(s.stored.logs ?? '-').padStart(4)}  ${String(s.stored.samples ?? '-').padStart(7)}  ` +
+        `${String(s.backlog).padStart(7)}  ${s.load1.toFixed(2).padStart(5)}`,
     );
   }
-  const inMinute = (from, to) => samples.filter((s) => s.atS >= from * 60 && s.atS <= to * 60);
-  const first = median(inMinute(0, 1).map((s) => s.rssMb));
-  const last = median(inMinute(MINUTES - 1, MINUTES).map((s) => s.rssMb));
-  const secondHalf = samples.filter((s) => s.atS >= (MINUTES * 60) / 2);
+
+  // The second half, and its first and last 30 s, which the start and end figures are
+  // medians of.
+  const half = samples.filter((s) => s.atS >= seconds / 2);
+  const window = Math.min(30, seconds / 4);
+  const edge = (from, to, y) =>
+    median(
+      half
+        .filter((s) => s.atS >= from && s.atS <= to)
+        .map(y)
+        .filter(Number.isFinite),
+    );
+  const row = (label, y) => {
+    const start = edge(seconds / 2, seconds / 2 + window, y);
+    const end = edge(seconds - window, Number.POSITIVE_INFINITY, y);
+    return `  ${label.padEnd(18)} ${mb(start).padStart(8)} ${mb(end).padStart(8)} ${signed(perMinute(half, y)).padStart(8)}`;
+  };
   console.log(
-    `\nRSS median: first minute ${mb(first)} MB, last minute ${mb(last)} MB (${(last / first).toFixed(2)}x); ` +
-      `slope over the second half ${slopePerMinute(secondHalf).toFixed(2)} MB/min`,
+    `\nrate held: ${rate}/s. Second half (minutes ${MINUTES / 2}-${MINUTES}), medians of its first and last ${window} s:`,
   );
+  console.log(
+    `  ${'process'.padEnd(18)} ${'start MB'.padStart(8)} ${'end MB'.padStart(8)} ${'MB/min'.padStart(8)}`,
+  );
+  console.log(row('supervisor RSS', (s) => s.rssMb));
+  console.log(row('supervisor anon', (s) => s.anonMb));
+  console.log(row('supervisor heap', (s) => s.heapUsedMb));
+  console.log(row('supervisor heapTot', (s) => s.heapTotalMb));
+  console.log(row('supervisor extern', (s) => s.externalMb));
+  const roles = [...new Set(samples.flatMap((s) => Object.keys(s.children)))].sort();
+  for (const role of roles) console.log(row(role, (s) => s.children[role] ?? Number.NaN));
+
   const end = samples.at(-1);
-  const cap = { spans: CAPS.maxSpans, logs: CAPS.maxLogs, samples: CAPS.maxSamples };
-  for (const [labels, n] of Object.entries(end.stored)) {
-    const signal = signalOf(labels);
+  for (const signal of Object.keys(CAPS)) {
+    const full = samples.find((s) => s.stored[signal] >= CAPS[signal]);
     const dropped = Object.entries(end.dropped)
-      .filter(([l]) => signalOf(l) === signal)
-      .map(([l, v]) => `${l.match(/reason="([^"]+)"/)?.[1]} ${v}`)
+      .filter(([k]) => k.startsWith(`${signal} `))
+      .map(([k, v]) => `${k.split(' ')[1]} ${v}`)
       .join(', ');
-    console.log(`store ${signal}: ${n} of ${cap[signal]}; dropped ${dropped || '-'}`);
+    console.log(
+      `store ${signal}: ${end.stored[signal] ?? '-'} of ${CAPS[signal]} at the end; ` +
+        `${full ? `cap reached at ${Math.round(full.atS)} s` : 'cap never reached'}; dropped ${dropped || '-'}`,
+    );
   }
   const loads = samples.map((s) => s.load1);
   console.log(
-    `load average (1 min) during the soak: median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)} on ${os.cpus().length} cores`,
+    `load average (1 min) during the soak: median ${median(loads).toFixed(2)}, ` +
+      `max ${Math.max(...loads).toFixed(2)} on ${os.cpus().length} cores`,
   );
+}
+
+async function main() {
+  console.log(machine());
+  console.log(
+    `caps: maxSpans ${CAPS.spans}, maxLogs ${CAPS.logs}, maxSamples ${CAPS.samples}; ` +
+      `holds = no 5xx or errors, p99 < ${P99_BOUND_MS} ms, orders settled within ${SETTLE_SECONDS} s, ` +
+      `backlog growth under ${BACKLOG_GROWTH * 100}% of the orders placed`,
+  );
+  if (SNAPSHOTS !== undefined) mkdirSync(SNAPSHOTS, { recursive: true });
+  await startStorefront();
+  console.log(`storefront up; supervisor pid ${supervisor.pid}, data in ${dataDir}`);
+
+  const rate = RATE ?? (await ramp());
+  if (rate === undefined) throw new Error(`the storefront holds none of ${RAMP.join(', ')}/s here`);
+  console.log(
+    `\nsoak: ${rate}/s for ${MINUTES} min${RATE === undefined ? ' (the highest rate the ramp held)' : ''}`,
+  );
+
+  const seconds = MINUTES * 60;
+  const startedAt = Date.now();
+  let halfway = Promise.resolve();
+  const halfTimer = setTimeout(() => {
+    halfway = snapshot('half');
+  }, seconds * 500);
+  const { result: summary, readings } = await sampled(
+    () => runLoad(rate, seconds, SETTLE_SECONDS),
+    () => read(startedAt),
+    SAMPLE_MS,
+  );
+  clearTimeout(halfTimer);
+  await halfway;
+  // The settle time after the load is not part of the soak.
+  const samples = readings.filter((s) => s.atS <= seconds + SAMPLE_MS / 1000);
+  await snapshot('end');
+  report(rate, summary, backlogGrowth(readings, seconds), samples);
 }
 
 let failed = false;
