@@ -1,8 +1,10 @@
 // What the soak benchmark reads while the storefront runs: the memory of the supervisor and
 // of each process it started (from /proc), the supervisor's live heap (from the memory probe
-// preloaded into it), the telemetry store's counters and the queues' backlog (from
-// Prometheus pages), and the least-squares slope of a series.
+// preloaded into it), the telemetry store's counters (from its Prometheus page), the orders
+// not yet settled (from the orders service's database), and the least-squares slope of a
+// series.
 import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { processTree } from './proc.mjs';
 
 /** A field of /proc/<pid>/status in MB (VmRSS, RssAnon), NaN when the process is gone. */
@@ -31,12 +33,12 @@ function roleOf(pid) {
   return main ? main.split('/').at(-2) : args.slice(0, 3).join(' ');
 }
 
-/** RSS in MB of every process under the supervisor, by role (several of a role are summed). */
-export function childrenRssMb(supervisorPid) {
+/** RssAnon in MB of every process under the supervisor, by role (several of a role summed). */
+export function childrenAnonMb(supervisorPid) {
   const found = {};
   for (const pid of processTree(supervisorPid).slice(1)) {
     const role = roleOf(pid);
-    const rss = statusMb(pid, 'VmRSS');
+    const rss = statusMb(pid, 'RssAnon');
     if (role === undefined || Number.isNaN(rss)) continue;
     found[role] = (found[role] ?? 0) + rss;
   }
@@ -63,18 +65,14 @@ export async function page(url) {
 }
 
 /**
- * Messages the storefront has not finished yet, summed over the services that consume
- * (`sluice_messaging_consumer_lag`: ready, delayed and in flight, queue-wide). Each service
- * reports what it consumes and what it publishes to; a destination and group reported by
- * several services counts once.
+ * Orders the storefront has taken and not finished (status still `pending` in the orders
+ * service's own database): the whole pipeline's backlog, outbox, queue, payment and status
+ * update included. Read on a read-only connection; WAL lets it read beside the writer.
  */
-export async function backlog(servicePorts) {
-  const lags = {};
-  const pages = await Promise.all(
-    servicePorts.map((port) => page(`http://127.0.0.1:${port}/metrics`)),
-  );
-  for (const text of pages) Object.assign(lags, family(text, 'sluice_messaging_consumer_lag'));
-  return Object.values(lags).reduce((a, b) => a + b, 0);
+export function unsettledOrders(ordersDb) {
+  const db = new Database(ordersDb, { readonly: true, fileMustExist: true });
+  const count = db.prepare("SELECT COUNT(*) AS n FROM orders WHERE status = 'pending'");
+  return { count: () => count.get().n, close: () => db.close() };
 }
 
 /** The supervisor's process.memoryUsage() after a full GC, in MB; NaN fields when unreachable. */

@@ -7,13 +7,16 @@
 // preloaded, which reports its live heap (heapUsed after a full GC) and writes heap snapshots.
 //
 // A ramp of `sluice load` (--ramp-seconds at each rate, default 40) finds the highest rate
-// the storefront holds here: no 5xx or transport errors, p99 under P99_BOUND_MS, every order
-// settled within SETTLE_SECONDS of the end, and no growing backlog (the consumers' lag, read
-// from the services' /metrics every 2 s, rises by less than BACKLOG_GROWTH of the orders
-// placed). A 15 s step with a 30 s settle hid a backlog that grew for 10 minutes at 30/s.
+// the storefront holds here: no transport errors, 5xx under MAX_5XX of the requests, p50 and
+// p99 under their bounds, and no backlog: the orders still pending in the orders service's
+// database (read every 2 s) grow by less than BACKLOG_GROWTH of the orders placed, and
+// SETTLE_SECONDS after the end less than that are left. The server's count, not `sluice
+// load`'s: its settle polls each order through the gateway's per-user limit (20/s for each
+// of 4 users), so after a long run it reports as pending thousands of orders long settled.
 // Then `sluice load` runs at that rate (or --rate) for --minutes while, every 5 s, the
 // supervisor's VmRSS and RssAnon, its live heap, each child's VmRSS, the store's row and
-// drop counters (the supervisor's /metrics), the backlog and the load average are read.
+// drop counters (the supervisor's /metrics), the unsettled orders and the load average are
+// read; the live heap (a full GC in the supervisor) every HEAP_EVERY-th time only.
 // The verdict is the slope over the second half, once the store holds its caps.
 // --snapshots DIR writes a heap snapshot of the supervisor at the start of the second half
 // and at the end, for `node heap-diff.mjs A B`.
@@ -28,14 +31,14 @@ import { parseArgs } from 'node:util';
 import { machine, median } from './lib.mjs';
 import { waitForPort } from './ports.mjs';
 import {
-  backlog,
-  childrenRssMb,
+  childrenAnonMb,
   family,
   labelOf,
   liveHeapMb,
   page,
   slope,
   statusMb,
+  unsettledOrders,
 } from './soak-samples.mjs';
 
 const { values } = parseArgs({
@@ -59,14 +62,21 @@ const RAMP_SECONDS = positive('ramp-seconds');
 const BASE = positive('port-base');
 const SNAPSHOTS = values.snapshots === undefined ? undefined : resolve(values.snapshots);
 
-// Small enough that each fills within the first minutes at 20 arrivals/s (spans and samples
-// arrive at about 50/s, logs at about 6/s).
-const CAPS = { spans: 10_000, logs: 2_000, samples: 20_000 };
+// Small enough that each fills within the first 3 minutes at 10 arrivals/s (spans arrive at
+// about 35/s, samples at about 55/s, logs at about 10/s): the second half of a 10-minute
+// soak must run with every cap reached.
+const CAPS = { spans: 4_000, logs: 1_000, samples: 8_000 };
 const RAMP = [10, 15, 20, 25, 30, 40, 50, 60];
-const P99_BOUND_MS = 500;
+// On this shared machine (load average 15-20 on 2 cores) CPU contention alone puts the p99
+// near 500 ms at 10/s with a p50 under 20 ms; saturation shows as the p50 rising, the p99
+// reaching the gateway's timeouts (1-2 s) and the backlog growing.
+const P99_BOUND_MS = 1000;
+const P50_BOUND_MS = 100;
 const SETTLE_SECONDS = 10;
 const BACKLOG_GROWTH = 0.05;
 const SAMPLE_MS = 5_000;
+const HEAP_EVERY = 6;
+const MAX_5XX = 0.001;
 const PORTS = {
   services: BASE + 1, // BASE+1..BASE+7 for auth, catalog, ..., billing
   gateway: BASE + 80,
@@ -75,7 +85,6 @@ const PORTS = {
   store: BASE + 466,
   probe: BASE + 467,
 };
-const SERVICE_PORTS = Array.from({ length: 7 }, (_, i) => PORTS.services + i);
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const storefrontDir = join(repo, 'examples/storefront');
@@ -106,7 +115,8 @@ function soakConfig() {
     `store: { path: "${dataDir}/telemetry.db", port: ${PORTS.store}, maxSpans: ${CAPS.spans}, maxLogs: ${CAPS.logs}, maxSamples: ${CAPS.samples} }`,
   );
   for (const port of [3001, 8080, 9464, 9465, 9466]) {
-    if (new RegExp(`(?<!\\d)${port}(?!\\d)`).test(text)) throw new Error(`port ${port} left in the soak config`);
+    if (new RegExp(`(?<!\\d)${port}(?!\\d)`).test(text))
+      throw new Error(`port ${port} left in the soak config`);
   }
   const file = join(dataDir, 'sluice.yaml');
   writeFileSync(file, text);
@@ -160,6 +170,7 @@ async function stopStorefront() {
 // ---- load --------------------------------------------------------------------------------
 
 let current;
+let unsettled;
 
 function runLoad(rate, seconds, settleSeconds) {
   return new Promise((resolve, reject) => {
@@ -210,13 +221,16 @@ async function sampled(work, read, everyMs) {
   }
 }
 
-/** Why a run did not hold (empty when it held): errors, slow, orders unsettled, backlog. */
-function verdict(summary, growth) {
+/** Why a run did not hold (empty when it held): errors, slow, a backlog growing or left. */
+function verdict(summary, { growth, left }) {
   const s = summary.requests.byStatus;
   const reasons = [];
-  if (s['5xx'] > 0) reasons.push(`${s['5xx']} 5xx`);
+  if (s['5xx'] > MAX_5XX * summary.requests.total) reasons.push(`${s['5xx']} 5xx`);
   if (s.error > 0) reasons.push(`${s.error} errors`);
-  if (summary.orders.pending > 0) reasons.push(`${summary.orders.pending} orders unsettled`);
+  if (left > BACKLOG_GROWTH * Math.max(summary.orders.placed, 1)) {
+    reasons.push(`${left} orders unsettled ${SETTLE_SECONDS} s after the end`);
+  }
+  if (!(summary.latencyMs.p50 < P50_BOUND_MS)) reasons.push(`p50 ${summary.latencyMs.p50} ms`);
   if (!(summary.latencyMs.p99 < P99_BOUND_MS)) reasons.push(`p99 ${summary.latencyMs.p99} ms`);
   if (growth > BACKLOG_GROWTH * Math.max(summary.orders.placed, 1)) {
     reasons.push(`backlog grew by ${Math.round(growth)}`);
@@ -229,22 +243,30 @@ function describe(summary) {
   return (
     `${summary.requests.perSecond} req/s, 2xx ${s['2xx']} 4xx ${s['4xx']} 5xx ${s['5xx']} ` +
     `errors ${s.error}, p50 ${summary.latencyMs.p50} ms p99 ${summary.latencyMs.p99} ms, ` +
-    `orders ${summary.orders.placed} (fulfilled ${summary.orders.fulfilled}, ` +
-    `payment failed ${summary.orders.paymentFailed}, pending ${summary.orders.pending})`
+    `orders ${summary.orders.placed}`
   );
 }
 
-/** How much the backlog grew over a run: the fitted slope times the run's length. */
-function backlogGrowth(readings, seconds) {
+/**
+ * The backlog of a run: how much it grew while the load ran (the fitted slope times the
+ * run's length), its peak, and what was left when `sluice load` had settled.
+ */
+function backlogOf(readings, seconds) {
   const during = readings.filter((r) => r.atS <= seconds);
-  return (
-    slope(
-      during,
-      (r) => r.atS,
-      (r) => r.backlog,
-    ) * seconds
+  const fitted = slope(
+    during,
+    (r) => r.atS,
+    (r) => r.backlog,
   );
+  return {
+    growth: fitted * seconds,
+    peak: Math.max(...readings.map((r) => r.backlog)),
+    left: unsettled.count(),
+  };
 }
+
+const describeBacklog = (b) =>
+  `unsettled peak ${b.peak}, fitted growth ${b.growth.toFixed(0)}, left ${b.left}`;
 
 async function ramp() {
   let held;
@@ -254,15 +276,14 @@ async function ramp() {
       () => runLoad(rate, RAMP_SECONDS, SETTLE_SECONDS),
       async () => ({
         atS: (Date.now() - startedAt) / 1000,
-        backlog: await backlog(SERVICE_PORTS),
+        backlog: unsettled.count(),
       }),
       2_000,
     );
-    const growth = backlogGrowth(readings, RAMP_SECONDS);
-    const reasons = verdict(summary, growth);
-    const peak = Math.max(...readings.map((r) => r.backlog));
+    const backlog = backlogOf(readings, RAMP_SECONDS);
+    const reasons = verdict(summary, backlog);
     console.log(
-      `ramp ${rate}/s: ${describe(summary)}, backlog peak ${peak} (fitted growth ${growth.toFixed(0)})` +
+      `ramp ${rate}/s: ${describe(summary)}, ${describeBacklog(backlog)}` +
         (reasons.length ? `  -> not held: ${reasons.join(', ')}` : '  -> held'),
     );
     if (reasons.length) break;
@@ -273,11 +294,12 @@ async function ramp() {
 
 // ---- the soak ----------------------------------------------------------------------------
 
+let reads = 0;
+
 async function read(startedAt) {
-  const [metrics, heap, queued] = await Promise.all([
+  const [metrics, heap] = await Promise.all([
     page(`http://127.0.0.1:${PORTS.metrics}/metrics`),
-    liveHeapMb(PORTS.probe),
-    backlog(SERVICE_PORTS),
+    reads++ % HEAP_EVERY === 0 ? liveHeapMb(PORTS.probe) : {},
   ]);
   const bySignal = (name) =>
     Object.fromEntries(
@@ -291,10 +313,10 @@ async function read(startedAt) {
     rssMb: statusMb(supervisor.pid, 'VmRSS'),
     anonMb: statusMb(supervisor.pid, 'RssAnon'),
     ...heap,
-    children: childrenRssMb(supervisor.pid),
+    children: childrenAnonMb(supervisor.pid),
     stored: bySignal('sluice_telemetry_stored'),
     dropped: bySignal('sluice_telemetry_dropped_total'),
-    backlog: queued,
+    backlog: unsettled.count(),
     load1: os.loadavg()[0],
   };
 }
@@ -315,14 +337,15 @@ const mb = (n) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 const perMinute = (points, y) => slope(points, (p) => p.atS / 60, y);
 const signed = (n) => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(2)}` : '-');
 
-function report(rate, summary, growth, samples) {
+function report(rate, summary, backlog, samples) {
   const seconds = MINUTES * 60;
+  const reasons = verdict(summary, backlog);
   console.log(
-    `load: ${describe(summary)}, backlog fitted growth ${growth.toFixed(0)}` +
-      `${verdict(summary, growth).length ? `  -> not held: ${verdict(summary, growth).join(', ')}` : '  -> held'}`,
+    `load: ${describe(summary)}, ${describeBacklog(backlog)}` +
+      (reasons.length ? `  -> not held: ${reasons.join(', ')}` : '  -> held'),
   );
 
-  console.log('\n  min  RSS MB  anon MB  heap MB  spans  logs  samples  backlog  load1');
+  console.log('\n  min  RSS MB  anon MB  heap MB  spans  logs  samples  pending  load1');
   for (let minute = 0; minute <= MINUTES; minute++) {
     const s = samples.reduce((best, x) =>
       Math.abs(x.atS - minute * 60) < Math.abs(best.atS - minute * 60) ? x : best,
@@ -388,12 +411,13 @@ async function main() {
   console.log(machine());
   console.log(
     `caps: maxSpans ${CAPS.spans}, maxLogs ${CAPS.logs}, maxSamples ${CAPS.samples}; ` +
-      `holds = no 5xx or errors, p99 < ${P99_BOUND_MS} ms, orders settled within ${SETTLE_SECONDS} s, ` +
-      `backlog growth under ${BACKLOG_GROWTH * 100}% of the orders placed`,
+      `holds = no errors, 5xx under ${MAX_5XX * 100}%, p50 < ${P50_BOUND_MS} ms, p99 < ${P99_BOUND_MS} ms, ` +
+      `unsettled orders growing by and left after ${SETTLE_SECONDS} s under ${BACKLOG_GROWTH * 100}% of those placed`,
   );
   if (SNAPSHOTS !== undefined) mkdirSync(SNAPSHOTS, { recursive: true });
   await startStorefront();
   console.log(`storefront up; supervisor pid ${supervisor.pid}, data in ${dataDir}`);
+  unsettled = unsettledOrders(join(dataDir, 'orders.db'));
 
   const rate = RATE ?? (await ramp());
   if (rate === undefined) throw new Error(`the storefront holds none of ${RAMP.join(', ')}/s here`);
@@ -417,7 +441,7 @@ async function main() {
   // The settle time after the load is not part of the soak.
   const samples = readings.filter((s) => s.atS <= seconds + SAMPLE_MS / 1000);
   await snapshot('end');
-  report(rate, summary, backlogGrowth(readings, seconds), samples);
+  report(rate, summary, backlogOf(readings, seconds), samples);
 }
 
 let failed = false;
@@ -437,6 +461,7 @@ try {
   console.error(supervisorLog.split('\n').slice(-30).join('\n'));
 } finally {
   current?.kill('SIGTERM');
+  unsettled?.close();
   await stopStorefront();
   rmSync(dataDir, { recursive: true, force: true });
 }
