@@ -1,5 +1,19 @@
 import type { SchemaObject } from '../core/config/index.js';
-import { bulkhead } from '../core/config/schema-parts.js';
+import {
+  bulkhead,
+  closed,
+  count,
+  duration,
+  flag,
+  listen,
+  path,
+  percent,
+  rate,
+  size,
+  text,
+  textMap,
+  texts,
+} from '../core/config/schema-parts.js';
 import { JWT_ALGORITHMS } from './config.js';
 
 /**
@@ -8,15 +22,6 @@ import { JWT_ALGORITHMS } from './config.js';
  * accepts `2s` or a number of ms, `unit: size` `64kb` or bytes, `unit: rate` `20/s`,
  * `unit: percent` `50%` or a fraction.
  */
-const duration: SchemaObject = { unit: 'duration' };
-const size: SchemaObject = { unit: 'size' };
-const rate: SchemaObject = { unit: 'rate' };
-const percent: SchemaObject = { unit: 'percent' };
-const text: SchemaObject = { type: 'string', minLength: 1 };
-const texts: SchemaObject = { type: 'array', items: text };
-const textMap: SchemaObject = { type: 'object', additionalProperties: { type: 'string' } };
-const count: SchemaObject = { type: 'integer', minimum: 1 };
-const flag: SchemaObject = { type: 'boolean' };
 const httpUrl: SchemaObject = {
   type: 'string',
   pattern: '^https?://',
@@ -27,26 +32,9 @@ const redisUrl: SchemaObject = {
   pattern: '^rediss?://',
   expected: 'a URL such as redis://127.0.0.1:6379',
 };
-const listen: SchemaObject = {
-  type: ['string', 'integer'],
-  pattern: '^(\\S+:)?\\d{1,5}$',
-  minimum: 0,
-  maximum: 65535,
-  expected: 'a port or host:port such as 0.0.0.0:8080',
-};
-const path: SchemaObject = { type: 'string', pattern: '^/', expected: 'a path starting with /' };
 const method: SchemaObject = {
   enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
 };
-
-function closed(properties: Record<string, SchemaObject>, required?: string[]): SchemaObject {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    properties,
-    ...(required === undefined ? {} : { required }),
-  };
-}
 
 // Defaults as src/gateway/filters/resilience.ts and src/flow/gradient-limit.ts apply them.
 const resilience = closed({

@@ -5,6 +5,7 @@ import {
   count,
   duration,
   name,
+  path,
   percent,
   text,
 } from '../core/config/schema-parts.js';
@@ -106,7 +107,6 @@ const methods: SchemaObject = {
   minItems: 1,
   items: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', '*'] },
 };
-const path: SchemaObject = { type: 'string', pattern: '^/', expected: 'a path starting with /' };
 
 const rule = closed(
   {

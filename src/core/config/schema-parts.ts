@@ -7,6 +7,12 @@ export const percent: SchemaObject = { unit: 'percent' };
 export const text: SchemaObject = { type: 'string', minLength: 1 };
 export const texts: SchemaObject = { type: 'array', items: text };
 export const textMap: SchemaObject = { type: 'object', additionalProperties: { type: 'string' } };
+export const flag: SchemaObject = { type: 'boolean' };
+export const path: SchemaObject = {
+  type: 'string',
+  pattern: '^/',
+  expected: 'a path starting with /',
+};
 export const port: SchemaObject = { type: 'integer', minimum: 0, maximum: 65535 };
 export const count: SchemaObject = { type: 'integer', minimum: 1 };
 export const url: SchemaObject = {

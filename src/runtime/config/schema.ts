@@ -2,6 +2,7 @@ import {
   closed,
   count,
   duration,
+  flag,
   percent,
   port,
   text,
@@ -22,7 +23,7 @@ export const tracesSchema: SchemaObject = closed({
 
 /** `mesh`: a control plane run by the supervisor and a sidecar beside every instance. */
 export const meshSchema: SchemaObject = closed({
-  enabled: { type: 'boolean', default: true, description: 'On once `mesh` is declared.' },
+  enabled: { ...flag, default: true, description: 'On once `mesh` is declared.' },
   trustDomain: {
     type: 'string',
     pattern: '^[a-z0-9._-]{1,255}$',
@@ -74,7 +75,7 @@ export const sluiceSchema: SchemaObject = closed(
         port: { ...port, default: 9464, description: 'Prometheus /metrics, served by sluice up.' },
         path: { type: 'string', pattern: '^/', default: '/metrics' },
         enabled: {
-          type: 'boolean',
+          ...flag,
           default: true,
           description: 'On once `telemetry.metrics` is declared.',
         },
@@ -83,7 +84,7 @@ export const sluiceSchema: SchemaObject = closed(
       // The embedded telemetry store: an OTLP/HTTP receiver for every process the
       // supervisor runs, a scraper of their /metrics, SQLite kept within these caps.
       store: closed({
-        enabled: { type: 'boolean', default: true, description: 'false turns the store off.' },
+        enabled: { ...flag, default: true, description: 'false turns the store off.' },
         path: {
           ...text,
           default: 'data/telemetry.db',
@@ -114,7 +115,7 @@ export const sluiceSchema: SchemaObject = closed(
           enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
           default: 'info',
         },
-        pretty: { type: 'boolean' },
+        pretty: flag,
       }),
     }),
     control: closed({ port: { ...port, examples: [9470], description: 'The control API.' } }, [
