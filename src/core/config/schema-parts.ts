@@ -15,6 +15,8 @@ export const path: SchemaObject = {
 };
 export const port: SchemaObject = { type: 'integer', minimum: 0, maximum: 65535 };
 export const count: SchemaObject = { type: 'integer', minimum: 1 };
+/** A duration given in code, in ms (options in sluice.yaml take `unit: duration`). */
+export const milliseconds: SchemaObject = { type: 'number', minimum: 0 };
 export const url: SchemaObject = {
   type: 'string',
   pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://',
