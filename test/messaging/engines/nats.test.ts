@@ -302,7 +302,10 @@ it('rejects unknown options and an unreachable server with clear errors', async 
     openNatsDriver(url, { prefx: 'x' } as unknown as { prefix: string }),
     /nats driver options: prefx: unknown key "prefx"/,
   );
-  await assert.rejects(openNatsDriver(url, { prefix: 'has space' }), /nats driver options: prefix: expected 1-32 letters/);
+  await assert.rejects(
+    openNatsDriver(url, { prefix: 'has space' }),
+    /nats driver options: prefix: expected 1-32 letters/,
+  );
   // Port 1 on loopback: nothing listens there.
   await assert.rejects(openNatsDriver('nats://127.0.0.1:1', { prefix }), (e) =>
     isSluiceError(e, 'SLUICE_ENGINE_UNAVAILABLE'),
