@@ -14,7 +14,7 @@ import {
   textMap,
   texts,
 } from '../core/config/schema-parts.js';
-import { JWT_ALGORITHMS } from './config.js';
+import { HTTP_METHODS, JWT_ALGORITHMS } from './config.js';
 
 /**
  * The JSON Schema of the `gateway:` section of `sluice.yaml` (the shape of
@@ -32,9 +32,7 @@ const redisUrl: SchemaObject = {
   pattern: '^rediss?://',
   expected: 'a URL such as redis://127.0.0.1:6379',
 };
-const method: SchemaObject = {
-  enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-};
+const method: SchemaObject = { enum: [...HTTP_METHODS] };
 
 // Defaults as src/gateway/filters/resilience.ts and src/flow/gradient-limit.ts apply them.
 const resilience = closed({

@@ -102,11 +102,20 @@ export const upstreamPolicySchema: SchemaObject = closed({
   bulkhead,
 });
 
-const methods: SchemaObject = {
-  type: 'array',
-  minItems: 1,
-  items: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', '*'] },
-};
+/** The methods an authorization rule may name; `*` is any. */
+export const RULE_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  '*',
+] as const;
+
+const methods: SchemaObject = { type: 'array', minItems: 1, items: { enum: [...RULE_METHODS] } };
 
 const rule = closed(
   {

@@ -1,7 +1,7 @@
 import { problemsOf } from '../core/config/options.js';
 import { ConfigError, type ConfigProblem } from '../core/errors.js';
 import { parseDuration, parsePercent } from '../core/units.js';
-import { sidecarPolicySchema } from './policy-schema.js';
+import { type RULE_METHODS, sidecarPolicySchema } from './policy-schema.js';
 
 type Duration = string | number;
 type Percent = string | number;
@@ -41,7 +41,7 @@ export interface AuthorizationRuleConfig {
   name: string;
   from: string[];
   action: 'allow' | 'deny';
-  methods?: string[];
+  methods?: (typeof RULE_METHODS)[number][];
   path?: string;
   pathPrefix?: string;
 }

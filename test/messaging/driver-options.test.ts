@@ -85,6 +85,25 @@ describe('driver options: every driver checks them the same way, before connecti
     );
   });
 
+  it('gives every option a default, so a resolved option is never missing', async () => {
+    const schemas = await Promise.all(
+      ['nats', 'postgres', 'rabbitmq', 'redis', 'sqlite'].map(
+        async (driver) =>
+          [driver, await import(`../../src/messaging/drivers/${driver}/options.js`)] as const,
+      ),
+    );
+    for (const [driver, module] of schemas) {
+      const schema = Object.entries(module).find(([name]) =>
+        name.endsWith('OptionsSchema'),
+      )![1] as {
+        properties: Record<string, { default?: unknown }>;
+      };
+      for (const [key, option] of Object.entries(schema.properties)) {
+        assert.notEqual(option.default, undefined, `${driver} ${key}`);
+      }
+    }
+  });
+
   it('takes good options and fills in the defaults', async () => {
     const { resolveRabbitOptions } = await import(
       '../../src/messaging/drivers/rabbitmq/options.js'
