@@ -58,7 +58,7 @@ export function bulkhead(calls: string, extra: Record<string, SchemaObject> = {}
       count,
       closed(
         {
-          max: { ...count, description: 'Calls at once.' },
+          max: { ...count, examples: [50], description: 'Calls at once.' },
           queue: {
             type: 'integer',
             minimum: 0,
