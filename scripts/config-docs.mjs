@@ -45,15 +45,6 @@ function describeType(schema) {
     .join(' or ');
 }
 
-function bounds(schema) {
-  const parts = [];
-  if (schema.minimum !== undefined) parts.push(`≥ ${schema.minimum}`);
-  if (schema.maximum !== undefined) parts.push(`≤ ${schema.maximum}`);
-  if (schema.minLength > 1) parts.push(`at least ${schema.minLength} characters`);
-  if (schema.minItems !== undefined) parts.push(`at least ${schema.minItems} items`);
-  return parts.join(', ');
-}
-
 const cell = (text) => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 /** Every key below `schema` as [path, schema, required], depth first, in the schema's order. */
@@ -77,12 +68,10 @@ function hasKeys(schema) {
 }
 
 function row([path, schema, required]) {
-  const limits = bounds(schema);
-  const notes = [schema.description, limits && `(${limits})`].filter(Boolean).join(' ');
   const fallback = schema.default === undefined ? '' : `\`${JSON.stringify(schema.default)}\``;
   const example =
     schema.examples?.[0] === undefined ? '' : `\`${JSON.stringify(schema.examples[0])}\``;
-  return `| \`${path}\` | ${cell(describeType(schema))} | ${required ? 'yes' : ''} | ${cell(fallback)} | ${cell(example)} | ${cell(notes)} |`;
+  return `| \`${path}\` | ${cell(describeType(schema))} | ${required ? 'yes' : ''} | ${cell(fallback)} | ${cell(example)} | ${cell(schema.description)} |`;
 }
 
 // Read from the schema the validator uses, where a description is one written for the key

@@ -552,7 +552,7 @@ const gatewaySection = closed(
         },
         ['listen', 'token'],
       ),
-      description: 'The admin API: status, routes and reload.',
+      description: 'The admin API: routes, upstreams, breakers, limits, metrics and reload.',
     },
     trustedProxies: {
       ...texts,

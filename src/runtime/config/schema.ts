@@ -173,7 +173,8 @@ export const sluiceSchema: SchemaObject = closed(
     },
     control: {
       ...closed({ port: { ...port, examples: [9470], description: 'The control API.' } }, ['port']),
-      description: "The supervisor's control API on 127.0.0.1 (status, restarts, faults).",
+      description:
+        "The supervisor's control API on 127.0.0.1: the system's status, instance kills.",
     },
     // The web dashboard `sluice up` serves on 127.0.0.1; false turns it off.
     dashboard: {
