@@ -69,7 +69,7 @@ const SNAPSHOTS = values.snapshots === undefined ? undefined : resolve(values.sn
 // about 35/s, samples at about 55/s, logs at about 10/s): the second half of a 10-minute
 // soak must run with every cap reached.
 const CAPS = { spans: 4_000, logs: 1_000, samples: 8_000 };
-const RAMP = [10, 15, 20, 25, 30, 40, 50, 60];
+const RAMP = [10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120];
 // On this shared machine (load average 15-20 on 2 cores) CPU contention alone puts the p99
 // near 500 ms at 10/s with a p50 under 20 ms; saturation shows as the p50 rising, the p99
 // reaching the gateway's timeouts (1-2 s) and the backlog growing.
