@@ -146,18 +146,20 @@ export class Producer<T> {
     const target = this.#target;
     const name = target.kind === 'queue' ? target.queue : target.topic;
     const spans = startSend({ system: this.#core.driver.name, name }, records);
+    const labels = { driver: this.#core.driver.name, destination: name, group: '' };
     try {
       const outcomes = await this.#core.track(this.#enqueue(records, signal));
       spans.end();
       let stored = 0;
       for (const outcome of outcomes) if (outcome === 'stored') stored++;
-      if (stored > 0) {
-        const labels = { driver: this.#core.driver.name, destination: name, group: '' };
-        messagingCounters.published().inc(labels, stored);
+      if (stored > 0) messagingCounters.published().inc(labels, stored);
+      if (stored < outcomes.length) {
+        messagingCounters.publishDuplicates().inc(labels, outcomes.length - stored);
       }
       return outcomes;
     } catch (error) {
       spans.end(error);
+      messagingCounters.publishFailures().inc(labels, records.length);
       throw error;
     }
   }

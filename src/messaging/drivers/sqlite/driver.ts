@@ -20,10 +20,9 @@ import type {
   StreamRecord,
   Target,
 } from '../../driver.js';
-import { sourceName } from '../../driver.js';
+import { labelsOf, messagingCounters } from '../../metrics.js';
 import { positiveInt } from '../../validate.js';
 import { assembleDriver, storeParts } from '../assemble.js';
-import { deadLettersDropped } from './metrics.js';
 import { defaultMaxDeadLetters, type SqliteDriverOptions } from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
 import { prepareDatabase } from './schema.js';
@@ -169,7 +168,8 @@ class SqliteStore implements QueueParts, StreamParts {
     const dropped = await this.#writeLight(() =>
       this.#queues.deadLetter(address, receipt, error, Date.now(), this.#maxDeadLetters),
     );
-    if (dropped > 0) deadLettersDropped.inc({ source: sourceName(source) }, dropped);
+    if (dropped > 0)
+      messagingCounters.deadLettersDropped().inc(labelsOf('sqlite', source), dropped);
     this.#notify(address);
   }
 
