@@ -23,3 +23,9 @@ export const connectionMetrics = {
       labelNames: ['driver', 'connection'],
     }),
 };
+
+/** Starts both series of a connection at 0, so it shows (with no reconnect) from its creation. */
+export function declareConnection(labels: Record<Labels, string>): void {
+  connectionMetrics.connected().inc(labels, 0);
+  connectionMetrics.reconnects().inc(labels, 0);
+}

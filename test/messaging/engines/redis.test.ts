@@ -293,7 +293,11 @@ it('exports connection state and consumer lag under the names every driver uses'
     const command = { driver: 'redis', connection: 'command' };
     assert.ok((await metricValue('sluice_messaging_connected', command)) >= 1);
     const text = await metricsRegistry().metrics();
-    assert.match(text, /# TYPE sluice_messaging_reconnects_total counter/);
+    // From the connection's creation, before any reconnect.
+    assert.match(
+      text,
+      /^sluice_messaging_reconnects_total\{driver="redis",connection="command"\} \d+$/m,
+    );
   } finally {
     await broker.close();
   }

@@ -5,7 +5,7 @@ import { loadOptional } from '../../../core/optional.js';
 
 const purpose = 'the nats messaging driver';
 
-import { connectionMetrics } from '../metrics.js';
+import { connectionMetrics, declareConnection } from '../metrics.js';
 import { engineUnreachable } from '../unreachable.js';
 import type { ResolvedNatsOptions } from './options.js';
 
@@ -52,6 +52,7 @@ export async function openConnection(
   }
   const label = { driver: 'nats', connection: options.name };
   const connectionUp = connectionMetrics.connected();
+  declareConnection(label);
   let up = true;
   const listeners: ((up: boolean) => void)[] = [];
   connectionUp.set(label, 1);

@@ -1,4 +1,4 @@
-import { connectionMetrics } from '../metrics.js';
+import { connectionMetrics, declareConnection } from '../metrics.js';
 
 type Role = 'pool' | 'listener';
 
@@ -9,6 +9,7 @@ const labels = (schema: string, role: Role) => ({
 });
 
 export function setConnected(schema: string, role: Role, up: boolean): void {
+  declareConnection(labels(schema, role));
   connectionMetrics.connected().set(labels(schema, role), up ? 1 : 0);
 }
 

@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import { ClosedError, EngineUnavailableError } from '../../../core/errors.js';
 import { loadOptional } from '../../../core/optional.js';
-import { connectionMetrics } from '../metrics.js';
+import { connectionMetrics, declareConnection } from '../metrics.js';
 import { engineUnreachable } from '../unreachable.js';
 import type { ResolvedRabbitOptions } from './options.js';
 
@@ -41,6 +41,7 @@ export class Link {
     this.#url = url;
     this.#options = options;
     this.#label = { driver: 'rabbitmq', connection: options.connectionName };
+    declareConnection(this.#label);
   }
 
   static async open(url: string, options: ResolvedRabbitOptions): Promise<Link> {

@@ -1,7 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { EngineUnavailableError } from '../../../core/errors.js';
 import { loadOptional } from '../../../core/optional.js';
-import { connectionMetrics } from '../metrics.js';
+import { connectionMetrics, declareConnection } from '../metrics.js';
 
 export type ConnectionRole = 'command' | 'subscriber';
 
@@ -27,7 +27,7 @@ export class Tracked {
     onReconnect: () => void = () => {},
   ) {
     const label = { driver: 'redis', connection: role };
-    connectionMetrics.connected().inc(label, 0);
+    declareConnection(label);
     client.on('ready', () => {
       this.#ready = true;
       connectionMetrics.connected().inc(label);
