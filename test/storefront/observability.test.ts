@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { metricsRegistry } from '../../src/observe/index.js';
 import type { TelemetryQuery, TraceSummary } from '../../src/observe/store/index.js';
 import { freePorts } from '../../src/runtime/ports.js';
 import { waitFor } from '../support/wait-for.js';
@@ -17,6 +16,8 @@ const EXPECTED: Record<string, string[]> = {
   orders: [
     'process_cpu_seconds_total',
     'sluice_messaging_published_total',
+    'sluice_messaging_publish_duplicates_total',
+    'sluice_messaging_publish_failures_total',
     'sluice_messaging_depth',
     'sluice_messaging_consumer_lag',
     'sluice_messaging_oldest_age_seconds',
@@ -44,8 +45,12 @@ const EXPECTED: Record<string, string[]> = {
     'sluice_messaging_acked_total',
     'sluice_messaging_consumer_lag',
   ],
-  // The supervisor, with the gateway, in this process.
+  // The supervisor, with the gateway, in this process, read at its /metrics.
   sluice: [
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_seconds',
     'sluice_gateway_requests_total',
     'sluice_gateway_request_duration_seconds',
     'sluice_runtime_instances_ready',
@@ -136,7 +141,8 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
 
   test('every process exports its expected metric families, non-empty, and promtool accepts them', async () => {
     const read = async () => {
-      const texts: Record<string, string> = { sluice: await metricsRegistry().metrics() };
+      const supervisor = await fetch(storefront.system.metricsUrl!);
+      const texts: Record<string, string> = { sluice: await supervisor.text() };
       for (const instance of storefront.system.instances) {
         texts[instance.service] = await (await fetch(`${instance.url}/metrics`)).text();
       }
