@@ -217,20 +217,32 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
     );
   });
 
-  test('the store scrapes every process and keeps the merged log', async () => {
+  test('the store scrapes every process and sidecar, and keeps the merged log', async () => {
+    const { instances, sidecars } = storefront.system;
+    const targets = [...instances, ...sidecars];
+    assert.ok(sidecars.length > 0, 'the storefront runs in the mesh');
     const up = await waitFor(
-      'every instance scraped',
+      'every instance and sidecar scraped',
       async () => {
         const series = store.series({ name: 'up', from: 0, to: Date.now() + 1000 });
-        const services = new Set(
-          series.filter((s) => s.points.at(-1)![1] === 1).map((s) => s.labels.service),
-        );
-        return services.size === 7 ? series : undefined;
+        const healthy = series.filter((s) => s.points.at(-1)![1] === 1);
+        return healthy.length === targets.length ? series : undefined;
       },
       patiently,
     );
-    assert.equal(up.length, 7);
+    assert.deepEqual(
+      new Set(up.map((s) => s.labels.service)),
+      new Set(targets.map((t) => t.service)),
+    );
     assert.ok(store.metricNames().includes('sluice_gateway_requests_total'));
+    // Fulfillment calls payment through the mesh: its sidecar's metrics reach the store.
+    const meshed = store.series({
+      name: 'sluice_mesh_requests_total',
+      labels: { service: 'fulfillment-sidecar' },
+      from: 0,
+      to: Date.now() + 1000,
+    });
+    assert.ok(meshed.length > 0, 'the sidecar metrics are in the store');
     assert.ok(store.logs({ service: 'orders' }).records.length > 0);
     assert.ok(store.services().some((s) => s.name === 'payment' && s.spans > 0));
   });
