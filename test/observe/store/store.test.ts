@@ -122,11 +122,10 @@ describe('Prometheus text', () => {
 
   it("keeps a sample's own label that the target's replaces as exported_<name>", () => {
     // A sidecar's breaker state per upstream instance, scraped as instance 0 of its service.
-    const text = [
-      'sluice_mesh_breaker_state{upstream="payment",instance="payment-0"} 0',
-      'sluice_mesh_breaker_state{upstream="payment",instance="payment-1"} 2',
-      'same{instance="0"} 1',
-    ].join('\n');
+    const text = `sluice_mesh_breaker_state{upstream="payment",instance="payment-0"} 0
+sluice_mesh_breaker_state{upstream="payment",instance="payment-1"} 2
+same{instance="0"} 1
+`;
     const target = { service: 'orders-sidecar', instance: '0' };
     assert.deepEqual(
       parsePrometheusText(text, 42, target).map((s) => s.labels),
