@@ -55,6 +55,21 @@ export function toDelivery(
   };
 }
 
+/**
+ * The ack script's arguments for `receipts` (see lua-settle.ts): the entry ids of first
+ * deliveries with no key (receipt `<entry id>|1`) first, then the other receipts whole.
+ */
+export function ackArgs(base: string, consumer: string, receipts: readonly string[]): string[] {
+  const firsts: string[] = [];
+  const others: string[] = [];
+  for (const receipt of receipts) {
+    const bar = receipt.length - 2;
+    if (receipt.endsWith('|1') && receipt.indexOf('|') === bar) firsts.push(receipt.slice(0, bar));
+    else others.push(receipt);
+  }
+  return [base, consumer, String(firsts.length), ...firsts, ...others];
+}
+
 export function encodeHeaders(headers: Readonly<Record<string, string>>): string {
   for (const _ in headers) return JSON.stringify(headers);
   return '';
