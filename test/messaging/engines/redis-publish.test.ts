@@ -15,6 +15,7 @@ import {
   outcomesOf,
 } from '../../../src/messaging/drivers/redis/enqueue-args.js';
 import { Keys } from '../../../src/messaging/drivers/redis/keys.js';
+import { messageId } from '../../../src/messaging/drivers/redis/records.js';
 import { requireEngine } from '../../support/engines.js';
 
 await requireEngine('redis');
@@ -51,7 +52,7 @@ after(async () => {
 /** The ids in the stream of a box, oldest first. */
 async function streamIds(source: Source): Promise<string[]> {
   const entries = await admin.xrange(`${driver.keys.box(source)}:s`, '-', '+');
-  return entries.map(([, fields]) => fields[fields.indexOf('i') + 1]!);
+  return entries.map(([, fields]) => messageId(fields));
 }
 
 /** Publishes `first` alone, then every batch of `waiting` together in the next call. */
@@ -76,9 +77,9 @@ it('lays out runs of plain batches apart from batches that need checks', () => {
   ]);
   // biome-ignore format: one line per run or batch
   assert.deepEqual(args.slice(6), [
-    'h', 2, 3, 2, 1, 'a', '', '"a"', 'b', '{"traceparent":"t"}', '"b"', 'c', '', '"c"',
+    'h', 2, 3, 2, 1, '', '1:a"a"', '{"traceparent":"t"}', '1:b"b"', '', '1:c"c"',
     'f', 1, 'd', 1, '', '', '"d"', 0,
-    'p', 1, 1, 1, 'e', '"e"',
+    'p', 1, 1, 1, '1:e"e"',
   ]);
   assert.equal(
     new EnqueueHeads(new Keys('p:')).of({ kind: 'queue', queue: 'q' }, options).lane,

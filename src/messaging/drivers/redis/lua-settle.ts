@@ -91,8 +91,12 @@ local e = redis.call('XRANGE', b .. ':s', id, id)[1]
 if e then
   local f = e[2]
   local attempt = tonumber(tok) - tonumber(redis.call('HGET', b .. ':u', id) or '0')
-  local t = field(f, 't') or string.sub(id, 1, string.find(id, '-', 1, true) - 1)
-  local dead = fieldsOf(field(f, 'i'), field(f, 'k') or '', field(f, 'h') or '', field(f, 'b'), t)
+  -- The message's fields as stored (any format), with its publish time.
+  local dead = messageOf(f)
+  if not field(f, 't') then
+    dead[#dead + 1] = 't'
+    dead[#dead + 1] = string.sub(id, 1, string.find(id, '-', 1, true) - 1)
+  end
   for _, v in ipairs({'a', attempt, 'f', now, 'e', ARGV[4]}) do dead[#dead + 1] = v end
   redis.call('XADD', b .. ':x', 'MAXLEN', '~', ARGV[5], '*', unpack(dead))
 end
