@@ -15,13 +15,17 @@ import {
   outcomesOf,
 } from '../../../src/messaging/drivers/redis/enqueue-args.js';
 import { Keys } from '../../../src/messaging/drivers/redis/keys.js';
-import { messageId } from '../../../src/messaging/drivers/redis/records.js';
+import { messageId, packMessage } from '../../../src/messaging/drivers/redis/records.js';
 import { requireEngine } from '../../support/engines.js';
 
 await requireEngine('redis');
 
 // The publish path: runs of plain batches (no producer id to check, no key, no delay) are
 // stored by the enqueue script in one go when they fit, batch by batch when they do not.
+// They pack a message's id and body into one field (m); other publishes, and every entry an
+// earlier version stored, carry them apart (i and b): entries and dead letters in the
+// earlier format, as an upgrading user has them, are delivered, dead-lettered and replayed
+// with nothing lost.
 
 const url = 'redis://127.0.0.1:6379';
 const prefix = `sluice-test:pub-${process.pid}-${Date.now().toString(36)}:`;
@@ -35,6 +39,8 @@ const plain = (id: string, headers: Record<string, string> = {}): OutgoingRecord
   delayMs: 0,
 });
 const checked = (id: string): OutgoingRecord => ({ ...plain(id), dedupe: true });
+const message = (id: string, body: string): OutgoingRecord => ({ ...plain(id), body });
+const lease = { leaseMs: 10_000, orderByKey: false } as const;
 let admin: Redis;
 let driver: RedisDriver;
 
@@ -243,4 +249,102 @@ it('answers an empty publish without a call, and wakes consumers once per call',
   } finally {
     listener.disconnect();
   }
+});
+
+it('packs id and body into one value that any id and body come back from', async () => {
+  const source = { kind: 'queue', queue: 'packed' } as const;
+  const records = [
+    message('12:34', '5:{"a":1}'),
+    message('ünï-cødé-🍵', '"🍵 tea"'),
+    message('x', ''),
+    message('7', '7:7'),
+  ];
+  assert.equal(packMessage('12:34', 'b'), '5:12:34b');
+  await driver.enqueue(source, records, options);
+  const stream = `${driver.keys.box(source)}:s`;
+  const [first] = await admin.xrange(stream, '-', '+', 'COUNT', 1);
+  assert.deepEqual(first![1], ['m', '5:12:345:{"a":1}'], 'one field per plain message');
+  const { deliveries } = await driver.claim(source, { max: 10, ...lease });
+  assert.deepEqual(
+    deliveries.map((d) => [d.id, d.body]),
+    records.map((r) => [r.id, r.body]),
+  );
+});
+
+it('delivers, dead-letters and replays entries stored in the earlier format', async () => {
+  const source = { kind: 'queue', queue: 'upgrade' } as const;
+  const base = driver.keys.box(source);
+  const stream = `${base}:s`;
+  // As an earlier version left them: a stream with its group, entries with id and body
+  // apart (one with headers, one with key and publish time), and a dead letter.
+  await admin.xgroup('CREATE', stream, 'sluice', '0', 'MKSTREAM');
+  await admin.xadd(stream, '*', 'i', 'old-1', 'b', '"one"');
+  await admin.xadd(stream, '*', 'i', 'old-2', 'b', '"two"', 'h', '{"traceparent":"t"}');
+  await admin.xadd(stream, '*', 'i', 'old-3', 'b', '"three"', 'k', 'k1', 't', '1700000000000');
+  await admin.xadd(
+    `${base}:x`,
+    '*',
+    ...['i', 'old-dead', 'b', '"dead"', 'h', '{"x":"y"}', 't', '1600000000000'],
+    ...['a', '3', 'f', '1600000001000', 'e', 'boom'],
+  );
+  await driver.enqueue(source, [message('new-1', '"four"')], options);
+
+  const { deliveries } = await driver.claim(source, { max: 10, ...lease });
+  assert.deepEqual(
+    deliveries.map((d) => [d.id, d.body, d.headers, d.key]),
+    [
+      ['old-1', '"one"', {}, undefined],
+      ['old-2', '"two"', { traceparent: 't' }, undefined],
+      ['old-3', '"three"', {}, 'k1'],
+      ['new-1', '"four"', {}, undefined],
+    ],
+  );
+  assert.equal(deliveries[2]!.publishedAt, 1_700_000_000_000);
+
+  // One of each format dies; the earlier dead letter lists beside them.
+  await driver.deadLetter(source, deliveries[1]!.receipt, 'failed old');
+  await driver.deadLetter(source, deliveries[3]!.receipt, 'failed new');
+  const dead = await driver.listDeadLetters(source, 10);
+  assert.deepEqual(
+    dead.map((d) => [d.id, d.body, d.headers, d.attempt, d.error]),
+    [
+      ['old-dead', '"dead"', { x: 'y' }, 3, 'boom'],
+      ['old-2', '"two"', { traceparent: 't' }, 1, 'failed old'],
+      ['new-1', '"four"', {}, 1, 'failed new'],
+    ],
+  );
+  assert.equal(dead[0]!.publishedAt, 1_600_000_000_000);
+  assert.equal(dead[2]!.publishedAt, deliveries[3]!.publishedAt, 'publish time kept');
+
+  // Replayed by id, each comes back whole, as it was published.
+  assert.equal(await driver.replayDeadLetters(source, ['old-dead', 'new-1']), 2);
+  const again = await driver.claim(source, { max: 10, ...lease });
+  assert.deepEqual(
+    again.deliveries.map((d) => [d.id, d.body, d.headers, d.attempt, d.publishedAt]),
+    [
+      ['old-dead', '"dead"', { x: 'y' }, 1, 1_600_000_000_000],
+      ['new-1', '"four"', {}, 1, deliveries[3]!.publishedAt],
+    ],
+  );
+  const left = await admin.xrange(`${base}:x`, '-', '+');
+  assert.deepEqual(
+    left.map(([, fields]) => messageId(fields)),
+    ['old-2'],
+  );
+});
+
+it('reads a packed value that is not one as all body, with the entry id, rather than failing', async () => {
+  const source = { kind: 'queue', queue: 'odd' } as const;
+  const stream = `${driver.keys.box(source)}:s`;
+  await admin.xgroup('CREATE', stream, 'sluice', '0', 'MKSTREAM');
+  const short = await admin.xadd(stream, '*', 'm', '99:short');
+  const unnumbered = await admin.xadd(stream, '*', 'm', 'no length');
+  const { deliveries } = await driver.claim(source, { max: 10, ...lease });
+  assert.deepEqual(
+    deliveries.map((d) => [d.id, d.body]),
+    [
+      [short, '99:short'],
+      [unnumbered, 'no length'],
+    ],
+  );
 });
