@@ -61,7 +61,10 @@ async function streamIds(source: Source): Promise<string[]> {
   return entries.map(([, fields]) => messageId(fields));
 }
 
-/** Publishes `first` alone, then every batch of `waiting` together in the next call. */
+/**
+ * Publishes `first`, then every batch of `waiting`, all in one turn of the event loop: the
+ * driver gathers them into one call.
+ */
 async function inOneCall(
   target: Target,
   first: OutgoingRecord[],
@@ -243,9 +246,11 @@ it('answers an empty publish without a call, and wakes consumers once per call',
     listener.on('message', (channel: string) => heard.push(channel));
     await listener.subscribe(`${driver.keys.box(source)}:w`);
     await inOneCall(source, [plain('w0')], [[plain('w1')], [plain('w2')]]);
+    await driver.enqueue(source, [plain('w3')], options);
     // Published before the calls returned, so on the listener's socket before this reply.
     await listener.ping();
     assert.equal(heard.length, 2, 'one wake-up per call, not per message');
+    assert.deepEqual(await streamIds(source), ['w0', 'w1', 'w2', 'w3']);
   } finally {
     listener.disconnect();
   }

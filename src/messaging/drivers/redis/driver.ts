@@ -191,10 +191,17 @@ class RedisStore implements QueueParts, StreamParts {
     // One call in flight (the default): Redis runs a connection's calls one after another,
     // so more in flight would save a round trip at most, while splitting the waiting
     // publishes into smaller batches; and each script call has a fixed cost (a socket write
-    // and read here, the script's reads and its wake-up PUBLISH on the server) that a larger
-    // batch shares.
-    this.#groupCommit = new GroupCommit(async (head, batches) =>
-      outcomesOf(await scripts.enqueue.run(command, head.route, callArgs(head, batches)), batches),
+    // and read on both sides, the script's reads and its wake-up PUBLISH, which the
+    // consumers' connections read) that a larger batch shares. Gathering for one turn of the
+    // event loop keeps the batches whole: without it, the first publisher to go again after
+    // a call returns goes alone, and every other call carries one message.
+    this.#groupCommit = new GroupCommit(
+      async (head, batches) =>
+        outcomesOf(
+          await scripts.enqueue.run(command, head.route, callArgs(head, batches)),
+          batches,
+        ),
+      { gather: true },
     );
   }
 
