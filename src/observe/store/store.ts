@@ -7,7 +7,7 @@ import { defineCounter, defineGauge } from '../metrics.js';
 import { LEVEL_NUMBERS } from './levels.js';
 import type { LogInput, SampleInput } from './otlp-records.js';
 import { type QueryContext, StoreQueries } from './queries.js';
-import type { Signal, SpanRecord, StoreCaps, StoreStats } from './query.js';
+import type { AttributeValue, Signal, SpanRecord, StoreCaps, StoreStats } from './query.js';
 import { createSchema } from './schema.js';
 
 export const DEFAULT_STORE_CAPS: StoreCaps = {
@@ -48,6 +48,8 @@ export class TelemetryStore extends StoreQueries {
   readonly #droppedMetric;
   readonly #storedMetric;
   readonly #insertSpan: Database.Statement;
+  readonly #findParent: Database.Statement;
+  readonly #adoptChildren: Database.Statement;
   readonly #insertLink: Database.Statement;
   readonly #insertLog: Database.Statement;
   readonly #findSeries: Database.Statement;
@@ -95,8 +97,13 @@ export class TelemetryStore extends StoreQueries {
     });
     this.#insertSpan = db.prepare(
       `INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, start_ms, duration_ms,
-         error, route, attributes, record)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         error, route, attributes, record, kind, destination, parent_service)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#findParent = db.prepare('SELECT service FROM spans WHERE trace_id = ? AND span_id = ?');
+    this.#adoptChildren = db.prepare(
+      `UPDATE spans SET parent_service = ? WHERE trace_id = ? AND parent_span_id = ?
+         AND parent_service IS NULL`,
     );
     this.#insertLink = db.prepare(
       'INSERT INTO span_links (span_row, trace_id, linked_trace_id) VALUES (?, ?, ?)',
@@ -118,6 +125,12 @@ export class TelemetryStore extends StoreQueries {
     this.#db.transaction(() => {
       for (const span of spans) {
         const route = span.attributes['http.route'];
+        const parent =
+          span.parentSpanId === undefined
+            ? undefined
+            : (this.#findParent.get(span.traceId, span.parentSpanId) as
+                | { service: string }
+                | undefined);
         const { lastInsertRowid } = this.#insertSpan.run(
           span.traceId,
           span.spanId,
@@ -130,7 +143,12 @@ export class TelemetryStore extends StoreQueries {
           typeof route === 'string' ? route : null,
           JSON.stringify(span.attributes),
           JSON.stringify(span),
+          span.kind,
+          sqlValue(span.attributes['messaging.destination.name']),
+          parent?.service ?? null,
         );
+        // Children that came in before their parent learn its service now.
+        this.#adoptChildren.run(span.service, span.traceId, span.spanId);
         for (const link of span.links) {
           if (link.traceId !== span.traceId) {
             this.#insertLink.run(lastInsertRowid, span.traceId, link.traceId);
@@ -259,6 +277,13 @@ export class TelemetryStore extends StoreQueries {
   #publishCounts(): void {
     for (const signal of SIGNALS) this.#storedMetric.set({ signal }, this.#counts[signal]);
   }
+}
+
+/** An attribute as SQLite's `json_extract` would give it. */
+function sqlValue(value: AttributeValue | undefined): string | number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return Array.isArray(value) ? JSON.stringify(value) : value;
 }
 
 function sortedLabels(labels: Record<string, string>): Record<string, string> {
