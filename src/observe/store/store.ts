@@ -35,8 +35,9 @@ const SIGNALS: readonly Signal[] = ['spans', 'logs', 'samples'];
 
 /**
  * Spans, logs and metric samples in one SQLite file (WAL), kept within count and age caps:
- * each write past a cap removes the oldest rows, and `prune()` (called on a timer by the
- * owner) removes rows past the age cap. What is removed is counted, in `stats()` and in
+ * a write past a count cap removes the oldest rows in its own transaction, so the count
+ * never exceeds the cap, and `prune()` (called on a timer by the owner) removes rows past
+ * the age cap. What is removed is counted, in `stats()` and in
  * `sluice_telemetry_dropped_total`.
  */
 export class TelemetryStore extends StoreQueries {
@@ -55,6 +56,8 @@ export class TelemetryStore extends StoreQueries {
   readonly #findSeries: Database.Statement;
   readonly #insertSeries: Database.Statement;
   readonly #insertSample: Database.Statement;
+  readonly #dropLinks: Database.Statement;
+  readonly #dropSeries: Database.Statement;
 
   constructor(options: TelemetryStoreOptions) {
     const caps = { ...DEFAULT_STORE_CAPS, ...options.caps };
@@ -117,12 +120,18 @@ export class TelemetryStore extends StoreQueries {
     this.#insertSample = db.prepare(
       'INSERT INTO samples (series_id, time_ms, value) VALUES (?, ?, ?)',
     );
+    this.#dropLinks = db.prepare(
+      'DELETE FROM span_links WHERE span_row < (SELECT COALESCE(MIN(id), 9e18) FROM spans)',
+    );
+    this.#dropSeries = db.prepare(
+      'DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM samples WHERE series_id = series.id)',
+    );
     this.#publishCounts();
   }
 
   addSpans(spans: readonly SpanRecord[]): void {
     if (spans.length === 0) return;
-    this.#db.transaction(() => {
+    this.#write('spans', () => {
       for (const span of spans) {
         const route = span.attributes['http.route'];
         const parent =
@@ -155,13 +164,13 @@ export class TelemetryStore extends StoreQueries {
           }
         }
       }
-    })();
-    this.#added('spans', spans.length);
+      return spans.length;
+    });
   }
 
   addLogs(logs: readonly LogInput[]): void {
     if (logs.length === 0) return;
-    this.#db.transaction(() => {
+    this.#write('logs', () => {
       for (const log of logs) {
         this.#insertLog.run(
           log.timeMs,
@@ -174,22 +183,25 @@ export class TelemetryStore extends StoreQueries {
           JSON.stringify(log.attributes),
         );
       }
-    })();
-    this.#added('logs', logs.length);
+      return logs.length;
+    });
   }
 
+  /** Samples whose value is not a finite number (NaN, ±Inf) are left out. */
   addSamples(samples: readonly SampleInput[]): void {
     if (samples.length === 0) return;
-    this.#db.transaction(() => {
+    this.#write('samples', () => {
+      let rows = 0;
       for (const sample of samples) {
         if (!Number.isFinite(sample.value)) continue;
         const labels = JSON.stringify(sortedLabels(sample.labels));
         const found = this.#findSeries.get(sample.name, labels) as { id: number } | undefined;
         const seriesId = found?.id ?? this.#insertSeries.run(sample.name, labels).lastInsertRowid;
         this.#insertSample.run(seriesId, sample.timeMs, sample.value);
+        rows++;
       }
-    })();
-    this.#added('samples', samples.length);
+      return rows;
+    });
   }
 
   /** Removes what is past the age cap (and the count cap); returns the rows removed. */
@@ -200,9 +212,11 @@ export class TelemetryStore extends StoreQueries {
       const { table, time } = TABLE[signal];
       const { changes } = this.#db.prepare(`DELETE FROM ${table} WHERE ${time} < ?`).run(cutoff);
       this.#removed(signal, changes, 'age');
-      removed += changes + this.#enforceCount(signal);
+      const over = this.#deleteOldest(signal, this.#counts[signal] - this.#cap(signal));
+      this.#removed(signal, over, 'count');
+      if (changes + over > 0) this.#cleanUp(signal);
+      removed += changes + over;
     }
-    if (removed > 0) this.#cleanUp();
     return removed;
   }
 
@@ -227,27 +241,31 @@ export class TelemetryStore extends StoreQueries {
     if (this.#db.open) this.#db.close();
   }
 
-  #added(signal: Signal, rows: number): void {
+  /**
+   * Runs `insert` (which returns the rows it wrote) and removes the oldest rows past the
+   * count cap in the same transaction: a reader never sees more rows than the cap.
+   */
+  #write(signal: Signal, insert: () => number): void {
+    const { rows, over } = this.#db.transaction(() => {
+      const rows = insert();
+      const over = this.#deleteOldest(signal, this.#counts[signal] + rows - this.#cap(signal));
+      if (over > 0) this.#cleanUp(signal);
+      return { rows, over };
+    })();
     this.#counts[signal] += rows;
-    // Prune in steps of 1% past the cap, not on every write.
-    const cap = this.#cap(signal);
-    if (this.#counts[signal] > cap + Math.max(1, Math.floor(cap / 100))) {
-      if (this.#enforceCount(signal) > 0) this.#cleanUp();
-    }
+    this.#removed(signal, over, 'count');
     this.#publishCounts();
   }
 
-  #enforceCount(signal: Signal): number {
-    const excess = this.#counts[signal] - this.#cap(signal);
-    if (excess <= 0) return 0;
+  /** Deletes the `count` oldest rows of a signal (none when `count` is not positive). */
+  #deleteOldest(signal: Signal, count: number): number {
+    if (count <= 0) return 0;
     const { table, key } = TABLE[signal];
-    const { changes } = this.#db
+    return this.#db
       .prepare(
         `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} ORDER BY ${key} LIMIT ?)`,
       )
-      .run(excess);
-    this.#removed(signal, changes, 'count');
-    return changes;
+      .run(count).changes;
   }
 
   #removed(signal: Signal, rows: number, reason: 'count' | 'age'): void {
@@ -259,11 +277,9 @@ export class TelemetryStore extends StoreQueries {
   }
 
   /** Links of removed spans, and series without samples, go with them. */
-  #cleanUp(): void {
-    this.#db.exec(`
-      DELETE FROM span_links WHERE span_row < (SELECT COALESCE(MIN(id), 9e18) FROM spans);
-      DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM samples WHERE series_id = series.id);
-    `);
+  #cleanUp(signal: Signal): void {
+    if (signal === 'spans') this.#dropLinks.run();
+    if (signal === 'samples') this.#dropSeries.run();
   }
 
   #cap(signal: Signal): number {
