@@ -4,16 +4,20 @@ import type { EdgeTraffic, RouteTraffic, Traffic } from './query.js';
 /** Spans read for one answer at most: the newest first, so a busy store stays fast. */
 const MAX_SPANS = 50_000;
 
-/** service, route, kind, name, duration_ms, error, destination, parent_service */
-type SpanRow = [
+/**
+ * Spans alike for every figure below: service, route, kind, name, destination, parent
+ * service; then their count, errors, and durations (exact, `%.17g`, comma-separated).
+ */
+type SpanGroup = [
   string,
   string | null,
   string | null,
   string,
-  number,
-  number,
   string | null,
   string | null,
+  number,
+  number,
+  string,
 ];
 
 /**
@@ -24,22 +28,30 @@ type SpanRow = [
  */
 export function trafficSince(db: Database.Database, since: number, now: number): Traffic {
   // Spans written before the kind, destination and parent service had columns read them
-  // from the JSON and a join; the rest come from the covering index alone.
-  const rows = db
+  // from the JSON and a join; the rest come from the covering index alone. SQLite groups
+  // alike spans, newest group first: by its newest span, and that span's id (SQLite takes a
+  // bare column from the row of the only MAX), the order in which the spans would be met.
+  const groups = db
     .prepare(
-      `SELECT start_ms, id, service, route, kind, name, duration_ms, error, destination,
-         parent_service
-       FROM spans WHERE start_ms >= @since AND kind IS NOT NULL
-       UNION ALL
-       SELECT s.start_ms, s.id, s.service, s.route, json_extract(s.record, '$.kind'), s.name,
-         s.duration_ms, s.error, json_extract(s.attributes, '$."messaging.destination.name"'),
-         p.service
-       FROM spans s LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id
-       WHERE s.start_ms >= @since AND s.kind IS NULL
-       ORDER BY 1 DESC, 2 DESC LIMIT ${MAX_SPANS}`,
+      `SELECT service, route, kind, name, destination, parent_service, COUNT(*), SUM(error),
+         group_concat(printf('%.17g', duration_ms)), MAX(start_ms) AS last, id AS last_id
+       FROM (
+         SELECT start_ms, id, service, route, kind, name, duration_ms, error, destination,
+           parent_service
+         FROM spans WHERE start_ms >= @since AND kind IS NOT NULL
+         UNION ALL
+         SELECT s.start_ms, s.id, s.service, s.route, json_extract(s.record, '$.kind'), s.name,
+           s.duration_ms, s.error, json_extract(s.attributes, '$."messaging.destination.name"'),
+           p.service
+         FROM spans s
+         LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id
+         WHERE s.start_ms >= @since AND s.kind IS NULL
+         ORDER BY 1 DESC, 2 DESC LIMIT ${MAX_SPANS})
+       GROUP BY service, route, kind, name, destination, parent_service
+       ORDER BY last DESC, last_id DESC`,
     )
     .raw()
-    .all({ since }) as Array<[number, number, ...SpanRow]>;
+    .all({ since }) as SpanGroup[];
   const routes = new Map<string, Tally & { service: string; route: string }>();
   const edges = new Map<string, Tally & { from: string; to: string; via?: string }>();
   const tally = <T extends Tally>(map: Map<string, T>, key: string, make: () => T): T => {
@@ -50,14 +62,14 @@ export function trafficSince(db: Database.Database, since: number, now: number):
     }
     return entry;
   };
-  for (const [, , service, route, kind, name, durationMs, error, dest, parentService] of rows) {
-    const span = { durationMs, error };
+  for (const [service, route, kind, name, dest, parentService, count, errors, list] of groups) {
+    const spans = { count, errors, durations: list.split(',').map(Number) };
     const destination = dest ?? undefined;
     if (kind === 'server' || kind === 'consumer') {
       const key = route ?? name;
       add(
         tally(routes, `${service}\n${key}`, () => ({ ...empty(), service, route: key })),
-        span,
+        spans,
       );
     }
     if (kind === 'producer' && destination !== undefined) {
@@ -68,7 +80,7 @@ export function trafficSince(db: Database.Database, since: number, now: number):
           to: destination,
           via: 'queue',
         })),
-        span,
+        spans,
       );
     } else if (kind === 'consumer' && destination !== undefined) {
       add(
@@ -78,13 +90,13 @@ export function trafficSince(db: Database.Database, since: number, now: number):
           to: service,
           via: 'queue',
         })),
-        span,
+        spans,
       );
     } else if (parentService !== null && parentService !== service) {
       const from = parentService;
       add(
         tally(edges, `${from}\n${service}`, () => ({ ...empty(), from, to: service })),
-        span,
+        spans,
       );
     }
   }
@@ -115,10 +127,10 @@ function empty(): Tally {
   return { count: 0, errors: 0, durations: [] };
 }
 
-function add(tally: Tally, span: { durationMs: number; error: number }): void {
-  tally.count++;
-  tally.errors += span.error;
-  tally.durations.push(span.durationMs);
+function add(tally: Tally, spans: Tally): void {
+  tally.count += spans.count;
+  tally.errors += spans.errors;
+  for (const duration of spans.durations) tally.durations.push(duration);
 }
 
 function summarise(
