@@ -103,7 +103,8 @@ export const sluiceSchema: SchemaObject = closed(
         maxAge: {
           ...duration,
           default: '24h',
-          description: 'Older spans, logs and samples go, checked every 30 s: a record outlives it by 30 s at most.',
+          description:
+            'Older spans, logs and samples go, checked every 30 s: a record outlives it by 30 s at most.',
         },
         scrapeInterval: {
           ...duration,

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { type SpanRecord, TelemetryStore } from '../../../src/observe/store/index.js';
+import { span as fixtureSpan } from '../../dashboard/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'obs-queries-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,22 +19,12 @@ function span(
   startMs: number,
   more: Partial<SpanRecord> = {},
 ): SpanRecord {
-  return {
+  return fixtureSpan({
     traceId: trace.repeat(32).slice(0, 32),
     spanId: id.repeat(16).slice(0, 16),
-    service: 'orders',
-    name: `span ${id}`,
-    kind: 'server',
     startMs,
-    durationMs: 10,
-    status: 'unset',
-    attributes: {},
-    resource: {},
-    scope: 'test',
-    events: [],
-    links: [],
     ...more,
-  };
+  });
 }
 
 function memoryStore(): TelemetryStore {
@@ -72,7 +63,7 @@ describe('the trace search', () => {
     assert.deepEqual(ids(store.searchTraces({ since: NOW + 1 })), []);
     const [a] = store.searchTraces({ service: 'payment' });
     assert.equal(a?.rootService, 'orders', 'the root is the span without a parent');
-    assert.equal(a?.durationMs, 119_010);
+    assert.equal(a?.durationMs, 119_020);
     assert.deepEqual(a?.services, ['orders', 'payment']);
     store.close();
   });
@@ -112,7 +103,7 @@ describe('the traffic of the last minutes', () => {
       );
       assert.deepEqual(
         traffic.routes.map((r) => [r.service, r.route, r.count, r.p99Ms]),
-        [['payment', '/charge', 1, 10]],
+        [['payment', '/charge', 1, 20]],
       );
       store.close();
     }
