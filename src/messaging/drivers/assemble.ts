@@ -2,9 +2,9 @@ import { ClosedError, UnsupportedError } from '../../core/errors.js';
 import type { DriverCapabilities, DriverParts, MessagingDriver, StreamParts } from '../driver.js';
 
 /** The parameters of a MessagingDriver operation: each signature is stated once, in the SPI. */
-type Args<K extends keyof MessagingDriver> = MessagingDriver[K] extends (...args: infer A) => unknown
-  ? A
-  : never;
+type Args<K extends keyof MessagingDriver> = Parameters<
+  Extract<MessagingDriver[K], (...args: never) => unknown>
+>;
 
 /**
  * One driver from its parts. Every operation of a closed driver fails with SLUICE_CLOSED
