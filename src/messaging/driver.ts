@@ -160,6 +160,23 @@ export interface DriverCapabilities {
   readonly streamReadFromTime: boolean;
 }
 
+/**
+ * Every capability offered: a driver spreads this and states only what its engine lacks,
+ * so the differences between drivers read at a glance.
+ */
+export const everyCapability: DriverCapabilities = {
+  durable: true,
+  delay: true,
+  orderByKey: true,
+  dedupe: true,
+  overflow: ['reject', 'drop-oldest'],
+  topics: true,
+  deadLetterReplay: true,
+  streams: true,
+  streamRetention: ['count', 'age', 'bytes'],
+  streamReadFromTime: true,
+};
+
 export interface MessagingDriver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;

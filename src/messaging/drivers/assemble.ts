@@ -1,5 +1,12 @@
 import { ClosedError, UnsupportedError } from '../../core/errors.js';
-import type { DriverCapabilities, DriverParts, MessagingDriver, StreamParts } from '../driver.js';
+import type {
+  DeadLetterParts,
+  DriverCapabilities,
+  DriverParts,
+  MessagingDriver,
+  QueueParts,
+  StreamParts,
+} from '../driver.js';
 
 /** The parameters of a MessagingDriver operation: each signature is stated once, in the SPI. */
 type Args<K extends keyof MessagingDriver> = Parameters<
@@ -15,27 +22,18 @@ export function assembleDriver(parts: DriverParts): MessagingDriver {
   return new AssembledDriver(parts);
 }
 
-/** A store that does every operation under its MessagingDriver name. */
-export type DriverStore = Omit<MessagingDriver, 'name' | 'capabilities'>;
+/** A driver's store: its queue part, holding its dead-letter and stream parts. */
+export interface DriverStore extends QueueParts {
+  readonly capabilities: DriverCapabilities;
+  readonly deadLetters: DeadLetterParts;
+  readonly streams: StreamParts;
+  close(): Promise<void>;
+}
 
-/** The parts of a store that does queues, dead letters and streams itself. */
-export function storeParts(
-  name: string,
-  capabilities: DriverCapabilities,
-  store: DriverStore,
-): DriverParts {
-  return {
-    name,
-    capabilities,
-    queues: store,
-    deadLetters: {
-      list: (source, limit) => store.listDeadLetters(source, limit),
-      replay: (source, ids) => store.replayDeadLetters(source, ids),
-      purge: (source, ids) => store.purgeDeadLetters(source, ids),
-    },
-    streams: store,
-    close: () => store.close(),
-  };
+/** The parts of a store. */
+export function storeParts(name: string, store: DriverStore): DriverParts {
+  const { capabilities, deadLetters, streams } = store;
+  return { name, capabilities, queues: store, deadLetters, streams, close: () => store.close() };
 }
 
 /** Also a base class, for a driver with members of its own. */

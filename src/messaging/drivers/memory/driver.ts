@@ -1,3 +1,4 @@
+import { everyCapability } from '../../driver.js';
 import { AssembledDriver } from '../assemble.js';
 import { MemoryQueues } from './queues.js';
 import { MemoryStreams } from './streams.js';
@@ -8,18 +9,7 @@ export class MemoryDriver extends AssembledDriver {
     const queues = new MemoryQueues();
     super({
       name: 'memory',
-      capabilities: {
-        durable: false,
-        delay: true,
-        orderByKey: true,
-        dedupe: true,
-        overflow: ['reject', 'drop-oldest'],
-        topics: true,
-        deadLetterReplay: true,
-        streams: true,
-        streamRetention: ['count', 'age', 'bytes'],
-        streamReadFromTime: true,
-      },
+      capabilities: { ...everyCapability, durable: false },
       queues,
       deadLetters: queues.deadLetters,
       streams: new MemoryStreams(),

@@ -9,16 +9,15 @@ import type {
   EnqueueOutcome,
   MessagingDriver,
   OutgoingRecord,
-  QueueParts,
   QueueStats,
   ReleaseOptions,
   Source,
   StreamParts,
   Target,
 } from '../../driver.js';
-import { sourceName } from '../../driver.js';
+import { everyCapability, sourceName } from '../../driver.js';
 import { positiveInt } from '../../validate.js';
-import { assembleDriver } from '../assemble.js';
+import { assembleDriver, type DriverStore, storeParts } from '../assemble.js';
 import { deadLettersDropped } from './metrics.js';
 import { defaultMaxDeadLetters, type SqliteDriverOptions } from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
@@ -36,18 +35,11 @@ const dedupePurgeEveryMs = 1000;
  */
 export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): MessagingDriver {
   const store = new SqliteStore(path, options);
-  return assembleDriver({
-    name: 'sqlite',
-    capabilities: store.capabilities,
-    queues: store,
-    deadLetters: store.deadLetters,
-    streams: store.streams,
-    close: () => store.close(),
-  });
+  return assembleDriver(storeParts('sqlite', store));
 }
 
 /** Queues, topic groups, dead letters and streams in one SQLite file. */
-class SqliteStore implements QueueParts {
+class SqliteStore implements DriverStore {
   readonly capabilities: DriverCapabilities;
   readonly #db: Database.Database;
   readonly #writer: TransactionBatcher;
@@ -95,18 +87,7 @@ class SqliteStore implements QueueParts {
 
   constructor(path: string, options: SqliteDriverOptions) {
     const inMemory = path === ':memory:';
-    this.capabilities = {
-      durable: !inMemory,
-      delay: true,
-      orderByKey: true,
-      dedupe: true,
-      overflow: ['reject', 'drop-oldest'],
-      topics: true,
-      deadLetterReplay: true,
-      streams: true,
-      streamRetention: ['count', 'age', 'bytes'],
-      streamReadFromTime: true,
-    };
+    this.capabilities = { ...everyCapability, durable: !inMemory };
     this.#maxDeadLetters = positiveInt(
       'maxDeadLetters',
       options.maxDeadLetters,
