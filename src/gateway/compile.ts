@@ -222,16 +222,14 @@ export function compile(
       );
     });
     const shedding = config.shedding;
-    let shedder: Shedder | null = null;
-    if (shedding !== false) {
-      shedder = new Shedder({
-        maxInflight: shedding?.maxInflight ?? 10_000,
-        maxEventLoopDelayMs: ms(shedding?.maxEventLoopDelay, 500),
-        retryAfterMs: ms(shedding?.retryAfter, 1_000),
-      });
-      const s = shedder;
-      closers.push(() => s.close());
-    }
+    const shedder =
+      shedding === false
+        ? null
+        : new Shedder({
+            maxInflight: shedding?.maxInflight ?? 10_000,
+            maxEventLoopDelayMs: ms(shedding?.maxEventLoopDelay, 500),
+            retryAfterMs: ms(shedding?.retryAfter, 1_000),
+          });
     return {
       config,
       router,
