@@ -2,7 +2,8 @@ import { type Clock, systemClock } from './clock.js';
 import { InvalidArgumentError, TimeoutError } from './errors.js';
 import { anySignal, type CombinedSignal } from './signals.js';
 
-function checkTimeout(ms: number): void {
+/** Throws InvalidArgumentError unless `ms` is a finite number >= 0. */
+export function checkTimeout(ms: number): void {
   if (!(ms >= 0) || !Number.isFinite(ms)) {
     throw new InvalidArgumentError(`timeout must be a finite number of ms >= 0, got ${ms}`);
   }
