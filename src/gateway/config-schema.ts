@@ -1,6 +1,6 @@
 import type { SchemaObject } from '../core/config/index.js';
 import { bulkhead } from '../core/config/schema-parts.js';
-import { JWT_ALGORITHMS } from './config.js';
+import { FILTER_ORDER, JWT_ALGORITHMS } from './config.js';
 
 /**
  * The JSON Schema of the `gateway:` section of `sluice.yaml` (the shape of
@@ -181,16 +181,6 @@ const cache: SchemaObject = {
 };
 
 const authMode = ['none', 'jwt', 'apiKey'];
-const filterNames = [
-  'tracing',
-  'cors',
-  'auth',
-  'rateLimit',
-  'shaping',
-  'headers',
-  'cache',
-  'resilience',
-];
 
 const route = closed(
   {
@@ -259,9 +249,9 @@ const route = closed(
     methodOverride: flag,
     filters: {
       type: 'array',
-      items: { enum: filterNames },
+      items: { enum: [...FILTER_ORDER] },
       uniqueItems: true,
-      default: filterNames,
+      default: [...FILTER_ORDER],
       description: 'The filters run, in this order.',
     },
   },
