@@ -159,17 +159,8 @@ export class MemoryQueues implements QueueParts {
     const entry = leased(box, receipt);
     if (entry === undefined) return;
     box.messages.delete(entry.seq);
-    const { id, key, headers, body } = entry.record;
-    box.dead.push({
-      id,
-      key,
-      headers,
-      body,
-      attempt: entry.attempt,
-      publishedAt: entry.publishedAt,
-      failedAt: Date.now(),
-      error,
-    });
+    const { receipt: _, ...delivered } = toDelivery(entry);
+    box.dead.push({ ...delivered, failedAt: Date.now(), error });
     if (box.dead.length > maxDeadLetters) box.dead.shift();
     notify(box);
   }

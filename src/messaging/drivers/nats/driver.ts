@@ -96,51 +96,37 @@ class NatsStore implements DriverStore {
   #closed = false;
 
   readonly deadLetters: DeadLetterParts = {
-    list: async (source, limit) => {
-      this.#connected();
-      return this.#dead.list(await this.#topology.deadLetters(source), limit);
-    },
-    replay: async (source, ids) => {
-      this.#connected();
-      await this.#topology.source(source);
-      const stream = await this.#topology.deadLetters(source);
-      const target =
-        source.kind === 'queue'
-          ? { subject: this.#names.queue(source.queue).subject }
-          : { subject: this.#names.topic(source.topic).replaySubject, group: source.group };
-      const replayed = await this.#dead.replay(stream, ids, target);
-      if (replayed > 0) this.#wakes.send(this.#names.source(source).wake);
-      return replayed;
-    },
-    purge: async (source, ids) => {
-      this.#connected();
-      return this.#dead.purge(await this.#topology.deadLetters(source), ids);
-    },
+    list: (source, limit) =>
+      this.#whenUp(async () => this.#dead.list(await this.#topology.deadLetters(source), limit)),
+    replay: (source, ids) =>
+      this.#whenUp(async () => {
+        await this.#topology.source(source);
+        const stream = await this.#topology.deadLetters(source);
+        const target =
+          source.kind === 'queue'
+            ? { subject: this.#names.queue(source.queue).subject }
+            : { subject: this.#names.topic(source.topic).replaySubject, group: source.group };
+        const replayed = await this.#dead.replay(stream, ids, target);
+        if (replayed > 0) this.#wakes.send(this.#names.source(source).wake);
+        return replayed;
+      }),
+    purge: (source, ids) =>
+      this.#whenUp(async () => this.#dead.purge(await this.#topology.deadLetters(source), ids)),
   };
 
   readonly streams: StreamParts = {
-    append: async (stream, records, retention) => {
-      this.#connected();
-      const offsets = await this.#logs.append(stream, records, retention);
-      this.#wakes.send(this.#names.log(stream).wake);
-      return offsets;
-    },
-    read: async (stream, fromOffset, limit) => {
-      this.#connected();
-      return this.#logs.read(stream, fromOffset, limit);
-    },
-    resolvePosition: async (stream, position) => {
-      this.#connected();
-      return this.#logs.resolve(stream, position);
-    },
-    commitOffset: async (stream, group, offset) => {
-      this.#connected();
-      await this.#logs.commit(stream, group, offset);
-    },
-    committedOffset: async (stream, group) => {
-      this.#connected();
-      return this.#logs.committed(stream, group);
-    },
+    append: (stream, records, retention) =>
+      this.#whenUp(async () => {
+        const offsets = await this.#logs.append(stream, records, retention);
+        this.#wakes.send(this.#names.log(stream).wake);
+        return offsets;
+      }),
+    read: (stream, fromOffset, limit) =>
+      this.#whenUp(() => this.#logs.read(stream, fromOffset, limit)),
+    resolvePosition: (stream, position) => this.#whenUp(() => this.#logs.resolve(stream, position)),
+    commitOffset: (stream, group, offset) =>
+      this.#whenUp(() => this.#logs.commit(stream, group, offset)),
+    committedOffset: (stream, group) => this.#whenUp(() => this.#logs.committed(stream, group)),
     onAppend: (stream, listener) => this.#wakes.on(this.#names.log(stream).wake, listener),
   };
 
@@ -437,6 +423,12 @@ class NatsStore implements DriverStore {
   /** The server's limit on headers plus body, from its INFO (read again after a reconnect). */
   get #maxPayload(): number {
     return this.#c.nc.info?.max_payload ?? defaultMaxPayload;
+  }
+
+  /** Runs `work`, which needs the server: it fails fast while the server is unreachable. */
+  async #whenUp<R>(work: () => Promise<R>): Promise<R> {
+    this.#connected();
+    return work();
   }
 
   /** Calls that need the server fail fast while it is unreachable. */
