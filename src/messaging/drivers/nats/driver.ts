@@ -153,22 +153,15 @@ class NatsStore implements DriverStore {
     // A no_wait pull answers in milliseconds; one unanswered this long was lost.
     this.#puller = new Puller(nc, Math.min(options.timeoutMs, 2000));
     this.#leases = new LeaseTable((held) => this.#lapse(held));
-    this.#dead = new DeadLetterStore(
+    const access = {
       js,
       jsm,
-      this.#puller,
-      options.timeoutMs,
-      () => this.#maxPayload,
-    );
-    this.#logs = new Logs(
-      js,
-      jsm,
-      this.#puller,
-      this.#names,
-      this.#topology,
-      options.timeoutMs,
-      () => this.#maxPayload,
-    );
+      puller: this.#puller,
+      timeoutMs: options.timeoutMs,
+      maxPayload: () => this.#maxPayload,
+    };
+    this.#dead = new DeadLetterStore(access);
+    this.#logs = new Logs(access, this.#names, this.#topology);
     this.#wakes = new Wakes(nc);
     this.#acksSeen = new AcksSeen(nc, Math.min(options.timeoutMs, 1000));
     this.#pubAcks = new PubAcks(nc, options.timeoutMs);
