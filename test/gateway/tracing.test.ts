@@ -43,6 +43,25 @@ describe('gateway tracing', () => {
     assert.equal(span.attributes['http.response.status_code'], 200);
   });
 
+  it('passes an unsampled caller trace on unsampled, with its tracestate', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const parent = `00-${traceId}-b7ad6b7169203331-00`;
+    const reply = await call(`${gw.url}/quiet`, {
+      headers: { traceparent: parent, tracestate: 'vendor=opaque,other=1' },
+    });
+    const seen = reply.json() as { headers: Record<string, string> };
+    assert.match(seen.headers.traceparent!, new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+    assert.notEqual(seen.headers.traceparent, parent, 'a span of its own, though not recorded');
+    assert.equal(seen.headers.tracestate, 'vendor=opaque,other=1');
+    await tracing.forceFlush();
+    const spanId = seen.headers.traceparent!.split('-')[2];
+    assert.equal(
+      exporter.getFinishedSpans().some((s) => s.spanContext().spanId === spanId),
+      false,
+      'nothing exported for an unsampled trace',
+    );
+  });
+
   it('starts a new trace for a caller that sent none, and passes it upstream', async () => {
     const reply = await call(`${gw.url}/fresh`);
     const seen = reply.json() as { headers: Record<string, string> };

@@ -8,7 +8,7 @@ import {
 } from '@opentelemetry/api';
 // The lean module only: the observe index loads the OpenTelemetry SDK, which a process that
 // never sets up tracing (a sidecar, most often) need not carry.
-import { extractContext, injectContext } from '../../observe/propagation.js';
+import { extractContext, injectSpanContext } from '../../observe/propagation.js';
 import type { Filter, GatewayContext, GatewayRequest, GatewayResponse } from '../types.js';
 
 export interface SpanFilterOptions {
@@ -35,7 +35,7 @@ export function spanFilter(options: SpanFilterOptions): Filter {
       { kind: options.kind, attributes: options.attributes(request, context) },
       parent,
     );
-    injectContext(request.headers as Record<string, string>, trace.setSpan(parent, span));
+    injectSpanContext(request.headers as Record<string, string>, span.spanContext());
     const failed = (error: unknown): never => {
       const message = error instanceof Error ? error.message : String(error);
       span.recordException(error instanceof Error ? error : message);
