@@ -1,4 +1,12 @@
-import { context, propagation, type Tracer, trace } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type SpanContext,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -8,11 +16,14 @@ import {
   BatchSpanProcessor,
   NodeTracerProvider,
   ParentBasedSampler,
+  RandomIdGenerator,
+  SamplingDecision,
   type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { InvalidArgumentError } from '../core/errors.js';
+import { type RootSampling, setRootSampling } from './root-sampling.js';
 
 export interface TracingOptions {
   serviceName: string;
@@ -65,6 +76,7 @@ export function setupTracing(options: TracingOptions): Tracing {
     );
   }
   const exporter = options.exporter ?? new OTLPTraceExporter(exporterConfig(options.otlpUrl));
+  const { sampling, idGenerator, root } = rootDecisions(ratio);
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName,
@@ -72,7 +84,8 @@ export function setupTracing(options: TracingOptions): Tracing {
         ? {}
         : { [ATTR_SERVICE_VERSION]: options.serviceVersion }),
     }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+    sampler: new ParentBasedSampler({ root }),
+    idGenerator,
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
   // With no contextManager given, register() installs the AsyncLocalStorage one; null, none.
@@ -81,6 +94,7 @@ export function setupTracing(options: TracingOptions): Tracing {
     ...(options.activeContext === false ? { contextManager: null } : {}),
   });
   active = true;
+  setRootSampling(sampling);
   let stopped: Promise<void> | undefined;
   return {
     tracer: provider.getTracer(TRACER_NAME),
@@ -90,11 +104,46 @@ export function setupTracing(options: TracingOptions): Tracing {
         trace.disable();
         context.disable();
         propagation.disable();
+        setRootSampling(undefined);
         active = false;
       });
       return stopped;
     },
   };
+}
+
+/**
+ * The root sampler and the ids of the provider, shared with hops that decide a new trace
+ * before making its span (`RootSampling`): the trace id a hop decided on is the one the
+ * provider's next root span takes, so its sampler decides the same again.
+ */
+function rootDecisions(ratio: number): {
+  sampling: RootSampling;
+  idGenerator: RandomIdGenerator;
+  root: TraceIdRatioBasedSampler;
+} {
+  const ids = new RandomIdGenerator();
+  const root = new TraceIdRatioBasedSampler(ratio);
+  let decided: string | undefined;
+  const idGenerator: RandomIdGenerator = {
+    generateTraceId: () => {
+      const traceId = decided ?? ids.generateTraceId();
+      decided = undefined;
+      return traceId;
+    },
+    generateSpanId: () => ids.generateSpanId(),
+  };
+  const sampling: RootSampling = {
+    unrecordedRoot: (): SpanContext | undefined => {
+      const traceId = ids.generateTraceId();
+      if (root.shouldSample(ROOT_CONTEXT, traceId).decision !== SamplingDecision.NOT_RECORD) {
+        decided = traceId;
+        return undefined;
+      }
+      return { traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE };
+    },
+  };
+  return { sampling, idGenerator, root };
 }
 
 /** A tracer from the global provider; a no-op tracer until `setupTracing` runs. */

@@ -75,3 +75,61 @@ describe('gateway tracing', () => {
     assert.equal(span.parentSpanContext, undefined, 'a root span');
   });
 });
+
+describe('gateway tracing, sampling new traces', () => {
+  const exporter = new InMemorySpanExporter();
+  let tracing: Tracing;
+  let upstream: TestUpstream;
+  let gw: Gateway;
+
+  before(async () => {
+    tracing = setupTracing({ serviceName: 'gateway-test', exporter, sampleRatio: 0.5 });
+    upstream = await startUpstream();
+    gw = await Gateway.start({
+      listen: 0,
+      metrics: false,
+      routes: [{ name: 'sampled', path: '/*', upstream: upstream.url }],
+    });
+  });
+
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+    await tracing.shutdown();
+  });
+
+  it('passes on the trace of every request, and exports exactly the sampled ones', async () => {
+    const forwarded: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const reply = await call(`${gw.url}/r${i}`);
+      forwarded.push((reply.json() as { headers: Record<string, string> }).headers.traceparent!);
+    }
+    await tracing.forceFlush();
+    const exported = new Map(
+      exporter.getFinishedSpans().map((s) => [s.spanContext().spanId, s.spanContext()]),
+    );
+    const traces = new Set<string>();
+    let sampled = 0;
+    for (const traceparent of forwarded) {
+      const [version, traceId, spanId, flags] = traceparent.split('-');
+      assert.equal(version, '00');
+      assert.match(`${traceId}-${spanId}`, /^[0-9a-f]{32}-[0-9a-f]{16}$/);
+      traces.add(traceId!);
+      const span = exported.get(spanId!);
+      if (flags === '01') {
+        sampled++;
+        assert.equal(
+          span?.traceId,
+          traceId,
+          'a sampled request is exported in the trace it passed on',
+        );
+      } else {
+        assert.equal(flags, '00');
+        assert.equal(span, undefined, 'an unsampled request exports nothing');
+      }
+    }
+    assert.equal(traces.size, forwarded.length, 'each request starts a trace of its own');
+    assert.equal(exported.size, sampled);
+    assert.ok(sampled > 0 && sampled < forwarded.length, `${sampled} of 60 sampled at 50 %`);
+  });
+});
