@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   context,
   propagation,
@@ -8,22 +9,16 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-// Processor and samplers come through sdk-trace-node so that they are the same copy of
-// the SDK as the provider, whatever versions the installation ended up with.
-import {
-  BatchSpanProcessor,
-  NodeTracerProvider,
-  ParentBasedSampler,
-  RandomIdGenerator,
-  SamplingDecision,
-  type SpanExporter,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { InvalidArgumentError } from '../core/errors.js';
 import { type RootSampling, setRootSampling } from './root-sampling.js';
+
+// The SDK, its exporter and resources are loaded when tracing is set up, not when this
+// module is: they are most of what `sluice/gateway` would load otherwise, and a process that
+// never traces need not pay for them. Their packages are CommonJS, which an ES import loads
+// too, so requiring them yields the very same modules.
+const require = createRequire(import.meta.url);
+type Sdk = typeof import('@opentelemetry/sdk-trace-node');
 
 export interface TracingOptions {
   serviceName: string;
@@ -75,18 +70,24 @@ export function setupTracing(options: TracingOptions): Tracing {
       'Tracing is already set up; shut it down before setting it up again',
     );
   }
-  const exporter = options.exporter ?? new OTLPTraceExporter(exporterConfig(options.otlpUrl));
-  const { sampling, idGenerator, root } = rootDecisions(ratio);
-  const provider = new NodeTracerProvider({
+  const exporter = options.exporter ?? otlpExporter(options.otlpUrl);
+  // Processor and samplers come through sdk-trace-node so that they are the same copy of
+  // the SDK as the provider, whatever versions the installation ended up with.
+  const sdk = require('@opentelemetry/sdk-trace-node') as Sdk;
+  const { resourceFromAttributes } = require('@opentelemetry/resources') as Resources;
+  const { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } =
+    require('@opentelemetry/semantic-conventions') as Conventions;
+  const { sampling, idGenerator, root } = rootDecisions(sdk, ratio);
+  const provider = new sdk.NodeTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName,
       ...(options.serviceVersion === undefined
         ? {}
         : { [ATTR_SERVICE_VERSION]: options.serviceVersion }),
     }),
-    sampler: new ParentBasedSampler({ root }),
+    sampler: new sdk.ParentBasedSampler({ root }),
     idGenerator,
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
   });
   // With no contextManager given, register() installs the AsyncLocalStorage one; null, none.
   provider.register({
@@ -117,15 +118,18 @@ export function setupTracing(options: TracingOptions): Tracing {
  * before making its span (`RootSampling`): the trace id a hop decided on is the one the
  * provider's next root span takes, so its sampler decides the same again.
  */
-function rootDecisions(ratio: number): {
+function rootDecisions(
+  sdk: Sdk,
+  ratio: number,
+): {
   sampling: RootSampling;
-  idGenerator: RandomIdGenerator;
-  root: TraceIdRatioBasedSampler;
+  idGenerator: InstanceType<Sdk['RandomIdGenerator']>;
+  root: InstanceType<Sdk['TraceIdRatioBasedSampler']>;
 } {
-  const ids = new RandomIdGenerator();
-  const root = new TraceIdRatioBasedSampler(ratio);
+  const ids = new sdk.RandomIdGenerator();
+  const root = new sdk.TraceIdRatioBasedSampler(ratio);
   let decided: string | undefined;
-  const idGenerator: RandomIdGenerator = {
+  const idGenerator = {
     generateTraceId: () => {
       const traceId = decided ?? ids.generateTraceId();
       decided = undefined;
@@ -136,7 +140,7 @@ function rootDecisions(ratio: number): {
   const sampling: RootSampling = {
     unrecordedRoot: (): SpanContext | undefined => {
       const traceId = ids.generateTraceId();
-      if (root.shouldSample(ROOT_CONTEXT, traceId).decision !== SamplingDecision.NOT_RECORD) {
+      if (root.shouldSample(ROOT_CONTEXT, traceId).decision !== sdk.SamplingDecision.NOT_RECORD) {
         decided = traceId;
         return undefined;
       }
@@ -149,6 +153,16 @@ function rootDecisions(ratio: number): {
 /** A tracer from the global provider; a no-op tracer until `setupTracing` runs. */
 export function getTracer(name: string = TRACER_NAME, version?: string): Tracer {
   return trace.getTracer(name, version);
+}
+
+type Resources = typeof import('@opentelemetry/resources');
+type Conventions = typeof import('@opentelemetry/semantic-conventions');
+type Exporters = typeof import('@opentelemetry/exporter-trace-otlp-http');
+
+function otlpExporter(otlpUrl: string | undefined): SpanExporter {
+  const config = exporterConfig(otlpUrl);
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as Exporters;
+  return new OTLPTraceExporter(config);
 }
 
 function exporterConfig(otlpUrl: string | undefined): { url?: string } {
