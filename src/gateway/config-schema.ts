@@ -433,7 +433,8 @@ const gatewaySection = closed(
           forwardClaims: {
             ...textMap,
             examples: [{ sub: 'x-user-id' }],
-            description: 'Claims sent upstream: claim name to header name.',
+            description:
+              'Claims sent upstream: claim name to header name. A value outside ASCII goes percent-encoded (UTF-8); one with a control character is not sent.',
           },
           jwksCooldown: {
             ...duration,
