@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import {
   context,
+  type ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type SpanContext,
@@ -95,7 +96,10 @@ export function setupTracing(options: TracingOptions): Tracing {
     ...(options.activeContext === false ? { contextManager: null } : {}),
   });
   active = true;
-  setRootSampling(sampling);
+  // Hops decide with this provider's sampler only while spans are its own: a provider
+  // registered before, by other code, stays the global one and keeps every decision.
+  const global = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  if (global.getDelegate?.() === provider) setRootSampling(sampling);
   let stopped: Promise<void> | undefined;
   return {
     tracer: provider.getTracer(TRACER_NAME),
