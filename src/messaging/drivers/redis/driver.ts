@@ -47,7 +47,7 @@ import { createGroupScript, enqueueScript } from './lua-enqueue.js';
 import { leaseHorizonMs } from './lua-prelude.js';
 import { ackScript, deadLetterScript, extendScript, releaseScript } from './lua-settle.js';
 import { consumerLag, published } from './metrics.js';
-import type { RedisDriverOptions } from './options.js';
+import { type RedisDriverOptions, resolveRedisOptions } from './options.js';
 import { type Fields, toDeadLetter, toDelivery } from './records.js';
 import { Script } from './script.js';
 import { Wakeups } from './wakeups.js';
@@ -78,28 +78,11 @@ export async function openRedisDriver(
       `the redis driver needs url: redis://host:port, got ${JSON.stringify(url)}`,
     );
   }
-  const prefix = options.prefix ?? 'sluice:';
-  if (typeof prefix !== 'string') {
-    throw new InvalidArgumentError(
-      `the redis driver's prefix must be a string, got ${typeof prefix}`,
-    );
-  }
-  if (options.redis?.keyPrefix !== undefined) {
-    // ioredis would prefix only the keys a script declares, not the ones it derives.
-    throw new InvalidArgumentError(
-      "set the redis driver's prefix option, not the ioredis keyPrefix",
-    );
-  }
-  const sweepMs = options.sweepIntervalMs ?? 100;
-  if (typeof sweepMs !== 'number' || !(sweepMs >= 0) || !Number.isFinite(sweepMs)) {
-    throw new InvalidArgumentError(
-      `the redis driver's sweepIntervalMs must be a number >= 0, got ${String(sweepMs)}`,
-    );
-  }
+  const { prefix, maxDeadLetters, sweepIntervalMs, redis } = resolveRedisOptions(options);
   const name = `sluice-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const { command, subscriber } = await openConnections(url, options.redis ?? {}, name);
+  const { command, subscriber } = await openConnections(url, redis, name);
   const driver = new RedisDriver(
-    new RedisStore(command, subscriber, prefix, name, options.maxDeadLetters ?? 100_000, sweepMs),
+    new RedisStore(command, subscriber, prefix, name, maxDeadLetters, sweepIntervalMs),
   );
   try {
     await Promise.all([command.connect(), subscriber.connect()]);
