@@ -48,7 +48,7 @@ import { leaseHorizonMs } from './lua-prelude.js';
 import { ackScript, deadLetterScript, extendScript, releaseScript } from './lua-settle.js';
 import { consumerLag, published } from './metrics.js';
 import { type RedisDriverOptions, resolveRedisOptions } from './options.js';
-import { type Fields, toDeadLetter, toDelivery } from './records.js';
+import { ackArgs, type Fields, toDeadLetter, toDelivery } from './records.js';
 import { Script } from './script.js';
 import { Wakeups } from './wakeups.js';
 
@@ -63,6 +63,9 @@ const scripts = {
   stats: new Script(statsScript),
   forgetConsumer: new Script(forgetConsumerScript),
 };
+/** The labels of every publish, checked once. */
+const storedCount = published.bind({ outcome: 'stored' });
+const duplicateCount = published.bind({ outcome: 'duplicate' });
 const chunk = 1000;
 const maxTrackedBoxes = 10_000;
 
@@ -171,10 +174,17 @@ class RedisStore implements QueueParts, StreamParts {
     // One call in flight (the default): Redis runs a connection's calls one after another,
     // so more in flight would save a round trip at most, while splitting the waiting
     // publishes into smaller batches; and each script call has a fixed cost (a socket write
-    // and read here, the script's reads and its wake-up PUBLISH on the server) that a larger
-    // batch shares.
-    this.#groupCommit = new GroupCommit(async (head, batches) =>
-      outcomesOf(await scripts.enqueue.run(command, head.route, callArgs(head, batches)), batches),
+    // and read on both sides, the script's reads and its wake-up PUBLISH, which the
+    // consumers' connections read) that a larger batch shares. Gathering for one turn of the
+    // event loop keeps the batches whole: without it, the first publisher to go again after
+    // a call returns goes alone, and every other call carries one message.
+    this.#groupCommit = new GroupCommit(
+      async (head, batches) =>
+        outcomesOf(
+          await scripts.enqueue.run(command, head.route, callArgs(head, batches)),
+          batches,
+        ),
+      { gather: true },
     );
   }
 
@@ -200,9 +210,8 @@ class RedisStore implements QueueParts, StreamParts {
       const outcomes = await this.#groupCommit.enqueue(head, records);
       let stored = 0;
       for (const o of outcomes) if (o === 'stored') stored++;
-      if (stored > 0) published.inc({ outcome: 'stored' }, stored);
-      if (stored < outcomes.length)
-        published.inc({ outcome: 'duplicate' }, outcomes.length - stored);
+      if (stored > 0) storedCount.inc(stored);
+      if (stored < outcomes.length) duplicateCount.inc(outcomes.length - stored);
       return outcomes;
     } catch (error) {
       published.inc({ outcome: 'failed' }, records.length);
@@ -325,7 +334,7 @@ class RedisStore implements QueueParts, StreamParts {
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
     const base = this.keys.box(source);
     for (let i = 0; i < receipts.length; i += chunk) {
-      const args = [base, this.connectionName, ...receipts.slice(i, i + chunk)];
+      const args = ackArgs(base, this.connectionName, receipts.slice(i, i + chunk));
       await scripts.ack.run(this.#client, `${base}:s`, args);
     }
   }
