@@ -12,6 +12,9 @@ import type { SchemaObject } from '../../core/index.js';
 import { gatewayConfigSchema } from '../../gateway/config-schema.js';
 import { servicesSchema } from './schema/services.js';
 
+/** A count cap of the telemetry store, as its store enforces it. */
+const CAP = 'Never exceeded: a write past it removes the oldest in the same transaction.';
+
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
 
 /** `telemetry.traces`, read the same in sluice.yaml and in a standalone gateway's file. */
@@ -131,13 +134,14 @@ export const sluiceSchema: SchemaObject = closed(
               default: 0,
               description: 'OTLP/HTTP on 127.0.0.1; 0: a free port, printed.',
             },
-            maxSpans: { ...count, default: 200000, description: 'The oldest go first.' },
-            maxLogs: { ...count, default: 200000, description: 'The oldest go first.' },
-            maxSamples: { ...count, default: 1000000, description: 'The oldest go first.' },
+            maxSpans: { ...count, default: 200000, description: CAP },
+            maxLogs: { ...count, default: 200000, description: CAP },
+            maxSamples: { ...count, default: 1000000, description: CAP },
             maxAge: {
               ...duration,
               default: '24h',
-              description: 'Older spans, logs and samples go.',
+              description:
+                'Older spans, logs and samples go, checked every 30 s: a record outlives it by 30 s at most.',
             },
             scrapeInterval: {
               ...duration,

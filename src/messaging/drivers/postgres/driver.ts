@@ -8,23 +8,18 @@ import {
 import type {
   ClaimRequest,
   ClaimResult,
-  DeadLetterRecord,
-  DriverCapabilities,
+  DeadLetterParts,
   EnqueueOptions,
   EnqueueOutcome,
   OutgoingRecord,
-  QueueParts,
   QueueStats,
   ReleaseOptions,
-  Retention,
   Source,
-  StreamEntryRecord,
   StreamParts,
-  StreamPosition,
-  StreamRecord,
   Target,
 } from '../../driver.js';
-import { AssembledDriver, storeParts } from '../assemble.js';
+import { everyCapability } from '../../driver.js';
+import { AssembledDriver, type DriverStore, storeParts } from '../assemble.js';
 import { engineUnreachable } from '../unreachable.js';
 import { type BatchedEnqueue, batchedEnqueue } from './batched-enqueue.js';
 import { type PgContext, sourceKey, streamKey } from './context.js';
@@ -35,7 +30,7 @@ import { enqueueInOneStatement } from './enqueue-fast.js';
 import * as leases from './leases.js';
 import { NotifyListener } from './listener.js';
 import { loadPg } from './load-pg.js';
-import { countPublished, countReconnect, postgresMetrics, setConnected } from './metrics.js';
+import { countReconnect, setConnected } from './metrics.js';
 import { type PostgresDriverOptions, resolvePostgresOptions } from './options.js';
 import * as streams from './streams.js';
 
@@ -84,7 +79,7 @@ export class PostgresDriver extends AssembledDriver {
   readonly #store: PostgresStore;
 
   constructor(store: PostgresStore) {
-    super(storeParts('postgres', store.capabilities, store));
+    super(storeParts('postgres', store));
     this.#store = store;
     this.schema = store.schema;
   }
@@ -100,19 +95,8 @@ export class PostgresDriver extends AssembledDriver {
 }
 
 /** The queue, dead-letter and stream work, each statement run through the shared pool. */
-class PostgresStore implements QueueParts, StreamParts {
-  readonly capabilities: DriverCapabilities = {
-    durable: true,
-    delay: true,
-    orderByKey: true,
-    dedupe: true,
-    overflow: ['reject', 'drop-oldest'],
-    topics: true,
-    deadLetterReplay: true,
-    streams: true,
-    streamRetention: ['count', 'age', 'bytes'],
-    streamReadFromTime: true,
-  };
+class PostgresStore implements DriverStore {
+  readonly capabilities = everyCapability;
   /** The schema holding the tables (unquoted). */
   readonly schema: string;
   readonly #ctx: PgContext;
@@ -122,16 +106,36 @@ class PostgresStore implements QueueParts, StreamParts {
   #poolUp = true;
   #closed = false;
 
+  readonly deadLetters: DeadLetterParts = {
+    list: (source, limit) => this.#run(() => listDeadLetters(this.#ctx, sourceKey(source), limit)),
+    replay: (source, ids) => this.#run(() => replayDeadLetters(this.#ctx, sourceKey(source), ids)),
+    purge: (source, ids) => this.#run(() => purgeDeadLetters(this.#ctx, sourceKey(source), ids)),
+  };
+
+  readonly streams: StreamParts = {
+    append: (stream, records, retention) =>
+      this.#run(() => streams.append(this.#ctx, stream, records, retention)),
+    read: (stream, fromOffset, limit) =>
+      this.#run(() => streams.read(this.#ctx, stream, fromOffset, limit)),
+    resolvePosition: (stream, position) =>
+      this.#run(() => streams.resolvePosition(this.#ctx, stream, position)),
+    commitOffset: (stream, group, offset) =>
+      this.#run(() => streams.commitOffset(this.#ctx, stream, group, offset)),
+    committedOffset: (stream, group) =>
+      this.#run(() => streams.committedOffset(this.#ctx, stream, group)),
+    onAppend: (stream, listener) => this.#listener.subscribe(streamKey(stream), listener),
+  };
+
   constructor(ctx: PgContext, schema: string, listener: NotifyListener) {
     this.#ctx = ctx;
     this.schema = schema;
     this.#listener = listener;
-    // Tracked and counted per statement, not per publish: a batch carries many calls.
+    // Tracked per statement, not per publish: a batch carries many calls.
     this.#groupCommit = batchedEnqueue(
       (queue, records, options) =>
-        this.#counted(records, () => enqueueInOneStatement(ctx, queue, records, options)),
+        this.#run(() => enqueueInOneStatement(ctx, queue, records, options)),
       (queue, records, options) =>
-        this.#counted(records, () => enqueue(ctx, { kind: 'queue', queue }, records, options)),
+        this.#run(() => enqueue(ctx, { kind: 'queue', queue }, records, options)),
     );
     // An idle pooled connection that dies (server restart, pg_terminate_backend) is dropped
     // by the pool; the next query opens a new one.
@@ -156,23 +160,7 @@ class PostgresStore implements QueueParts, StreamParts {
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
     if (target.kind === 'queue') return this.#groupCommit.enqueue(target.queue, records, options);
-    return this.#counted(records, () => enqueue(this.#ctx, target, records, options));
-  }
-
-  /** Runs one write of `records` and counts its outcomes (or its failure). */
-  async #counted<R extends EnqueueOutcome[] | undefined>(
-    records: readonly OutgoingRecord[],
-    write: () => Promise<R>,
-  ): Promise<R> {
-    let outcomes: R;
-    try {
-      outcomes = await this.#run(write);
-    } catch (error) {
-      postgresMetrics.published().inc({ schema: this.schema, outcome: 'failed' }, records.length);
-      throw error;
-    }
-    if (outcomes !== undefined) countPublished(this.schema, outcomes);
-    return outcomes;
+    return this.#run(() => enqueue(this.#ctx, target, records, options));
   }
 
   createGroup(topic: string, group: string): Promise<void> {
@@ -188,14 +176,7 @@ class PostgresStore implements QueueParts, StreamParts {
 
   claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
     const key = sourceKey(source);
-    return this.#run(async () => {
-      const result = await leases.claim(this.#ctx, key, request);
-      let oldest = Number.POSITIVE_INFINITY;
-      for (const d of result.deliveries) oldest = Math.min(oldest, d.publishedAt);
-      const lag = Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) / 1000 : 0;
-      postgresMetrics.lag().set({ schema: this.schema, source: key }, lag);
-      return result;
-    });
+    return this.#run(() => leases.claim(this.#ctx, key, request));
   }
 
   ack(source: Source, receipts: readonly string[]): Promise<void> {
@@ -220,46 +201,6 @@ class PostgresStore implements QueueParts, StreamParts {
 
   stats(source: Source): Promise<QueueStats> {
     return this.#run(() => leases.stats(this.#ctx, sourceKey(source)));
-  }
-
-  listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    return this.#run(() => listDeadLetters(this.#ctx, sourceKey(source), limit));
-  }
-
-  replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    return this.#run(() => replayDeadLetters(this.#ctx, sourceKey(source), ids));
-  }
-
-  purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    return this.#run(() => purgeDeadLetters(this.#ctx, sourceKey(source), ids));
-  }
-
-  append(
-    stream: string,
-    records: readonly StreamRecord[],
-    retention: Retention,
-  ): Promise<number[]> {
-    return this.#run(() => streams.append(this.#ctx, stream, records, retention));
-  }
-
-  read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    return this.#run(() => streams.read(this.#ctx, stream, fromOffset, limit));
-  }
-
-  resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    return this.#run(() => streams.resolvePosition(this.#ctx, stream, position));
-  }
-
-  commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    return this.#run(() => streams.commitOffset(this.#ctx, this.schema, stream, group, offset));
-  }
-
-  committedOffset(stream: string, group: string): Promise<number | undefined> {
-    return this.#run(() => streams.committedOffset(this.#ctx, stream, group));
-  }
-
-  onAppend(stream: string, listener: () => void): () => void {
-    return this.#listener.subscribe(streamKey(stream), listener);
   }
 
   async close(): Promise<void> {

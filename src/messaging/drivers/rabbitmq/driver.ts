@@ -15,7 +15,7 @@ import type {
   Source,
   Target,
 } from '../../driver.js';
-import { sourceName } from '../../driver.js';
+import { everyCapability, sourceName } from '../../driver.js';
 import { assembleDriver } from '../assemble.js';
 import { ackBatch } from './ack-batch.js';
 import { Consumers } from './consumers.js';
@@ -25,7 +25,6 @@ import { OutcomeUnknownError, QueueMissingError, replyCode } from './errors.js';
 import { type Held, Leases } from './leases.js';
 import { Link } from './link.js';
 import { LocalDedupe } from './local-dedupe.js';
-import { consumerLag } from './metrics.js';
 import { Names } from './names.js';
 import { type RabbitDriverOptions, resolveRabbitOptions } from './options.js';
 import { confirmPublish } from './publish.js';
@@ -34,13 +33,10 @@ import { RoomCheck } from './room.js';
 import { Topology } from './topology.js';
 
 const capabilities: DriverCapabilities = {
-  durable: true,
-  delay: true,
+  ...everyCapability,
   orderByKey: false,
   dedupe: false,
   overflow: ['reject'],
-  topics: true,
-  deadLetterReplay: true,
   streams: false,
   streamRetention: [],
   streamReadFromTime: false,
@@ -332,7 +328,6 @@ class RabbitQueues implements QueueParts {
       inFlight += sub.buffer.length;
       for (const m of sub.buffer) oldest = Math.min(oldest, decode(m).publishedAt);
     }
-    consumerLag.set({ source: sourceName(source) }, depth);
     return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered, scope };
   }
 

@@ -9,24 +9,18 @@ import {
 import type {
   ClaimRequest,
   ClaimResult,
-  DeadLetterRecord,
-  DriverCapabilities,
+  DeadLetterParts,
   EnqueueOptions,
   EnqueueOutcome,
   OutgoingRecord,
-  QueueParts,
   QueueStats,
   ReleaseOptions,
-  Retention,
   Source,
-  StreamEntryRecord,
   StreamParts,
-  StreamPosition,
-  StreamRecord,
   Target,
 } from '../../driver.js';
-import { queueWide, sourceName } from '../../driver.js';
-import { AssembledDriver, storeParts } from '../assemble.js';
+import { everyCapability, queueWide } from '../../driver.js';
+import { AssembledDriver, type DriverStore, storeParts } from '../assemble.js';
 import { GroupCommit } from '../group-commit.js';
 import { engineUnreachable } from '../unreachable.js';
 import { openConnections, Tracked } from './connection.js';
@@ -46,9 +40,8 @@ import { claimScript } from './lua-claim.js';
 import { createGroupScript, enqueueScript } from './lua-enqueue.js';
 import { leaseHorizonMs } from './lua-prelude.js';
 import { ackScript, deadLetterScript, extendScript, releaseScript } from './lua-settle.js';
-import { consumerLag, published } from './metrics.js';
 import { type RedisDriverOptions, resolveRedisOptions } from './options.js';
-import { type Fields, toDeadLetter, toDelivery } from './records.js';
+import { ackArgs, type Fields, toDeadLetter, toDelivery } from './records.js';
 import { Script } from './script.js';
 import { Wakeups } from './wakeups.js';
 
@@ -101,7 +94,7 @@ export class RedisDriver extends AssembledDriver {
   readonly #store: RedisStore;
 
   constructor(store: RedisStore) {
-    super(storeParts('redis', store.capabilities, store));
+    super(storeParts('redis', store));
     this.#store = store;
     this.keys = store.keys;
     this.connectionName = store.connectionName;
@@ -114,19 +107,8 @@ export class RedisDriver extends AssembledDriver {
 }
 
 /** The queue, dead-letter and stream work on the two connections. */
-class RedisStore implements QueueParts, StreamParts {
-  readonly capabilities: DriverCapabilities = {
-    durable: true,
-    delay: true,
-    orderByKey: true,
-    dedupe: true,
-    overflow: ['reject', 'drop-oldest'],
-    topics: true,
-    deadLetterReplay: true,
-    streams: true,
-    streamRetention: ['count', 'age'],
-    streamReadFromTime: true,
-  };
+class RedisStore implements DriverStore {
+  readonly capabilities = { ...everyCapability, streamRetention: ['count', 'age'] as const };
   readonly keys: Keys;
   /** The connection name of both connections begins with this (`-cmd`, `-sub`). */
   readonly connectionName: string;
@@ -147,6 +129,24 @@ class RedisStore implements QueueParts, StreamParts {
   readonly #groups = new Map<string, { topic: string; group: string }>();
   /** Set while the groups are made again after a reconnect: publishes wait for it. */
   #regrouping: Promise<void> | undefined;
+
+  readonly deadLetters: DeadLetterParts = {
+    list: async (source, limit) => {
+      const entries = await this.#dead.list(this.keys.box(source), limit);
+      return entries.map(([, fields]) => toDeadLetter(fields));
+    },
+    replay: (source, ids) => this.#dead.replay(this.keys.box(source), ids),
+    purge: (source, ids) => this.#dead.purge(this.keys.box(source), ids),
+  };
+
+  readonly streams: StreamParts = {
+    append: (stream, records, retention) => this.#logs.append(stream, records, retention),
+    read: (stream, fromOffset, limit) => this.#logs.read(stream, fromOffset, limit),
+    resolvePosition: (stream, position) => this.#logs.resolve(stream, position),
+    commitOffset: (stream, group, offset) => this.#logs.commit(stream, group, offset),
+    committedOffset: (stream, group) => this.#logs.committed(stream, group),
+    onAppend: (stream, listener) => this.#wakeups.listen(this.#logs.channel(stream), listener),
+  };
 
   constructor(
     command: Redis,
@@ -171,10 +171,17 @@ class RedisStore implements QueueParts, StreamParts {
     // One call in flight (the default): Redis runs a connection's calls one after another,
     // so more in flight would save a round trip at most, while splitting the waiting
     // publishes into smaller batches; and each script call has a fixed cost (a socket write
-    // and read here, the script's reads and its wake-up PUBLISH on the server) that a larger
-    // batch shares.
-    this.#groupCommit = new GroupCommit(async (head, batches) =>
-      outcomesOf(await scripts.enqueue.run(command, head.route, callArgs(head, batches)), batches),
+    // and read on both sides, the script's reads and its wake-up PUBLISH, which the
+    // consumers' connections read) that a larger batch shares. Gathering for one turn of the
+    // event loop keeps the batches whole: without it, the first publisher to go again after
+    // a call returns goes alone, and every other call carries one message.
+    this.#groupCommit = new GroupCommit(
+      async (head, batches) =>
+        outcomesOf(
+          await scripts.enqueue.run(command, head.route, callArgs(head, batches)),
+          batches,
+        ),
+      { gather: true },
     );
   }
 
@@ -197,15 +204,8 @@ class RedisStore implements QueueParts, StreamParts {
     try {
       if (!this.#command.ready) await this.#command.whenReady();
       if (this.#regrouping !== undefined) await this.#regrouped();
-      const outcomes = await this.#groupCommit.enqueue(head, records);
-      let stored = 0;
-      for (const o of outcomes) if (o === 'stored') stored++;
-      if (stored > 0) published.inc({ outcome: 'stored' }, stored);
-      if (stored < outcomes.length)
-        published.inc({ outcome: 'duplicate' }, outcomes.length - stored);
-      return outcomes;
+      return await this.#groupCommit.enqueue(head, records);
     } catch (error) {
-      published.inc({ outcome: 'failed' }, records.length);
       // Anything but a reply from Redis (or our own error) means the command never ran or
       // its reply was lost with the connection.
       if (isSluiceError(error) || (error instanceof Error && error.name === 'ReplyError')) {
@@ -256,17 +256,17 @@ class RedisStore implements QueueParts, StreamParts {
     if (this.#claimedFrom.size < maxTrackedBoxes) this.#claimedFrom.add(base);
     const leaseMs = Math.ceil(request.leaseMs);
     if (!request.orderByKey && leaseMs === leaseHorizonMs) {
-      const direct = await this.#claimDirect(source, base, request.max);
+      const direct = await this.#claimDirect(base, request.max);
       if (direct !== undefined) return direct;
     }
-    return this.#claimByScript(source, base, request.max, leaseMs, request.orderByKey);
+    return this.#claimByScript(base, request.max, leaseMs, request.orderByKey);
   }
 
   /**
    * A direct read while this process swept the box less than `sweepIntervalMs` ago and nothing
    * delayed or released has fallen due; undefined when the script must run instead.
    */
-  async #claimDirect(source: Source, base: string, max: number): Promise<ClaimResult | undefined> {
+  async #claimDirect(base: string, max: number): Promise<ClaimResult | undefined> {
     const sweepAt = this.#sweepAt.get(base);
     if (sweepAt === undefined || Date.now() >= sweepAt) return undefined;
     const read = await readDirect(this.#client, base, this.connectionName, max);
@@ -283,13 +283,7 @@ class RedisStore implements QueueParts, StreamParts {
     this.#sweepAt.delete(base);
     if (deliveries.length === max) return { deliveries, nextDueAt: Date.now() };
     try {
-      const more = await this.#claimByScript(
-        source,
-        base,
-        max - deliveries.length,
-        leaseHorizonMs,
-        false,
-      );
+      const more = await this.#claimByScript(base, max - deliveries.length, leaseHorizonMs, false);
       return { deliveries: [...deliveries, ...more.deliveries], nextDueAt: more.nextDueAt };
     } catch {
       // Those read are leased already: hand them out; the next claim runs the script again.
@@ -298,20 +292,18 @@ class RedisStore implements QueueParts, StreamParts {
   }
 
   async #claimByScript(
-    source: Source,
     base: string,
     max: number,
     leaseMs: number,
     ordered: boolean,
   ): Promise<ClaimResult> {
-    const [raw, nextDue, serverNow, backlog] = (await scripts.claim.run(this.#client, `${base}:s`, [
+    const [raw, nextDue, serverNow] = (await scripts.claim.run(this.#client, `${base}:s`, [
       base,
       this.connectionName,
       max,
       leaseMs,
       ordered ? 1 : 0,
     ])) as [RawDelivery[], number, number, number];
-    consumerLag.set({ source: sourceName(source) }, Math.max(0, backlog));
     if (nextDue >= 0 && nextDue <= serverNow) this.#sweepAt.delete(base);
     else if (this.#sweepAt.has(base) || this.#sweepAt.size < maxTrackedBoxes) {
       this.#sweepAt.set(base, Date.now() + this.#sweepMs);
@@ -325,7 +317,7 @@ class RedisStore implements QueueParts, StreamParts {
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
     const base = this.keys.box(source);
     for (let i = 0; i < receipts.length; i += chunk) {
-      const args = [base, this.connectionName, ...receipts.slice(i, i + chunk)];
+      const args = ackArgs(base, this.connectionName, receipts.slice(i, i + chunk));
       await scripts.ack.run(this.#client, `${base}:s`, args);
     }
   }
@@ -378,7 +370,6 @@ class RedisStore implements QueueParts, StreamParts {
       `${base}:s`,
       [base],
     )) as number[];
-    consumerLag.set({ source: sourceName(source) }, depth!);
     return {
       depth: depth!,
       inFlight: inFlight!,
@@ -387,47 +378,6 @@ class RedisStore implements QueueParts, StreamParts {
       deadLettered: deadLettered!,
       scope: queueWide,
     };
-  }
-
-  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    const entries = await this.#dead.list(this.keys.box(source), limit);
-    return entries.map(([, fields]) => toDeadLetter(fields));
-  }
-
-  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    return this.#dead.replay(this.keys.box(source), ids);
-  }
-
-  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    return this.#dead.purge(this.keys.box(source), ids);
-  }
-
-  async append(
-    stream: string,
-    records: readonly StreamRecord[],
-    retention: Retention,
-  ): Promise<number[]> {
-    return this.#logs.append(stream, records, retention);
-  }
-
-  async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    return this.#logs.read(stream, fromOffset, limit);
-  }
-
-  async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    return this.#logs.resolve(stream, position);
-  }
-
-  async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    await this.#logs.commit(stream, group, offset);
-  }
-
-  async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    return this.#logs.committed(stream, group);
-  }
-
-  onAppend(stream: string, listener: () => void): () => void {
-    return this.#wakeups.listen(this.#logs.channel(stream), listener);
   }
 
   async close(): Promise<void> {
