@@ -30,7 +30,7 @@ function roleOf(pid) {
   const service = args.indexOf('--service');
   if (args.includes('sidecar') && service > 0) return `${args[service + 1]}-sidecar`;
   const main = args.find((a) => /(^|\/)[a-z-]+\/main\.[jt]s$/.test(a));
-  return main ? main.split('/').at(-2) : args.slice(0, 3).join(' ');
+  return main ? main.split('/').at(-2) : args[0].split('/').at(-1);
 }
 
 /** RssAnon in MB of every process under the supervisor, by role (several of a role summed). */
