@@ -63,7 +63,7 @@ export function trafficSince(db: Database.Database, since: number, now: number):
     return entry;
   };
   for (const [service, route, kind, name, dest, parentService, count, errors, list] of groups) {
-    const spans = { count, errors, durations: list.split(',').map(Number) };
+    const spans = { count, errors, durations: [Float64Array.from(list.split(','), Number)] };
     const destination = dest ?? undefined;
     if (kind === 'server' || kind === 'consumer') {
       const key = route ?? name;
@@ -120,7 +120,8 @@ export function trafficSince(db: Database.Database, since: number, now: number):
 interface Tally {
   count: number;
   errors: number;
-  durations: number[];
+  /** The durations of each group of spans added, joined and sorted once summarised. */
+  durations: Float64Array[];
 }
 
 function empty(): Tally {
@@ -130,22 +131,29 @@ function empty(): Tally {
 function add(tally: Tally, spans: Tally): void {
   tally.count += spans.count;
   tally.errors += spans.errors;
-  for (const duration of spans.durations) tally.durations.push(duration);
+  tally.durations.push(...spans.durations);
 }
 
 function summarise(
   tally: Tally,
   seconds: number,
 ): Omit<RouteTraffic, 'service' | 'route'> & Omit<EdgeTraffic, 'from' | 'to' | 'via'> {
-  const sorted = tally.durations.sort((a, b) => a - b);
-  const at = (q: number): number =>
+  // A typed array sorts numbers natively, without a comparator called per pair.
+  const sorted = new Float64Array(tally.count);
+  let at = 0;
+  for (const part of tally.durations) {
+    sorted.set(part, at);
+    at += part.length;
+  }
+  sorted.sort();
+  const quantile = (q: number): number =>
     sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
   return {
     count: tally.count,
     errors: tally.errors,
     ratePerSecond: tally.count / seconds,
-    p50Ms: at(0.5),
-    p95Ms: at(0.95),
-    p99Ms: at(0.99),
+    p50Ms: quantile(0.5),
+    p95Ms: quantile(0.95),
+    p99Ms: quantile(0.99),
   };
 }
