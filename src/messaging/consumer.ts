@@ -7,7 +7,7 @@ import type { Delivery, MessagingDriver, Source } from './driver.js';
 import { sourceName } from './driver.js';
 import { InvalidMessageError, isNonRetryableError, LeaseLostError } from './errors.js';
 import { DeliveredMessage } from './message.js';
-import { labelsOf, messagingCounters } from './metrics.js';
+import { CounterTally, labelsOf, messagingCounters } from './metrics.js';
 import { handleInSpan } from './tracing.js';
 import type { Consumer, Handler, HandlerContext, StopOptions } from './types.js';
 
@@ -77,6 +77,8 @@ export class ConsumerLoop<T> implements Consumer {
   readonly #source: Source;
   readonly #name: string;
   readonly #labels: ReturnType<typeof labelsOf>;
+  readonly #delivered: CounterTally;
+  readonly #acked: CounterTally;
   readonly #handler: Handler<T>;
   readonly #config: ConsumerConfig;
   readonly #decode: (body: string) => T;
@@ -110,6 +112,8 @@ export class ConsumerLoop<T> implements Consumer {
     this.#source = source;
     this.#name = sourceName(source);
     this.#labels = labelsOf(driver.name, source);
+    this.#delivered = new CounterTally(messagingCounters.delivered, this.#labels);
+    this.#acked = new CounterTally(messagingCounters.acked, this.#labels);
     this.#handler = handler;
     this.#config = config;
     this.#decode = decode;
@@ -268,7 +272,7 @@ export class ConsumerLoop<T> implements Consumer {
       this.#extend(entry, ms),
     );
     const context = new Context(entry);
-    messagingCounters.delivered().inc(this.#labels);
+    this.#delivered.add();
     const source = this.#source;
     handleInSpan(
       {
@@ -289,7 +293,7 @@ export class ConsumerLoop<T> implements Consumer {
   #ack(entry: Held): void {
     if (!entry.abandoned) {
       this.#acks.add(entry.delivery.receipt);
-      messagingCounters.acked().inc(this.#labels);
+      this.#acked.add();
     }
     this.#complete(entry);
   }

@@ -10,7 +10,7 @@ import { sleep, throwIfAborted } from '../core/signals.js';
 import type { BrokerCore } from './broker-core.js';
 import { compileSchema, encodePayload } from './codec.js';
 import type { OutgoingRecord, Target } from './driver.js';
-import { messagingCounters, watchSource } from './metrics.js';
+import { CounterTally, messagingCounters, watchSource } from './metrics.js';
 import { startSend } from './tracing.js';
 import type { OutgoingMessage, Overflow, PublishResult, QueueOptions } from './types.js';
 import {
@@ -73,11 +73,18 @@ export class Producer<T> {
   readonly #core: BrokerCore;
   readonly #target: Target;
   readonly #config: ProducerConfig;
+  readonly #published: CounterTally;
 
   constructor(core: BrokerCore, target: Target, config: ProducerConfig) {
     this.#core = core;
     this.#target = target;
     this.#config = config;
+    const destination = target.kind === 'queue' ? target.queue : target.topic;
+    this.#published = new CounterTally(messagingCounters.published, {
+      driver: core.driver.name,
+      destination,
+      group: '',
+    });
     if (target.kind === 'queue') watchSource(core, target);
   }
 
@@ -151,10 +158,7 @@ export class Producer<T> {
       spans.end();
       let stored = 0;
       for (const outcome of outcomes) if (outcome === 'stored') stored++;
-      if (stored > 0) {
-        const labels = { driver: this.#core.driver.name, destination: name, group: '' };
-        messagingCounters.published().inc(labels, stored);
-      }
+      if (stored > 0) this.#published.add(stored);
       return outcomes;
     } catch (error) {
       spans.end(error);
