@@ -102,6 +102,31 @@ describe('postgres driver hot path', () => {
     );
   });
 
+  it('stores bodies byte for byte: quotes, backslashes, escapes, non-ASCII, in order', async () => {
+    const queue = { kind: 'queue', queue: unique('bodies') } as const;
+    const bodies = [
+      JSON.stringify({ say: 'he said "hi"', path: 'C:\\temp\\x', nul: '\u0000', tab: '\t' }),
+      JSON.stringify('line\nbreak and \\n, emoji \u{1f375}, é, 中文'),
+      JSON.stringify(['\ud800', '}', '{', ',', '"', '\\"']),
+      '"\\u0000 as six characters"',
+      '[]',
+    ];
+    await driver.enqueue(
+      queue,
+      bodies.map((body, i) => record(`b${i}`, { body })),
+      open,
+    );
+    const { deliveries } = await driver.claim(queue, {
+      max: 10,
+      leaseMs: 30_000,
+      orderByKey: false,
+    });
+    assert.deepEqual(
+      deliveries.map((d) => d.body),
+      bodies,
+    );
+  });
+
   it('de-duplicates producer ids within a batch and against the window in one statement', async () => {
     const queue = { kind: 'queue', queue: unique('dedupe') } as const;
     const mark = (id: string) => record(id, { dedupe: true });

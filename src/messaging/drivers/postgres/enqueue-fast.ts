@@ -4,14 +4,18 @@ import { perSchema } from './statements.js';
 
 /**
  * The rows of a batch: $4 ids, $5 keys, $6 headers, $7 bodies, $8 delays. A column that is
- * null, `{}` or 0 throughout is sent as one NULL rather than an array of them (unnest pads
- * it with NULLs), which spares encoding and parsing an element per message.
+ * null, `{}` or 0 throughout is sent as one NULL rather than an array of them (ROWS FROM
+ * pads it with NULLs), which spares encoding and parsing an element per message. The
+ * bodies travel as one JSON array of strings: they are JSON text already, with no control
+ * character or lone surrogate left to refuse, and JSON.stringify escapes them for a
+ * fraction of what pg's text[] literal costs per element.
  */
 function rowsSql(s: string, deduped: boolean): string {
-  const checked = deduped ? ', $10::bool[]' : '';
+  const checked = deduped ? ', unnest($10::bool[])' : '';
   return `SELECT $1, r.id, r.key, coalesce(r.headers, '{}'), r.body, ${s}.now_ms(),
             ${s}.now_ms() + coalesce(r.delay, 0)
-     FROM ok, unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]${checked})
+     FROM ok, ROWS FROM (unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
+         json_array_elements_text($7::json), unnest($8::bigint[])${checked})
        WITH ORDINALITY AS r(id, key, headers, body, delay${deduped ? ', checked' : ''}, n)`;
 }
 
@@ -121,7 +125,7 @@ export async function enqueueInOneStatement(
     sent.map((r) => r.id),
     column(sent, (r) => r.key ?? null, null),
     column(sent, headersText, '{}'),
-    sent.map((r) => r.body),
+    JSON.stringify(sent.map((r) => r.body)),
     column(sent, (r) => r.delayMs, 0),
     ctx.channel,
   ];
