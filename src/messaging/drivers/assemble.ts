@@ -65,13 +65,20 @@ export class AssembledDriver implements MessagingDriver {
     this.#parts = parts;
   }
 
-  async enqueue(
+  // Every publish, claim and ack passes here: these three hand back the part's own promise
+  // rather than wrap it in one more, and turn a synchronous throw into a rejection as an
+  // async method would.
+  enqueue(
     target: Target,
     records: readonly OutgoingRecord[],
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
-    this.#open();
-    return this.#parts.queues.enqueue(target, records, options);
+    try {
+      this.#open();
+      return this.#parts.queues.enqueue(target, records, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async createGroup(topic: string, group: string): Promise<void> {
@@ -79,14 +86,22 @@ export class AssembledDriver implements MessagingDriver {
     return this.#parts.queues.createGroup(topic, group);
   }
 
-  async claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    this.#open();
-    return this.#parts.queues.claim(source, request);
+  claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
+    try {
+      this.#open();
+      return this.#parts.queues.claim(source, request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  async ack(source: Source, receipts: readonly string[]): Promise<void> {
-    this.#open();
-    return this.#parts.queues.ack(source, receipts);
+  ack(source: Source, receipts: readonly string[]): Promise<void> {
+    try {
+      this.#open();
+      return this.#parts.queues.ack(source, receipts);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
