@@ -84,6 +84,20 @@ export function splitReceipts(receipts: readonly string[]): { seqs: string[]; to
   return { seqs, tokens };
 }
 
+/**
+ * The bigint[] literal of digit strings that splitReceipts let through: pg's own array
+ * encoding runs two regular expressions over every element to escape what these never hold.
+ */
+export function bigintArray(digits: readonly string[]): string {
+  return `{${digits.join(',')}}`;
+}
+
+/** Orders non-negative integers written in digits without leading zeros, as bigints do. */
+export function compareDigits(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 const maxBigint = '9223372036854775807';
 
 /**
