@@ -4,6 +4,7 @@ import {
   bigintArray,
   compareDigits,
   splitReceipts,
+  textArray,
 } from '../../src/messaging/drivers/postgres/context.js';
 
 it('orders seq values as numbers, across a change in their number of digits', () => {
@@ -26,4 +27,10 @@ it('writes the checked parts of receipts as bigint[] literals, and nothing else'
   assert.equal(bigintArray(seqs), '{12,7}');
   assert.equal(bigintArray(tokens), '{3,9}');
   assert.equal(bigintArray([]), '{}');
+});
+
+it('quotes every text[] element as pg does, escaping quotes and backslashes', () => {
+  assert.equal(textArray([]), '{}');
+  assert.equal(textArray(['NULL', 'a,b', '{x}', ' ']), '{"NULL","a,b","{x}"," "}');
+  assert.equal(textArray(['say "hi"', 'C:\\dir', '\\"']), '{"say \\"hi\\"","C:\\\\dir","\\\\\\""}');
 });

@@ -127,6 +127,25 @@ describe('postgres driver hot path', () => {
     );
   });
 
+  it('stores producer ids that an array literal would have to quote or escape', async () => {
+    const queue = { kind: 'queue', queue: unique('ids') } as const;
+    const ids = ['NULL', 'a,b', '{x}', ' spaced ', 'say "hi"', 'C:\\dir', '\\"', 'é中'];
+    await driver.enqueue(
+      queue,
+      ids.map((id) => record(id)),
+      open,
+    );
+    const { deliveries } = await driver.claim(queue, {
+      max: 10,
+      leaseMs: 30_000,
+      orderByKey: false,
+    });
+    assert.deepEqual(
+      deliveries.map((d) => d.id),
+      ids,
+    );
+  });
+
   it('de-duplicates producer ids within a batch and against the window in one statement', async () => {
     const queue = { kind: 'queue', queue: unique('dedupe') } as const;
     const mark = (id: string) => record(id, { dedupe: true });

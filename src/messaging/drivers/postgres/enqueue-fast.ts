@@ -1,5 +1,5 @@
 import type { EnqueueOptions, EnqueueOutcome, OutgoingRecord } from '../../driver.js';
-import type { PgContext } from './context.js';
+import { type PgContext, textArray } from './context.js';
 import { pinned } from './hot-functions.js';
 import { perSchema } from './statements.js';
 
@@ -137,7 +137,7 @@ export async function enqueueInOneStatement(
     `q:${queue}`,
     sent.length,
     options.maxLength,
-    sent.map((r) => r.id),
+    textArray(sent.map((r) => r.id)),
     column(sent, (r) => r.key ?? null, null),
     column(sent, headersText, '{}'),
     JSON.stringify(sent.map((r) => r.body)),
