@@ -4,6 +4,7 @@
 // schema the validator uses. Run after `npm run build`.
 // Usage: node scripts/config-docs.mjs [--check]
 //   --check  write nothing; exit 1 naming each file that is not current
+// Either way, exit 1 naming each key whose schema has no description.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { toJsonSchema } from '../dist/core/config/json-schema.js';
 import { sluiceSchema } from '../dist/runtime/config/index.js';
@@ -44,41 +45,41 @@ function describeType(schema) {
     .join(' or ');
 }
 
-function bounds(schema) {
-  const parts = [];
-  if (schema.minimum !== undefined) parts.push(`≥ ${schema.minimum}`);
-  if (schema.maximum !== undefined) parts.push(`≤ ${schema.maximum}`);
-  if (schema.minLength > 1) parts.push(`at least ${schema.minLength} characters`);
-  if (schema.minItems !== undefined) parts.push(`at least ${schema.minItems} items`);
-  return parts.join(', ');
-}
-
 const cell = (text) => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
-/** Rows for every key below `schema`, depth first, in the schema's own order. */
-function* rows(schema, path, required) {
-  if (path !== '') {
-    const notes = schema.description ?? bounds(schema);
-    const fallback = schema.default === undefined ? '' : `\`${JSON.stringify(schema.default)}\``;
-    const example =
-      schema.examples?.[0] === undefined ? '' : `\`${JSON.stringify(schema.examples[0])}\``;
-    yield `| \`${path}\` | ${cell(describeType(schema))} | ${required ? 'yes' : ''} | ${cell(fallback)} | ${cell(example)} | ${cell(notes)} |`;
-  }
+/** Every key below `schema` as [path, schema, required], depth first, in the schema's order. */
+function* keys(schema, path = '', required = false) {
+  if (path !== '') yield [path, schema, required];
   const objects = [schema, ...(schema.anyOf ?? []), ...(schema.oneOf ?? [])];
   for (const object of objects) {
     for (const [key, sub] of Object.entries(object.properties ?? {})) {
-      yield* rows(sub, path === '' ? key : `${path}.${key}`, (object.required ?? []).includes(key));
+      yield* keys(sub, path === '' ? key : `${path}.${key}`, (object.required ?? []).includes(key));
     }
     const values = object.additionalProperties;
-    if (values && typeof values === 'object' && (values.properties || values.anyOf)) {
-      yield* rows(values, `${path}.<name>`, false);
-    }
+    if (hasKeys(values)) yield* keys(values, `${path}.<name>`, false);
   }
-  if (schema.items && typeof schema.items === 'object' && !Array.isArray(schema.items)) {
-    const item = schema.items;
-    if (item.properties || item.anyOf) yield* rows(item, `${path}[]`, false);
-  }
+  if (hasKeys(schema.items)) yield* keys(schema.items, `${path}[]`, false);
 }
+
+/** Whether values of `schema` may be mappings with keys of their own, worth rows of their own. */
+function hasKeys(schema) {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return false;
+  return schema.properties !== undefined || (schema.anyOf ?? []).some(hasKeys);
+}
+
+function row([path, schema, required]) {
+  const fallback = schema.default === undefined ? '' : `\`${JSON.stringify(schema.default)}\``;
+  const example =
+    schema.examples?.[0] === undefined ? '' : `\`${JSON.stringify(schema.examples[0])}\``;
+  return `| \`${path}\` | ${cell(describeType(schema))} | ${required ? 'yes' : ''} | ${cell(fallback)} | ${cell(example)} | ${cell(schema.description)} |`;
+}
+
+// Read from the schema the validator uses, where a description is one written for the key
+// (the JSON Schema words an `expected` as a description when there is none).
+const descriptions = new Map([...keys(sluiceSchema)].map(([path, s]) => [path, s.description]));
+const undescribed = [...keys(jsonSchema)]
+  .map(([path]) => path)
+  .filter((path) => descriptions.get(path) === undefined);
 
 const reference = [
   '# sluice.yaml reference',
@@ -95,7 +96,7 @@ const reference = [
   '',
   '| key | type | required | default | example | notes |',
   '| --- | --- | --- | --- | --- | --- |',
-  ...rows(jsonSchema, '', false),
+  ...[...keys(jsonSchema)].map(row),
   '',
 ].join('\n');
 
@@ -104,6 +105,10 @@ const outputs = [
   [referenceFile, reference],
 ];
 
+if (undescribed.length > 0) {
+  console.error(`keys with no description in the schema:\n  ${undescribed.join('\n  ')}`);
+  process.exit(1);
+}
 if (process.argv.includes('--check')) {
   const stale = outputs.filter(([file, text]) => {
     try {

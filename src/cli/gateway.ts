@@ -91,7 +91,15 @@ export async function runGatewayCommand(args: string[]): Promise<number> {
     process.stderr.write(`--workers must be a positive integer\n${usage}\n`);
     return 2;
   }
-  if (workers > 1 && cluster.isPrimary) return runWorkers(workers, log);
+  if (workers > 1 && cluster.isPrimary) {
+    // Read once here too, so a file no worker can start from fails the command at once.
+    try {
+      await loadGatewayFile(file);
+    } catch (error) {
+      return startFailed(error);
+    }
+    return runWorkers(workers, log);
+  }
 
   const lifecycle = new Lifecycle();
   let component: GatewayComponent;
@@ -112,10 +120,7 @@ export async function runGatewayCommand(args: string[]): Promise<number> {
     lifecycle.add(component);
     await lifecycle.start();
   } catch (error) {
-    process.stderr.write(
-      `${isConfigError(error) || error instanceof Error ? error.message : String(error)}\n`,
-    );
-    return 1;
+    return startFailed(error);
   }
   const gateway = component.gateway!;
   const reload = (why: string): void => {
@@ -147,6 +152,13 @@ export async function runGatewayCommand(args: string[]): Promise<number> {
       exit,
     });
   });
+}
+
+function startFailed(error: unknown): number {
+  process.stderr.write(
+    `${isConfigError(error) || error instanceof Error ? error.message : String(error)}\n`,
+  );
+  return 1;
 }
 
 /**

@@ -53,7 +53,9 @@ export async function runUp(args: string[]): Promise<number> {
   }
 
   const tty = process.stdout.isTTY === true;
-  const chosen: LogFormat = (format as LogFormat | undefined) ?? (tty ? 'pretty' : 'json');
+  // --log-format, else the file's telemetry.logs.pretty, else pretty on a terminal only.
+  const pretty = config.telemetry?.logs?.pretty ?? tty;
+  const chosen: LogFormat = (format as LogFormat | undefined) ?? (pretty ? 'pretty' : 'json');
   const color = chosen === 'pretty' && tty && process.env.NO_COLOR === undefined;
   let gateway: GatewayComponent | undefined;
   let running: System | undefined;

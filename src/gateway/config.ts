@@ -16,6 +16,10 @@ export const JWT_ALGORITHMS = [
   'Ed25519',
 ] as const;
 
+/** The methods a route may match. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
 /**
  * The `gateway:` section of `sluice.yaml`, and the object `createGateway` takes. Durations,
  * sizes and rates may be numbers (ms, bytes) or strings in the units `sluice/core` parses
@@ -120,7 +124,7 @@ export interface JwtConfig {
   /** Shared secret for HS* algorithms (at least 32 characters); use `${ENV}`. */
   secret?: string;
   /** Explicit allow-list; `none` is refused and HS* cannot be mixed with asymmetric algorithms. */
-  algorithms: string[];
+  algorithms: (typeof JWT_ALGORITHMS)[number][];
   issuer?: string | string[];
   audience?: string | string[];
   clockSkew?: Duration;
@@ -252,7 +256,7 @@ export interface CacheConfig {
 
 export interface CorsConfig {
   origins: string[];
-  methods?: string[];
+  methods?: HttpMethod[];
   headers?: string[];
   exposeHeaders?: string[];
   credentials?: boolean;
@@ -271,7 +275,7 @@ export interface RouteConfig {
   name?: string;
   path: string;
   hosts?: string[];
-  methods?: string[];
+  methods?: HttpMethod[];
   headers?: Record<string, string>;
   /** An upstream's name, or an origin URL. */
   upstream: string;

@@ -66,7 +66,7 @@ export function screenMethodOverride(route: RouteConfig, headers: Headers): void
     }
     const methods = route.methods;
     const named = String(value).trim().toUpperCase();
-    if (NEVER_SERVED.has(named) || (methods !== undefined && !methods.includes(named))) {
+    if (NEVER_SERVED.has(named) || (methods !== undefined && !methods.some((m) => m === named))) {
       const allow = methods?.join(', ') ?? SERVED;
       throw new HttpProblemError(405, 'method-not-allowed', `Allowed: ${allow}`, { allow });
     }

@@ -1,9 +1,7 @@
-import { explain } from '../core/config/explain.js';
-import { formatPath } from '../core/config/index.js';
-import { validatorFor } from '../core/config/validator.js';
+import { problemsOf } from '../core/config/options.js';
 import { ConfigError, type ConfigProblem } from '../core/errors.js';
 import { parseDuration, parsePercent } from '../core/units.js';
-import { sidecarPolicySchema } from './policy-schema.js';
+import { type RULE_METHODS, sidecarPolicySchema } from './policy-schema.js';
 
 type Duration = string | number;
 type Percent = string | number;
@@ -43,7 +41,7 @@ export interface AuthorizationRuleConfig {
   name: string;
   from: string[];
   action: 'allow' | 'deny';
-  methods?: string[];
+  methods?: (typeof RULE_METHODS)[number][];
   path?: string;
   pathPrefix?: string;
 }
@@ -206,18 +204,9 @@ function crossChecks(config: SidecarPolicyConfig, where: string): ConfigProblem[
  * policy it has: a policy is swapped whole or not at all.
  */
 export function compileSidecarPolicy(json: unknown, where = '<mesh policy>'): SidecarPolicy {
-  const validate = validatorFor(sidecarPolicySchema);
-  if (!validate(json)) {
-    const problems = explain(validate.errors ?? []).map(({ segments, message }) => ({
-      file: where,
-      line: 0,
-      column: 0,
-      path: formatPath(
-        segments.map((s) => (typeof s === 'string' && /^\d+$/.test(s) ? Number(s) : s)),
-      ),
-      message,
-    }));
-    throw new ConfigError(problems);
+  const invalid = problemsOf(sidecarPolicySchema, json);
+  if (invalid.length > 0) {
+    throw new ConfigError(invalid.map((p) => ({ file: where, line: 0, column: 0, ...p })));
   }
   const config = json as SidecarPolicyConfig;
   const problems = crossChecks(config, where);

@@ -6,7 +6,6 @@ import type { PostgresDriverOptions } from './drivers/postgres/options.js';
 import type { RabbitDriverOptions } from './drivers/rabbitmq/options.js';
 import type { RedisDriverOptions } from './drivers/redis/options.js';
 import type { SqliteDriverOptions } from './drivers/sqlite/options.js';
-import { knownKeys, nonNegative, oneOf } from './validate.js';
 
 export type ConnectOptions =
   | { driver: 'memory' }
@@ -37,34 +36,22 @@ export async function connect(options: ConnectOptions): Promise<Broker> {
   const { driver } = options;
   if (typeof driver === 'object' && driver !== null) return new Broker(driver);
   if (driver === 'memory') {
-    const { MemoryDriver } = await import('./drivers/memory/driver.js');
+    const { driver: _, ...rest } = options;
+    const [{ MemoryDriver }, { resolveMemoryOptions }] = await Promise.all([
+      import('./drivers/memory/driver.js'),
+      import('./drivers/memory/options.js'),
+    ]);
+    resolveMemoryOptions(rest);
     return new Broker(new MemoryDriver());
   }
   if (driver === 'sqlite') {
-    const {
-      url,
-      driver: _,
-      ...rest
-    } = options as { driver: 'sqlite'; url: string } & SqliteDriverOptions;
+    const { url, driver: _, ...rest } = options as { driver: 'sqlite'; url: string };
     if (typeof url !== 'string' || url.length === 0) {
       throw new InvalidArgumentError('the sqlite driver needs url: a file path (or ":memory:")');
     }
-    knownKeys('sqlite option', rest, ['synchronous', 'busyTimeout', 'watch', 'maxDeadLetters']);
-    const synchronous = oneOf('synchronous', rest.synchronous, ['full', 'normal'], 'full');
-    const busyTimeout = nonNegative('busyTimeout', rest.busyTimeout, 5000);
-    if (rest.watch !== undefined && typeof rest.watch !== 'boolean') {
-      throw new InvalidArgumentError('watch must be a boolean');
-    }
+    // The driver checks its options before it opens the file.
     const { openSqliteDriver } = await import('./drivers/sqlite/driver.js');
-    return new Broker(
-      openSqliteDriver(url, {
-        synchronous,
-        busyTimeout,
-        watch: rest.watch ?? true,
-        // Checked by the driver before it opens the file.
-        maxDeadLetters: rest.maxDeadLetters,
-      }),
-    );
+    return new Broker(openSqliteDriver(url, rest));
   }
   const open = typeof driver === 'string' ? engines[driver] : undefined;
   if (open !== undefined) {

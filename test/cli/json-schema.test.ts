@@ -21,6 +21,17 @@ describe('schema.json, the JSON Schema editors read', () => {
     });
   });
 
+  test('describes every key it lists (config-docs refuses to write a key without one)', () => {
+    const rows = read('docs/configuration.md')
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
+    assert.ok(rows.length > 250, `only ${rows.length} rows`);
+    for (const row of rows) {
+      const notes = row.split(' | ').at(-1)!.replace(/ ?\|$/, '');
+      assert.ok(notes.trim().length > 0, row);
+    }
+  });
+
   test('gives the defaults the code applies, in the form a user writes', () => {
     const reference = read('docs/configuration.md');
     const row = (key: string) =>

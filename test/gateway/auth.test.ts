@@ -117,6 +117,21 @@ describe('gateway auth', () => {
     assert.equal(seen.headers['x-user-scope'], 'orders');
   });
 
+  it('forwards a claim outside ASCII percent-encoded, and drops one with a line break', async () => {
+    const reply = await api(await sign(k1, { scope: 'commandes d\u2019\u00e9t\u00e9 \u{1F4E6}' }));
+    assert.equal(reply.status, 200, reply.text);
+    const seen = reply.json() as { headers: Record<string, string> };
+    assert.equal(
+      decodeURIComponent(seen.headers['x-user-scope'] ?? ''),
+      'commandes d\u2019\u00e9t\u00e9 \u{1F4E6}',
+    );
+    const broken = await api(await sign(k1, { scope: 'orders\r\nx-admin: yes' }));
+    assert.equal(broken.status, 200, broken.text);
+    const headers = (broken.json() as { headers: Record<string, string> }).headers;
+    assert.equal(headers['x-user-scope'], undefined);
+    assert.equal(headers['x-admin'], undefined);
+  });
+
   it('strips forged claim headers, on public routes too', async () => {
     const reply = await call(`${gw.url}/public/x`, { headers: { 'x-user-id': 'admin' } });
     assert.equal(reply.status, 200);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,11 @@ describe('sluice gateway --workers', () => {
   let upstream: TestUpstream;
 
   /** `sluice gateway -c FILE --workers 2` on `port`; `lines` complete the gateway section. */
-  const startWorkers = (port: number, lines: string): ChildProcess => {
+  const startWorkers = (
+    port: number,
+    lines: string,
+    output: 'ignore' | 'pipe' = 'ignore',
+  ): ChildProcess => {
     const file = join(dir, `sluice-${port}.yaml`);
     writeFileSync(
       file,
@@ -53,7 +57,7 @@ describe('sluice gateway --workers', () => {
         process.execPath,
         ['--import', 'tsx', main, '-c', file, '--workers', '2', '--no-watch'],
         {
-          stdio: ['ignore', 'ignore', 'inherit'],
+          stdio: ['ignore', output, output === 'pipe' ? 'pipe' : 'inherit'],
         },
       ),
     );
@@ -129,6 +133,67 @@ describe('sluice gateway --workers', () => {
           session.close();
         }
       }
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 0);
+  });
+  it('refuses a file no worker could start from, without forking', {
+    timeout: 60_000,
+  }, async () => {
+    const child = startWorkers(await freePort(), '  routes: 5\n', 'pipe');
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 1);
+    assert.match(stderr, /routes/);
+  });
+
+  it('backs off while replacement workers keep dying, and the others keep serving', {
+    timeout: 120_000,
+  }, async () => {
+    const port = await freePort();
+    const child = startWorkers(
+      port,
+      `  routes:\n    - { path: /*, upstream: ${upstream.url} }\n`,
+      'pipe',
+    );
+    const deaths: { attempt: number; delayMs: number }[] = [];
+    let pending = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.includes('worker died')) continue;
+        const { attempt, delayMs } = JSON.parse(line) as { attempt: number; delayMs: number };
+        deaths.push({ attempt, delayMs });
+      }
+    });
+    try {
+      await untilServing(() => call(`http://127.0.0.1:${port}/`));
+      // Every worker forked from now on fails to start; the one left keeps serving.
+      writeFileSync(join(dir, `sluice-${port}.yaml`), 'version: 1\ngateway:\n  routes: 5\n');
+      const [victim] = execFileSync('pgrep', ['-P', String(child.pid)])
+        .toString()
+        .trim()
+        .split('\n');
+      process.kill(Number(victim), 'SIGKILL');
+      await waitFor('three deaths in a row', () => deaths.length >= 3 || undefined, {
+        timeoutMs: 60_000,
+      });
+      assert.deepEqual(deaths.slice(0, 3), [
+        { attempt: 1, delayMs: 500 },
+        { attempt: 2, delayMs: 1000 },
+        { attempt: 3, delayMs: 2000 },
+      ]);
+      assert.equal(child.exitCode, null);
+      assert.equal(
+        (await call(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } })).status,
+        200,
+      );
     } finally {
       child.kill('SIGTERM');
     }

@@ -30,11 +30,11 @@ describe('connect()', () => {
     await assert.rejects(connect({ driver: 'sqlite' } as never), invalid(/needs url/));
     await assert.rejects(
       connect({ driver: 'sqlite', url: ':memory:', synchronous: 'sometimes' as 'full' }),
-      invalid(/synchronous must be one of "full", "normal"/),
+      invalid(/sqlite driver options: synchronous: expected one of full, normal/),
     );
     await assert.rejects(
       connect({ driver: 'sqlite', url: ':memory:', busyTimout: 5 } as never),
-      invalid(/unknown sqlite option "busyTimout"/),
+      invalid(/sqlite driver options: busyTimout: unknown key "busyTimout"/),
     );
   });
 

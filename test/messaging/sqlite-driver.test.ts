@@ -81,11 +81,11 @@ describe('sqlite driver', () => {
     for (const bad of [0, -1, 1.5, 'many']) {
       assert.throws(
         () => openSqliteDriver(file(), { maxDeadLetters: bad as number }),
-        /maxDeadLetters must be/,
+        /sqlite driver options: maxDeadLetters: expected/,
       );
       await assert.rejects(
         connect({ driver: 'sqlite', url: file(), maxDeadLetters: bad as number }),
-        /maxDeadLetters must be/,
+        /sqlite driver options: maxDeadLetters: expected/,
       );
     }
   });

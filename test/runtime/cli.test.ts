@@ -100,6 +100,39 @@ describe('sluice up', () => {
     }
   });
 
+  test('telemetry.logs.pretty chooses the log format when --log-format does not', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'sluice.yaml');
+    writeFileSync(
+      file,
+      [
+        'version: 1',
+        'telemetry: { logs: { pretty: true } }',
+        'dashboard: false',
+        `services: { api: { command: ${service}, health: /healthz } }`,
+        '',
+      ].join('\n'),
+    );
+    // Its stdout is a pipe, where the default would be JSON lines.
+    const run = sluiceUp(file);
+    await waitFor(
+      'the URLs, printed for a reader',
+      () =>
+        /^\s+api\s+http:\/\/127\.0\.0\.1:\d+/m.test(run.stdout()) || run.child.exitCode !== null,
+      { timeoutMs: 30_000 },
+    );
+    assert.match(run.stdout(), /^\s+api\s+http:\/\/127\.0\.0\.1:\d+/m, run.stderr());
+    assert.ok(
+      !run
+        .stdout()
+        .split('\n')
+        .some((line) => line.startsWith('{')),
+      run.stdout(),
+    );
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exited, 0, run.stderr());
+  });
+
   test('an invalid file starts nothing', async () => {
     const dir = tempDir();
     const file = writeConfig(dir, [

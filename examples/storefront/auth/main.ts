@@ -19,17 +19,17 @@ serve({
   route: async (req, res, url) => {
     if (url.pathname === '/.well-known/jwks.json' && req.method === 'GET') {
       sendJson(res, 200, jwks, { 'cache-control': 'public, max-age=300' });
-      return true;
+      return '/.well-known/jwks.json';
     }
     if (url.pathname !== '/login' || req.method !== 'POST') return false;
     const body = (await readJson(req)) as { username?: unknown; password?: unknown };
     if (typeof body.username !== 'string' || typeof body.password !== 'string') {
       sendJson(res, 400, { title: 'username and password are required' });
-      return true;
+      return '/login';
     }
     if (!(await users.verify(body.username, body.password))) {
       sendJson(res, 401, { title: 'wrong username or password' });
-      return true;
+      return '/login';
     }
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'RS256', kid })
@@ -40,6 +40,6 @@ serve({
       .setExpirationTime('1h')
       .sign(privateKey);
     sendJson(res, 200, { token, tokenType: 'Bearer', expiresIn: 3600 });
-    return true;
+    return '/login';
   },
 });

@@ -17,7 +17,7 @@ const { logger } = serve({
     const match = /^\/invoices\/([\w-]+)$/.exec(url.pathname);
     if (req.method !== 'GET' || match === null) return false;
     sendJson(res, 200, byOrder.all(match[1]));
-    return true;
+    return '/invoices/:orderId';
   },
   onStop: async () => {
     await consumer?.stop({ drainTimeout: 5_000 });

@@ -22,13 +22,13 @@ serve({
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (url.pathname === '/api/products' || url.pathname === '/api/products/') {
       sendJson(res, 200, products, cacheControl);
-      return true;
+      return '/api/products';
     }
     const match = /^\/api\/products\/([\w-]+)$/.exec(url.pathname);
     if (match === null) return false;
     const product = products.find((p) => p.sku === match[1]);
     if (product === undefined) sendJson(res, 404, { title: 'no such product' });
     else sendJson(res, 200, product, cacheControl);
-    return true;
+    return '/api/products/:sku';
   },
 });

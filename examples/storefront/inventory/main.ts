@@ -25,12 +25,12 @@ const { logger } = serve({
     if (req.method !== 'GET') return false;
     if (url.pathname === '/stock') {
       sendJson(res, 200, stock.all());
-      return true;
+      return '/stock';
     }
     const match = /^\/changes\/([\w-]+)$/.exec(url.pathname);
     if (match === null) return false;
     sendJson(res, 200, changes.all(match[1]));
-    return true;
+    return '/changes/:sku';
   },
   onStop: async () => {
     await consumer?.stop({ drainTimeout: 5_000 });

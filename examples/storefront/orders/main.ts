@@ -88,7 +88,7 @@ serve({
   route: async (req, res, url) => {
     if (url.pathname === '/api/orders' && req.method === 'POST') {
       await create(req, res);
-      return true;
+      return '/api/orders';
     }
     const match = /^\/api\/orders\/([\w-]+)(\/status)?$/.exec(url.pathname);
     if (match === null) return false;
@@ -102,7 +102,7 @@ serve({
       if (order === undefined || typeof user !== 'string' || order.customer !== user) {
         sendJson(res, 404, { title: 'no such order' });
       } else sendJson(res, 200, order);
-      return true;
+      return '/api/orders/:id';
     }
     // Fulfillment reports progress here, so it never touches this service's tables.
     if (match[2] !== undefined && req.method === 'PUT') {
@@ -111,7 +111,7 @@ serve({
         sendJson(res, 400, { title: `status must be one of ${statuses.join(', ')}` });
       } else if (!store.setStatus(id, status)) sendJson(res, 404, { title: 'no such order' });
       else sendJson(res, 200, { id, status });
-      return true;
+      return '/api/orders/:id/status';
     }
     return false;
   },

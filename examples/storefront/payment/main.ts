@@ -24,38 +24,38 @@ const { logger } = serve({
       fault.declineRate = Math.min(1, number(body.declineRate, fault.declineRate));
       logger.warn(fault, 'fault changed');
       sendJson(res, 200, fault);
-      return true;
+      return '/fault';
     }
     if (url.pathname === '/fault' && req.method === 'GET') {
       sendJson(res, 200, fault);
-      return true;
+      return '/fault';
     }
     const chargeOf = /^\/charges\/([\w-]+)$/.exec(url.pathname);
     if (chargeOf !== null && req.method === 'GET') {
       const charge = charges.get(chargeOf[1]!);
       if (charge === undefined) sendJson(res, 404, { title: 'no charge for this order' });
       else sendJson(res, 200, charge);
-      return true;
+      return '/charges/:orderId';
     }
     if (url.pathname === '/charges' && req.method === 'POST') {
       const body = (await readJson(req)) as { orderId?: unknown; amount?: unknown };
       if (typeof body.orderId !== 'string') {
         sendJson(res, 400, { title: 'orderId is required' });
-        return true;
+        return '/charges';
       }
       if (fault.latencyMs > 0) await sleep(fault.latencyMs);
       if (Math.random() < fault.errorRate) {
         sendJson(res, 503, { title: 'payment failed (injected)' });
-        return true;
+        return '/charges';
       }
       // A charge already made stands; only a new one may be declined.
       if (charges.get(body.orderId) === undefined && Math.random() < fault.declineRate) {
         sendJson(res, 402, { title: 'payment declined (injected)' });
-        return true;
+        return '/charges';
       }
       // Keyed by order: a retried charge is not a second charge.
       sendJson(res, 201, charges.charge(body.orderId, number(body.amount, 0)));
-      return true;
+      return '/charges';
     }
     return false;
   },

@@ -12,7 +12,16 @@ import {
   withSpan,
 } from 'sluice/observe';
 
-export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+/**
+ * Serves a request: resolves with the route it served, as a template (`/api/orders/:id`),
+ * or false when none matched. The template names the request's span, as OpenTelemetry's
+ * HTTP conventions ask: a name per route, not per id.
+ */
+export type Route = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+) => Promise<string | false>;
 
 export interface ServiceOptions {
   name: string;
@@ -71,11 +80,15 @@ export function serve(options: ServiceOptions): RunningService {
     // A SERVER span in the caller's trace, so the messages this request publishes, and
     // the calls it makes, continue it.
     void withSpan(
-      `${req.method} ${url.pathname}`,
+      req.method ?? 'GET',
       async (span) => {
         try {
-          const handled = await options.route(req, res, url);
-          if (!handled) sendJson(res, 404, { title: 'not found' });
+          const route = await options.route(req, res, url);
+          if (route === false) sendJson(res, 404, { title: 'not found' });
+          else {
+            span.updateName(`${req.method} ${route}`);
+            span.setAttribute('http.route', route);
+          }
         } catch (error) {
           logger.error({ err: error }, 'request failed');
           if (!res.headersSent) sendJson(res, 500, { title: 'internal error' });

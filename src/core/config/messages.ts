@@ -51,7 +51,7 @@ export function closestName(name: string, candidates: Iterable<string>): string 
 
 function suggestion(key: string, schema: unknown): string {
   const properties = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
-  if (properties === undefined) return '';
+  if (properties === undefined || Object.keys(properties).length === 0) return '';
   const best = closestName(key, Object.keys(properties));
   const allowed = Object.keys(properties).join(', ');
   return best === undefined ? ` (allowed: ${allowed})` : ` (did you mean "${best}"?)`;

@@ -7,8 +7,16 @@ export const percent: SchemaObject = { unit: 'percent' };
 export const text: SchemaObject = { type: 'string', minLength: 1 };
 export const texts: SchemaObject = { type: 'array', items: text };
 export const textMap: SchemaObject = { type: 'object', additionalProperties: { type: 'string' } };
+export const flag: SchemaObject = { type: 'boolean' };
+export const path: SchemaObject = {
+  type: 'string',
+  pattern: '^/',
+  expected: 'a path starting with /',
+};
 export const port: SchemaObject = { type: 'integer', minimum: 0, maximum: 65535 };
 export const count: SchemaObject = { type: 'integer', minimum: 1 };
+/** A duration given in code, in ms (options in sluice.yaml take `unit: duration`). */
+export const milliseconds: SchemaObject = { type: 'number', minimum: 0 };
 export const url: SchemaObject = {
   type: 'string',
   pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://',
@@ -50,7 +58,7 @@ export function bulkhead(calls: string, extra: Record<string, SchemaObject> = {}
       count,
       closed(
         {
-          max: { ...count, description: 'Calls at once.' },
+          max: { ...count, examples: [50], description: 'Calls at once.' },
           queue: {
             type: 'integer',
             minimum: 0,

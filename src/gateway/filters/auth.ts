@@ -12,10 +12,12 @@ const challenge = { 'www-authenticate': 'Bearer' };
 function claimValue(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  // A header value must not smuggle a line break or control byte upstream.
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    // A header value must not smuggle a line break or control byte upstream.
     if (c < 0x20 || c === 0x7f) return undefined;
+    // Header values are bytes, not text: a name such as "José" goes as UTF-8, percent-encoded.
+    if (c > 0x7e) return encodeURIComponent(text);
   }
   return text;
 }

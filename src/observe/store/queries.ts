@@ -16,19 +16,17 @@ import type {
   TraceSummary,
   Traffic,
 } from './query.js';
+import {
+  bounded,
+  searchTraces,
+  TRACE_COLUMNS,
+  type TraceRow,
+  traceSummaries,
+} from './trace-search.js';
 import { trafficSince } from './traffic.js';
 
 export interface QueryContext {
   db: Database.Database;
-}
-
-interface TraceRow {
-  trace_id: string;
-  start: number;
-  end: number;
-  spans: number;
-  errors: number;
-  services: string;
 }
 
 interface LogRow {
@@ -41,14 +39,6 @@ interface LogRow {
   trace_id: string | null;
   span_id: string | null;
   attributes: string;
-}
-
-const TRACE_COLUMNS = `trace_id, MIN(start_ms) AS start, MAX(start_ms + duration_ms) AS end,
-  COUNT(*) AS spans, SUM(error) AS errors, GROUP_CONCAT(DISTINCT service) AS services`;
-
-function bounded(limit: number | undefined, fallback: number): number {
-  if (limit === undefined || !Number.isFinite(limit)) return fallback;
-  return Math.max(1, Math.min(1000, Math.floor(limit)));
 }
 
 /** `%` and `_` match themselves in a LIKE pattern built from user text. */
@@ -104,55 +94,7 @@ export abstract class StoreQueries implements TelemetryQuery {
   }
 
   searchTraces(filter: TraceFilter = {}): TraceSummary[] {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.service !== undefined) {
-      where.push('service = ?');
-      params.push(filter.service);
-    }
-    if (filter.route !== undefined) {
-      where.push('route = ?');
-      params.push(filter.route);
-    }
-    if (filter.attribute !== undefined) {
-      const path = `$."${filter.attribute.key.replace(/"/g, '""')}"`;
-      if (filter.attribute.value === undefined) {
-        where.push('json_type(attributes, ?) IS NOT NULL');
-        params.push(path);
-      } else {
-        where.push('CAST(json_extract(attributes, ?) AS TEXT) = ?');
-        params.push(path, filter.attribute.value);
-      }
-    }
-    const having: string[] = [];
-    if (filter.status === 'error') having.push('SUM(error) > 0');
-    if (filter.status === 'ok') having.push('SUM(error) = 0');
-    if (filter.minDurationMs !== undefined) {
-      having.push('MAX(start_ms + duration_ms) - MIN(start_ms) >= ?');
-    }
-    if (filter.maxDurationMs !== undefined) {
-      having.push('MAX(start_ms + duration_ms) - MIN(start_ms) <= ?');
-    }
-    if (filter.since !== undefined) having.push('MIN(start_ms) >= ?');
-    if (filter.until !== undefined) having.push('MIN(start_ms) < ?');
-    const havingParams = [
-      filter.minDurationMs,
-      filter.maxDurationMs,
-      filter.since,
-      filter.until,
-    ].filter((v) => v !== undefined);
-    const candidates =
-      where.length === 0
-        ? ''
-        : `WHERE trace_id IN (SELECT trace_id FROM spans WHERE ${where.join(' AND ')})`;
-    const rows = this.#db
-      .prepare(
-        `SELECT ${TRACE_COLUMNS} FROM spans ${candidates} GROUP BY trace_id
-         ${having.length === 0 ? '' : `HAVING ${having.join(' AND ')}`}
-         ORDER BY start DESC LIMIT ?`,
-      )
-      .all(...params, ...havingParams, bounded(filter.limit, 50)) as TraceRow[];
-    return rows.map((row) => this.#summary(row));
+    return searchTraces(this.#db, filter);
   }
 
   getTrace(traceId: string): TraceDetail | undefined {
@@ -175,13 +117,12 @@ export abstract class StoreQueries implements TelemetryQuery {
     )
       .map((row) => row.id)
       .filter((other) => other !== id);
-    const linked: TraceSummary[] = [];
     const one = this.#db.prepare(`SELECT ${TRACE_COLUMNS} FROM spans WHERE trace_id = ?`);
-    for (const other of linkedIds.slice(0, 100)) {
-      const row = one.get(other) as TraceRow | undefined;
-      if (row?.trace_id != null) linked.push(this.#summary(row));
-    }
-    return { traceId: id, spans, linked };
+    const rows = linkedIds
+      .slice(0, 100)
+      .map((other) => one.get(other) as TraceRow | undefined)
+      .filter((row): row is TraceRow => row?.trace_id != null);
+    return { traceId: id, spans, linked: traceSummaries(this.#db, rows) };
   }
 
   logs(filter: LogFilter = {}): LogPage {
@@ -248,26 +189,6 @@ export abstract class StoreQueries implements TelemetryQuery {
       if (out.length >= limit) break;
     }
     return out;
-  }
-
-  #summary(row: TraceRow): TraceSummary {
-    const root = this.#db
-      .prepare(
-        `SELECT service, name, route FROM spans WHERE trace_id = ?
-         ORDER BY parent_span_id IS NOT NULL, start_ms LIMIT 1`,
-      )
-      .get(row.trace_id) as { service: string; name: string; route: string | null };
-    return {
-      traceId: row.trace_id,
-      rootService: root.service,
-      rootName: root.name,
-      ...(root.route === null ? {} : { route: root.route }),
-      startMs: row.start,
-      durationMs: row.end - row.start,
-      spanCount: row.spans,
-      errorCount: row.errors,
-      services: row.services.split(',').sort(),
-    };
   }
 }
 

@@ -4,6 +4,13 @@ import type { Database } from 'better-sqlite3';
  * Spans, logs and metric samples, each table pruned from its oldest rows. A span is kept
  * whole as JSON beside the columns searches use; its links get a table of their own so a
  * trace finds the traces it is linked to in both directions.
+ *
+ * The traffic figures read a span's kind, its destination and the service of its parent
+ * from columns filled at ingest (`parent_service` as soon as both spans are in), not from
+ * the JSON: rows of an older file lack them, and the queries fall back to the JSON there.
+ * The index on `start_ms` carries those columns too, and the ones on `(service, …)` what
+ * the per-service summary reads: the traffic of the last minutes, the candidates of a
+ * trace search and the summary read no table row.
  */
 export function createSchema(db: Database): void {
   db.exec(`
@@ -21,9 +28,15 @@ export function createSchema(db: Database): void {
       attributes TEXT NOT NULL,
       record TEXT NOT NULL
     );
+  `);
+  addColumns(db, 'spans', ['kind TEXT', 'destination', 'parent_service TEXT']);
+  db.exec(`
     CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
-    CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ms);
-    CREATE INDEX IF NOT EXISTS spans_service ON spans (service, start_ms);
+    DROP INDEX IF EXISTS spans_start;
+    CREATE INDEX IF NOT EXISTS spans_traffic ON spans (start_ms, id, kind, service, route, name,
+      duration_ms, error, destination, parent_service, trace_id);
+    DROP INDEX IF EXISTS spans_service;
+    CREATE INDEX IF NOT EXISTS spans_service_end ON spans (service, start_ms, duration_ms, error);
     CREATE TABLE IF NOT EXISTS span_links (
       span_row INTEGER NOT NULL,
       trace_id TEXT NOT NULL,
@@ -46,6 +59,7 @@ export function createSchema(db: Database): void {
     CREATE INDEX IF NOT EXISTS logs_time ON logs (time_ms);
     CREATE INDEX IF NOT EXISTS logs_trace ON logs (trace_id);
     CREATE INDEX IF NOT EXISTS logs_service ON logs (service, id);
+    CREATE INDEX IF NOT EXISTS logs_service_time ON logs (service, time_ms);
     CREATE TABLE IF NOT EXISTS series (
       id INTEGER PRIMARY KEY,
       name TEXT NOT NULL,
@@ -60,4 +74,14 @@ export function createSchema(db: Database): void {
     CREATE INDEX IF NOT EXISTS samples_series ON samples (series_id, time_ms);
     CREATE INDEX IF NOT EXISTS samples_time ON samples (time_ms);
   `);
+}
+
+/** Columns added since a file was created, added to it (SQLite fills old rows with NULL). */
+function addColumns(db: Database, table: string, columns: readonly string[]): void {
+  const present = new Set(
+    (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name),
+  );
+  for (const column of columns) {
+    if (!present.has(column.split(' ')[0]!)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
+  }
 }

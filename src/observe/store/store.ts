@@ -7,7 +7,7 @@ import { defineCounter, defineGauge } from '../metrics.js';
 import { LEVEL_NUMBERS } from './levels.js';
 import type { LogInput, SampleInput } from './otlp-records.js';
 import { type QueryContext, StoreQueries } from './queries.js';
-import type { Signal, SpanRecord, StoreCaps, StoreStats } from './query.js';
+import type { AttributeValue, Signal, SpanRecord, StoreCaps, StoreStats } from './query.js';
 import { createSchema } from './schema.js';
 
 export const DEFAULT_STORE_CAPS: StoreCaps = {
@@ -35,8 +35,9 @@ const SIGNALS: readonly Signal[] = ['spans', 'logs', 'samples'];
 
 /**
  * Spans, logs and metric samples in one SQLite file (WAL), kept within count and age caps:
- * each write past a cap removes the oldest rows, and `prune()` (called on a timer by the
- * owner) removes rows past the age cap. What is removed is counted, in `stats()` and in
+ * a write past a count cap removes the oldest rows in its own transaction, so the count
+ * never exceeds the cap, and `prune()` (called on a timer by the owner) removes rows past
+ * the age cap. What is removed is counted, in `stats()` and in
  * `sluice_telemetry_dropped_total`.
  */
 export class TelemetryStore extends StoreQueries {
@@ -48,11 +49,15 @@ export class TelemetryStore extends StoreQueries {
   readonly #droppedMetric;
   readonly #storedMetric;
   readonly #insertSpan: Database.Statement;
+  readonly #findParent: Database.Statement;
+  readonly #adoptChildren: Database.Statement;
   readonly #insertLink: Database.Statement;
   readonly #insertLog: Database.Statement;
   readonly #findSeries: Database.Statement;
   readonly #insertSeries: Database.Statement;
   readonly #insertSample: Database.Statement;
+  readonly #dropLinks: Database.Statement;
+  readonly #dropSeries: Database.Statement;
 
   constructor(options: TelemetryStoreOptions) {
     const caps = { ...DEFAULT_STORE_CAPS, ...options.caps };
@@ -95,8 +100,13 @@ export class TelemetryStore extends StoreQueries {
     });
     this.#insertSpan = db.prepare(
       `INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, start_ms, duration_ms,
-         error, route, attributes, record)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         error, route, attributes, record, kind, destination, parent_service)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#findParent = db.prepare('SELECT service FROM spans WHERE trace_id = ? AND span_id = ?');
+    this.#adoptChildren = db.prepare(
+      `UPDATE spans SET parent_service = ? WHERE trace_id = ? AND parent_span_id = ?
+         AND parent_service IS NULL`,
     );
     this.#insertLink = db.prepare(
       'INSERT INTO span_links (span_row, trace_id, linked_trace_id) VALUES (?, ?, ?)',
@@ -110,14 +120,26 @@ export class TelemetryStore extends StoreQueries {
     this.#insertSample = db.prepare(
       'INSERT INTO samples (series_id, time_ms, value) VALUES (?, ?, ?)',
     );
+    this.#dropLinks = db.prepare(
+      'DELETE FROM span_links WHERE span_row < (SELECT COALESCE(MIN(id), 9e18) FROM spans)',
+    );
+    this.#dropSeries = db.prepare(
+      'DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM samples WHERE series_id = series.id)',
+    );
     this.#publishCounts();
   }
 
   addSpans(spans: readonly SpanRecord[]): void {
     if (spans.length === 0) return;
-    this.#db.transaction(() => {
+    this.#write('spans', () => {
       for (const span of spans) {
         const route = span.attributes['http.route'];
+        const parent =
+          span.parentSpanId === undefined
+            ? undefined
+            : (this.#findParent.get(span.traceId, span.parentSpanId) as
+                | { service: string }
+                | undefined);
         const { lastInsertRowid } = this.#insertSpan.run(
           span.traceId,
           span.spanId,
@@ -130,20 +152,25 @@ export class TelemetryStore extends StoreQueries {
           typeof route === 'string' ? route : null,
           JSON.stringify(span.attributes),
           JSON.stringify(span),
+          span.kind,
+          sqlValue(span.attributes['messaging.destination.name']),
+          parent?.service ?? null,
         );
+        // Children that came in before their parent learn its service now.
+        this.#adoptChildren.run(span.service, span.traceId, span.spanId);
         for (const link of span.links) {
           if (link.traceId !== span.traceId) {
             this.#insertLink.run(lastInsertRowid, span.traceId, link.traceId);
           }
         }
       }
-    })();
-    this.#added('spans', spans.length);
+      return spans.length;
+    });
   }
 
   addLogs(logs: readonly LogInput[]): void {
     if (logs.length === 0) return;
-    this.#db.transaction(() => {
+    this.#write('logs', () => {
       for (const log of logs) {
         this.#insertLog.run(
           log.timeMs,
@@ -156,22 +183,25 @@ export class TelemetryStore extends StoreQueries {
           JSON.stringify(log.attributes),
         );
       }
-    })();
-    this.#added('logs', logs.length);
+      return logs.length;
+    });
   }
 
+  /** Samples whose value is not a finite number (NaN, ±Inf) are left out. */
   addSamples(samples: readonly SampleInput[]): void {
     if (samples.length === 0) return;
-    this.#db.transaction(() => {
+    this.#write('samples', () => {
+      let rows = 0;
       for (const sample of samples) {
         if (!Number.isFinite(sample.value)) continue;
         const labels = JSON.stringify(sortedLabels(sample.labels));
         const found = this.#findSeries.get(sample.name, labels) as { id: number } | undefined;
         const seriesId = found?.id ?? this.#insertSeries.run(sample.name, labels).lastInsertRowid;
         this.#insertSample.run(seriesId, sample.timeMs, sample.value);
+        rows++;
       }
-    })();
-    this.#added('samples', samples.length);
+      return rows;
+    });
   }
 
   /** Removes what is past the age cap (and the count cap); returns the rows removed. */
@@ -182,9 +212,11 @@ export class TelemetryStore extends StoreQueries {
       const { table, time } = TABLE[signal];
       const { changes } = this.#db.prepare(`DELETE FROM ${table} WHERE ${time} < ?`).run(cutoff);
       this.#removed(signal, changes, 'age');
-      removed += changes + this.#enforceCount(signal);
+      const over = this.#deleteOldest(signal, this.#counts[signal] - this.#cap(signal));
+      this.#removed(signal, over, 'count');
+      if (changes + over > 0) this.#cleanUp(signal);
+      removed += changes + over;
     }
-    if (removed > 0) this.#cleanUp();
     return removed;
   }
 
@@ -209,27 +241,31 @@ export class TelemetryStore extends StoreQueries {
     if (this.#db.open) this.#db.close();
   }
 
-  #added(signal: Signal, rows: number): void {
+  /**
+   * Runs `insert` (which returns the rows it wrote) and removes the oldest rows past the
+   * count cap in the same transaction: a reader never sees more rows than the cap.
+   */
+  #write(signal: Signal, insert: () => number): void {
+    const { rows, over } = this.#db.transaction(() => {
+      const rows = insert();
+      const over = this.#deleteOldest(signal, this.#counts[signal] + rows - this.#cap(signal));
+      if (over > 0) this.#cleanUp(signal);
+      return { rows, over };
+    })();
     this.#counts[signal] += rows;
-    // Prune in steps of 1% past the cap, not on every write.
-    const cap = this.#cap(signal);
-    if (this.#counts[signal] > cap + Math.max(1, Math.floor(cap / 100))) {
-      if (this.#enforceCount(signal) > 0) this.#cleanUp();
-    }
+    this.#removed(signal, over, 'count');
     this.#publishCounts();
   }
 
-  #enforceCount(signal: Signal): number {
-    const excess = this.#counts[signal] - this.#cap(signal);
-    if (excess <= 0) return 0;
+  /** Deletes the `count` oldest rows of a signal (none when `count` is not positive). */
+  #deleteOldest(signal: Signal, count: number): number {
+    if (count <= 0) return 0;
     const { table, key } = TABLE[signal];
-    const { changes } = this.#db
+    return this.#db
       .prepare(
         `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} ORDER BY ${key} LIMIT ?)`,
       )
-      .run(excess);
-    this.#removed(signal, changes, 'count');
-    return changes;
+      .run(count).changes;
   }
 
   #removed(signal: Signal, rows: number, reason: 'count' | 'age'): void {
@@ -241,11 +277,9 @@ export class TelemetryStore extends StoreQueries {
   }
 
   /** Links of removed spans, and series without samples, go with them. */
-  #cleanUp(): void {
-    this.#db.exec(`
-      DELETE FROM span_links WHERE span_row < (SELECT COALESCE(MIN(id), 9e18) FROM spans);
-      DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM samples WHERE series_id = series.id);
-    `);
+  #cleanUp(signal: Signal): void {
+    if (signal === 'spans') this.#dropLinks.run();
+    if (signal === 'samples') this.#dropSeries.run();
   }
 
   #cap(signal: Signal): number {
@@ -259,6 +293,13 @@ export class TelemetryStore extends StoreQueries {
   #publishCounts(): void {
     for (const signal of SIGNALS) this.#storedMetric.set({ signal }, this.#counts[signal]);
   }
+}
+
+/** An attribute as SQLite's `json_extract` would give it. */
+function sqlValue(value: AttributeValue | undefined): string | number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return Array.isArray(value) ? JSON.stringify(value) : value;
 }
 
 function sortedLabels(labels: Record<string, string>): Record<string, string> {

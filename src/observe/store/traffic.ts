@@ -4,16 +4,21 @@ import type { EdgeTraffic, RouteTraffic, Traffic } from './query.js';
 /** Spans read for one answer at most: the newest first, so a busy store stays fast. */
 const MAX_SPANS = 50_000;
 
-interface SpanRow {
-  service: string;
-  route: string | null;
-  kind: string | null;
-  name: string;
-  duration_ms: number;
-  error: number;
-  destination: string | null;
-  parent_service: string | null;
-}
+/**
+ * Spans alike for every figure below: service, route, kind, name, destination, parent
+ * service; then their count, errors, and durations (exact, `%.17g`, comma-separated).
+ */
+type SpanGroup = [
+  string,
+  string | null,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  number,
+  number,
+  string,
+];
 
 /**
  * Request rate, errors and latency per service and route (server and consumer spans), and
@@ -22,17 +27,31 @@ interface SpanRow {
  * spans that started at or after `since`.
  */
 export function trafficSince(db: Database.Database, since: number, now: number): Traffic {
-  const rows = db
+  // Spans written before the kind, destination and parent service had columns read them
+  // from the JSON and a join; the rest come from the covering index alone. SQLite groups
+  // alike spans, newest group first: by its newest span, and that span's id (SQLite takes a
+  // bare column from the row of the only MAX), the order in which the spans would be met.
+  const groups = db
     .prepare(
-      `SELECT s.service, s.route, json_extract(s.record, '$.kind') AS kind, s.name,
-         s.duration_ms, s.error,
-         json_extract(s.attributes, '$."messaging.destination.name"') AS destination,
-         p.service AS parent_service
-       FROM spans s
-       LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id
-       WHERE s.start_ms >= ? ORDER BY s.start_ms DESC LIMIT ${MAX_SPANS}`,
+      `SELECT service, route, kind, name, destination, parent_service, COUNT(*), SUM(error),
+         group_concat(printf('%.17g', duration_ms)), MAX(start_ms) AS last, id AS last_id
+       FROM (
+         SELECT start_ms, id, service, route, kind, name, duration_ms, error, destination,
+           parent_service
+         FROM spans WHERE start_ms >= @since AND kind IS NOT NULL
+         UNION ALL
+         SELECT s.start_ms, s.id, s.service, s.route, json_extract(s.record, '$.kind'), s.name,
+           s.duration_ms, s.error, json_extract(s.attributes, '$."messaging.destination.name"'),
+           p.service
+         FROM spans s
+         LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id
+         WHERE s.start_ms >= @since AND s.kind IS NULL
+         ORDER BY 1 DESC, 2 DESC LIMIT ${MAX_SPANS})
+       GROUP BY service, route, kind, name, destination, parent_service
+       ORDER BY last DESC, last_id DESC`,
     )
-    .all(since) as SpanRow[];
+    .raw()
+    .all({ since }) as SpanGroup[];
   const routes = new Map<string, Tally & { service: string; route: string }>();
   const edges = new Map<string, Tally & { from: string; to: string; via?: string }>();
   const tally = <T extends Tally>(map: Map<string, T>, key: string, make: () => T): T => {
@@ -43,36 +62,41 @@ export function trafficSince(db: Database.Database, since: number, now: number):
     }
     return entry;
   };
-  for (const row of rows) {
-    const destination = row.destination ?? undefined;
-    if (row.kind === 'server' || row.kind === 'consumer') {
-      const route = row.route ?? row.name;
+  for (const [service, route, kind, name, dest, parentService, count, errors, list] of groups) {
+    const spans = { count, errors, durations: list.split(',').map(Number) };
+    const destination = dest ?? undefined;
+    if (kind === 'server' || kind === 'consumer') {
+      const key = route ?? name;
       add(
-        tally(routes, `${row.service}\n${route}`, () => ({
-          ...empty(),
-          service: row.service,
-          route,
-        })),
-        row,
+        tally(routes, `${service}\n${key}`, () => ({ ...empty(), service, route: key })),
+        spans,
       );
     }
-    if (row.kind === 'producer' && destination !== undefined) {
-      const key = `${row.service}\n${destination}`;
+    if (kind === 'producer' && destination !== undefined) {
       add(
-        tally(edges, key, () => ({ ...empty(), from: row.service, to: destination, via: 'queue' })),
-        row,
+        tally(edges, `${service}\n${destination}`, () => ({
+          ...empty(),
+          from: service,
+          to: destination,
+          via: 'queue',
+        })),
+        spans,
       );
-    } else if (row.kind === 'consumer' && destination !== undefined) {
-      const key = `${destination}\n${row.service}`;
+    } else if (kind === 'consumer' && destination !== undefined) {
       add(
-        tally(edges, key, () => ({ ...empty(), from: destination, to: row.service, via: 'queue' })),
-        row,
+        tally(edges, `${destination}\n${service}`, () => ({
+          ...empty(),
+          from: destination,
+          to: service,
+          via: 'queue',
+        })),
+        spans,
       );
-    } else if (row.parent_service !== null && row.parent_service !== row.service) {
-      const from = row.parent_service;
+    } else if (parentService !== null && parentService !== service) {
+      const from = parentService;
       add(
-        tally(edges, `${from}\n${row.service}`, () => ({ ...empty(), from, to: row.service })),
-        row,
+        tally(edges, `${from}\n${service}`, () => ({ ...empty(), from, to: service })),
+        spans,
       );
     }
   }
@@ -103,10 +127,10 @@ function empty(): Tally {
   return { count: 0, errors: 0, durations: [] };
 }
 
-function add(tally: Tally, row: SpanRow): void {
-  tally.count++;
-  tally.errors += row.error;
-  tally.durations.push(row.duration_ms);
+function add(tally: Tally, spans: Tally): void {
+  tally.count += spans.count;
+  tally.errors += spans.errors;
+  for (const duration of spans.durations) tally.durations.push(duration);
 }
 
 function summarise(

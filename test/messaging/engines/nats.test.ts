@@ -202,6 +202,75 @@ it('backs off with a delayed nak: delayed in stats, then redelivered as the next
   assert.ok(seen[1]![1] - seen[0]![1] >= 390, 'redelivered before its backoff');
 });
 
+it('dead-letters a message near max_payload whole, its error cut to fit, and replays it', async () => {
+  const maxPayload = nc.info!.max_payload;
+  const queue = broker.queue<string>('near-limit-dead');
+  const body = 'x'.repeat(maxPayload - 600);
+  await queue.publish(body, { id: 'near-limit' });
+  let healthy = false;
+  const replayed: string[] = [];
+  queue.consume(
+    (m) => {
+      if (!healthy) throw new Error(`failed: ${'é'.repeat(8000)}`);
+      replayed.push(m.payload);
+    },
+    { retry: () => 1, maxAttempts: 1 },
+  );
+  await waitFor('the dead letter', async () => (await queue.stats()).deadLettered === 1);
+  const [dead] = await queue.deadLetters.list();
+  assert.equal(dead?.id, 'near-limit');
+  assert.equal(dead?.payload, body);
+  assert.match(dead?.error ?? '', /^Error: failed: é+…$/);
+  assert.equal((await queue.stats()).depth, 0);
+  healthy = true;
+  assert.equal(await queue.deadLetters.replay(), 1);
+  await waitFor('the replay', () => replayed.length === 1);
+  assert.equal(replayed[0], body);
+});
+
+it('reads dead letters stored whole as JSON, as earlier versions stored them', async () => {
+  const queue = broker.queue<string>('old-dead');
+  queue.consume(
+    () => {
+      throw new Error('new');
+    },
+    { retry: () => 1, maxAttempts: 1 },
+  );
+  await queue.publish('fresh', { id: 'fresh' });
+  await waitFor('the new dead letter', async () => (await queue.stats()).deadLettered === 1);
+  const old = {
+    id: 'old',
+    key: undefined,
+    headers: { h: 'v' },
+    body: JSON.stringify('kept'),
+    attempt: 3,
+    publishedAt: 1,
+    failedAt: 2,
+    error: 'Error: old',
+  };
+  await jetstream(nc).publish(`${prefix}.x.Q_old-dead`, JSON.stringify(old));
+  const listed = await queue.deadLetters.list();
+  assert.deepEqual(
+    listed.map((d) => [d.id, d.payload, d.error, d.headers]),
+    [
+      ['fresh', 'fresh', 'Error: new', {}],
+      ['old', 'kept', 'Error: old', { h: 'v' }],
+    ],
+  );
+});
+
+it('refuses a queued message that leaves no room for its dead letter', async () => {
+  const maxPayload = nc.info!.max_payload;
+  const queue = broker.queue<string>('no-room');
+  await assert.rejects(
+    queue.publish('x'.repeat(maxPayload - 200)),
+    (e) =>
+      isSluiceError(e, 'SLUICE_INVALID_MESSAGE') &&
+      /less 256 bytes kept for its dead letter; nothing was stored/.test((e as Error).message),
+  );
+  assert.equal((await queue.stats()).depth, 0);
+});
+
 it('replays a topic dead letter to its own group only', async () => {
   const topic = broker.topic<string>('replay-groups');
   const good: string[] = [];
@@ -300,9 +369,12 @@ it('makes a stream deleted behind its back again on the next publish and claim',
 it('rejects unknown options and an unreachable server with clear errors', async () => {
   await assert.rejects(
     openNatsDriver(url, { prefx: 'x' } as unknown as { prefix: string }),
-    /unknown nats driver option "prefx"/,
+    /nats driver options: prefx: unknown key "prefx"/,
   );
-  await assert.rejects(openNatsDriver(url, { prefix: 'has space' }), /nats prefix must be/);
+  await assert.rejects(
+    openNatsDriver(url, { prefix: 'has space' }),
+    /nats driver options: prefix: expected 1-32 letters/,
+  );
   // Port 1 on loopback: nothing listens there.
   await assert.rejects(openNatsDriver('nats://127.0.0.1:1', { prefix }), (e) =>
     isSluiceError(e, 'SLUICE_ENGINE_UNAVAILABLE'),
@@ -363,7 +435,9 @@ it("checks every message of a batch against the server's max_payload (headers co
   const big = 'x'.repeat(maxPayload - 100);
   const tooLarge = (e: unknown) =>
     isSluiceError(e, 'SLUICE_INVALID_MESSAGE') &&
-    /over the NATS server's max_payload of \d+; nothing was stored/.test((e as Error).message);
+    /over the NATS server's max_payload of \d+( less 256 bytes kept for its dead letter)?; nothing was stored/.test(
+      (e as Error).message,
+    );
   await assert.rejects(queue.publish(big, { headers: { note: 'y'.repeat(200) } }), tooLarge);
   await assert.rejects(
     queue.publishBatch([

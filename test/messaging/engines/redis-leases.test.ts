@@ -135,6 +135,27 @@ it('collects a direct read whose lease ran out and redelivers it as attempt 2', 
   assert.equal((await pending(source)).length, 2, 'the stale receipt acked nothing');
 });
 
+it('acks first deliveries and a redelivery in one call, and nothing for stale receipts', async () => {
+  const source = { kind: 'queue', queue: 'ack-mixed' } as const;
+  await direct.enqueue(source, [record('m1'), record('m2'), record('m3')], options);
+  const first = (await direct.claim(source, { max: 3, ...onHorizon })).deliveries;
+  await ageOut(source, [entryId(first[0]!.receipt)]);
+  const again = await claimSome(source);
+  assert.deepEqual(
+    again.map((d) => [d.id, d.attempt]),
+    [['m1', 2]],
+  );
+  const receipts = [first[0]!.receipt, first[1]!.receipt, again[0]!.receipt, 'not-a-receipt'];
+  await direct.ack(source, receipts);
+  assert.deepEqual(
+    (await pending(source)).map(([id]) => id),
+    [entryId(first[2]!.receipt)],
+    'm1 (by its current receipt) and m2 acked; the stale receipt of m1 changed nothing',
+  );
+  await direct.ack(source, [first[0]!.receipt]);
+  assert.equal((await pending(source)).length, 1);
+});
+
 it('runs the claim script between sweeps once a delayed message falls due', async () => {
   const source = { kind: 'queue', queue: 'direct-due' } as const;
   await direct.enqueue(source, [record('now')], options);

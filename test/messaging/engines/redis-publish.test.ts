@@ -15,12 +15,17 @@ import {
   outcomesOf,
 } from '../../../src/messaging/drivers/redis/enqueue-args.js';
 import { Keys } from '../../../src/messaging/drivers/redis/keys.js';
+import { messageId, packMessage } from '../../../src/messaging/drivers/redis/records.js';
 import { requireEngine } from '../../support/engines.js';
 
 await requireEngine('redis');
 
 // The publish path: runs of plain batches (no producer id to check, no key, no delay) are
 // stored by the enqueue script in one go when they fit, batch by batch when they do not.
+// They pack a message's id and body into one field (m); other publishes, and every entry an
+// earlier version stored, carry them apart (i and b): entries and dead letters in the
+// earlier format, as an upgrading user has them, are delivered, dead-lettered and replayed
+// with nothing lost.
 
 const url = 'redis://127.0.0.1:6379';
 const prefix = `sluice-test:pub-${process.pid}-${Date.now().toString(36)}:`;
@@ -34,6 +39,8 @@ const plain = (id: string, headers: Record<string, string> = {}): OutgoingRecord
   delayMs: 0,
 });
 const checked = (id: string): OutgoingRecord => ({ ...plain(id), dedupe: true });
+const message = (id: string, body: string): OutgoingRecord => ({ ...plain(id), body });
+const lease = { leaseMs: 10_000, orderByKey: false } as const;
 let admin: Redis;
 let driver: RedisDriver;
 
@@ -51,10 +58,13 @@ after(async () => {
 /** The ids in the stream of a box, oldest first. */
 async function streamIds(source: Source): Promise<string[]> {
   const entries = await admin.xrange(`${driver.keys.box(source)}:s`, '-', '+');
-  return entries.map(([, fields]) => fields[fields.indexOf('i') + 1]!);
+  return entries.map(([, fields]) => messageId(fields));
 }
 
-/** Publishes `first` alone, then every batch of `waiting` together in the next call. */
+/**
+ * Publishes `first`, then every batch of `waiting`, all in one turn of the event loop: the
+ * driver gathers them into one call.
+ */
 async function inOneCall(
   target: Target,
   first: OutgoingRecord[],
@@ -76,9 +86,9 @@ it('lays out runs of plain batches apart from batches that need checks', () => {
   ]);
   // biome-ignore format: one line per run or batch
   assert.deepEqual(args.slice(6), [
-    'h', 2, 3, 2, 1, 'a', '', '"a"', 'b', '{"traceparent":"t"}', '"b"', 'c', '', '"c"',
+    'h', 2, 3, 2, 1, '', '1:a"a"', '{"traceparent":"t"}', '1:b"b"', '', '1:c"c"',
     'f', 1, 'd', 1, '', '', '"d"', 0,
-    'p', 1, 1, 1, 'e', '"e"',
+    'p', 1, 1, 1, '1:e"e"',
   ]);
   assert.equal(
     new EnqueueHeads(new Keys('p:')).of({ kind: 'queue', queue: 'q' }, options).lane,
@@ -236,10 +246,110 @@ it('answers an empty publish without a call, and wakes consumers once per call',
     listener.on('message', (channel: string) => heard.push(channel));
     await listener.subscribe(`${driver.keys.box(source)}:w`);
     await inOneCall(source, [plain('w0')], [[plain('w1')], [plain('w2')]]);
+    await driver.enqueue(source, [plain('w3')], options);
     // Published before the calls returned, so on the listener's socket before this reply.
     await listener.ping();
     assert.equal(heard.length, 2, 'one wake-up per call, not per message');
+    assert.deepEqual(await streamIds(source), ['w0', 'w1', 'w2', 'w3']);
   } finally {
     listener.disconnect();
   }
+});
+
+it('packs id and body into one value that any id and body come back from', async () => {
+  const source = { kind: 'queue', queue: 'packed' } as const;
+  const records = [
+    message('12:34', '5:{"a":1}'),
+    message('ünï-cødé-🍵', '"🍵 tea"'),
+    message('x', ''),
+    message('7', '7:7'),
+  ];
+  assert.equal(packMessage('12:34', 'b'), '5:12:34b');
+  await driver.enqueue(source, records, options);
+  const stream = `${driver.keys.box(source)}:s`;
+  const [first] = await admin.xrange(stream, '-', '+', 'COUNT', 1);
+  assert.deepEqual(first![1], ['m', '5:12:345:{"a":1}'], 'one field per plain message');
+  const { deliveries } = await driver.claim(source, { max: 10, ...lease });
+  assert.deepEqual(
+    deliveries.map((d) => [d.id, d.body]),
+    records.map((r) => [r.id, r.body]),
+  );
+});
+
+it('delivers, dead-letters and replays entries stored in the earlier format', async () => {
+  const source = { kind: 'queue', queue: 'upgrade' } as const;
+  const base = driver.keys.box(source);
+  const stream = `${base}:s`;
+  // As an earlier version left them: a stream with its group, entries with id and body
+  // apart (one with headers, one with key and publish time), and a dead letter.
+  await admin.xgroup('CREATE', stream, 'sluice', '0', 'MKSTREAM');
+  await admin.xadd(stream, '*', 'i', 'old-1', 'b', '"one"');
+  await admin.xadd(stream, '*', 'i', 'old-2', 'b', '"two"', 'h', '{"traceparent":"t"}');
+  await admin.xadd(stream, '*', 'i', 'old-3', 'b', '"three"', 'k', 'k1', 't', '1700000000000');
+  await admin.xadd(
+    `${base}:x`,
+    '*',
+    ...['i', 'old-dead', 'b', '"dead"', 'h', '{"x":"y"}', 't', '1600000000000'],
+    ...['a', '3', 'f', '1600000001000', 'e', 'boom'],
+  );
+  await driver.enqueue(source, [message('new-1', '"four"')], options);
+
+  const { deliveries } = await driver.claim(source, { max: 10, ...lease });
+  assert.deepEqual(
+    deliveries.map((d) => [d.id, d.body, d.headers, d.key]),
+    [
+      ['old-1', '"one"', {}, undefined],
+      ['old-2', '"two"', { traceparent: 't' }, undefined],
+      ['old-3', '"three"', {}, 'k1'],
+      ['new-1', '"four"', {}, undefined],
+    ],
+  );
+  assert.equal(deliveries[2]!.publishedAt, 1_700_000_000_000);
+
+  // One of each format dies; the earlier dead letter lists beside them.
+  await driver.deadLetter(source, deliveries[1]!.receipt, 'failed old');
+  await driver.deadLetter(source, deliveries[3]!.receipt, 'failed new');
+  const dead = await driver.listDeadLetters(source, 10);
+  assert.deepEqual(
+    dead.map((d) => [d.id, d.body, d.headers, d.attempt, d.error]),
+    [
+      ['old-dead', '"dead"', { x: 'y' }, 3, 'boom'],
+      ['old-2', '"two"', { traceparent: 't' }, 1, 'failed old'],
+      ['new-1', '"four"', {}, 1, 'failed new'],
+    ],
+  );
+  assert.equal(dead[0]!.publishedAt, 1_600_000_000_000);
+  assert.equal(dead[2]!.publishedAt, deliveries[3]!.publishedAt, 'publish time kept');
+
+  // Replayed by id, each comes back whole, as it was published.
+  assert.equal(await driver.replayDeadLetters(source, ['old-dead', 'new-1']), 2);
+  const again = await driver.claim(source, { max: 10, ...lease });
+  assert.deepEqual(
+    again.deliveries.map((d) => [d.id, d.body, d.headers, d.attempt, d.publishedAt]),
+    [
+      ['old-dead', '"dead"', { x: 'y' }, 1, 1_600_000_000_000],
+      ['new-1', '"four"', {}, 1, deliveries[3]!.publishedAt],
+    ],
+  );
+  const left = await admin.xrange(`${base}:x`, '-', '+');
+  assert.deepEqual(
+    left.map(([, fields]) => messageId(fields)),
+    ['old-2'],
+  );
+});
+
+it('reads a packed value that is not one as all body, with the entry id, rather than failing', async () => {
+  const source = { kind: 'queue', queue: 'odd' } as const;
+  const stream = `${driver.keys.box(source)}:s`;
+  await admin.xgroup('CREATE', stream, 'sluice', '0', 'MKSTREAM');
+  const short = await admin.xadd(stream, '*', 'm', '99:short');
+  const unnumbered = await admin.xadd(stream, '*', 'm', 'no length');
+  const { deliveries } = await driver.claim(source, { max: 10, ...lease });
+  assert.deepEqual(
+    deliveries.map((d) => [d.id, d.body]),
+    [
+      [short, '99:short'],
+      [unnumbered, 'no length'],
+    ],
+  );
 });

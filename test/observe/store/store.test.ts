@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import {
   otlpForwarder,
@@ -64,6 +65,100 @@ describe('the telemetry store', () => {
     const text = await registry.metrics();
     assert.match(text, /sluice_telemetry_dropped_total\{signal="spans",reason="count"\} 150/);
     assert.match(text, /sluice_telemetry_stored\{signal="spans"\} 100/);
+    store.close();
+  });
+
+  it('never lets a reader see more than a count cap, whatever the size of the batch', async () => {
+    const registry = new Registry();
+    const path = join(dir, 'insert-cap.db');
+    const store = new TelemetryStore({
+      path,
+      caps: { maxSpans: 100, maxLogs: 10, maxSamples: 50 },
+      registry,
+    });
+    const reader = new Database(path, { readonly: true });
+    const count = (table: string): number =>
+      (reader.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const now = Date.now();
+    let next = 1;
+    for (const size of [1, 60, 39, 1, 7, 250, 3]) {
+      store.addSpans(Array.from({ length: size }, () => span(next, now + next++)));
+      assert.ok(count('spans') <= 100, `${count('spans')} spans after a batch of ${size}`);
+    }
+    for (let i = 0; i < 4; i++) {
+      store.addLogs(
+        Array.from({ length: 6 }, (_, j) => ({
+          timeMs: now,
+          service: 'orders',
+          level: 'info' as const,
+          message: `line ${i * 6 + j}`,
+          attributes: {},
+        })),
+      );
+      assert.ok(count('logs') <= 10);
+    }
+    store.addSamples(
+      Array.from({ length: 80 }, (_, i) => ({
+        name: 'up',
+        labels: { service: `s${i % 3}` },
+        timeMs: now + i,
+        value: i,
+      })),
+    );
+    assert.equal(count('samples'), 50);
+    const inserted = next - 1;
+    assert.equal(count('spans'), 100);
+    assert.equal(store.getTrace(span(inserted - 100, 0).traceId), undefined, 'oldest went first');
+    assert.ok(store.getTrace(span(inserted - 99, 0).traceId));
+    assert.deepEqual(
+      store.logs({ limit: 20 }).records.map((r) => r.message),
+      Array.from({ length: 10 }, (_, i) => `line ${23 - i}`),
+    );
+    assert.deepEqual(
+      store
+        .series({ name: 'up', from: 0, to: now + 100 })
+        .flatMap((s) => s.points.map((p) => p[1]))
+        .sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => 30 + i),
+    );
+    const stats = store.stats();
+    assert.deepEqual(stats.counts, { spans: 100, logs: 10, samples: 50 });
+    assert.deepEqual(stats.dropped, { spans: inserted - 100, logs: 14, samples: 30 });
+    const text = await registry.metrics();
+    assert.match(
+      text,
+      new RegExp(
+        `sluice_telemetry_dropped_total\\{signal="spans",reason="count"\\} ${inserted - 100}\n`,
+      ),
+    );
+    assert.match(text, /sluice_telemetry_dropped_total\{signal="logs",reason="count"\} 14\n/);
+    assert.match(text, /sluice_telemetry_dropped_total\{signal="samples",reason="count"\} 30\n/);
+    assert.match(text, /sluice_telemetry_stored\{signal="samples"\} 50\n/);
+    reader.close();
+    store.close();
+  });
+
+  it('counts only the samples it keeps: values that are not numbers take no room', () => {
+    const store = new TelemetryStore({
+      path: ':memory:',
+      caps: { maxSamples: 5 },
+      registry: new Registry(),
+    });
+    const sample = (value: number, timeMs: number) => ({
+      name: 'x',
+      labels: {},
+      timeMs,
+      value,
+    });
+    store.addSamples([
+      ...Array.from({ length: 10 }, (_, i) => sample(Number.NaN, i)),
+      ...Array.from({ length: 5 }, (_, i) => sample(i, 100 + i)),
+      sample(Number.POSITIVE_INFINITY, 200),
+    ]);
+    const stats = store.stats();
+    assert.equal(stats.counts.samples, 5);
+    assert.equal(stats.dropped.samples, 0);
+    assert.equal(store.series({ name: 'x', from: 0, to: 1000 })[0]?.points.length, 5);
     store.close();
   });
 

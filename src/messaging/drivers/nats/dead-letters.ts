@@ -29,19 +29,37 @@ export class DeadLetterStore {
   readonly #puller: Puller;
   readonly #timeoutMs: number;
 
-  constructor(js: JetStreamClient, jsm: JetStreamManager, puller: Puller, timeoutMs: number) {
+  readonly #maxPayload: () => number;
+
+  constructor(
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+    puller: Puller,
+    timeoutMs: number,
+    maxPayload: () => number,
+  ) {
     this.#js = js;
     this.#jsm = jsm;
     this.#puller = puller;
     this.#timeoutMs = timeoutMs;
+    this.#maxPayload = maxPayload;
   }
 
-  /** `origin` names the original message (its stream and sequence) across redeliveries. */
+  /**
+   * Stores the body as the message's data, as it was queued, and the rest of the record in a
+   * header, its error cut to what `max_payload` leaves (queues keep room for the rest).
+   * `origin` names the original message (its stream and sequence) across redeliveries.
+   */
   async add(subject: string, record: DeadLetterRecord, origin: string): Promise<void> {
-    await this.#js.publish(subject, JSON.stringify(record), {
-      msgID: origin,
-      timeout: this.#timeoutMs,
-    });
+    const { body, ...rest } = record;
+    const h = natsHeaders();
+    h.set('Nats-Msg-Id', origin);
+    h.set(recordHeader, JSON.stringify({ ...rest, error: '' }));
+    // `headers()` makes a MsgHdrsImpl, whose encode() is what goes on the wire.
+    const taken = (h as typeof h & { encode(): Uint8Array }).encode().byteLength;
+    const room = this.#maxPayload() - taken - Buffer.byteLength(body);
+    h.set(recordHeader, JSON.stringify({ ...rest, error: cut(rest.error, room) }));
+    await this.#js.publish(subject, body, { headers: h, timeout: this.#timeoutMs });
   }
 
   async count(stream: string): Promise<number> {
@@ -129,6 +147,19 @@ export class DeadLetterStore {
   }
 }
 
+/** The dead letter's record but its body, which is the message's data. */
+const recordHeader = 'Sluice-Dead-Letter';
+
 function parse(msg: JsDelivery): DeadLetterRecord {
-  return JSON.parse(text(msg.msg.data)) as DeadLetterRecord;
+  const raw = msg.msg.headers?.get(recordHeader);
+  // Dead letters stored before the record moved to a header hold the whole record as JSON.
+  if (raw === undefined || raw === '') return JSON.parse(text(msg.msg.data)) as DeadLetterRecord;
+  return { ...(JSON.parse(raw) as Omit<DeadLetterRecord, 'body'>), body: text(msg.msg.data) };
+}
+
+/** `error` in at most `bytes` bytes inside a JSON string, marked where it was cut. */
+function cut(error: string, bytes: number): string {
+  if (Buffer.byteLength(JSON.stringify(error)) - 2 <= bytes) return error;
+  // A code point takes at most 6 bytes in a JSON string (an escape); the mark takes 3.
+  return `${[...error].slice(0, Math.max(0, Math.floor((bytes - 3) / 6))).join('')}…`;
 }

@@ -126,7 +126,13 @@ class NatsStore implements QueueParts, StreamParts {
     // A no_wait pull answers in milliseconds; one unanswered this long was lost.
     this.#puller = new Puller(nc, Math.min(options.timeoutMs, 2000));
     this.#leases = new LeaseTable((held) => this.#lapse(held));
-    this.#dead = new DeadLetterStore(js, jsm, this.#puller, options.timeoutMs);
+    this.#dead = new DeadLetterStore(
+      js,
+      jsm,
+      this.#puller,
+      options.timeoutMs,
+      () => this.#maxPayload,
+    );
     this.#logs = new Logs(
       js,
       jsm,

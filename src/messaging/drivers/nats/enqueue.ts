@@ -3,7 +3,7 @@ import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
 import { UnsupportedError } from '../../../core/errors.js';
 import type { EnqueueOptions, EnqueueOutcome, OutgoingRecord } from '../../driver.js';
 import { isFull, queueFull } from './errors.js';
-import { checkPayloadSize } from './payload-limit.js';
+import { checkPayloadSize, deadLetterRoom } from './payload-limit.js';
 import type { PubAck, PubAcks } from './pub-acks.js';
 import { type Meta, metaOf, msgId, writeMeta } from './records.js';
 
@@ -48,7 +48,7 @@ export async function publishRecords(
   }
   const headers = records.map((record, i) => {
     const h = headersOf(record, options, extra);
-    checkPayloadSize(record.body, h, target.maxPayload, i, records.length);
+    checkPayloadSize(record.body, h, target.maxPayload, i, records.length, deadLetterRoom);
     return h;
   });
   const send = (record: OutgoingRecord, i: number) =>

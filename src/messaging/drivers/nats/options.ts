@@ -1,5 +1,6 @@
-import { InvalidArgumentError } from '../../../core/errors.js';
-import { knownKeys } from '../../validate.js';
+import { checkOptions, type Filled } from '../../../core/config/options.js';
+import { closed, count, text } from '../../../core/config/schema-parts.js';
+import type { SchemaObject } from '../../../core/config/validator.js';
 
 export interface NatsDriverOptions {
   /** Starts every stream, consumer and subject name this driver makes; default `sluice`. */
@@ -22,6 +23,37 @@ export interface NatsDriverOptions {
   readonly name?: string;
 }
 
+const atLeast = (minimum: number): SchemaObject => ({ type: 'integer', minimum });
+
+export const natsOptionsSchema: SchemaObject = closed({
+  prefix: {
+    type: 'string',
+    pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$',
+    expected: '1-32 letters, digits, "_" or "-", starting with a letter or digit',
+    default: 'sluice',
+    description: 'Starts every stream, consumer and subject name.',
+  },
+  ackWait: {
+    ...atLeast(1000),
+    default: 30_000,
+    description: 'The server-side lease in ms: a dead consumer holds a message this long.',
+  },
+  maxAckPending: { ...count, default: 20_000, description: 'Messages in flight per consumer.' },
+  storage: { enum: ['file', 'memory'], default: 'file', description: 'Stream storage.' },
+  replicas: { ...count, default: 1, description: 'Stream replicas in a cluster.' },
+  timeout: {
+    ...atLeast(100),
+    default: 5000,
+    description: 'JetStream API calls and publish acknowledgements, in ms.',
+  },
+  reconnectTimeWait: {
+    ...atLeast(10),
+    default: 250,
+    description: 'The pause between reconnect attempts, in ms.',
+  },
+  name: { ...text, default: 'sluice', description: 'The connection name the server shows.' },
+});
+
 export interface ResolvedNatsOptions {
   readonly prefix: string;
   readonly ackWaitMs: number;
@@ -33,51 +65,20 @@ export interface ResolvedNatsOptions {
   readonly name: string;
 }
 
-const prefixPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
-
-const keys = [
-  'prefix',
-  'ackWait',
-  'maxAckPending',
-  'storage',
-  'replicas',
-  'timeout',
-  'reconnectTimeWait',
-  'name',
-];
-
 export function resolveNatsOptions(options: NatsDriverOptions = {}): ResolvedNatsOptions {
-  // `driver` and `url` come along when connect() passes its whole options object.
-  knownKeys('nats driver option', options, [...keys, 'driver', 'url']);
-  if (options.storage !== undefined && options.storage !== 'file' && options.storage !== 'memory') {
-    throw new InvalidArgumentError(
-      `nats storage must be "file" or "memory", got ${JSON.stringify(options.storage)}`,
-    );
-  }
-  const prefix = options.prefix ?? 'sluice';
-  if (!prefixPattern.test(prefix)) {
-    throw new InvalidArgumentError(
-      `nats prefix must be 1-32 letters, digits, "_" or "-", starting with a letter or digit; got ${JSON.stringify(prefix)}`,
-    );
-  }
+  const o = checkOptions<Filled<NatsDriverOptions>>(
+    'nats driver options',
+    natsOptionsSchema,
+    options,
+  );
   return {
-    prefix,
-    ackWaitMs: atLeast('ackWait', options.ackWait, 30_000, 1000),
-    maxAckPending: atLeast('maxAckPending', options.maxAckPending, 20_000, 1),
-    storage: options.storage ?? 'file',
-    replicas: atLeast('replicas', options.replicas, 1, 1),
-    timeoutMs: atLeast('timeout', options.timeout, 5000, 100),
-    reconnectTimeWaitMs: atLeast('reconnectTimeWait', options.reconnectTimeWait, 250, 10),
-    name: options.name ?? 'sluice',
+    prefix: o.prefix,
+    ackWaitMs: o.ackWait,
+    maxAckPending: o.maxAckPending,
+    storage: o.storage,
+    replicas: o.replicas,
+    timeoutMs: o.timeout,
+    reconnectTimeWaitMs: o.reconnectTimeWait,
+    name: o.name,
   };
-}
-
-function atLeast(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new InvalidArgumentError(
-      `nats ${name} must be an integer >= ${min}, got ${String(value)}`,
-    );
-  }
-  return value;
 }

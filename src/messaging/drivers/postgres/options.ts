@@ -1,5 +1,6 @@
-import { InvalidArgumentError } from '../../../core/errors.js';
-import { knownKeys, nonNegative } from '../../validate.js';
+import { checkOptions, type Filled } from '../../../core/config/options.js';
+import { closed, count, milliseconds, text } from '../../../core/config/schema-parts.js';
+import type { SchemaObject } from '../../../core/config/validator.js';
 
 export interface PostgresDriverOptions {
   /** The schema holding Sluice's tables, created on open if missing. Default `sluice`. */
@@ -15,9 +16,31 @@ export interface PostgresDriverOptions {
 /** What `connect({ driver: 'postgres', url, ... })` takes. */
 export type PostgresConnectOptions = { driver: 'postgres'; url: string } & PostgresDriverOptions;
 
-const optionKeys = ['schema', 'poolSize', 'applicationName', 'connectTimeout', 'driver', 'url'];
-
-const schemaName = /^[a-z_][a-z0-9_]{0,39}$/;
+export const postgresOptionsSchema: SchemaObject = closed({
+  schema: {
+    type: 'string',
+    pattern: '^[a-z_][a-z0-9_]{0,39}$',
+    expected:
+      'lower-case letters, digits and _ (at most 40, not starting with a digit), such as sluice',
+    default: 'sluice',
+    description: "The PostgreSQL schema holding Sluice's tables, created on open if missing.",
+  },
+  poolSize: {
+    ...count,
+    default: 10,
+    description: 'Connections in the pool; the listening connection is extra.',
+  },
+  applicationName: {
+    ...text,
+    default: 'sluice',
+    description: 'Sent to the server, visible in pg_stat_activity.',
+  },
+  connectTimeout: {
+    ...milliseconds,
+    default: 10_000,
+    description: 'How long a query waits for a connection from the pool, in ms.',
+  },
+});
 
 export interface ResolvedPostgresOptions {
   readonly schema: string;
@@ -27,22 +50,15 @@ export interface ResolvedPostgresOptions {
 }
 
 export function resolvePostgresOptions(options: PostgresDriverOptions): ResolvedPostgresOptions {
-  knownKeys('postgres driver option', options, optionKeys);
-  const schema = options.schema ?? 'sluice';
-  if (!schemaName.test(schema)) {
-    throw new InvalidArgumentError(
-      `schema must be lower-case letters, digits and _ (at most 40, not starting with a digit), got ${JSON.stringify(schema)}`,
-    );
-  }
-  const poolSize = options.poolSize ?? 10;
-  if (!Number.isInteger(poolSize) || poolSize < 1) {
-    throw new InvalidArgumentError(`poolSize must be an integer >= 1, got ${poolSize}`);
-  }
+  const o = checkOptions<Filled<PostgresDriverOptions>>(
+    'postgres driver options',
+    postgresOptionsSchema,
+    options,
+  );
   return {
-    schema,
-    poolSize,
-    applicationName:
-      typeof options.applicationName === 'string' ? options.applicationName : 'sluice',
-    connectTimeoutMs: nonNegative('connectTimeout', options.connectTimeout, 10_000),
+    schema: o.schema,
+    poolSize: o.poolSize,
+    applicationName: o.applicationName,
+    connectTimeoutMs: o.connectTimeout,
   };
 }

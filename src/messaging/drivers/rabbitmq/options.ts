@@ -1,5 +1,6 @@
-import { InvalidArgumentError } from '../../../core/errors.js';
-import { knownKeys, nonNegative, optionalString } from '../../validate.js';
+import { checkOptions, type Filled } from '../../../core/config/options.js';
+import { closed, flag, milliseconds } from '../../../core/config/schema-parts.js';
+import type { SchemaObject } from '../../../core/config/validator.js';
 
 export interface RabbitDriverOptions {
   /** Prefix of every queue and exchange the driver declares. Default `sluice`. */
@@ -20,6 +21,42 @@ export interface RabbitDriverOptions {
   localDedupe?: boolean;
 }
 
+const name: SchemaObject = { type: 'string', minLength: 1, maxLength: 1024 };
+
+export const rabbitOptionsSchema: SchemaObject = closed({
+  prefix: {
+    ...name,
+    default: 'sluice',
+    description: 'Starts every queue and exchange the driver declares.',
+  },
+  connectionName: {
+    ...name,
+    default: 'sluice',
+    description: "Shown in the broker's connection list.",
+  },
+  reconnectDelay: {
+    ...milliseconds,
+    default: 100,
+    description: 'The first reconnect delay in ms; it doubles up to reconnectMaxDelay.',
+  },
+  reconnectMaxDelay: {
+    ...milliseconds,
+    default: 5000,
+    description: 'The longest reconnect delay, in ms.',
+  },
+  heartbeat: {
+    type: 'number',
+    minimum: 0,
+    default: 10,
+    description: 'The AMQP heartbeat, in seconds.',
+  },
+  localDedupe: {
+    ...flag,
+    default: false,
+    description: 'Remembers the ids published by this process, as RabbitMQ cannot.',
+  },
+});
+
 export interface ResolvedRabbitOptions {
   readonly prefix: string;
   readonly connectionName: string;
@@ -29,32 +66,18 @@ export interface ResolvedRabbitOptions {
   readonly localDedupe: boolean;
 }
 
-const optionKeys = [
-  'prefix',
-  'connectionName',
-  'reconnectDelay',
-  'reconnectMaxDelay',
-  'heartbeat',
-  'localDedupe',
-  // They come along when connect() passes its whole options object.
-  'driver',
-  'url',
-];
-
 export function resolveRabbitOptions(options: RabbitDriverOptions = {}): ResolvedRabbitOptions {
-  knownKeys('rabbitmq driver option', options, optionKeys);
-  const localDedupe = options.localDedupe ?? false;
-  if (typeof localDedupe !== 'boolean') {
-    throw new InvalidArgumentError(
-      `localDedupe must be true or false, got ${JSON.stringify(localDedupe)}`,
-    );
-  }
+  const o = checkOptions<Filled<RabbitDriverOptions>>(
+    'rabbitmq driver options',
+    rabbitOptionsSchema,
+    options,
+  );
   return {
-    prefix: optionalString('prefix', options.prefix) ?? 'sluice',
-    connectionName: optionalString('connectionName', options.connectionName) ?? 'sluice',
-    reconnectDelayMs: nonNegative('reconnectDelay', options.reconnectDelay, 100),
-    reconnectMaxDelayMs: nonNegative('reconnectMaxDelay', options.reconnectMaxDelay, 5_000),
-    heartbeat: nonNegative('heartbeat', options.heartbeat, 10),
-    localDedupe,
+    prefix: o.prefix,
+    connectionName: o.connectionName,
+    reconnectDelayMs: o.reconnectDelay,
+    reconnectMaxDelayMs: o.reconnectMaxDelay,
+    heartbeat: o.heartbeat,
+    localDedupe: o.localDedupe,
   };
 }

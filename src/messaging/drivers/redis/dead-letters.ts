@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { replayScript } from './lua-admin.js';
-import { type Fields, fieldMap } from './records.js';
+import { type Fields, messageId } from './records.js';
 import { Script } from './script.js';
 
 const replay = new Script(replayScript);
@@ -41,7 +41,7 @@ export class RedisDeadLetters {
       ][];
       if (entries.length === 0) return;
       const chosen = entries
-        .filter(([, fields]) => wanted === undefined || wanted.has(fieldMap(fields).get('i') ?? ''))
+        .filter(([, fields]) => wanted === undefined || wanted.has(messageId(fields)))
         .map(([entryId]) => entryId);
       if (chosen.length > 0) yield chosen;
       if (entries.length < page) return;

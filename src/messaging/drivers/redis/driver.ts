@@ -47,8 +47,8 @@ import { createGroupScript, enqueueScript } from './lua-enqueue.js';
 import { leaseHorizonMs } from './lua-prelude.js';
 import { ackScript, deadLetterScript, extendScript, releaseScript } from './lua-settle.js';
 import { consumerLag, published } from './metrics.js';
-import type { RedisDriverOptions } from './options.js';
-import { type Fields, toDeadLetter, toDelivery } from './records.js';
+import { type RedisDriverOptions, resolveRedisOptions } from './options.js';
+import { ackArgs, type Fields, toDeadLetter, toDelivery } from './records.js';
 import { Script } from './script.js';
 import { Wakeups } from './wakeups.js';
 
@@ -63,6 +63,9 @@ const scripts = {
   stats: new Script(statsScript),
   forgetConsumer: new Script(forgetConsumerScript),
 };
+/** The labels of every publish, checked once. */
+const storedCount = published.bind({ outcome: 'stored' });
+const duplicateCount = published.bind({ outcome: 'duplicate' });
 const chunk = 1000;
 const maxTrackedBoxes = 10_000;
 
@@ -78,28 +81,11 @@ export async function openRedisDriver(
       `the redis driver needs url: redis://host:port, got ${JSON.stringify(url)}`,
     );
   }
-  const prefix = options.prefix ?? 'sluice:';
-  if (typeof prefix !== 'string') {
-    throw new InvalidArgumentError(
-      `the redis driver's prefix must be a string, got ${typeof prefix}`,
-    );
-  }
-  if (options.redis?.keyPrefix !== undefined) {
-    // ioredis would prefix only the keys a script declares, not the ones it derives.
-    throw new InvalidArgumentError(
-      "set the redis driver's prefix option, not the ioredis keyPrefix",
-    );
-  }
-  const sweepMs = options.sweepIntervalMs ?? 100;
-  if (typeof sweepMs !== 'number' || !(sweepMs >= 0) || !Number.isFinite(sweepMs)) {
-    throw new InvalidArgumentError(
-      `the redis driver's sweepIntervalMs must be a number >= 0, got ${String(sweepMs)}`,
-    );
-  }
+  const { prefix, maxDeadLetters, sweepIntervalMs, redis } = resolveRedisOptions(options);
   const name = `sluice-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const { command, subscriber } = await openConnections(url, options.redis ?? {}, name);
+  const { command, subscriber } = await openConnections(url, redis, name);
   const driver = new RedisDriver(
-    new RedisStore(command, subscriber, prefix, name, options.maxDeadLetters ?? 100_000, sweepMs),
+    new RedisStore(command, subscriber, prefix, name, maxDeadLetters, sweepIntervalMs),
   );
   try {
     await Promise.all([command.connect(), subscriber.connect()]);
@@ -188,10 +174,17 @@ class RedisStore implements QueueParts, StreamParts {
     // One call in flight (the default): Redis runs a connection's calls one after another,
     // so more in flight would save a round trip at most, while splitting the waiting
     // publishes into smaller batches; and each script call has a fixed cost (a socket write
-    // and read here, the script's reads and its wake-up PUBLISH on the server) that a larger
-    // batch shares.
-    this.#groupCommit = new GroupCommit(async (head, batches) =>
-      outcomesOf(await scripts.enqueue.run(command, head.route, callArgs(head, batches)), batches),
+    // and read on both sides, the script's reads and its wake-up PUBLISH, which the
+    // consumers' connections read) that a larger batch shares. Gathering for one turn of the
+    // event loop keeps the batches whole: without it, the first publisher to go again after
+    // a call returns goes alone, and every other call carries one message.
+    this.#groupCommit = new GroupCommit(
+      async (head, batches) =>
+        outcomesOf(
+          await scripts.enqueue.run(command, head.route, callArgs(head, batches)),
+          batches,
+        ),
+      { gather: true },
     );
   }
 
@@ -217,9 +210,8 @@ class RedisStore implements QueueParts, StreamParts {
       const outcomes = await this.#groupCommit.enqueue(head, records);
       let stored = 0;
       for (const o of outcomes) if (o === 'stored') stored++;
-      if (stored > 0) published.inc({ outcome: 'stored' }, stored);
-      if (stored < outcomes.length)
-        published.inc({ outcome: 'duplicate' }, outcomes.length - stored);
+      if (stored > 0) storedCount.inc(stored);
+      if (stored < outcomes.length) duplicateCount.inc(outcomes.length - stored);
       return outcomes;
     } catch (error) {
       published.inc({ outcome: 'failed' }, records.length);
@@ -342,7 +334,7 @@ class RedisStore implements QueueParts, StreamParts {
   async ack(source: Source, receipts: readonly string[]): Promise<void> {
     const base = this.keys.box(source);
     for (let i = 0; i < receipts.length; i += chunk) {
-      const args = [base, this.connectionName, ...receipts.slice(i, i + chunk)];
+      const args = ackArgs(base, this.connectionName, receipts.slice(i, i + chunk));
       await scripts.ack.run(this.#client, `${base}:s`, args);
     }
   }

@@ -2,7 +2,7 @@ import { QueueFullError } from '../../../core/errors.js';
 import type { EnqueueOptions, EnqueueOutcome, OutgoingRecord, Target } from '../../driver.js';
 import type { Lane } from '../group-commit.js';
 import type { Keys } from './keys.js';
-import { encodeHeaders } from './records.js';
+import { encodeHeaders, packMessage } from './records.js';
 
 /** One publish's records, stored whole or not at all. */
 export type Batch = readonly OutgoingRecord[];
@@ -54,7 +54,8 @@ function sameLimits(a: EnqueueOptions, b: EnqueueOptions): boolean {
  * The arguments of one enqueue call carrying `batches` (none empty). A run of plain batches
  * (records with no producer id to check, no key and no delay: most of them) goes as 'p'
  * (or 'h' when some carry headers), its batch count k, its record count, the k batch
- * sizes, then id and body (or id, headers and body) per record, so that the script stores
+ * sizes, then per record its id and body packed in one value (headers first for 'h'), so
+ * that the script stores
  * the whole run with no per-record checks when it fits. Any other batch goes as 'f', its
  * record count, then id, dedupe flag, key, headers, body and delay per record.
  */
@@ -76,8 +77,8 @@ export function callArgs(head: EnqueueHead, batches: readonly Batch[]): (string 
     for (let j = i; j < end; j++) args.push(batches[j]!.length);
     for (; i < end; i++) {
       for (const r of batches[i]!) {
-        if (headers) args.push(r.id, encodeHeaders(r.headers), r.body);
-        else args.push(r.id, r.body);
+        if (headers) args.push(encodeHeaders(r.headers), packMessage(r.id, r.body));
+        else args.push(packMessage(r.id, r.body));
       }
     }
   }

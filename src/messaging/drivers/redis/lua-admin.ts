@@ -40,8 +40,7 @@ local moved = 0
 for i = 2, #ARGV do
   local e = redis.call('XRANGE', x, ARGV[i], ARGV[i])[1]
   if e then
-    local f = e[2]
-    redis.call('XADD', s, '*', unpack(fieldsOf(field(f, 'i'), field(f, 'k') or '', field(f, 'h') or '', field(f, 'b'), field(f, 't'))))
+    redis.call('XADD', s, '*', unpack(messageOf(e[2])))
     redis.call('XDEL', x, ARGV[i])
     moved = moved + 1
   end

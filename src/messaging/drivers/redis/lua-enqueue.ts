@@ -4,8 +4,9 @@ import { prelude } from './lua-prelude.js';
  * ARGV: dedupe key prefix, window ms, maxLength, overflow, topic groups set ('' for a
  * queue), box base (a queue) or group base prefix (a topic), then the batches as
  * enqueue-args.ts lays them out: runs of plain batches ('p' or 'h', batch count k, record
- * count, k sizes, then id and body, or id, headers and body, per record) and full batches
- * ('f', record count, then id, dedupe flag, key, headers, body and delay ms per record).
+ * count, k sizes, then the packed id and body, or headers and the packed id and body, per
+ * record: stored as field m, see records.ts) and full batches ('f', record count, then id,
+ * dedupe flag, key, headers, body and delay ms per record).
  * Several callers' publishes travel in one call; each batch is stored whole or not at all.
  * Returns per batch 1 (a plain batch, stored), 1 (stored) or 0 (duplicate) per record, or
  * an error string.
@@ -87,15 +88,15 @@ end
 -- Stores the plain records from ARGV[first] to ARGV[last], width arguments each.
 local function plain(first, last, width)
   for _, s in ipairs(streams) do
-    if width == 2 then
-      for at = first, last, 2 do redis.call('XADD', s, '*', 'i', ARGV[at], 'b', ARGV[at + 1]) end
+    if width == 1 then
+      for at = first, last do redis.call('XADD', s, '*', 'm', ARGV[at]) end
     else
-      for at = first, last, 3 do
-        local h = ARGV[at + 1]
+      for at = first, last, 2 do
+        local h = ARGV[at]
         if h == '' then
-          redis.call('XADD', s, '*', 'i', ARGV[at], 'b', ARGV[at + 2])
+          redis.call('XADD', s, '*', 'm', ARGV[at + 1])
         else
-          redis.call('XADD', s, '*', 'i', ARGV[at], 'b', ARGV[at + 2], 'h', h)
+          redis.call('XADD', s, '*', 'm', ARGV[at + 1], 'h', h)
         end
       end
     end
@@ -176,7 +177,7 @@ while o <= #ARGV do
     results[#results + 1] = out
     o = o + 2 + n * 6
   else
-    o, any = plainRun(o + 1, form == 'h' and 3 or 2, results)
+    o, any = plainRun(o + 1, form == 'h' and 2 or 1, results)
   end
   stored = stored or any == true
 end

@@ -149,6 +149,19 @@ local function finish(b, ids)
     end
   end
 end
+-- A dead letter's message fields (as stored: id and body packed or apart, key, headers,
+-- publish time), without the fields the dead-letter script added.
+local function messageOf(f)
+  local out = {}
+  for i = 1, #f, 2 do
+    local name = f[i]
+    if name ~= 'a' and name ~= 'f' and name ~= 'e' then
+      out[#out + 1] = name
+      out[#out + 1] = f[i + 1]
+    end
+  end
+  return out
+end
 local function fieldsOf(id, key, headers, body, t)
   local f = {'i', id, 'b', body}
   if key ~= '' then f[#f + 1] = 'k'; f[#f + 1] = key end

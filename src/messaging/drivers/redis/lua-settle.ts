@@ -1,10 +1,19 @@
 import { prelude } from './lua-prelude.js';
 
-/** ARGV: box base, consumer, receipts... Acks what each receipt still holds; stale receipts do nothing. */
+/**
+ * ARGV: box base, consumer, n, then n entry ids on their first delivery with no key (token 1,
+ * the common case), then other receipts. Acks what each still holds; stale ones do nothing.
+ * While no entry of the box was ever redelivered (no :a), every first delivery is current,
+ * and those n cost no work per message here.
+ */
 export const ackScript = `${prelude}
-local b, c = ARGV[1], ARGV[2]
+local b, c, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ids, tokens, keys = {}, {}, {}
-for i = 3, #ARGV do
+for i = 4, 3 + n do
+  ids[#ids + 1] = ARGV[i]
+  tokens[#ids] = '1'
+end
+for i = 4 + n, #ARGV do
   local id, tok, key = parse(ARGV[i])
   if id then
     ids[#ids + 1] = id
@@ -13,9 +22,14 @@ for i = 3, #ARGV do
   end
 end
 if #ids == 0 then return 0 end
-local current = {}
 -- No :a means every entry is on its first delivery (token 1).
-if redis.call('EXISTS', b .. ':a') == 1 then
+local redelivered = redis.call('EXISTS', b .. ':a') == 1
+if n == #ids and not redelivered then
+  finish(b, ids)
+  return n
+end
+local current = {}
+if redelivered then
   each(ids, function(...)
     for _, v in ipairs(redis.call('HMGET', b .. ':a', ...)) do current[#current + 1] = v end
   end)
@@ -77,8 +91,12 @@ local e = redis.call('XRANGE', b .. ':s', id, id)[1]
 if e then
   local f = e[2]
   local attempt = tonumber(tok) - tonumber(redis.call('HGET', b .. ':u', id) or '0')
-  local t = field(f, 't') or string.sub(id, 1, string.find(id, '-', 1, true) - 1)
-  local dead = fieldsOf(field(f, 'i'), field(f, 'k') or '', field(f, 'h') or '', field(f, 'b'), t)
+  -- The message's fields as stored (any format), with its publish time.
+  local dead = messageOf(f)
+  if not field(f, 't') then
+    dead[#dead + 1] = 't'
+    dead[#dead + 1] = string.sub(id, 1, string.find(id, '-', 1, true) - 1)
+  end
   for _, v in ipairs({'a', attempt, 'f', now, 'e', ARGV[4]}) do dead[#dead + 1] = v end
   redis.call('XADD', b .. ':x', 'MAXLEN', '~', ARGV[5], '*', unpack(dead))
 end

@@ -21,10 +21,13 @@ import type {
   Target,
 } from '../../driver.js';
 import { sourceName } from '../../driver.js';
-import { positiveInt } from '../../validate.js';
 import { assembleDriver, storeParts } from '../assemble.js';
 import { deadLettersDropped } from './metrics.js';
-import { defaultMaxDeadLetters, type SqliteDriverOptions } from './options.js';
+import {
+  type ResolvedSqliteOptions,
+  resolveSqliteOptions,
+  type SqliteDriverOptions,
+} from './options.js';
 import { queueAddress, SqliteQueues, subscriptionAddress } from './queues.js';
 import { prepareDatabase } from './schema.js';
 import { SqliteStreams } from './streams.js';
@@ -39,7 +42,7 @@ const dedupePurgeEveryMs = 1000;
  * Writes are group-committed; other processes learn of commits through the WAL watcher.
  */
 export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): MessagingDriver {
-  const store = new SqliteStore(path, options);
+  const store = new SqliteStore(path, resolveSqliteOptions(options));
   return assembleDriver(storeParts('sqlite', store.capabilities, store));
 }
 
@@ -59,7 +62,7 @@ class SqliteStore implements QueueParts, StreamParts {
   #lastPurge = 0;
   #closed = false;
 
-  constructor(path: string, options: SqliteDriverOptions) {
+  constructor(path: string, options: ResolvedSqliteOptions) {
     const inMemory = path === ':memory:';
     this.capabilities = {
       durable: !inMemory,
@@ -73,11 +76,7 @@ class SqliteStore implements QueueParts, StreamParts {
       streamRetention: ['count', 'age', 'bytes'],
       streamReadFromTime: true,
     };
-    this.#maxDeadLetters = positiveInt(
-      'maxDeadLetters',
-      options.maxDeadLetters,
-      defaultMaxDeadLetters,
-    );
+    this.#maxDeadLetters = options.maxDeadLetters;
     this.#db = new Database(path);
     // With 'full', durable writes are synced by WalSync off the main thread, not by SQLite.
     prepareDatabase(this.#db, {

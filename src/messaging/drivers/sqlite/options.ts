@@ -1,3 +1,7 @@
+import { checkOptions, type Filled } from '../../../core/config/options.js';
+import { closed, count, flag, milliseconds } from '../../../core/config/schema-parts.js';
+import type { SchemaObject } from '../../../core/config/validator.js';
+
 export interface SqliteDriverOptions {
   /**
    * `full` (default): a publish resolves only once the WAL is synced to disk (on a thread
@@ -20,4 +24,31 @@ export interface SqliteDriverOptions {
   maxDeadLetters?: number | undefined;
 }
 
-export const defaultMaxDeadLetters = 10_000;
+export const sqliteOptionsSchema: SchemaObject = closed({
+  synchronous: {
+    enum: ['full', 'normal'],
+    default: 'full',
+    description: 'full: a publish waits for the WAL to be synced; normal skips the sync.',
+  },
+  busyTimeout: {
+    ...milliseconds,
+    default: 5000,
+    description: "How long a writer waits for another process's write lock, in ms.",
+  },
+  watch: {
+    ...flag,
+    default: true,
+    description: 'Watches the WAL so consumers in other processes wake at once.',
+  },
+  maxDeadLetters: {
+    ...count,
+    default: 10_000,
+    description: 'Dead letters kept per queue or group; the oldest are dropped.',
+  },
+});
+
+export type ResolvedSqliteOptions = Filled<SqliteDriverOptions>;
+
+export function resolveSqliteOptions(options: SqliteDriverOptions = {}): ResolvedSqliteOptions {
+  return checkOptions('sqlite driver options', sqliteOptionsSchema, options);
+}
