@@ -102,8 +102,15 @@ describe('postgres driver hot path', () => {
     );
   });
 
+  /** Stores `records` in a fresh queue and claims them back, in order. */
+  async function roundTrip(records: OutgoingRecord[]) {
+    const queue = { kind: 'queue', queue: unique('round-trip') } as const;
+    await driver.enqueue(queue, records, open);
+    const claim = { max: records.length + 1, leaseMs: 30_000, orderByKey: false };
+    return (await driver.claim(queue, claim)).deliveries;
+  }
+
   it('stores bodies byte for byte: quotes, backslashes, escapes, non-ASCII, in order', async () => {
-    const queue = { kind: 'queue', queue: unique('bodies') } as const;
     const bodies = [
       JSON.stringify({ say: 'he said "hi"', path: 'C:\\temp\\x', nul: '\u0000', tab: '\t' }),
       JSON.stringify('line\nbreak and \\n, emoji \u{1f375}, é, 中文'),
@@ -111,16 +118,7 @@ describe('postgres driver hot path', () => {
       '"\\u0000 as six characters"',
       '[]',
     ];
-    await driver.enqueue(
-      queue,
-      bodies.map((body, i) => record(`b${i}`, { body })),
-      open,
-    );
-    const { deliveries } = await driver.claim(queue, {
-      max: 10,
-      leaseMs: 30_000,
-      orderByKey: false,
-    });
+    const deliveries = await roundTrip(bodies.map((body, i) => record(`b${i}`, { body })));
     assert.deepEqual(
       deliveries.map((d) => d.body),
       bodies,
@@ -128,18 +126,8 @@ describe('postgres driver hot path', () => {
   });
 
   it('stores producer ids that an array literal would have to quote or escape', async () => {
-    const queue = { kind: 'queue', queue: unique('ids') } as const;
     const ids = ['NULL', 'a,b', '{x}', ' spaced ', 'say "hi"', 'C:\\dir', '\\"', 'é中'];
-    await driver.enqueue(
-      queue,
-      ids.map((id) => record(id)),
-      open,
-    );
-    const { deliveries } = await driver.claim(queue, {
-      max: 10,
-      leaseMs: 30_000,
-      orderByKey: false,
-    });
+    const deliveries = await roundTrip(ids.map((id) => record(id)));
     assert.deepEqual(
       deliveries.map((d) => d.id),
       ids,

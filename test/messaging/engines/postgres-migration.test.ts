@@ -98,6 +98,24 @@ describe('postgres driver schema migration', () => {
     await admin.end();
   });
 
+  /**
+   * A current schema whose statistics were taken while it was empty, then 20,000 due rows
+   * of `q:bulk`: the stale statistics of every busy queue.
+   */
+  async function staleBulkSchema(suffix: string): Promise<{ schema: string; s: string }> {
+    const schema = `${base}_${suffix}`;
+    schemas.push(schema);
+    const driver = await openPostgresDriver(url, { schema, poolSize: 1 });
+    await driver.close();
+    const s = `"${schema}"`;
+    await admin.query(`ANALYZE ${s}.messages`);
+    await admin.query(
+      `INSERT INTO ${s}.messages (source, id, key, headers, body, published_at, due_at)
+       SELECT 'q:bulk', 'm' || i, NULL, '{}', '1', 0, i FROM generate_series(1, 20000) AS i`,
+    );
+    return { schema, s };
+  }
+
   it('upgrades a version-1 schema on open and delivers every message it held', async () => {
     const schema = `${base}_a`;
     schemas.push(schema);
@@ -192,16 +210,7 @@ describe('postgres driver schema migration', () => {
   });
 
   it('bounds the queue length through messages_seq in a generic plan over stale statistics', async () => {
-    const schema = `${base}_e`;
-    schemas.push(schema);
-    const driver = await openPostgresDriver(url, { schema, poolSize: 1 });
-    await driver.close();
-    const s = `"${schema}"`;
-    await admin.query(`ANALYZE ${s}.messages`);
-    await admin.query(
-      `INSERT INTO ${s}.messages (source, id, key, headers, body, published_at, due_at)
-       SELECT 'q:bulk', 'm' || i, NULL, '{}', '1', 0, i FROM generate_series(1, 20000) AS i`,
-    );
+    const { s } = await staleBulkSchema('e');
     // auto_explain reports the plans of the statements inside the function as notices.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -240,17 +249,7 @@ describe('postgres driver schema migration', () => {
   });
 
   it('claims through messages_claim in order even when the statistics say the table is tiny', async () => {
-    const schema = `${base}_c`;
-    schemas.push(schema);
-    const driver = await openPostgresDriver(url, { schema, poolSize: 1 });
-    await driver.close();
-    const s = `"${schema}"`;
-    // Analysed while nearly empty, then filled: the stale statistics of every busy queue.
-    await admin.query(`ANALYZE ${s}.messages`);
-    await admin.query(
-      `INSERT INTO ${s}.messages (source, id, key, headers, body, published_at, due_at)
-       SELECT 'q:bulk', 'm' || i, NULL, '{}', '1', 0, i FROM generate_series(1, 20000) AS i`,
-    );
+    const { schema, s } = await staleBulkSchema('c');
     const { rows } = await admin.query(
       `SELECT unnest(proconfig) AS setting FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
        WHERE n.nspname = $1 AND p.proname = 'claim'`,
