@@ -1,8 +1,10 @@
 import { type Clock, systemClock } from './clock.js';
 import { InvalidArgumentError, TimeoutError } from './errors.js';
+import { LazySignal } from './lazy-signal.js';
 import { anySignal, type CombinedSignal } from './signals.js';
 
-function checkTimeout(ms: number): void {
+/** Throws InvalidArgumentError unless `ms` is a finite number >= 0. */
+export function checkTimeout(ms: number): void {
   if (!(ms >= 0) || !Number.isFinite(ms)) {
     throw new InvalidArgumentError(`timeout must be a finite number of ms >= 0, got ${ms}`);
   }
@@ -14,15 +16,15 @@ function checkTimeout(ms: number): void {
  * clock; `signal` is created on first use and aborts with a TimeoutError when the deadline
  * passes (its timer is unref'd, so it never holds the process open).
  */
-export class Countdown {
+export class Countdown extends LazySignal {
   readonly at: number;
   readonly timeoutMs: number;
   readonly #clock: Clock;
-  #controller: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(timeoutMs: number, options: { clock?: Clock } = {}) {
     checkTimeout(timeoutMs);
+    super();
     this.#clock = options.clock ?? systemClock;
     this.timeoutMs = timeoutMs;
     this.at = this.#clock.now() + timeoutMs;
@@ -41,18 +43,13 @@ export class Countdown {
     return this.#clock.now() >= this.at;
   }
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      const controller = new AbortController();
-      this.#controller = controller;
-      const fire = (): void => controller.abort(new TimeoutError(this.timeoutMs));
-      if (this.expired) fire();
-      else {
-        this.#timer = setTimeout(fire, this.remaining());
-        this.#timer.unref();
-      }
+  protected override signalMade(): void {
+    const fire = (): void => this.abortSignal(new TimeoutError(this.timeoutMs));
+    if (this.expired) fire();
+    else {
+      this.#timer = setTimeout(fire, this.remaining());
+      this.#timer.unref();
     }
-    return this.#controller.signal;
   }
 
   /** Stops the signal's timer; the signal then never aborts. */

@@ -45,6 +45,35 @@ export class SluiceError extends Error {
   }
 }
 
+/** A SluiceError class for one code; without a default message, `new` requires one. */
+export interface CodedError {
+  new (message: string, options?: SluiceErrorOptions): SluiceError;
+}
+
+export interface CodedErrorWithDefault {
+  new (message?: string, options?: SluiceErrorOptions): SluiceError;
+}
+
+/** The base of an error class that only carries its code: `class X extends codedError(...) {}`. */
+export function codedError(name: string, code: SluiceErrorCode): CodedError;
+export function codedError(
+  name: string,
+  code: SluiceErrorCode,
+  defaultMessage: string,
+): CodedErrorWithDefault;
+export function codedError(
+  name: string,
+  code: SluiceErrorCode,
+  defaultMessage?: string,
+): CodedError {
+  return class extends SluiceError {
+    constructor(message = defaultMessage ?? '', options?: SluiceErrorOptions) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
+}
+
 export class TimeoutError extends SluiceError {
   constructor(
     readonly timeoutMs: number,
@@ -55,75 +84,60 @@ export class TimeoutError extends SluiceError {
   }
 }
 
-export class AbortedError extends SluiceError {
-  constructor(message = 'Operation was aborted', options?: SluiceErrorOptions) {
-    super('SLUICE_ABORTED', message, options);
-    this.name = 'AbortedError';
-  }
-}
+export class AbortedError extends codedError(
+  'AbortedError',
+  'SLUICE_ABORTED',
+  'Operation was aborted',
+) {}
 
-export class CircuitOpenError extends SluiceError {
-  constructor(message = 'Circuit breaker is open', options?: SluiceErrorOptions) {
-    super('SLUICE_CIRCUIT_OPEN', message, options);
-    this.name = 'CircuitOpenError';
-  }
-}
+export class CircuitOpenError extends codedError(
+  'CircuitOpenError',
+  'SLUICE_CIRCUIT_OPEN',
+  'Circuit breaker is open',
+) {}
 
-export class BulkheadFullError extends SluiceError {
-  constructor(message = 'Bulkhead is full', options?: SluiceErrorOptions) {
-    super('SLUICE_BULKHEAD_FULL', message, options);
-    this.name = 'BulkheadFullError';
-  }
-}
+export class BulkheadFullError extends codedError(
+  'BulkheadFullError',
+  'SLUICE_BULKHEAD_FULL',
+  'Bulkhead is full',
+) {}
 
-export class RateLimitedError extends SluiceError {
-  constructor(message = 'Rate limit exceeded', options?: SluiceErrorOptions) {
-    super('SLUICE_RATE_LIMITED', message, options);
-    this.name = 'RateLimitedError';
-  }
-}
+export class RateLimitedError extends codedError(
+  'RateLimitedError',
+  'SLUICE_RATE_LIMITED',
+  'Rate limit exceeded',
+) {}
 
-export class LoadShedError extends SluiceError {
-  constructor(message = 'Load shed: too many requests in progress', options?: SluiceErrorOptions) {
-    super('SLUICE_LOAD_SHED', message, options);
-    this.name = 'LoadShedError';
-  }
-}
+export class LoadShedError extends codedError(
+  'LoadShedError',
+  'SLUICE_LOAD_SHED',
+  'Load shed: too many requests in progress',
+) {}
 
-export class QueueFullError extends SluiceError {
-  constructor(message = 'Queue is full', options?: SluiceErrorOptions) {
-    super('SLUICE_QUEUE_FULL', message, options);
-    this.name = 'QueueFullError';
-  }
-}
+export class QueueFullError extends codedError(
+  'QueueFullError',
+  'SLUICE_QUEUE_FULL',
+  'Queue is full',
+) {}
 
-export class RetryBudgetExhaustedError extends SluiceError {
-  constructor(message = 'Retry budget exhausted', options?: SluiceErrorOptions) {
-    super('SLUICE_RETRY_BUDGET_EXHAUSTED', message, options);
-    this.name = 'RetryBudgetExhaustedError';
-  }
-}
+export class RetryBudgetExhaustedError extends codedError(
+  'RetryBudgetExhaustedError',
+  'SLUICE_RETRY_BUDGET_EXHAUSTED',
+  'Retry budget exhausted',
+) {}
 
-export class InvalidArgumentError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_INVALID_ARGUMENT', message, options);
-    this.name = 'InvalidArgumentError';
-  }
-}
+export class InvalidArgumentError extends codedError(
+  'InvalidArgumentError',
+  'SLUICE_INVALID_ARGUMENT',
+) {}
 
-export class ClosedError extends SluiceError {
-  constructor(message = 'Component is closed', options?: SluiceErrorOptions) {
-    super('SLUICE_CLOSED', message, options);
-    this.name = 'ClosedError';
-  }
-}
+export class ClosedError extends codedError(
+  'ClosedError',
+  'SLUICE_CLOSED',
+  'Component is closed',
+) {}
 
-export class UnsupportedError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_UNSUPPORTED', message, options);
-    this.name = 'UnsupportedError';
-  }
-}
+export class UnsupportedError extends codedError('UnsupportedError', 'SLUICE_UNSUPPORTED') {}
 
 export class DependencyMissingError extends SluiceError {
   constructor(
@@ -140,20 +154,16 @@ export class DependencyMissingError extends SluiceError {
   }
 }
 
-export class LimiterUnavailableError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_LIMITER_UNAVAILABLE', message, options);
-    this.name = 'LimiterUnavailableError';
-  }
-}
+export class LimiterUnavailableError extends codedError(
+  'LimiterUnavailableError',
+  'SLUICE_LIMITER_UNAVAILABLE',
+) {}
 
 /** The engine (broker, database) cannot be reached right now: the call was not carried out. */
-export class EngineUnavailableError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_ENGINE_UNAVAILABLE', message, options);
-    this.name = 'EngineUnavailableError';
-  }
-}
+export class EngineUnavailableError extends codedError(
+  'EngineUnavailableError',
+  'SLUICE_ENGINE_UNAVAILABLE',
+) {}
 
 /** One problem found in a configuration file. */
 export interface ConfigProblem {
@@ -190,33 +200,34 @@ export function isSluiceError(error: unknown, code?: SluiceErrorCode): error is 
   return code === undefined || (error as SluiceError).code === code;
 }
 
-export const isTimeoutError = (e: unknown): e is TimeoutError => isSluiceError(e, 'SLUICE_TIMEOUT');
-export const isAbortedError = (e: unknown): e is AbortedError => isSluiceError(e, 'SLUICE_ABORTED');
-export const isCircuitOpenError = (e: unknown): e is CircuitOpenError =>
-  isSluiceError(e, 'SLUICE_CIRCUIT_OPEN');
-export const isBulkheadFullError = (e: unknown): e is BulkheadFullError =>
-  isSluiceError(e, 'SLUICE_BULKHEAD_FULL');
-export const isRateLimitedError = (e: unknown): e is RateLimitedError =>
-  isSluiceError(e, 'SLUICE_RATE_LIMITED');
-export const isLoadShedError = (e: unknown): e is LoadShedError =>
-  isSluiceError(e, 'SLUICE_LOAD_SHED');
-export const isQueueFullError = (e: unknown): e is QueueFullError =>
-  isSluiceError(e, 'SLUICE_QUEUE_FULL');
-export const isEngineUnavailableError = (e: unknown): e is EngineUnavailableError =>
-  isSluiceError(e, 'SLUICE_ENGINE_UNAVAILABLE');
-export const isConfigError = (e: unknown): e is ConfigError =>
-  isSluiceError(e, 'SLUICE_CONFIG_INVALID');
-export const isRetryBudgetExhaustedError = (e: unknown): e is RetryBudgetExhaustedError =>
-  isSluiceError(e, 'SLUICE_RETRY_BUDGET_EXHAUSTED');
-export const isInvalidArgumentError = (e: unknown): e is InvalidArgumentError =>
-  isSluiceError(e, 'SLUICE_INVALID_ARGUMENT');
-export const isClosedError = (e: unknown): e is ClosedError => isSluiceError(e, 'SLUICE_CLOSED');
-export const isUnsupportedError = (e: unknown): e is UnsupportedError =>
-  isSluiceError(e, 'SLUICE_UNSUPPORTED');
-export const isDependencyMissingError = (e: unknown): e is DependencyMissingError =>
-  isSluiceError(e, 'SLUICE_DEPENDENCY_MISSING');
-export const isLimiterUnavailableError = (e: unknown): e is LimiterUnavailableError =>
-  isSluiceError(e, 'SLUICE_LIMITER_UNAVAILABLE');
+/** The type guard of one code: true across copies of the package, as isSluiceError is. */
+export function errorGuard<E extends SluiceError>(code: SluiceErrorCode): (e: unknown) => e is E {
+  return (e): e is E => isSluiceError(e, code);
+}
+
+export const isTimeoutError = errorGuard<TimeoutError>('SLUICE_TIMEOUT');
+export const isAbortedError = errorGuard<AbortedError>('SLUICE_ABORTED');
+export const isCircuitOpenError = errorGuard<CircuitOpenError>('SLUICE_CIRCUIT_OPEN');
+export const isBulkheadFullError = errorGuard<BulkheadFullError>('SLUICE_BULKHEAD_FULL');
+export const isRateLimitedError = errorGuard<RateLimitedError>('SLUICE_RATE_LIMITED');
+export const isLoadShedError = errorGuard<LoadShedError>('SLUICE_LOAD_SHED');
+export const isQueueFullError = errorGuard<QueueFullError>('SLUICE_QUEUE_FULL');
+export const isEngineUnavailableError = errorGuard<EngineUnavailableError>(
+  'SLUICE_ENGINE_UNAVAILABLE',
+);
+export const isConfigError = errorGuard<ConfigError>('SLUICE_CONFIG_INVALID');
+export const isRetryBudgetExhaustedError = errorGuard<RetryBudgetExhaustedError>(
+  'SLUICE_RETRY_BUDGET_EXHAUSTED',
+);
+export const isInvalidArgumentError = errorGuard<InvalidArgumentError>('SLUICE_INVALID_ARGUMENT');
+export const isClosedError = errorGuard<ClosedError>('SLUICE_CLOSED');
+export const isUnsupportedError = errorGuard<UnsupportedError>('SLUICE_UNSUPPORTED');
+export const isDependencyMissingError = errorGuard<DependencyMissingError>(
+  'SLUICE_DEPENDENCY_MISSING',
+);
+export const isLimiterUnavailableError = errorGuard<LimiterUnavailableError>(
+  'SLUICE_LIMITER_UNAVAILABLE',
+);
 
 /** The `retryAfter` hint (ms) an error carries, if any, whatever produced it. */
 export function retryAfterOf(error: unknown): number | undefined {

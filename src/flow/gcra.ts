@@ -1,8 +1,6 @@
 import type { Clock } from '../core/clock.js';
-import { KeyTable } from './key-table.js';
-import { checkCost, DEFAULT_MAX_KEYS, positive } from './limiter-options.js';
-import { monotonicClock, publishDecision, type RateLimitDecision } from './rate-limiter.js';
-import type { LocalRateLimiter } from './token-bucket.js';
+import { positive } from './limiter-options.js';
+import { type LocalRateLimiter, localLimiter } from './local-limiter.js';
 
 const EPSILON_MS = 1e-6;
 
@@ -29,48 +27,31 @@ interface Cell {
  * TAT stays within `burst` intervals of now.
  */
 export function gcra(options: GcraOptions): LocalRateLimiter {
-  const name = options.name ?? 'default';
   const limit = positive('limit', options.limit);
   const interval = positive('periodMs', options.periodMs) / limit;
   const burst = positive('burst', options.burst ?? limit);
   const tolerance = interval * burst;
-  const clock = options.clock ?? monotonicClock;
-  const table = new KeyTable<Cell>(options.maxKeys ?? DEFAULT_MAX_KEYS);
-
-  const take = (key: string, cost = 1): RateLimitDecision => {
-    checkCost(name, cost, burst);
-    const now = clock.now();
-    let cell = table.get(key);
-    if (cell === undefined) {
-      cell = { tat: now, idleAt: now };
-      table.add(key, cell, now);
-    }
-    const base = Math.max(cell.tat, now);
-    const next = base + interval * cost;
-    // Clock readings are fractional: compare with a nanosecond of slack so a take that fits
-    // exactly is not refused for a rounding error in the last bit.
-    const allowed = next - tolerance - now <= EPSILON_MS;
-    if (allowed) {
-      cell.tat = next;
-      cell.idleAt = next;
-    }
-    const tat = allowed ? next : base;
-    publishDecision(name, allowed);
-    return {
-      allowed,
-      limit: burst,
-      remaining: Math.max(0, Math.floor((tolerance - (tat - now)) / interval + 1e-9)),
-      resetAfterMs: Math.ceil(tat - now),
-      retryAfterMs: allowed ? 0 : Math.ceil(next - tolerance - now - EPSILON_MS),
-    };
-  };
-
-  return {
-    name,
-    take,
-    get size() {
-      return table.size;
+  return localLimiter<Cell>(options.name ?? 'default', options, {
+    most: burst,
+    fresh: (now) => ({ tat: now, idleAt: now }),
+    take: (cell, now, cost) => {
+      const base = Math.max(cell.tat, now);
+      const next = base + interval * cost;
+      // Clock readings are fractional: compare with a nanosecond of slack so a take that fits
+      // exactly is not refused for a rounding error in the last bit.
+      const allowed = next - tolerance - now <= EPSILON_MS;
+      if (allowed) {
+        cell.tat = next;
+        cell.idleAt = next;
+      }
+      const tat = allowed ? next : base;
+      return {
+        allowed,
+        limit: burst,
+        remaining: Math.max(0, Math.floor((tolerance - (tat - now)) / interval + 1e-9)),
+        resetAfterMs: Math.ceil(tat - now),
+        retryAfterMs: allowed ? 0 : Math.ceil(next - tolerance - now - EPSILON_MS),
+      };
     },
-    clear: () => table.clear(),
-  };
+  });
 }

@@ -5,7 +5,13 @@ import type { LoadShedder, RateLimiter } from '../flow/index.js';
 import type { Logger } from '../observe/index.js';
 import type { Bulkhead, CircuitBreaker } from '../resilience/index.js';
 import { type ClientIdentity, clientIdentity } from './client-cert.js';
-import type { FilterName, GatewayConfig, RouteConfig, UpstreamConfig } from './config.js';
+import {
+  FILTER_ORDER,
+  type FilterName,
+  type GatewayConfig,
+  type RouteConfig,
+  type UpstreamConfig,
+} from './config.js';
 import { TrustedProxies } from './forwarding.js';
 import { startHealthChecks } from './health-check.js';
 import { proxy } from './proxy.js';
@@ -87,17 +93,6 @@ export type FilterFactory = (
   env: CompileEnv,
   routeName: string,
 ) => Filter | null;
-
-export const DEFAULT_ORDER: readonly FilterName[] = [
-  'tracing',
-  'cors',
-  'auth',
-  'rateLimit',
-  'shaping',
-  'headers',
-  'cache',
-  'resilience',
-];
 
 const ms = (value: string | number | undefined, fallback: number): number =>
   value === undefined ? fallback : parseDuration(value);
@@ -199,7 +194,7 @@ export function compile(
         via: config.via ?? 'sluice',
       });
       const filters: Filter[] = [];
-      for (const filterName of route.filters ?? DEFAULT_ORDER) {
+      for (const filterName of route.filters ?? FILTER_ORDER) {
         const factory = factories[filterName];
         const filter = factory?.(route, env, name);
         if (filter) filters.push(filter);
@@ -222,16 +217,14 @@ export function compile(
       );
     });
     const shedding = config.shedding;
-    let shedder: Shedder | null = null;
-    if (shedding !== false) {
-      shedder = new Shedder({
-        maxInflight: shedding?.maxInflight ?? 10_000,
-        maxEventLoopDelayMs: ms(shedding?.maxEventLoopDelay, 500),
-        retryAfterMs: ms(shedding?.retryAfter, 1_000),
-      });
-      const s = shedder;
-      closers.push(() => s.close());
-    }
+    const shedder =
+      shedding === false
+        ? null
+        : new Shedder({
+            maxInflight: shedding?.maxInflight ?? 10_000,
+            maxEventLoopDelayMs: ms(shedding?.maxEventLoopDelay, 500),
+            retryAfterMs: ms(shedding?.retryAfter, 1_000),
+          });
     return {
       config,
       router,

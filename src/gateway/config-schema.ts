@@ -14,7 +14,7 @@ import {
   textMap,
   texts,
 } from '../core/config/schema-parts.js';
-import { HTTP_METHODS, JWT_ALGORITHMS } from './config.js';
+import { FILTER_ORDER, HTTP_METHODS, JWT_ALGORITHMS } from './config.js';
 
 /**
  * The JSON Schema of the `gateway:` section of `sluice.yaml` (the shape of
@@ -227,16 +227,6 @@ const cache: SchemaObject = {
 };
 
 const authMode = ['none', 'jwt', 'apiKey'];
-const filterNames = [
-  'tracing',
-  'cors',
-  'auth',
-  'rateLimit',
-  'shaping',
-  'headers',
-  'cache',
-  'resilience',
-];
 
 const route: SchemaObject = {
   ...closed(
@@ -368,9 +358,9 @@ const route: SchemaObject = {
       },
       filters: {
         type: 'array',
-        items: { enum: filterNames },
+        items: { enum: [...FILTER_ORDER] },
         uniqueItems: true,
-        default: filterNames,
+        default: [...FILTER_ORDER],
         description: 'The filters run, in this order.',
       },
     },

@@ -303,12 +303,16 @@ export interface RouteConfig {
   filters?: FilterName[];
 }
 
-export type FilterName =
-  | 'tracing'
-  | 'cors'
-  | 'auth'
-  | 'rateLimit'
-  | 'shaping'
-  | 'headers'
-  | 'cache'
-  | 'resilience';
+/** Every filter of a route, in the order a route without `filters` runs them. */
+export const FILTER_ORDER = [
+  'tracing',
+  'cors',
+  'auth',
+  'rateLimit',
+  'shaping',
+  'headers',
+  'cache',
+  'resilience',
+] as const;
+
+export type FilterName = (typeof FILTER_ORDER)[number];

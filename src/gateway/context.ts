@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { LazySignal } from '../core/lazy-signal.js';
 import { type InterimHeaders, relayInterim } from './interim.js';
 import type { GatewayContext, ResponseHeaders } from './types.js';
 
@@ -17,7 +18,7 @@ export interface Identity {
  * The proxy asks `upstreamSignal()` instead, which hands undici a plain emitter unless a
  * filter already made the signal.
  */
-export class RequestContext implements GatewayContext {
+export class RequestContext extends LazySignal implements GatewayContext {
   /**
    * Who the caller is, in one record per request. A policy hands the filters after it a
    * view of this context with its own signal (`Object.create`); the identity is read and
@@ -28,7 +29,6 @@ export class RequestContext implements GatewayContext {
   readonly responseHeaders: ResponseHeaders = {};
   /** The client's response, set by the server: where 1xx interim responses go. */
   client: ServerResponse | undefined = undefined;
-  #controller: AbortController | undefined;
   #emitter: (EventEmitter & { aborted?: boolean }) | undefined;
   #gone = false;
 
@@ -37,7 +37,9 @@ export class RequestContext implements GatewayContext {
     readonly clientIp: string,
     readonly routeName: string,
     readonly params: Readonly<Record<string, string>>,
-  ) {}
+  ) {
+    super();
+  }
 
   get subject(): string | undefined {
     return this.identity.subject;
@@ -64,21 +66,13 @@ export class RequestContext implements GatewayContext {
     this.identity.clientSubject = value;
   }
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#gone) this.#controller.abort();
-    }
-    return this.#controller.signal;
-  }
-
   interim(status: number, headers: InterimHeaders): void {
     if (this.client !== undefined) relayInterim(this.client, status, headers);
   }
 
   /** What the upstream request listens to for the client going away. */
   abortHandle(): AbortSignal | EventEmitter {
-    if (this.#controller !== undefined) return this.#controller.signal;
+    if (this.hasSignal) return this.signal;
     if (this.#emitter === undefined) {
       this.#emitter = new EventEmitter();
       this.#emitter.aborted = this.#gone;
@@ -90,7 +84,7 @@ export class RequestContext implements GatewayContext {
   clientGone(): void {
     if (this.#gone) return;
     this.#gone = true;
-    this.#controller?.abort();
+    this.abortSignal();
     if (this.#emitter) {
       this.#emitter.aborted = true;
       this.#emitter.emit('abort');

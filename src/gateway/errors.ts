@@ -1,4 +1,4 @@
-import { isSluiceError, SluiceError, type SluiceErrorOptions } from '../core/errors.js';
+import { errorGuard, SluiceError, type SluiceErrorOptions } from '../core/errors.js';
 import type { ResponseHeaders } from './types.js';
 
 /**
@@ -31,8 +31,7 @@ export interface ProblemExtensions {
   rule?: string;
 }
 
-export const isHttpProblemError = (e: unknown): e is HttpProblemError =>
-  isSluiceError(e, 'SLUICE_GATEWAY_HTTP');
+export const isHttpProblemError = errorGuard<HttpProblemError>('SLUICE_GATEWAY_HTTP');
 
 export const badRequest = (detail: string, problem = 'bad-request'): HttpProblemError =>
   new HttpProblemError(400, problem, detail);

@@ -1,16 +1,18 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { channels } from '../core/diagnostics.js';
-import { type ConcurrencyLimit, fixedConcurrencyLimit, type LimitToken } from '../flow/index.js';
+import {
+  type ConcurrencyLimit,
+  fixedConcurrencyLimit,
+  type LimitToken,
+  recentEventLoopDelayMs,
+} from '../flow/index.js';
 
 export interface ShedderOptions {
   /** Requests in flight the gateway takes at most. */
   maxInflight: number;
-  /** Refuse new requests while the event loop lags more than this (p99 over a window). */
+  /** Refuse new requests while the event loop lags more than this (see recentEventLoopDelayMs). */
   maxEventLoopDelayMs: number;
   retryAfterMs: number;
 }
-
-const WINDOW_MS = 500;
 
 /**
  * Decides, before routing, whether the gateway takes one more request. It refuses when
@@ -22,23 +24,16 @@ const WINDOW_MS = 500;
  */
 export class Shedder {
   readonly #limit: ConcurrencyLimit;
-  readonly #histogram = monitorEventLoopDelay({ resolution: 10 });
-  readonly #timer: NodeJS.Timeout;
-  #lagging = false;
   shed = 0;
 
   constructor(readonly options: ShedderOptions) {
     this.#limit = fixedConcurrencyLimit(options.maxInflight, { name: 'gateway' });
-    this.#histogram.enable();
-    // The first window would mostly measure start-up (module loading), not load.
-    let first = true;
-    this.#timer = setInterval(() => {
-      if (!first)
-        this.#lagging = this.#histogram.percentile(99) / 1e6 > options.maxEventLoopDelayMs;
-      first = false;
-      this.#histogram.reset();
-    }, WINDOW_MS);
-    this.#timer.unref();
+    // Starts the process's one event-loop monitor now, so the first requests are judged.
+    recentEventLoopDelayMs();
+  }
+
+  get #lagging(): boolean {
+    return recentEventLoopDelayMs() > this.options.maxEventLoopDelayMs;
   }
 
   /** A token to release when the response is done, or undefined: shed this request. */
@@ -59,10 +54,5 @@ export class Shedder {
       lagging: this.#lagging,
       shed: this.shed,
     };
-  }
-
-  close(): void {
-    clearInterval(this.#timer);
-    this.#histogram.disable();
   }
 }

@@ -15,13 +15,17 @@ export type Target =
   | { readonly kind: 'queue'; readonly queue: string }
   | { readonly kind: 'topic'; readonly topic: string };
 
-export interface OutgoingRecord {
+/** What every record carries, on its way in, out, to the dead letters or in a stream. */
+export interface RecordFields {
   readonly id: string;
-  /** The producer chose the id: check it against the dedupe window (generated ids are unique). */
-  readonly dedupe: boolean;
   readonly key: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+}
+
+export interface OutgoingRecord extends RecordFields {
+  /** The producer chose the id: check it against the dedupe window (generated ids are unique). */
+  readonly dedupe: boolean;
   readonly delayMs: number;
 }
 
@@ -45,13 +49,9 @@ export interface ClaimRequest {
   readonly signal?: AbortSignal | undefined;
 }
 
-export interface Delivery {
+export interface Delivery extends RecordFields {
   /** Opaque handle on this lease; a stale one (lease expired, redelivered) acks nothing. */
   readonly receipt: string;
-  readonly id: string;
-  readonly key: string | undefined;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
   /** Deliveries so far, this one included (1 on first delivery). */
   readonly attempt: number;
   readonly publishedAt: number;
@@ -101,23 +101,14 @@ export const queueWide: QueueStats['scope'] = {
   deadLettered: 'queue',
 };
 
-export interface DeadLetterRecord {
-  readonly id: string;
-  readonly key: string | undefined;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+export interface DeadLetterRecord extends RecordFields {
   readonly attempt: number;
   readonly publishedAt: number;
   readonly failedAt: number;
   readonly error: string;
 }
 
-export interface StreamRecord {
-  readonly id: string;
-  readonly key: string | undefined;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
+export type StreamRecord = RecordFields;
 
 export interface StreamEntryRecord extends StreamRecord {
   readonly offset: number;
@@ -159,6 +150,23 @@ export interface DriverCapabilities {
   readonly streamRetention: readonly ('count' | 'age' | 'bytes')[];
   readonly streamReadFromTime: boolean;
 }
+
+/**
+ * Every capability offered: a driver spreads this and states only what its engine lacks,
+ * so the differences between drivers read at a glance.
+ */
+export const everyCapability: DriverCapabilities = {
+  durable: true,
+  delay: true,
+  orderByKey: true,
+  dedupe: true,
+  overflow: ['reject', 'drop-oldest'],
+  topics: true,
+  deadLetterReplay: true,
+  streams: true,
+  streamRetention: ['count', 'age', 'bytes'],
+  streamReadFromTime: true,
+};
 
 export interface MessagingDriver {
   readonly name: string;

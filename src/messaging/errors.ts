@@ -1,23 +1,16 @@
-import { isSluiceError, SluiceError, type SluiceErrorOptions } from '../core/errors.js';
+import { codedError, errorGuard, SluiceError, type SluiceErrorOptions } from '../core/errors.js';
 
 /**
  * Thrown by a handler (or by the consumer itself, for a payload that fails validation) to
  * send a message straight to the dead-letter queue instead of retrying it.
  */
-export class NonRetryableError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_NON_RETRYABLE', message, options);
-    this.name = 'NonRetryableError';
-  }
-}
+export class NonRetryableError extends codedError('NonRetryableError', 'SLUICE_NON_RETRYABLE') {}
 
 /** A payload that is not JSON-serialisable, too large, or rejected by the schema. */
-export class InvalidMessageError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_INVALID_MESSAGE', message, options);
-    this.name = 'InvalidMessageError';
-  }
-}
+export class InvalidMessageError extends codedError(
+  'InvalidMessageError',
+  'SLUICE_INVALID_MESSAGE',
+) {}
 
 /** An idempotency key was already recorded: the work it guards has happened before. */
 export class DuplicateMessageError extends SluiceError {
@@ -30,12 +23,11 @@ export class DuplicateMessageError extends SluiceError {
   }
 }
 
-export const isNonRetryableError = (e: unknown): e is NonRetryableError =>
-  isSluiceError(e, 'SLUICE_NON_RETRYABLE');
-export const isInvalidMessageError = (e: unknown): e is InvalidMessageError =>
-  isSluiceError(e, 'SLUICE_INVALID_MESSAGE');
-export const isDuplicateMessageError = (e: unknown): e is DuplicateMessageError =>
-  isSluiceError(e, 'SLUICE_DUPLICATE_MESSAGE');
+export const isNonRetryableError = errorGuard<NonRetryableError>('SLUICE_NON_RETRYABLE');
+export const isInvalidMessageError = errorGuard<InvalidMessageError>('SLUICE_INVALID_MESSAGE');
+export const isDuplicateMessageError = errorGuard<DuplicateMessageError>(
+  'SLUICE_DUPLICATE_MESSAGE',
+);
 
 /** The message's lease expired and it may already be with another consumer. */
 export class LeaseLostError extends SluiceError {
@@ -49,15 +41,8 @@ export class LeaseLostError extends SluiceError {
  * The write was committed, but syncing it to disk failed: it survives a process kill and
  * may not survive an OS crash. Publishing again is safe with a producer message id.
  */
-export class SyncFailedError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_SYNC_FAILED', message, options);
-    this.name = 'SyncFailedError';
-  }
-}
+export class SyncFailedError extends codedError('SyncFailedError', 'SLUICE_SYNC_FAILED') {}
 
-export const isSyncFailedError = (e: unknown): e is SyncFailedError =>
-  isSluiceError(e, 'SLUICE_SYNC_FAILED');
+export const isSyncFailedError = errorGuard<SyncFailedError>('SLUICE_SYNC_FAILED');
 
-export const isLeaseLostError = (e: unknown): e is LeaseLostError =>
-  isSluiceError(e, 'SLUICE_LEASE_LOST');
+export const isLeaseLostError = errorGuard<LeaseLostError>('SLUICE_LEASE_LOST');

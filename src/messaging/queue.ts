@@ -7,16 +7,9 @@ import { DeadLetterBox } from './dead-letters.js';
 import type { QueueStats, Source, Target } from './driver.js';
 import { InvalidMessageError } from './errors.js';
 import { watchSource } from './metrics.js';
-import { Producer, type ProducerConfig } from './producer.js';
-import type {
-  ConsumeOptions,
-  Consumer,
-  DeadLetters,
-  Handler,
-  OutgoingMessage,
-  PublishOptions,
-  PublishResult,
-} from './types.js';
+import type { ProducerConfig } from './producer.js';
+import { Publisher } from './publisher.js';
+import type { ConsumeOptions, Consumer, DeadLetters, Handler } from './types.js';
 
 /** Starts a consumer on `source`: the part queues and topic subscriptions share. */
 export function startConsumer<T>(
@@ -43,47 +36,20 @@ export function startConsumer<T>(
   return loop;
 }
 
-/** Publishes one message; `publish`'s options minus the signal describe it. */
-export function publishOne<T>(
-  producer: Producer<T>,
-  payload: T,
-  options: PublishOptions | undefined,
-): Promise<PublishResult> {
-  if (options === undefined) return producer.publishOne({ payload }, undefined);
-  const { signal, ...rest } = options;
-  return producer.publishOne({ ...rest, payload }, signal);
-}
-
 /** A work queue: each message goes to one of the competing consumers. */
-export class Queue<T = unknown> {
-  readonly name: string;
+export class Queue<T = unknown> extends Publisher<T> {
   readonly deadLetters: DeadLetters<T>;
   readonly #core: BrokerCore;
   readonly #config: ProducerConfig;
-  readonly #producer: Producer<T>;
   readonly #source: Source;
 
   constructor(core: BrokerCore, name: string, config: ProducerConfig) {
-    this.name = name;
+    const target: Target = { kind: 'queue', queue: name };
+    super(core, name, target, config);
     this.#core = core;
     this.#config = config;
-    const target: Target = { kind: 'queue', queue: name };
     this.#source = target;
-    this.#producer = new Producer<T>(core, target, config);
     this.deadLetters = new DeadLetterBox<T>(core, this.#source);
-  }
-
-  /** Resolves once the message is stored (durably, for a durable driver). */
-  publish(payload: T, options?: PublishOptions): Promise<PublishResult> {
-    return publishOne(this.#producer, payload, options);
-  }
-
-  /** Stores all the messages together; resolves once all are stored. */
-  publishBatch(
-    messages: readonly OutgoingMessage<T>[],
-    options: { signal?: AbortSignal } = {},
-  ): Promise<PublishResult[]> {
-    return this.#producer.publish(messages, options.signal);
   }
 
   consume(handler: Handler<T>, options?: ConsumeOptions): Consumer {

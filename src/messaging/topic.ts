@@ -2,48 +2,27 @@ import { UnsupportedError } from '../core/errors.js';
 import type { BrokerCore } from './broker-core.js';
 import { DeadLetterBox } from './dead-letters.js';
 import type { QueueStats, Source } from './driver.js';
-import { Producer, type ProducerConfig } from './producer.js';
-import { publishOne, startConsumer } from './queue.js';
-import type {
-  ConsumeOptions,
-  Consumer,
-  DeadLetters,
-  Handler,
-  OutgoingMessage,
-  PublishOptions,
-  PublishResult,
-} from './types.js';
+import type { ProducerConfig } from './producer.js';
+import { Publisher } from './publisher.js';
+import { startConsumer } from './queue.js';
+import type { ConsumeOptions, Consumer, DeadLetters, Handler } from './types.js';
 import { checkName } from './validate.js';
 
 /**
  * Events: every group receives every event published after the group was created;
  * consumers within one group share its events as a queue's consumers do.
  */
-export class Topic<T = unknown> {
-  readonly name: string;
+export class Topic<T = unknown> extends Publisher<T> {
   readonly #core: BrokerCore;
   readonly #config: ProducerConfig;
-  readonly #producer: Producer<T>;
 
   constructor(core: BrokerCore, name: string, config: ProducerConfig) {
     if (!core.driver.capabilities.topics) {
       throw new UnsupportedError(`the ${core.driver.name} driver does not offer topics`);
     }
-    this.name = name;
+    super(core, name, { kind: 'topic', topic: name }, config);
     this.#core = core;
     this.#config = config;
-    this.#producer = new Producer<T>(core, { kind: 'topic', topic: name }, config);
-  }
-
-  publish(event: T, options?: PublishOptions): Promise<PublishResult> {
-    return publishOne(this.#producer, event, options);
-  }
-
-  publishBatch(
-    events: readonly OutgoingMessage<T>[],
-    options: { signal?: AbortSignal } = {},
-  ): Promise<PublishResult[]> {
-    return this.#producer.publish(events, options.signal);
   }
 
   /** Creates the group if needed; it receives events published from now on. */

@@ -1,4 +1,5 @@
 import { AbortedError } from '../core/errors.js';
+import { LazySignal } from '../core/lazy-signal.js';
 import type { PolicyContext } from './policy.js';
 
 const noop = (): void => {};
@@ -11,10 +12,7 @@ const noop = (): void => {};
  * so it is right even when no signal exists yet. Every call gets signals of its own,
  * never a shared one, so listeners that work forgets to remove die with the call.
  */
-export class ExecutionContext implements PolicyContext {
-  private controller: AbortController | undefined = undefined;
-  private ownAborted = false;
-  private ownReason: unknown = undefined;
+export class ExecutionContext extends LazySignal implements PolicyContext {
   private unlink: (() => void) | undefined = undefined;
 
   protected constructor(
@@ -22,7 +20,9 @@ export class ExecutionContext implements PolicyContext {
     readonly attempt: number,
     private readonly external: AbortSignal | undefined,
     private readonly abortable: boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   static root(signal: AbortSignal | undefined, attempt = 1): ExecutionContext {
     return new ExecutionContext(undefined, attempt, signal, signal === undefined);
@@ -39,13 +39,13 @@ export class ExecutionContext implements PolicyContext {
   }
 
   get aborted(): boolean {
-    if (this.ownAborted) return true;
+    if (this.abortedHere) return true;
     if (this.parent !== undefined) return this.parent.aborted;
     return this.external?.aborted === true;
   }
 
   get reason(): unknown {
-    if (this.ownAborted) return this.ownReason;
+    if (this.abortedHere) return this.reasonHere;
     if (this.parent !== undefined) return this.parent.reason;
     return this.external?.reason;
   }
@@ -57,30 +57,28 @@ export class ExecutionContext implements PolicyContext {
     return this.abortable || this.parent.mayAbort;
   }
 
-  get signal(): AbortSignal {
+  override get signal(): AbortSignal {
     if (!this.abortable) {
       return this.parent !== undefined ? this.parent.signal : this.external!;
     }
-    if (this.controller !== undefined) return this.controller.signal;
-    const controller = new AbortController();
-    this.controller = controller;
+    return super.signal;
+  }
+
+  protected override signalMade(): void {
     if (this.aborted) {
-      controller.abort(this.reason);
+      this.abortSignal(this.reason);
     } else if (this.parent?.mayAbort) {
       const upstream = this.parent.signal;
       const onAbort = (): void => this.abort(upstream.reason);
       upstream.addEventListener('abort', onAbort, { once: true });
       this.unlink = () => upstream.removeEventListener('abort', onAbort);
     }
-    return controller.signal;
   }
 
   abort(reason: unknown): void {
-    if (this.ownAborted) return;
-    this.ownAborted = true;
-    this.ownReason = reason;
+    if (this.abortedHere) return;
     this.dispose();
-    this.controller?.abort(reason);
+    this.abortSignal(reason);
   }
 
   /** Calls `listener` once if this context aborts; returns the way to stop listening. */

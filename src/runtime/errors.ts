@@ -1,4 +1,4 @@
-import { isSluiceError, SluiceError, type SluiceErrorOptions } from '../core/index.js';
+import { errorGuard, SluiceError, type SluiceErrorOptions } from '../core/index.js';
 
 /** An instance did not pass its health check in time, or exited for good while starting. */
 export class ServiceNotReadyError extends SluiceError {
@@ -12,8 +12,7 @@ export class ServiceNotReadyError extends SluiceError {
   }
 }
 
-export const isServiceNotReadyError = (e: unknown): e is ServiceNotReadyError =>
-  isSluiceError(e, 'SLUICE_SERVICE_NOT_READY');
+export const isServiceNotReadyError = errorGuard<ServiceNotReadyError>('SLUICE_SERVICE_NOT_READY');
 
 /** Nothing answers at a system's control API: the system is not running, or runs elsewhere. */
 export class SystemUnreachableError extends SluiceError {
@@ -27,8 +26,9 @@ export class SystemUnreachableError extends SluiceError {
   }
 }
 
-export const isSystemUnreachableError = (e: unknown): e is SystemUnreachableError =>
-  isSluiceError(e, 'SLUICE_SYSTEM_UNREACHABLE');
+export const isSystemUnreachableError = errorGuard<SystemUnreachableError>(
+  'SLUICE_SYSTEM_UNREACHABLE',
+);
 
 /** Ports the file asks for are taken (or not ours to bind): nothing was started. */
 export class PortsUnavailableError extends SluiceError {
@@ -46,5 +46,4 @@ export class PortsUnavailableError extends SluiceError {
   }
 }
 
-export const isPortsUnavailableError = (e: unknown): e is PortsUnavailableError =>
-  isSluiceError(e, 'SLUICE_PORT_IN_USE');
+export const isPortsUnavailableError = errorGuard<PortsUnavailableError>('SLUICE_PORT_IN_USE');

@@ -1,22 +1,15 @@
-import { isSluiceError, SluiceError, type SluiceErrorOptions } from '../../core/index.js';
+import { codedError, errorGuard } from '../../core/index.js';
 
 /** Nothing answers at the target URL: no load was generated. */
-export class TargetUnreachableError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_TARGET_UNREACHABLE', message, options);
-    this.name = 'TargetUnreachableError';
-  }
-}
+export class TargetUnreachableError extends codedError(
+  'TargetUnreachableError',
+  'SLUICE_TARGET_UNREACHABLE',
+) {}
 
 /** The target answers, but not as the storefront does (a login refused, a missing catalog). */
-export class TargetRefusedError extends SluiceError {
-  constructor(message: string, options?: SluiceErrorOptions) {
-    super('SLUICE_TARGET_REFUSED', message, options);
-    this.name = 'TargetRefusedError';
-  }
-}
+export class TargetRefusedError extends codedError('TargetRefusedError', 'SLUICE_TARGET_REFUSED') {}
 
-export const isTargetUnreachableError = (e: unknown): e is TargetUnreachableError =>
-  isSluiceError(e, 'SLUICE_TARGET_UNREACHABLE');
-export const isTargetRefusedError = (e: unknown): e is TargetRefusedError =>
-  isSluiceError(e, 'SLUICE_TARGET_REFUSED');
+export const isTargetUnreachableError = errorGuard<TargetUnreachableError>(
+  'SLUICE_TARGET_UNREACHABLE',
+);
+export const isTargetRefusedError = errorGuard<TargetRefusedError>('SLUICE_TARGET_REFUSED');

@@ -1,7 +1,9 @@
 import type { Server } from 'node:net';
 import type { Registry } from 'prom-client';
+import { Countdown, checkTimeout } from '../../core/deadline.js';
 import { ConfigError } from '../../core/errors.js';
 import { listen } from '../../core/listen.js';
+import { sleep } from '../../core/signals.js';
 import { metricsRegistry } from '../../observe/registry.js';
 import { Authorizer } from '../authorization.js';
 import type { MeshControl, WorkloadIdentity } from '../contract.js';
@@ -81,6 +83,8 @@ export class Sidecar {
   #instance = '';
 
   constructor(options: SidecarOptions) {
+    // Refused here rather than half-way through stop().
+    if (options.drainTimeoutMs !== undefined) checkTimeout(options.drainTimeoutMs);
     this.#options = options;
     this.#registry = options.registry ?? metricsRegistry();
     this.#metrics = meshMetrics(this.#registry);
@@ -225,9 +229,9 @@ export class Sidecar {
     for (const server of servers) server.closeIdleConnections();
     const active = (): number =>
       (this.#inbound?.active() ?? 0) + this.#outbound.reduce((n, o) => n + o.active(), 0);
-    const deadline = Date.now() + (o.drainTimeoutMs ?? 10_000);
-    while (active() > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    const drain = Countdown.after(o.drainTimeoutMs ?? 10_000);
+    while (active() > 0 && !drain.expired) {
+      await sleep(20);
       for (const server of servers) server.closeIdleConnections();
     }
     for (const server of servers) server.closeAllConnections();

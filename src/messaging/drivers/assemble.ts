@@ -1,24 +1,17 @@
 import { ClosedError, UnsupportedError } from '../../core/errors.js';
 import type {
-  ClaimRequest,
-  ClaimResult,
-  DeadLetterRecord,
+  DeadLetterParts,
   DriverCapabilities,
   DriverParts,
-  EnqueueOptions,
-  EnqueueOutcome,
   MessagingDriver,
-  OutgoingRecord,
-  QueueStats,
-  ReleaseOptions,
-  Retention,
-  Source,
-  StreamEntryRecord,
+  QueueParts,
   StreamParts,
-  StreamPosition,
-  StreamRecord,
-  Target,
 } from '../driver.js';
+
+/** The parameters of a MessagingDriver operation: each signature is stated once, in the SPI. */
+type Args<K extends keyof MessagingDriver> = Parameters<
+  Extract<MessagingDriver[K], (...args: never) => unknown>
+>;
 
 /**
  * One driver from its parts. Every operation of a closed driver fails with SLUICE_CLOSED
@@ -29,30 +22,21 @@ export function assembleDriver(parts: DriverParts): MessagingDriver {
   return new AssembledDriver(parts);
 }
 
-/** A store that does every operation under its MessagingDriver name. */
-export type DriverStore = Omit<MessagingDriver, 'name' | 'capabilities'>;
-
-/** The parts of a store that does queues, dead letters and streams itself. */
-export function storeParts(
-  name: string,
-  capabilities: DriverCapabilities,
-  store: DriverStore,
-): DriverParts {
-  return {
-    name,
-    capabilities,
-    queues: store,
-    deadLetters: {
-      list: (source, limit) => store.listDeadLetters(source, limit),
-      replay: (source, ids) => store.replayDeadLetters(source, ids),
-      purge: (source, ids) => store.purgeDeadLetters(source, ids),
-    },
-    streams: store,
-    close: () => store.close(),
-  };
+/** A driver's store: its queue part, holding its dead-letter and stream parts. */
+export interface DriverStore extends QueueParts {
+  readonly capabilities: DriverCapabilities;
+  readonly deadLetters: DeadLetterParts;
+  readonly streams: StreamParts;
+  close(): Promise<void>;
 }
 
-/** Also a base class, for a driver made with `new` or with members of its own. */
+/** The parts of a store. */
+export function storeParts(name: string, store: DriverStore): DriverParts {
+  const { capabilities, deadLetters, streams } = store;
+  return { name, capabilities, queues: store, deadLetters, streams, close: () => store.close() };
+}
+
+/** Also a base class, for a driver with members of its own. */
 export class AssembledDriver implements MessagingDriver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;
@@ -66,112 +50,102 @@ export class AssembledDriver implements MessagingDriver {
   }
 
   // Every publish, claim and ack passes here: these three hand back the part's own promise
-  // rather than wrap it in one more, and turn a synchronous throw into a rejection as an
-  // async method would.
-  enqueue(
-    target: Target,
-    records: readonly OutgoingRecord[],
-    options: EnqueueOptions,
-  ): Promise<EnqueueOutcome[]> {
-    try {
-      this.#open();
-      return this.#parts.queues.enqueue(target, records, options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  // rather than wrap it in one more (see #hot).
+  enqueue(...args: Args<'enqueue'>) {
+    return this.#hot(() => this.#parts.queues.enqueue(...args));
   }
 
-  async createGroup(topic: string, group: string): Promise<void> {
+  async createGroup(...args: Args<'createGroup'>) {
     this.#open();
-    return this.#parts.queues.createGroup(topic, group);
+    return this.#parts.queues.createGroup(...args);
   }
 
-  claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
-    try {
-      this.#open();
-      return this.#parts.queues.claim(source, request);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  claim(...args: Args<'claim'>) {
+    return this.#hot(() => this.#parts.queues.claim(...args));
   }
 
-  ack(source: Source, receipts: readonly string[]): Promise<void> {
-    try {
-      this.#open();
-      return this.#parts.queues.ack(source, receipts);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  ack(...args: Args<'ack'>) {
+    return this.#hot(() => this.#parts.queues.ack(...args));
   }
 
-  async release(source: Source, receipt: string, options: ReleaseOptions): Promise<void> {
+  async release(...args: Args<'release'>) {
     this.#open();
-    return this.#parts.queues.release(source, receipt, options);
+    return this.#parts.queues.release(...args);
   }
 
-  async extendLease(source: Source, receipts: readonly string[], leaseMs: number) {
+  async extendLease(...args: Args<'extendLease'>) {
     this.#open();
-    return this.#parts.queues.extendLease(source, receipts, leaseMs);
+    return this.#parts.queues.extendLease(...args);
   }
 
-  async deadLetter(source: Source, receipt: string, error: string): Promise<void> {
+  async deadLetter(...args: Args<'deadLetter'>) {
     this.#open();
-    return this.#parts.queues.deadLetter(source, receipt, error);
+    return this.#parts.queues.deadLetter(...args);
   }
 
-  onWork(source: Source, listener: () => void): () => void {
-    return this.#parts.queues.onWork(source, listener);
+  onWork(...args: Args<'onWork'>) {
+    return this.#parts.queues.onWork(...args);
   }
 
-  async stats(source: Source): Promise<QueueStats> {
+  async stats(...args: Args<'stats'>) {
     this.#open();
-    return this.#parts.queues.stats(source);
+    return this.#parts.queues.stats(...args);
   }
 
-  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
+  async listDeadLetters(...args: Args<'listDeadLetters'>) {
     this.#open();
-    return this.#parts.deadLetters.list(source, limit);
+    return this.#parts.deadLetters.list(...args);
   }
 
-  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+  async replayDeadLetters(...args: Args<'replayDeadLetters'>) {
     this.#open();
-    return this.#parts.deadLetters.replay(source, ids);
+    return this.#parts.deadLetters.replay(...args);
   }
 
-  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
+  async purgeDeadLetters(...args: Args<'purgeDeadLetters'>) {
     this.#open();
-    return this.#parts.deadLetters.purge(source, ids);
+    return this.#parts.deadLetters.purge(...args);
   }
 
-  async append(stream: string, records: readonly StreamRecord[], retention: Retention) {
-    return this.#streams().append(stream, records, retention);
+  async append(...args: Args<'append'>) {
+    return this.#streams().append(...args);
   }
 
-  async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    return this.#streams().read(stream, fromOffset, limit);
+  async read(...args: Args<'read'>) {
+    return this.#streams().read(...args);
   }
 
-  async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    return this.#streams().resolvePosition(stream, position);
+  async resolvePosition(...args: Args<'resolvePosition'>) {
+    return this.#streams().resolvePosition(...args);
   }
 
-  async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    return this.#streams().commitOffset(stream, group, offset);
+  async commitOffset(...args: Args<'commitOffset'>) {
+    return this.#streams().commitOffset(...args);
   }
 
-  async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    return this.#streams().committedOffset(stream, group);
+  async committedOffset(...args: Args<'committedOffset'>) {
+    return this.#streams().committedOffset(...args);
   }
 
-  onAppend(stream: string, listener: () => void): () => void {
+  onAppend(...args: Args<'onAppend'>) {
     const streams = this.#parts.streams;
     if (streams === undefined) throw this.#noStreams();
-    return streams.onAppend(stream, listener);
+    return streams.onAppend(...args);
   }
 
   close(): Promise<void> {
     this.#closing ??= this.#parts.close();
     return this.#closing;
+  }
+
+  /** `work` on an open driver, a synchronous throw turned into a rejection as in an async method. */
+  #hot<R>(work: () => Promise<R>): Promise<R> {
+    try {
+      this.#open();
+      return work();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #open(): void {

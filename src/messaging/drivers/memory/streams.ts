@@ -2,6 +2,7 @@ import {
   type Retention,
   retainedBytes,
   type StreamEntryRecord,
+  type StreamParts,
   type StreamPosition,
   type StreamRecord,
 } from '../../driver.js';
@@ -15,10 +16,11 @@ interface Log {
   readonly listeners: Set<() => void>;
 }
 
-export class MemoryStreams {
+/** Streams in maps: each an array of entries with contiguous offsets. */
+export class MemoryStreams implements StreamParts {
   readonly #logs = new Map<string, Log>();
 
-  append(name: string, records: readonly StreamRecord[], retention: Retention): number[] {
+  async append(name: string, records: readonly StreamRecord[], retention: Retention) {
     const log = this.#log(name);
     const now = Date.now();
     const offsets: number[] = [];
@@ -33,14 +35,14 @@ export class MemoryStreams {
     return offsets;
   }
 
-  read(name: string, from: number, limit: number): StreamEntryRecord[] {
+  async read(name: string, from: number, limit: number) {
     const { entries } = this.#log(name);
     if (entries.length === 0) return [];
     const start = Math.max(0, from - entries[0]!.offset);
     return entries.slice(start, start + limit);
   }
 
-  resolve(name: string, position: StreamPosition): number {
+  async resolvePosition(name: string, position: StreamPosition) {
     const log = this.#log(name);
     if (position === 'latest') return log.next;
     if (position === 'earliest') return log.entries[0]?.offset ?? log.next;
@@ -48,11 +50,11 @@ export class MemoryStreams {
     return found?.offset ?? log.next;
   }
 
-  commit(name: string, group: string, offset: number): void {
+  async commitOffset(name: string, group: string, offset: number) {
     this.#log(name).groups.set(group, offset);
   }
 
-  committed(name: string, group: string): number | undefined {
+  async committedOffset(name: string, group: string) {
     return this.#log(name).groups.get(group);
   }
 

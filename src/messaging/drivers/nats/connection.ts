@@ -8,6 +8,17 @@ const purpose = 'the nats messaging driver';
 import { engineUnreachable } from '../unreachable.js';
 import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedNatsOptions } from './options.js';
+import type { Puller } from './pull.js';
+
+/** What the dead-letter and log stores use of a connection: its clients, puller and limits. */
+export interface JetStreamAccess {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly puller: Puller;
+  readonly timeoutMs: number;
+  /** The server's limit on headers plus body (read again after a reconnect). */
+  readonly maxPayload: () => number;
+}
 
 export interface NatsClients {
   readonly nc: NatsConnection;

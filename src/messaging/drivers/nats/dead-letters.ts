@@ -1,9 +1,8 @@
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { DeadLetterRecord } from '../../driver.js';
+import type { JetStreamAccess } from './connection.js';
 import { isNotFound } from './errors.js';
 import type { JsDelivery } from './jsmsg.js';
-import type { Puller } from './pull.js';
 import { type Meta, text, writeMeta } from './records.js';
 import { scan, scanAll } from './scan.js';
 
@@ -24,25 +23,10 @@ export interface ReplayTarget {
  * replay and purge treat the copies of an id as one, and replay removes them all.
  */
 export class DeadLetterStore {
-  readonly #js: JetStreamClient;
-  readonly #jsm: JetStreamManager;
-  readonly #puller: Puller;
-  readonly #timeoutMs: number;
+  readonly #a: JetStreamAccess;
 
-  readonly #maxPayload: () => number;
-
-  constructor(
-    js: JetStreamClient,
-    jsm: JetStreamManager,
-    puller: Puller,
-    timeoutMs: number,
-    maxPayload: () => number,
-  ) {
-    this.#js = js;
-    this.#jsm = jsm;
-    this.#puller = puller;
-    this.#timeoutMs = timeoutMs;
-    this.#maxPayload = maxPayload;
+  constructor(access: JetStreamAccess) {
+    this.#a = access;
   }
 
   /**
@@ -57,14 +41,14 @@ export class DeadLetterStore {
     h.set(recordHeader, JSON.stringify({ ...rest, error: '' }));
     // `headers()` makes a MsgHdrsImpl, whose encode() is what goes on the wire.
     const taken = (h as typeof h & { encode(): Uint8Array }).encode().byteLength;
-    const room = this.#maxPayload() - taken - Buffer.byteLength(body);
+    const room = this.#a.maxPayload() - taken - Buffer.byteLength(body);
     h.set(recordHeader, JSON.stringify({ ...rest, error: cut(rest.error, room) }));
-    await this.#js.publish(subject, body, { headers: h, timeout: this.#timeoutMs });
+    await this.#a.js.publish(subject, body, { headers: h, timeout: this.#a.timeoutMs });
   }
 
   async count(stream: string): Promise<number> {
     try {
-      return (await this.#jsm.streams.info(stream)).state.messages;
+      return (await this.#a.jsm.streams.info(stream)).state.messages;
     } catch (error) {
       if (isNotFound(error)) return 0;
       throw error;
@@ -73,7 +57,7 @@ export class DeadLetterStore {
 
   async list(stream: string, limit: number): Promise<DeadLetterRecord[]> {
     const seen = new Set<string>();
-    return (await scan(this.#jsm, this.#puller, stream, { seq: 1 }, limit))
+    return (await scan(this.#a.jsm, this.#a.puller, stream, { seq: 1 }, limit))
       .map(parse)
       .filter((record) => !seen.has(record.id) && seen.add(record.id));
   }
@@ -98,13 +82,13 @@ export class DeadLetterStore {
         // A replay cut off before the delete below and run again stores no second copy
         // (inside the queue's duplicate window).
         h.set('Nats-Msg-Id', `replay:${stream}:${msg.seq}`);
-        await this.#js.publish(target.subject, record.body, {
+        await this.#a.js.publish(target.subject, record.body, {
           headers: h,
-          timeout: this.#timeoutMs,
+          timeout: this.#a.timeoutMs,
         });
         replayed++;
       }
-      await this.#jsm.streams.deleteMessage(stream, msg.seq, false);
+      await this.#a.jsm.streams.deleteMessage(stream, msg.seq, false);
     });
     return replayed;
   }
@@ -112,7 +96,7 @@ export class DeadLetterStore {
   async purge(stream: string, ids: readonly string[] | undefined): Promise<number> {
     if (ids === undefined) {
       try {
-        return (await this.#jsm.streams.purge(stream)).purged;
+        return (await this.#a.jsm.streams.purge(stream)).purged;
       } catch (error) {
         if (isNotFound(error)) return 0;
         throw error;
@@ -120,7 +104,7 @@ export class DeadLetterStore {
     }
     const purged = new Set<string>();
     await this.#each(stream, ids, async (msg, record) => {
-      if (await this.#jsm.streams.deleteMessage(stream, msg.seq, false)) purged.add(record.id);
+      if (await this.#a.jsm.streams.deleteMessage(stream, msg.seq, false)) purged.add(record.id);
     });
     return purged.size;
   }
@@ -133,7 +117,7 @@ export class DeadLetterStore {
   ): Promise<void> {
     const wanted = ids === undefined ? undefined : new Set(ids);
     const seen = new Set<string>();
-    await scanAll(this.#jsm, this.#puller, stream, async (page) => {
+    await scanAll(this.#a.jsm, this.#a.puller, stream, async (page) => {
       const chosen = page
         .map((msg) => ({ msg, record: parse(msg) }))
         .filter(({ record }) => wanted === undefined || wanted.has(record.id))

@@ -4,25 +4,20 @@ import { ClosedError, EngineUnavailableError, UnsupportedError } from '../../../
 import type {
   ClaimRequest,
   ClaimResult,
-  DeadLetterRecord,
+  DeadLetterParts,
   Delivery,
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
   OutgoingRecord,
-  QueueParts,
   QueueStats,
   ReleaseOptions,
-  Retention,
   Source,
-  StreamEntryRecord,
   StreamParts,
-  StreamPosition,
-  StreamRecord,
   Target,
 } from '../../driver.js';
-import { sourceName } from '../../driver.js';
-import { AssembledDriver, storeParts } from '../assemble.js';
+import { everyCapability, sourceName } from '../../driver.js';
+import { AssembledDriver, type DriverStore, storeParts } from '../assemble.js';
 import { AcksSeen } from './acks-seen.js';
 import { type NatsClients, openConnection } from './connection.js';
 import { DeadLetterStore } from './dead-letters.js';
@@ -63,7 +58,7 @@ export class NatsDriver extends AssembledDriver {
   readonly #store: NatsStore;
 
   constructor(store: NatsStore) {
-    super(storeParts('nats', store.capabilities, store));
+    super(storeParts('nats', store));
     this.#store = store;
   }
 
@@ -84,7 +79,7 @@ export class NatsDriver extends AssembledDriver {
 }
 
 /** The queue, dead-letter and stream work on one JetStream connection. */
-class NatsStore implements QueueParts, StreamParts {
+class NatsStore implements DriverStore {
   readonly capabilities: DriverCapabilities;
   readonly #c: NatsClients;
   readonly #options: ResolvedNatsOptions;
@@ -100,25 +95,57 @@ class NatsStore implements QueueParts, StreamParts {
   readonly #pubAcks: PubAcks;
   #closed = false;
 
+  readonly deadLetters: DeadLetterParts = {
+    list: (source, limit) =>
+      this.#whenUp(async () => this.#dead.list(await this.#topology.deadLetters(source), limit)),
+    replay: (source, ids) =>
+      this.#whenUp(async () => {
+        await this.#topology.source(source);
+        const stream = await this.#topology.deadLetters(source);
+        const target =
+          source.kind === 'queue'
+            ? { subject: this.#names.queue(source.queue).subject }
+            : { subject: this.#names.topic(source.topic).replaySubject, group: source.group };
+        const replayed = await this.#dead.replay(stream, ids, target);
+        if (replayed > 0) this.#wakes.send(this.#names.source(source).wake);
+        return replayed;
+      }),
+    purge: (source, ids) =>
+      this.#whenUp(async () => this.#dead.purge(await this.#topology.deadLetters(source), ids)),
+  };
+
+  readonly streams: StreamParts = {
+    append: (stream, records, retention) =>
+      this.#whenUp(async () => {
+        const offsets = await this.#logs.append(stream, records, retention);
+        this.#wakes.send(this.#names.log(stream).wake);
+        return offsets;
+      }),
+    read: (stream, fromOffset, limit) =>
+      this.#whenUp(() => this.#logs.read(stream, fromOffset, limit)),
+    resolvePosition: (stream, position) => this.#whenUp(() => this.#logs.resolve(stream, position)),
+    commitOffset: (stream, group, offset) =>
+      this.#whenUp(() => this.#logs.commit(stream, group, offset)),
+    committedOffset: (stream, group) => this.#whenUp(() => this.#logs.committed(stream, group)),
+    onAppend: (stream, listener) => this.#wakes.on(this.#names.log(stream).wake, listener),
+  };
+
   constructor(clients: NatsClients, options: ResolvedNatsOptions) {
     this.#c = clients;
     this.#options = options;
     this.capabilities = {
+      ...everyCapability,
       durable: options.storage === 'file',
       // JetStream (2.9) has no per-message delay on publish, and no way to keep one message
       // per key in flight across consumers; both are declared, not approximated.
       delay: false,
       orderByKey: false,
-      // Windows of 100 ms and more (JetStream's minimum); a shorter one is refused at publish.
+      // Offered with caveats. Dedupe: windows of 100 ms and more (JetStream's minimum); a
+      // shorter one is refused at publish. Overflow: maxLength is the stream's max_msgs, so for
+      // a topic it bounds the events some group has not acked yet, and "drop-oldest" (discard
+      // old) may drop a message already in flight.
       dedupe: true,
-      // maxLength is the stream's max_msgs: for a topic it bounds the events some group has
-      // not acked yet, and "drop-oldest" (discard old) may drop a message already in flight.
       overflow: ['reject', 'drop-oldest'],
-      topics: true,
-      deadLetterReplay: true,
-      streams: true,
-      streamRetention: ['count', 'age', 'bytes'],
-      streamReadFromTime: true,
     };
     const { nc, js, jsm } = clients;
     this.#names = new Names(options.prefix);
@@ -126,22 +153,15 @@ class NatsStore implements QueueParts, StreamParts {
     // A no_wait pull answers in milliseconds; one unanswered this long was lost.
     this.#puller = new Puller(nc, Math.min(options.timeoutMs, 2000));
     this.#leases = new LeaseTable((held) => this.#lapse(held));
-    this.#dead = new DeadLetterStore(
+    const access = {
       js,
       jsm,
-      this.#puller,
-      options.timeoutMs,
-      () => this.#maxPayload,
-    );
-    this.#logs = new Logs(
-      js,
-      jsm,
-      this.#puller,
-      this.#names,
-      this.#topology,
-      options.timeoutMs,
-      () => this.#maxPayload,
-    );
+      puller: this.#puller,
+      timeoutMs: options.timeoutMs,
+      maxPayload: () => this.#maxPayload,
+    };
+    this.#dead = new DeadLetterStore(access);
+    this.#logs = new Logs(access, this.#names, this.#topology);
     this.#wakes = new Wakes(nc);
     this.#acksSeen = new AcksSeen(nc, Math.min(options.timeoutMs, 1000));
     this.#pubAcks = new PubAcks(nc, options.timeoutMs);
@@ -340,64 +360,6 @@ class NatsStore implements QueueParts, StreamParts {
     });
   }
 
-  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    this.#connected();
-    return this.#dead.list(await this.#topology.deadLetters(source), limit);
-  }
-
-  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#connected();
-    await this.#topology.source(source);
-    const stream = await this.#topology.deadLetters(source);
-    const target =
-      source.kind === 'queue'
-        ? { subject: this.#names.queue(source.queue).subject }
-        : { subject: this.#names.topic(source.topic).replaySubject, group: source.group };
-    const replayed = await this.#dead.replay(stream, ids, target);
-    if (replayed > 0) this.#wakes.send(this.#names.source(source).wake);
-    return replayed;
-  }
-
-  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    this.#connected();
-    return this.#dead.purge(await this.#topology.deadLetters(source), ids);
-  }
-
-  async append(
-    stream: string,
-    records: readonly StreamRecord[],
-    retention: Retention,
-  ): Promise<number[]> {
-    this.#connected();
-    const offsets = await this.#logs.append(stream, records, retention);
-    this.#wakes.send(this.#names.log(stream).wake);
-    return offsets;
-  }
-
-  async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    this.#connected();
-    return this.#logs.read(stream, fromOffset, limit);
-  }
-
-  async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    this.#connected();
-    return this.#logs.resolve(stream, position);
-  }
-
-  async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    this.#connected();
-    await this.#logs.commit(stream, group, offset);
-  }
-
-  async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    this.#connected();
-    return this.#logs.committed(stream, group);
-  }
-
-  onAppend(stream: string, listener: () => void): () => void {
-    return this.#wakes.on(this.#names.log(stream).wake, listener);
-  }
-
   /** Deletes every stream this driver's prefix names (all queues, topics, logs, dead letters). */
   async dropAll(): Promise<number> {
     if (this.#closed) throw new ClosedError('the nats driver is closed');
@@ -454,6 +416,12 @@ class NatsStore implements QueueParts, StreamParts {
   /** The server's limit on headers plus body, from its INFO (read again after a reconnect). */
   get #maxPayload(): number {
     return this.#c.nc.info?.max_payload ?? defaultMaxPayload;
+  }
+
+  /** Runs `work`, which needs the server: it fails fast while the server is unreachable. */
+  async #whenUp<R>(work: () => Promise<R>): Promise<R> {
+    this.#connected();
+    return work();
   }
 
   /** Calls that need the server fail fast while it is unreachable. */

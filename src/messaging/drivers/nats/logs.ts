@@ -1,9 +1,8 @@
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { Retention, StreamEntryRecord, StreamPosition, StreamRecord } from '../../driver.js';
+import type { JetStreamAccess } from './connection.js';
 import type { Names } from './names.js';
 import { checkPayloadSize } from './payload-limit.js';
-import type { Puller } from './pull.js';
 import { metaOf, readMeta, text, writeMeta } from './records.js';
 import { scan } from './scan.js';
 import type { Topology } from './topology.js';
@@ -17,30 +16,14 @@ const minAgeMs = 100;
  * offsets stream that keeps one message per subject.
  */
 export class Logs {
-  readonly #js: JetStreamClient;
-  readonly #jsm: JetStreamManager;
-  readonly #puller: Puller;
+  readonly #a: JetStreamAccess;
   readonly #names: Names;
   readonly #topology: Topology;
-  readonly #timeoutMs: number;
-  readonly #maxPayload: () => number;
 
-  constructor(
-    js: JetStreamClient,
-    jsm: JetStreamManager,
-    puller: Puller,
-    names: Names,
-    topology: Topology,
-    timeoutMs: number,
-    maxPayload: () => number,
-  ) {
-    this.#maxPayload = maxPayload;
-    this.#js = js;
-    this.#jsm = jsm;
-    this.#puller = puller;
+  constructor(access: JetStreamAccess, names: Names, topology: Topology) {
+    this.#a = access;
     this.#names = names;
     this.#topology = topology;
-    this.#timeoutMs = timeoutMs;
   }
 
   async append(
@@ -55,7 +38,7 @@ export class Logs {
       max_age:
         retention.maxAgeMs === undefined ? 0 : Math.max(retention.maxAgeMs, minAgeMs) * 1_000_000,
     });
-    const maxPayload = this.#maxPayload();
+    const maxPayload = this.#a.maxPayload();
     const headers = records.map((record, i) => {
       const h = natsHeaders();
       writeMeta(h, metaOf(record));
@@ -64,7 +47,10 @@ export class Logs {
     });
     const acks = await Promise.all(
       records.map((record, i) =>
-        this.#js.publish(subject, record.body, { headers: headers[i]!, timeout: this.#timeoutMs }),
+        this.#a.js.publish(subject, record.body, {
+          headers: headers[i]!,
+          timeout: this.#a.timeoutMs,
+        }),
       ),
     );
     if (retention.maxAgeMs !== undefined && retention.maxAgeMs < minAgeMs) {
@@ -76,8 +62,8 @@ export class Logs {
   async read(name: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
     await this.#topology.log(name, undefined);
     const page = await scan(
-      this.#jsm,
-      this.#puller,
+      this.#a.jsm,
+      this.#a.puller,
       this.#names.log(name).stream,
       { seq: fromOffset },
       limit,
@@ -98,32 +84,32 @@ export class Logs {
   async resolve(name: string, position: StreamPosition): Promise<number> {
     await this.#topology.log(name, undefined);
     const stream = this.#names.log(name).stream;
-    const { state } = await this.#jsm.streams.info(stream);
+    const { state } = await this.#a.jsm.streams.info(stream);
     const end = state.last_seq + 1;
     if (position === 'latest') return end;
     if (position === 'earliest') return state.messages === 0 ? end : state.first_seq;
-    const [first] = await scan(this.#jsm, this.#puller, stream, { time: position.time }, 1);
+    const [first] = await scan(this.#a.jsm, this.#a.puller, stream, { time: position.time }, 1);
     return first?.seq ?? end;
   }
 
   async commit(name: string, group: string, offset: number): Promise<void> {
     await this.#topology.offsets();
-    await this.#js.publish(this.#names.offset(name, group), String(offset), {
-      timeout: this.#timeoutMs,
+    await this.#a.js.publish(this.#names.offset(name, group), String(offset), {
+      timeout: this.#a.timeoutMs,
     });
   }
 
   async committed(name: string, group: string): Promise<number | undefined> {
     await this.#topology.offsets();
-    const stored = await this.#jsm.streams.getMessage(this.#names.offsets.stream, {
+    const stored = await this.#a.jsm.streams.getMessage(this.#names.offsets.stream, {
       last_by_subj: this.#names.offset(name, group),
     });
     return stored === null ? undefined : Number(text(stored.data));
   }
 
   async #trimOlderThan(stream: string, cutoff: number): Promise<void> {
-    const [first] = await scan(this.#jsm, this.#puller, stream, { time: cutoff }, 1);
-    if (first === undefined) await this.#jsm.streams.purge(stream);
-    else await this.#jsm.streams.purge(stream, { seq: first.seq });
+    const [first] = await scan(this.#a.jsm, this.#a.puller, stream, { time: cutoff }, 1);
+    if (first === undefined) await this.#a.jsm.streams.purge(stream);
+    else await this.#a.jsm.streams.purge(stream, { seq: first.seq });
   }
 }

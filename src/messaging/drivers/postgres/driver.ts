@@ -8,23 +8,18 @@ import {
 import type {
   ClaimRequest,
   ClaimResult,
-  DeadLetterRecord,
-  DriverCapabilities,
+  DeadLetterParts,
   EnqueueOptions,
   EnqueueOutcome,
   OutgoingRecord,
-  QueueParts,
   QueueStats,
   ReleaseOptions,
-  Retention,
   Source,
-  StreamEntryRecord,
   StreamParts,
-  StreamPosition,
-  StreamRecord,
   Target,
 } from '../../driver.js';
-import { AssembledDriver, storeParts } from '../assemble.js';
+import { everyCapability } from '../../driver.js';
+import { AssembledDriver, type DriverStore, storeParts } from '../assemble.js';
 import { engineUnreachable } from '../unreachable.js';
 import { type BatchedEnqueue, batchedEnqueue } from './batched-enqueue.js';
 import { type PgContext, sourceKey, streamKey } from './context.js';
@@ -84,7 +79,7 @@ export class PostgresDriver extends AssembledDriver {
   readonly #store: PostgresStore;
 
   constructor(store: PostgresStore) {
-    super(storeParts('postgres', store.capabilities, store));
+    super(storeParts('postgres', store));
     this.#store = store;
     this.schema = store.schema;
   }
@@ -100,19 +95,8 @@ export class PostgresDriver extends AssembledDriver {
 }
 
 /** The queue, dead-letter and stream work, each statement run through the shared pool. */
-class PostgresStore implements QueueParts, StreamParts {
-  readonly capabilities: DriverCapabilities = {
-    durable: true,
-    delay: true,
-    orderByKey: true,
-    dedupe: true,
-    overflow: ['reject', 'drop-oldest'],
-    topics: true,
-    deadLetterReplay: true,
-    streams: true,
-    streamRetention: ['count', 'age', 'bytes'],
-    streamReadFromTime: true,
-  };
+class PostgresStore implements DriverStore {
+  readonly capabilities = everyCapability;
   /** The schema holding the tables (unquoted). */
   readonly schema: string;
   readonly #ctx: PgContext;
@@ -121,6 +105,26 @@ class PostgresStore implements QueueParts, StreamParts {
   readonly #groupCommit: BatchedEnqueue;
   #poolUp = true;
   #closed = false;
+
+  readonly deadLetters: DeadLetterParts = {
+    list: (source, limit) => this.#run(() => listDeadLetters(this.#ctx, sourceKey(source), limit)),
+    replay: (source, ids) => this.#run(() => replayDeadLetters(this.#ctx, sourceKey(source), ids)),
+    purge: (source, ids) => this.#run(() => purgeDeadLetters(this.#ctx, sourceKey(source), ids)),
+  };
+
+  readonly streams: StreamParts = {
+    append: (stream, records, retention) =>
+      this.#run(() => streams.append(this.#ctx, stream, records, retention)),
+    read: (stream, fromOffset, limit) =>
+      this.#run(() => streams.read(this.#ctx, stream, fromOffset, limit)),
+    resolvePosition: (stream, position) =>
+      this.#run(() => streams.resolvePosition(this.#ctx, stream, position)),
+    commitOffset: (stream, group, offset) =>
+      this.#run(() => streams.commitOffset(this.#ctx, this.schema, stream, group, offset)),
+    committedOffset: (stream, group) =>
+      this.#run(() => streams.committedOffset(this.#ctx, stream, group)),
+    onAppend: (stream, listener) => this.#listener.subscribe(streamKey(stream), listener),
+  };
 
   constructor(ctx: PgContext, schema: string, listener: NotifyListener) {
     this.#ctx = ctx;
@@ -220,46 +224,6 @@ class PostgresStore implements QueueParts, StreamParts {
 
   stats(source: Source): Promise<QueueStats> {
     return this.#run(() => leases.stats(this.#ctx, sourceKey(source)));
-  }
-
-  listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    return this.#run(() => listDeadLetters(this.#ctx, sourceKey(source), limit));
-  }
-
-  replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    return this.#run(() => replayDeadLetters(this.#ctx, sourceKey(source), ids));
-  }
-
-  purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    return this.#run(() => purgeDeadLetters(this.#ctx, sourceKey(source), ids));
-  }
-
-  append(
-    stream: string,
-    records: readonly StreamRecord[],
-    retention: Retention,
-  ): Promise<number[]> {
-    return this.#run(() => streams.append(this.#ctx, stream, records, retention));
-  }
-
-  read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    return this.#run(() => streams.read(this.#ctx, stream, fromOffset, limit));
-  }
-
-  resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    return this.#run(() => streams.resolvePosition(this.#ctx, stream, position));
-  }
-
-  commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    return this.#run(() => streams.commitOffset(this.#ctx, this.schema, stream, group, offset));
-  }
-
-  committedOffset(stream: string, group: string): Promise<number | undefined> {
-    return this.#run(() => streams.committedOffset(this.#ctx, stream, group));
-  }
-
-  onAppend(stream: string, listener: () => void): () => void {
-    return this.#listener.subscribe(streamKey(stream), listener);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import type {
   Source,
   Target,
 } from '../../driver.js';
-import { sourceName } from '../../driver.js';
+import { everyCapability, sourceName } from '../../driver.js';
 import { assembleDriver } from '../assemble.js';
 import { ackBatch } from './ack-batch.js';
 import { Consumers } from './consumers.js';
@@ -34,13 +34,10 @@ import { RoomCheck } from './room.js';
 import { Topology } from './topology.js';
 
 const capabilities: DriverCapabilities = {
-  durable: true,
-  delay: true,
+  ...everyCapability,
   orderByKey: false,
   dedupe: false,
   overflow: ['reject'],
-  topics: true,
-  deadLetterReplay: true,
   streams: false,
   streamRetention: [],
   streamReadFromTime: false,

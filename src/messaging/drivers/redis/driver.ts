@@ -9,24 +9,18 @@ import {
 import type {
   ClaimRequest,
   ClaimResult,
-  DeadLetterRecord,
-  DriverCapabilities,
+  DeadLetterParts,
   EnqueueOptions,
   EnqueueOutcome,
   OutgoingRecord,
-  QueueParts,
   QueueStats,
   ReleaseOptions,
-  Retention,
   Source,
-  StreamEntryRecord,
   StreamParts,
-  StreamPosition,
-  StreamRecord,
   Target,
 } from '../../driver.js';
-import { queueWide, sourceName } from '../../driver.js';
-import { AssembledDriver, storeParts } from '../assemble.js';
+import { everyCapability, queueWide, sourceName } from '../../driver.js';
+import { AssembledDriver, type DriverStore, storeParts } from '../assemble.js';
 import { GroupCommit } from '../group-commit.js';
 import { engineUnreachable } from '../unreachable.js';
 import { openConnections, Tracked } from './connection.js';
@@ -104,7 +98,7 @@ export class RedisDriver extends AssembledDriver {
   readonly #store: RedisStore;
 
   constructor(store: RedisStore) {
-    super(storeParts('redis', store.capabilities, store));
+    super(storeParts('redis', store));
     this.#store = store;
     this.keys = store.keys;
     this.connectionName = store.connectionName;
@@ -117,19 +111,8 @@ export class RedisDriver extends AssembledDriver {
 }
 
 /** The queue, dead-letter and stream work on the two connections. */
-class RedisStore implements QueueParts, StreamParts {
-  readonly capabilities: DriverCapabilities = {
-    durable: true,
-    delay: true,
-    orderByKey: true,
-    dedupe: true,
-    overflow: ['reject', 'drop-oldest'],
-    topics: true,
-    deadLetterReplay: true,
-    streams: true,
-    streamRetention: ['count', 'age'],
-    streamReadFromTime: true,
-  };
+class RedisStore implements DriverStore {
+  readonly capabilities = { ...everyCapability, streamRetention: ['count', 'age'] as const };
   readonly keys: Keys;
   /** The connection name of both connections begins with this (`-cmd`, `-sub`). */
   readonly connectionName: string;
@@ -150,6 +133,24 @@ class RedisStore implements QueueParts, StreamParts {
   readonly #groups = new Map<string, { topic: string; group: string }>();
   /** Set while the groups are made again after a reconnect: publishes wait for it. */
   #regrouping: Promise<void> | undefined;
+
+  readonly deadLetters: DeadLetterParts = {
+    list: async (source, limit) => {
+      const entries = await this.#dead.list(this.keys.box(source), limit);
+      return entries.map(([, fields]) => toDeadLetter(fields));
+    },
+    replay: (source, ids) => this.#dead.replay(this.keys.box(source), ids),
+    purge: (source, ids) => this.#dead.purge(this.keys.box(source), ids),
+  };
+
+  readonly streams: StreamParts = {
+    append: (stream, records, retention) => this.#logs.append(stream, records, retention),
+    read: (stream, fromOffset, limit) => this.#logs.read(stream, fromOffset, limit),
+    resolvePosition: (stream, position) => this.#logs.resolve(stream, position),
+    commitOffset: (stream, group, offset) => this.#logs.commit(stream, group, offset),
+    committedOffset: (stream, group) => this.#logs.committed(stream, group),
+    onAppend: (stream, listener) => this.#wakeups.listen(this.#logs.channel(stream), listener),
+  };
 
   constructor(
     command: Redis,
@@ -396,47 +397,6 @@ class RedisStore implements QueueParts, StreamParts {
       deadLettered: deadLettered!,
       scope: queueWide,
     };
-  }
-
-  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    const entries = await this.#dead.list(this.keys.box(source), limit);
-    return entries.map(([, fields]) => toDeadLetter(fields));
-  }
-
-  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    return this.#dead.replay(this.keys.box(source), ids);
-  }
-
-  async purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    return this.#dead.purge(this.keys.box(source), ids);
-  }
-
-  async append(
-    stream: string,
-    records: readonly StreamRecord[],
-    retention: Retention,
-  ): Promise<number[]> {
-    return this.#logs.append(stream, records, retention);
-  }
-
-  async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    return this.#logs.read(stream, fromOffset, limit);
-  }
-
-  async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    return this.#logs.resolve(stream, position);
-  }
-
-  async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    await this.#logs.commit(stream, group, offset);
-  }
-
-  async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    return this.#logs.committed(stream, group);
-  }
-
-  onAppend(stream: string, listener: () => void): () => void {
-    return this.#wakeups.listen(this.#logs.channel(stream), listener);
   }
 
   async close(): Promise<void> {

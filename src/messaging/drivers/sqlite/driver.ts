@@ -3,25 +3,20 @@ import { ClosedError } from '../../../core/errors.js';
 import type {
   ClaimRequest,
   ClaimResult,
-  DeadLetterRecord,
+  DeadLetterParts,
   DriverCapabilities,
   EnqueueOptions,
   EnqueueOutcome,
   MessagingDriver,
   OutgoingRecord,
-  QueueParts,
   QueueStats,
   ReleaseOptions,
-  Retention,
   Source,
-  StreamEntryRecord,
   StreamParts,
-  StreamPosition,
-  StreamRecord,
   Target,
 } from '../../driver.js';
-import { sourceName } from '../../driver.js';
-import { assembleDriver, storeParts } from '../assemble.js';
+import { everyCapability, sourceName } from '../../driver.js';
+import { assembleDriver, type DriverStore, storeParts } from '../assemble.js';
 import { deadLettersDropped } from './metrics.js';
 import {
   type ResolvedSqliteOptions,
@@ -43,11 +38,11 @@ const dedupePurgeEveryMs = 1000;
  */
 export function openSqliteDriver(path: string, options: SqliteDriverOptions = {}): MessagingDriver {
   const store = new SqliteStore(path, resolveSqliteOptions(options));
-  return assembleDriver(storeParts('sqlite', store.capabilities, store));
+  return assembleDriver(storeParts('sqlite', store));
 }
 
 /** Queues, topic groups, dead letters and streams in one SQLite file. */
-class SqliteStore implements QueueParts, StreamParts {
+class SqliteStore implements DriverStore {
   readonly capabilities: DriverCapabilities;
   readonly #db: Database.Database;
   readonly #writer: TransactionBatcher;
@@ -62,20 +57,40 @@ class SqliteStore implements QueueParts, StreamParts {
   #lastPurge = 0;
   #closed = false;
 
+  readonly deadLetters: DeadLetterParts = {
+    list: async (source, limit) => this.#queues.listDead(addressOf(source), limit),
+    replay: async (source, ids) => {
+      const address = addressOf(source);
+      const count = await this.#write(() => {
+        const dead = this.#queues.takeDead(address, ids);
+        this.#queues.restore(address, dead, Date.now());
+        return dead.length;
+      });
+      this.#notify(address);
+      return count;
+    },
+    purge: (source, ids) => this.#write(() => this.#queues.takeDead(addressOf(source), ids).length),
+  };
+
+  readonly streams: StreamParts = {
+    append: (stream, records, retention) =>
+      this.#write(
+        () => this.#streams.append(stream, records, retention, Date.now()),
+        () => {
+          for (const listener of this.#appends.get(stream) ?? []) listener();
+        },
+      ),
+    read: async (stream, fromOffset, limit) => this.#streams.read(stream, fromOffset, limit),
+    resolvePosition: async (stream, position) => this.#streams.resolve(stream, position),
+    commitOffset: (stream, group, offset) =>
+      this.#writeLight(() => this.#streams.commit(stream, group, offset)),
+    committedOffset: async (stream, group) => this.#streams.committed(stream, group),
+    onAppend: (stream, listener) => subscribe(this.#appends, stream, listener),
+  };
+
   constructor(path: string, options: ResolvedSqliteOptions) {
     const inMemory = path === ':memory:';
-    this.capabilities = {
-      durable: !inMemory,
-      delay: true,
-      orderByKey: true,
-      dedupe: true,
-      overflow: ['reject', 'drop-oldest'],
-      topics: true,
-      deadLetterReplay: true,
-      streams: true,
-      streamRetention: ['count', 'age', 'bytes'],
-      streamReadFromTime: true,
-    };
+    this.capabilities = { ...everyCapability, durable: !inMemory };
     this.#maxDeadLetters = options.maxDeadLetters;
     this.#db = new Database(path);
     // With 'full', durable writes are synced by WalSync off the main thread, not by SQLite.
@@ -178,59 +193,6 @@ class SqliteStore implements QueueParts, StreamParts {
 
   async stats(source: Source): Promise<QueueStats> {
     return this.#queues.stats(addressOf(source), Date.now());
-  }
-
-  async listDeadLetters(source: Source, limit: number): Promise<DeadLetterRecord[]> {
-    return this.#queues.listDead(addressOf(source), limit);
-  }
-
-  async replayDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    const address = addressOf(source);
-    const count = await this.#write(() => {
-      const dead = this.#queues.takeDead(address, ids);
-      this.#queues.restore(address, dead, Date.now());
-      return dead.length;
-    });
-    this.#notify(address);
-    return count;
-  }
-
-  purgeDeadLetters(source: Source, ids: readonly string[] | undefined): Promise<number> {
-    const address = addressOf(source);
-    return this.#write(() => this.#queues.takeDead(address, ids).length);
-  }
-
-  async append(
-    stream: string,
-    records: readonly StreamRecord[],
-    retention: Retention,
-  ): Promise<number[]> {
-    return this.#write(
-      () => this.#streams.append(stream, records, retention, Date.now()),
-      () => {
-        for (const listener of this.#appends.get(stream) ?? []) listener();
-      },
-    );
-  }
-
-  async read(stream: string, fromOffset: number, limit: number): Promise<StreamEntryRecord[]> {
-    return this.#streams.read(stream, fromOffset, limit);
-  }
-
-  async resolvePosition(stream: string, position: StreamPosition): Promise<number> {
-    return this.#streams.resolve(stream, position);
-  }
-
-  async commitOffset(stream: string, group: string, offset: number): Promise<void> {
-    await this.#writeLight(() => this.#streams.commit(stream, group, offset));
-  }
-
-  async committedOffset(stream: string, group: string): Promise<number | undefined> {
-    return this.#streams.committed(stream, group);
-  }
-
-  onAppend(stream: string, listener: () => void): () => void {
-    return subscribe(this.#appends, stream, listener);
   }
 
   async close(): Promise<void> {
