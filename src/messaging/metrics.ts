@@ -1,5 +1,5 @@
 import { withTimeout } from '../core/time-limit.js';
-import { defineCounter, defineGauge } from '../observe/metrics.js';
+import { type CounterMetric, defineCounter, defineGauge } from '../observe/metrics.js';
 import type { BrokerCore } from './broker-core.js';
 import type { QueueStats, Source } from './driver.js';
 
@@ -189,6 +189,16 @@ export const messagingCounters = {
       'sluice_messaging_published_total',
       'Messages stored by a publish (duplicates not counted).',
     ),
+  publishDuplicates: () =>
+    counter(
+      'sluice_messaging_publish_duplicates_total',
+      'Messages a publish found already stored within the dedupe window, so not stored again.',
+    ),
+  publishFailures: () =>
+    counter(
+      'sluice_messaging_publish_failures_total',
+      'Messages whose publish rejected (engine down, queue full, aborted): maybe not stored.',
+    ),
   delivered: () => counter('sluice_messaging_delivered_total', 'Messages handed to a handler.'),
   acked: () =>
     counter('sluice_messaging_acked_total', 'Messages a handler finished, acknowledged.'),
@@ -196,4 +206,41 @@ export const messagingCounters = {
     counter('sluice_messaging_retried_total', 'Failed deliveries released for a retry.'),
   deadLettered: () =>
     counter('sluice_messaging_dead_lettered_total', 'Messages moved to the dead-letter queue.'),
+  deadLettersDropped: () =>
+    counter(
+      'sluice_messaging_dead_letters_dropped_total',
+      'Oldest dead letters dropped to keep a dead-letter queue within its cap.',
+    ),
 };
+
+/**
+ * One series of a messaging counter on a hot path (each message published, delivered,
+ * acked): the counts add up in a number and reach the counter in one `inc` per wave of
+ * microtasks, so the label checks and the counter's lookup are paid once per wave rather
+ * than once per message. The flush is queued with the first count after the last one, so
+ * whatever observes a counted message (a later microtask or turn: a scrape, an awaited
+ * publish) runs after it and sees the count.
+ */
+export class CounterTally {
+  readonly #counter: () => CounterMetric<Labels>;
+  readonly #labels: Record<Labels, string>;
+  #pending = 0;
+
+  constructor(counter: () => CounterMetric<Labels>, labels: Record<Labels, string>) {
+    // Defined now, so that a name already taken fails where the queue or consumer is made.
+    counter();
+    this.#counter = counter;
+    this.#labels = labels;
+  }
+
+  add(count = 1): void {
+    if (this.#pending === 0) queueMicrotask(this.#flush);
+    this.#pending += count;
+  }
+
+  readonly #flush = (): void => {
+    const count = this.#pending;
+    this.#pending = 0;
+    this.#counter().inc(this.#labels, count);
+  };
+}
