@@ -56,9 +56,30 @@ const LONG_WINDOWS = 10;
 /** Windows in a row at the floor after which the minimum RTT is measured again. */
 const FLOOR_WINDOWS = 5;
 
-function median(values: number[]): number {
-  values.sort((a, b) => a - b);
-  return values[Math.floor((values.length - 1) / 2)] as number;
+/**
+ * Latencies in a preallocated typed array: a call's sample costs a store, and the median
+ * sorts natively (a typed array sorts numerically, without a comparator call per step).
+ */
+class Samples {
+  readonly #values: Float64Array;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.#values = new Float64Array(capacity);
+  }
+
+  push(value: number): void {
+    if (this.length < this.#values.length) this.#values[this.length++] = value;
+  }
+
+  median(): number {
+    const sorted = this.#values.subarray(0, this.length).sort();
+    return sorted[Math.floor((this.length - 1) / 2)] as number;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
 }
 
 /**
@@ -106,9 +127,9 @@ export function gradientAlgorithm(options: GradientLimitOptions = {}): LimitAlgo
   let probeStartedAt = Number.NEGATIVE_INFINITY;
   let limitBeforeProbe = initial;
   let nextProbeAt = Number.POSITIVE_INFINITY;
-  let probe: number[] = [];
+  const probe = new Samples(probeSamples);
   let windowStartedAt = Number.NaN;
-  let window: number[] = [];
+  const window = new Samples(MAX_WINDOW_SAMPLES);
   let windowDrops = 0;
   let windowInflight = 0;
   let floorWindows = 0;
@@ -117,13 +138,13 @@ export function gradientAlgorithm(options: GradientLimitOptions = {}): LimitAlgo
     probing = true;
     probeStartedAt = now;
     limitBeforeProbe = limit;
-    probe = [];
+    probe.clear();
     limit = min;
   };
 
   const endProbe = (now: number): void => {
-    minRtt = median(probe);
-    probe = [];
+    minRtt = probe.median();
+    probe.clear();
     probing = false;
     limit = limitBeforeProbe;
     floorWindows = 0;
@@ -133,13 +154,13 @@ export function gradientAlgorithm(options: GradientLimitOptions = {}): LimitAlgo
 
   const startWindow = (now: number): void => {
     windowStartedAt = now;
-    window = [];
+    window.clear();
     windowDrops = 0;
     windowInflight = 0;
   };
 
   const endWindow = (): void => {
-    const sampleRtt = median(window);
+    const sampleRtt = window.median();
     // A median below the minimum proves the minimum was measured high (a cold start's
     // connection set-up and JIT): lower it at once rather than wait for the next probe.
     if (window.length >= MIN_WINDOW_SAMPLES && sampleRtt < minRtt) minRtt = sampleRtt;
@@ -176,7 +197,7 @@ export function gradientAlgorithm(options: GradientLimitOptions = {}): LimitAlgo
           return limit;
         }
       }
-      if (window.length < MAX_WINDOW_SAMPLES) window.push(rttMs);
+      window.push(rttMs);
       if (dropped) windowDrops++;
       if (inflight > windowInflight) windowInflight = inflight;
       return limit;

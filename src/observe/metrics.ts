@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
 import { InvalidArgumentError } from '../core/errors.js';
+import { boundInc, boundObserve } from './bound-series.js';
 import { LabelGuard, type LabelValues } from './label-guard.js';
 import { assertLabelNames, assertMetricName, type MetricType } from './naming.js';
 import { metricsRegistry } from './registry.js';
@@ -82,10 +83,7 @@ export function defineCounter<L extends string = never>(
     return {
       name: options.name,
       inc: (labels, value) => counter.inc(guard.resolve(labels ?? empty()), value ?? 1),
-      bind: (labels) => {
-        const resolved = guard.bind(labels);
-        return { inc: (value) => counter.inc(resolved(), value ?? 1) };
-      },
+      bind: (labels) => ({ inc: boundInc(counter, guard.bind(labels)) }),
       ...seriesControl(counter, guard),
     };
   });
@@ -120,10 +118,7 @@ export function defineHistogram<L extends string = never>(
         const end = histogram.startTimer();
         return () => end(guard.resolve(labels ?? empty()));
       },
-      bind: (labels) => {
-        const resolved = guard.bind(labels);
-        return { observe: (value) => histogram.observe(resolved(), value) };
-      },
+      bind: (labels) => ({ observe: boundObserve(histogram, guard.bind(labels)) }),
       ...seriesControl(histogram, guard),
     };
   });

@@ -1,9 +1,12 @@
 import {
   type Context,
   context as contextApi,
+  isSpanContextValid,
   ROOT_CONTEXT,
+  type SpanContext,
   type TextMapGetter,
   type TextMapSetter,
+  TraceFlags,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
@@ -46,6 +49,21 @@ export function injectContext(
   context: Context = contextApi.active(),
 ): Record<string, string> {
   propagator.inject(context, carrier, setter);
+  return carrier;
+}
+
+/**
+ * `injectContext` for a span's own context, as a hop forwarding a request writes it once per
+ * request: the same headers, without a Context made to carry the span to the propagator.
+ */
+export function injectSpanContext(
+  carrier: Record<string, string>,
+  spanContext: SpanContext,
+): Record<string, string> {
+  if (!isSpanContextValid(spanContext)) return carrier;
+  const flags = (spanContext.traceFlags || TraceFlags.NONE).toString(16);
+  carrier.traceparent = `00-${spanContext.traceId}-${spanContext.spanId}-0${flags}`;
+  if (spanContext.traceState) carrier.tracestate = spanContext.traceState.serialize();
   return carrier;
 }
 

@@ -1,18 +1,25 @@
-import { context, propagation, type Tracer, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-// Processor and samplers come through sdk-trace-node so that they are the same copy of
-// the SDK as the provider, whatever versions the installation ended up with.
+import { createRequire } from 'node:module';
 import {
-  BatchSpanProcessor,
-  NodeTracerProvider,
-  ParentBasedSampler,
-  type SpanExporter,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+  context,
+  type ProxyTracerProvider,
+  propagation,
+  ROOT_CONTEXT,
+  type SpanContext,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { InvalidArgumentError } from '../core/errors.js';
+import { type RootSampling, setRootSampling } from './root-sampling.js';
+
+// The SDK, its exporter and resources are loaded when tracing is set up, not when this
+// module is: they are most of what `sluice/gateway` would load otherwise, and a process that
+// never traces need not pay for them. Their packages are CommonJS, which an ES import loads
+// too, so requiring them yields the very same modules.
+const require = createRequire(import.meta.url);
+type Sdk = typeof import('@opentelemetry/sdk-trace-node');
 
 export interface TracingOptions {
   serviceName: string;
@@ -64,16 +71,24 @@ export function setupTracing(options: TracingOptions): Tracing {
       'Tracing is already set up; shut it down before setting it up again',
     );
   }
-  const exporter = options.exporter ?? new OTLPTraceExporter(exporterConfig(options.otlpUrl));
-  const provider = new NodeTracerProvider({
+  const exporter = options.exporter ?? otlpExporter(options.otlpUrl);
+  // Processor and samplers come through sdk-trace-node so that they are the same copy of
+  // the SDK as the provider, whatever versions the installation ended up with.
+  const sdk = require('@opentelemetry/sdk-trace-node') as Sdk;
+  const { resourceFromAttributes } = require('@opentelemetry/resources') as Resources;
+  const { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } =
+    require('@opentelemetry/semantic-conventions') as Conventions;
+  const { sampling, idGenerator, root } = rootDecisions(sdk, ratio);
+  const provider = new sdk.NodeTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName,
       ...(options.serviceVersion === undefined
         ? {}
         : { [ATTR_SERVICE_VERSION]: options.serviceVersion }),
     }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    sampler: new sdk.ParentBasedSampler({ root }),
+    idGenerator,
+    spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
   });
   // With no contextManager given, register() installs the AsyncLocalStorage one; null, none.
   provider.register({
@@ -81,6 +96,10 @@ export function setupTracing(options: TracingOptions): Tracing {
     ...(options.activeContext === false ? { contextManager: null } : {}),
   });
   active = true;
+  // Hops decide with this provider's sampler only while spans are its own: a provider
+  // registered before, by other code, stays the global one and keeps every decision.
+  const global = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  if (global.getDelegate?.() === provider) setRootSampling(sampling);
   let stopped: Promise<void> | undefined;
   return {
     tracer: provider.getTracer(TRACER_NAME),
@@ -90,6 +109,7 @@ export function setupTracing(options: TracingOptions): Tracing {
         trace.disable();
         context.disable();
         propagation.disable();
+        setRootSampling(undefined);
         active = false;
       });
       return stopped;
@@ -97,9 +117,56 @@ export function setupTracing(options: TracingOptions): Tracing {
   };
 }
 
+/**
+ * The root sampler and the ids of the provider, shared with hops that decide a new trace
+ * before making its span (`RootSampling`): the trace id a hop decided on is the one the
+ * provider's next root span takes, so its sampler decides the same again.
+ */
+function rootDecisions(
+  sdk: Sdk,
+  ratio: number,
+): {
+  sampling: RootSampling;
+  idGenerator: InstanceType<Sdk['RandomIdGenerator']>;
+  root: InstanceType<Sdk['TraceIdRatioBasedSampler']>;
+} {
+  const ids = new sdk.RandomIdGenerator();
+  const root = new sdk.TraceIdRatioBasedSampler(ratio);
+  let decided: string | undefined;
+  const idGenerator = {
+    generateTraceId: () => {
+      const traceId = decided ?? ids.generateTraceId();
+      decided = undefined;
+      return traceId;
+    },
+    generateSpanId: () => ids.generateSpanId(),
+  };
+  const sampling: RootSampling = {
+    unrecordedRoot: (): SpanContext | undefined => {
+      const traceId = ids.generateTraceId();
+      if (root.shouldSample(ROOT_CONTEXT, traceId).decision !== sdk.SamplingDecision.NOT_RECORD) {
+        decided = traceId;
+        return undefined;
+      }
+      return { traceId, spanId: ids.generateSpanId(), traceFlags: TraceFlags.NONE };
+    },
+  };
+  return { sampling, idGenerator, root };
+}
+
 /** A tracer from the global provider; a no-op tracer until `setupTracing` runs. */
 export function getTracer(name: string = TRACER_NAME, version?: string): Tracer {
   return trace.getTracer(name, version);
+}
+
+type Resources = typeof import('@opentelemetry/resources');
+type Conventions = typeof import('@opentelemetry/semantic-conventions');
+type Exporters = typeof import('@opentelemetry/exporter-trace-otlp-http');
+
+function otlpExporter(otlpUrl: string | undefined): SpanExporter {
+  const config = exporterConfig(otlpUrl);
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as Exporters;
+  return new OTLPTraceExporter(config);
 }
 
 function exporterConfig(otlpUrl: string | undefined): { url?: string } {

@@ -283,4 +283,58 @@ describe('cardinality guard', () => {
     );
     assert.deepEqual([count?.labels, count?.value], [{ route: 'a' }, 1]);
   });
+
+  it('bound series record what prom-client records unbound, through removes, resets and bad values', async () => {
+    const registry = new Registry();
+    const define = (name: string) => ({
+      counter: defineCounter({ name: `${name}_total`, help: 'b', labelNames: ['route'], registry }),
+      histogram: defineHistogram({
+        name: `${name}_seconds`,
+        help: 'b',
+        labelNames: ['route'],
+        buckets: [0.01, 0.1, 1],
+        registry,
+      }),
+    });
+    const bound = define('sluice_fast');
+    const plain = define('sluice_plain');
+    const counter = bound.counter.bind({ route: 'a' });
+    const histogram = bound.histogram.bind({ route: 'a' });
+    const both = (value: number) => {
+      counter.inc(value);
+      plain.counter.inc({ route: 'a' }, value);
+      histogram.observe(value);
+      plain.histogram.observe({ route: 'a' }, value);
+    };
+    const exposed = async (name: string) =>
+      (await registry.getSingleMetricAsString(name)).replace(/^.*sluice_(fast|plain)/gm, '');
+    const same = async (when: string) => {
+      assert.equal(
+        await exposed('sluice_fast_total'),
+        await exposed('sluice_plain_total'),
+        `counter ${when}`,
+      );
+      assert.equal(
+        await exposed('sluice_fast_seconds'),
+        await exposed('sluice_plain_seconds'),
+        `histogram ${when}`,
+      );
+    };
+    for (const value of [0.005, 0.01, 0.05, 0.5, 1, 7, 0, 0.2]) both(value);
+    await same('after values in every bucket and above the last');
+    bound.counter.remove({ route: 'a' });
+    bound.histogram.remove({ route: 'a' });
+    plain.counter.remove({ route: 'a' });
+    plain.histogram.remove({ route: 'a' });
+    for (const value of [0.3, 0.3, 2]) both(value);
+    await same('after the series was removed');
+    for (const metric of [bound.counter, bound.histogram, plain.counter, plain.histogram]) {
+      metric.reset();
+    }
+    for (const value of [0.02, 0.02, 0.02]) both(value);
+    await same('after a reset');
+    assert.throws(() => counter.inc(-1), /decrease/);
+    assert.throws(() => histogram.observe(Number.NaN), /not a valid number/);
+    await same('after refused values');
+  });
 });

@@ -3,7 +3,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-node';
 import { isSluiceError } from '../../src/core/errors.js';
 import {
   extractContext,
@@ -13,6 +17,7 @@ import {
   type TracingOptions,
   withSpan,
 } from '../../src/observe/index.js';
+import { rootSampling } from '../../src/observe/root-sampling.js';
 
 const SAMPLED_PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const UNSAMPLED_PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00';
@@ -135,6 +140,23 @@ describe('setupTracing', () => {
       await withSpan('after restart', () => undefined);
       assert.equal((await finished()).length, 1);
     });
+  });
+
+  it('shares its root sampling with hops only while its provider is the global one', async () => {
+    assert.equal(rootSampling(), undefined, 'none before set-up');
+    await traced(async () => {
+      assert.ok(rootSampling(), 'set up');
+    });
+    assert.equal(rootSampling(), undefined, 'none after shutdown');
+    const other = new BasicTracerProvider();
+    trace.setGlobalTracerProvider(other);
+    try {
+      await traced(async () => {
+        assert.equal(rootSampling(), undefined, 'another provider keeps every decision');
+      });
+    } finally {
+      trace.disable();
+    }
   });
 
   it('rejects invalid options', () => {

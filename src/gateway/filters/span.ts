@@ -8,7 +8,8 @@ import {
 } from '@opentelemetry/api';
 // The lean module only: the observe index loads the OpenTelemetry SDK, which a process that
 // never sets up tracing (a sidecar, most often) need not carry.
-import { extractContext, injectContext } from '../../observe/propagation.js';
+import { extractContext, injectSpanContext } from '../../observe/propagation.js';
+import { rootSampling } from '../../observe/root-sampling.js';
 import type { Filter, GatewayContext, GatewayRequest, GatewayResponse } from '../types.js';
 
 export interface SpanFilterOptions {
@@ -27,15 +28,22 @@ export interface SpanFilterOptions {
 export function spanFilter(options: SpanFilterOptions): Filter {
   const tracer = trace.getTracer('sluice');
   return (next) => (request, context) => {
+    const headers = request.headers as Record<string, string>;
+    const name = options.name(request);
+    const attributes = options.attributes(request, context);
     // Request headers arrive lower-cased: without a traceparent there is nothing to extract.
-    const parent =
-      request.headers.traceparent === undefined ? ROOT_CONTEXT : extractContext(request.headers);
-    const span = tracer.startSpan(
-      options.name(request),
-      { kind: options.kind, attributes: options.attributes(request, context) },
-      parent,
-    );
-    injectContext(request.headers as Record<string, string>, trace.setSpan(parent, span));
+    let parent = ROOT_CONTEXT;
+    if (headers.traceparent !== undefined) parent = extractContext(headers);
+    else {
+      // A new trace that will not be recorded needs its ids passed on, and no span at all.
+      const unrecorded = rootSampling()?.unrecordedRoot();
+      if (unrecorded !== undefined) {
+        injectSpanContext(headers, unrecorded);
+        return next(request, context);
+      }
+    }
+    const span = tracer.startSpan(name, { kind: options.kind, attributes }, parent);
+    injectSpanContext(headers, span.spanContext());
     const failed = (error: unknown): never => {
       const message = error instanceof Error ? error.message : String(error);
       span.recordException(error instanceof Error ? error : message);
