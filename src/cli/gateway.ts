@@ -12,7 +12,7 @@ import {
 import type { GatewayConfig } from '../gateway/config.js';
 import { gatewayConfigSchema } from '../gateway/config-schema.js';
 import { watchFile } from '../gateway/watch.js';
-import { createLogger, type Logger } from '../observe/index.js';
+import { collectProcessMetrics, createLogger, type Logger } from '../observe/index.js';
 import { tracesSchema } from '../runtime/config/schema.js';
 import { GatewayComponent } from '../runtime/gateway.js';
 import { TracingComponent } from '../runtime/tracing.js';
@@ -100,6 +100,7 @@ export async function runGatewayCommand(args: string[]): Promise<number> {
     }
     return runWorkers(workers, log);
   }
+  collectProcessMetrics();
 
   const lifecycle = new Lifecycle();
   let component: GatewayComponent;

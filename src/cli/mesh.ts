@@ -7,6 +7,7 @@ import { caPath, readOptional } from '../mesh/identity/ca-files.js';
 import { parseCertificates } from '../mesh/identity/certificates.js';
 import { EXPIRY_WARNING_MS } from '../mesh/identity/expiry.js';
 import { checkChain, expiries } from '../mesh/identity/verify.js';
+import { collectProcessMetrics } from '../observe/registry.js';
 import { loadSluiceConfig } from '../runtime/config/index.js';
 import { UsageError } from './errors.js';
 
@@ -82,6 +83,7 @@ async function runControl(args: string[]): Promise<number> {
   const files = caFiles(values);
   const leafTtlMs = duration('leaf-ttl', values['leaf-ttl']);
   const registrationTtlMs = duration('registration-ttl', values['registration-ttl']);
+  collectProcessMetrics();
   const plane = await ControlPlane.start({
     host: listen[1]!.replace(/^\[(.*)\]$/, '$1'),
     port: Number(listen[2]),

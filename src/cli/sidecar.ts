@@ -7,6 +7,7 @@ import { parseListen } from '../gateway/listen.js';
 import type { MeshControl } from '../mesh/contract.js';
 import { sidecarPolicySchema } from '../mesh/policy-schema.js';
 import { Sidecar } from '../mesh/sidecar/sidecar.js';
+import { collectProcessMetrics } from '../observe/registry.js';
 import { UsageError } from './errors.js';
 
 export interface MeshControlConnect {
@@ -116,6 +117,7 @@ export async function runSidecar(
     trustDomain: values['trust-domain'],
     onError: (error) => console.error(`sluice sidecar: control plane: ${String(error)}`),
   });
+  collectProcessMetrics();
   const sidecar = new Sidecar({
     service,
     control,

@@ -189,6 +189,16 @@ export const messagingCounters = {
       'sluice_messaging_published_total',
       'Messages stored by a publish (duplicates not counted).',
     ),
+  publishDuplicates: () =>
+    counter(
+      'sluice_messaging_publish_duplicates_total',
+      'Messages a publish found already stored within the dedupe window, so not stored again.',
+    ),
+  publishFailures: () =>
+    counter(
+      'sluice_messaging_publish_failures_total',
+      'Messages whose publish rejected (engine down, queue full, aborted): maybe not stored.',
+    ),
   delivered: () => counter('sluice_messaging_delivered_total', 'Messages handed to a handler.'),
   acked: () =>
     counter('sluice_messaging_acked_total', 'Messages a handler finished, acknowledged.'),
@@ -196,4 +206,9 @@ export const messagingCounters = {
     counter('sluice_messaging_retried_total', 'Failed deliveries released for a retry.'),
   deadLettered: () =>
     counter('sluice_messaging_dead_lettered_total', 'Messages moved to the dead-letter queue.'),
+  deadLettersDropped: () =>
+    counter(
+      'sluice_messaging_dead_letters_dropped_total',
+      'Oldest dead letters dropped to keep a dead-letter queue within its cap.',
+    ),
 };

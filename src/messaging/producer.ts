@@ -73,12 +73,19 @@ export class Producer<T> {
   readonly #core: BrokerCore;
   readonly #target: Target;
   readonly #config: ProducerConfig;
+  readonly #labels: { driver: string; destination: string; group: string };
 
   constructor(core: BrokerCore, target: Target, config: ProducerConfig) {
     this.#core = core;
     this.#target = target;
     this.#config = config;
     if (target.kind === 'queue') watchSource(core, target);
+    const destination = target.kind === 'queue' ? target.queue : target.topic;
+    this.#labels = { driver: core.driver.name, destination, group: '' };
+    // Every outcome's series starts at 0, so a rate or a ratio over them works from the start.
+    messagingCounters.published().inc(this.#labels, 0);
+    messagingCounters.publishDuplicates().inc(this.#labels, 0);
+    messagingCounters.publishFailures().inc(this.#labels, 0);
   }
 
   async publish(
@@ -143,21 +150,21 @@ export class Producer<T> {
 
   /** Enqueues in PRODUCER `send` spans, whose contexts the records carry. */
   async #sent(records: OutgoingRecord[], signal: AbortSignal | undefined) {
-    const target = this.#target;
-    const name = target.kind === 'queue' ? target.queue : target.topic;
-    const spans = startSend({ system: this.#core.driver.name, name }, records);
+    const labels = this.#labels;
+    const spans = startSend({ system: labels.driver, name: labels.destination }, records);
     try {
       const outcomes = await this.#core.track(this.#enqueue(records, signal));
       spans.end();
       let stored = 0;
       for (const outcome of outcomes) if (outcome === 'stored') stored++;
-      if (stored > 0) {
-        const labels = { driver: this.#core.driver.name, destination: name, group: '' };
-        messagingCounters.published().inc(labels, stored);
+      if (stored > 0) messagingCounters.published().inc(labels, stored);
+      if (stored < outcomes.length) {
+        messagingCounters.publishDuplicates().inc(labels, outcomes.length - stored);
       }
       return outcomes;
     } catch (error) {
       spans.end(error);
+      messagingCounters.publishFailures().inc(labels, records.length);
       throw error;
     }
   }

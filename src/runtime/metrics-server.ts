@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { metricsHandler, metricsRegistry } from '../observe/index.js';
+import { collectProcessMetrics, metricsHandler, metricsRegistry } from '../observe/index.js';
 import { HttpListener } from './http-listener.js';
 
 export interface MetricsServerOptions {
@@ -9,13 +9,18 @@ export interface MetricsServerOptions {
   registry?: Registry | undefined;
 }
 
-/** Serves the supervisor's registry (restarts, ready instances) at `/metrics`. */
+/**
+ * Serves the supervisor's registry (restarts, ready instances) at `/metrics`, with the
+ * standard process metrics every Sluice process exports (`process_*`, `nodejs_*`).
+ */
 export class MetricsServer extends HttpListener {
   readonly #path: string;
 
   constructor(options: MetricsServerOptions) {
     const path = options.path ?? '/metrics';
-    const handle = metricsHandler(options.registry ?? metricsRegistry());
+    const registry = options.registry ?? metricsRegistry();
+    collectProcessMetrics(registry);
+    const handle = metricsHandler(registry);
     super({
       name: 'metrics',
       host: options.host,

@@ -147,8 +147,9 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
           cwd,
           host: '127.0.0.1',
           registry: options.registry,
+          // Every instance, and the sidecar beside each (its admin port serves `/metrics`).
           targets: () =>
-            view.instances
+            [...view.instances, ...view.sidecars]
               .filter((i) => i.pid !== undefined)
               .map((i) => ({
                 url: `${i.url}/metrics`,

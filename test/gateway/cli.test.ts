@@ -67,8 +67,8 @@ async function startCommand(file: string) {
     }),
   );
   const next = logLines(child);
-  const url = (await next((l) => l.msg === 'gateway listening')).url as string;
-  return { child, next, url };
+  const listening = await next((l) => l.msg === 'gateway listening');
+  return { child, next, url: listening.url as string, admin: listening.admin as string };
 }
 
 describe('sluice gateway -c FILE', () => {
@@ -175,6 +175,25 @@ describe('sluice gateway -c FILE', () => {
     }
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     assert.equal(code, 0);
+  });
+
+  it('exports the standard process metrics at its admin /metrics, as every Sluice process does', {
+    timeout: 120_000,
+  }, async () => {
+    const file = join(dir, 'process-metrics.yaml');
+    const admin = '  admin: { listen: 0, token: admin-token-0123456789 }\n';
+    writeFileSync(file, yaml(upstream.url, '/*').replace('  metrics: false\n', admin));
+    const { child, admin: adminUrl } = await startCommand(file);
+    try {
+      const text = (await call(`${adminUrl}/metrics`)).text;
+      for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) {
+        assert.match(text, new RegExp(`^${name} \\d`, 'm'), name);
+      }
+      assert.match(text, /^# TYPE nodejs_gc_duration_seconds histogram$/m);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await new Promise<number | null>((r) => child.on('exit', r)), 0);
   });
 
   it('exports spans where telemetry.traces says, and hands the upstream the context', {

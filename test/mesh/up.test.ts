@@ -27,6 +27,7 @@ describe('sluice up with the mesh on', () => {
       [
         'version: 1',
         `mesh: { enabled: true, trustDomain: meshint.test, store: ${join(dir, 'mesh.db')}, caDir: ${join(dir, 'ca')} }`,
+        `telemetry: { store: { path: ${join(dir, 'telemetry.db')}, scrapeInterval: 200ms } }`,
         'services:',
         `  payment: { command: ${app}, health: /healthz,`,
         `    authorization: { default: deny, rules: [${payment}] } }`,
@@ -54,6 +55,17 @@ describe('sluice up with the mesh on', () => {
       const allowed = await callFrom(url('fulfillment'), 'payment', 'peer');
       assert.equal(allowed.status, 200, allowed.body);
       assert.deepEqual(JSON.parse(allowed.body), { peer: 'spiffe://meshint.test/svc/fulfillment' });
+
+      // The telemetry store scrapes each sidecar too: its mesh and process metrics.
+      const scraped = (name: string, service: string) =>
+        system.telemetry!.series({ name, labels: { service }, from: 0, to: Date.now() + 1000 });
+      await waitFor('the sidecar metrics in the store', () =>
+        scraped('sluice_mesh_requests_total', 'fulfillment-sidecar').some((s) =>
+          s.points.some(([, value]) => value > 0),
+        ),
+      );
+      assert.ok(scraped('process_resident_memory_bytes', 'payment-sidecar').length > 0);
+      assert.ok(scraped('nodejs_heap_size_used_bytes', 'payment-sidecar').length > 0);
 
       // Any other service is refused by payment's sidecar, naming the rule.
       const denied = await callFrom(url('intruder'), 'payment', 'peer');

@@ -92,6 +92,27 @@ describe('messaging metrics, the same names on every driver', () => {
   });
 });
 
+describe('publish outcomes', () => {
+  it('counts duplicates and failed publishes apart from the messages stored', async () => {
+    const broker = await connect({ driver: new MemoryDriver() });
+    try {
+      const queue = broker.queue<number>('obs-outcomes', { maxLength: 2, overflow: 'reject' });
+      await queue.publish(1, { id: 'a' });
+      await queue.publish(1, { id: 'a' });
+      await queue.publish(2, { id: 'b' });
+      await assert.rejects(queue.publishBatch([{ payload: 3 }, { payload: 4 }]));
+      const text = await metricsRegistry().metrics();
+      const labels = 'driver="memory",destination="obs-outcomes",group=""';
+      assert.equal(sample(text, 'sluice_messaging_published_total', labels), 2);
+      assert.equal(sample(text, 'sluice_messaging_publish_duplicates_total', labels), 1);
+      assert.equal(sample(text, 'sluice_messaging_publish_failures_total', labels), 2);
+      assert.equal((await queue.stats()).depth, 2, 'the failed batch stored nothing');
+    } finally {
+      await broker.close();
+    }
+  });
+});
+
 describe('messaging gauges and the scope of driver stats', () => {
   it('leaves unset a figure the driver counts only for this process', async () => {
     // A memory driver that says, as RabbitMQ's does, its in-flight and delayed counts and

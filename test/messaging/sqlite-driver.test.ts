@@ -9,8 +9,8 @@ import Database from 'better-sqlite3';
 import { queueWide } from '../../src/messaging/driver.js';
 import { openSqliteDriver } from '../../src/messaging/drivers/sqlite/driver.js';
 import { connect, type GroupCommitEvent } from '../../src/messaging/index.js';
-import { metricsRegistry } from '../../src/observe/registry.js';
 import { unique, waitFor } from '../conformance/helpers.js';
+import { metricValue } from '../support/metrics.js';
 import { startChild } from './fixtures/spawn.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-sqlite-'));
@@ -42,12 +42,12 @@ describe('sqlite driver', () => {
   it('keeps at most maxDeadLetters per queue, dropping the oldest and counting them', async () => {
     const driver = openSqliteDriver(file(), { synchronous: 'normal', maxDeadLetters: 3 });
     const source = { kind: 'queue', queue: unique('capped') } as const;
-    const dropped = async () =>
-      (
-        await metricsRegistry()
-          .getSingleMetric('sluice_messaging_sqlite_dead_letters_dropped_total')
-          ?.get()
-      )?.values.find((v) => v.labels.source === source.queue)?.value ?? 0;
+    const dropped = () =>
+      metricValue('sluice_messaging_dead_letters_dropped_total', {
+        driver: 'sqlite',
+        destination: source.queue,
+        group: '',
+      });
     try {
       const records = [1, 2, 3, 4, 5].map((n) => ({
         id: `m${n}`,

@@ -113,6 +113,36 @@ const tests = [
     input_series: [
       {
         series:
+          'sluice_messaging_connected{job="app",instance="a:1",driver="postgres",connection="sluice/listener"}',
+        values: '1 1 0x10',
+      },
+      {
+        series:
+          'sluice_messaging_connected{job="app",instance="a:1",driver="postgres",connection="sluice/pool"}',
+        values: '1x12',
+      },
+    ],
+    alert_rule_test: [
+      { eval_time: '2m', alertname: 'SluiceEngineDisconnected', exp_alerts: [] },
+      {
+        eval_time: '5m',
+        alertname: 'SluiceEngineDisconnected',
+        exp_alerts: [
+          firing('SluiceEngineDisconnected', {
+            job: 'app',
+            instance: 'a:1',
+            driver: 'postgres',
+            connection: 'sluice/listener',
+          }),
+        ],
+      },
+    ],
+  },
+  {
+    interval: '1m',
+    input_series: [
+      {
+        series:
           'sluice_gateway_requests_total{job="gw",route="orders",upstream="orders",status_class="2xx"}',
         values: '0+600x20',
       },

@@ -182,6 +182,16 @@ describe('startSystem', () => {
     const exposed = await fetch(system.metricsUrl!).then((r) => r.text());
     assert.match(exposed, /^sluice_runtime_restarts_total\{service="a"\} 1$/m);
     assert.match(exposed, /^sluice_runtime_instances_ready\{service="a"\} 1$/m);
+    // The supervisor's own process, under the standard names.
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      assert.match(exposed, new RegExp(`^${name} \\d`, 'm'), name);
+    }
+    assert.match(exposed, /^# TYPE nodejs_gc_duration_seconds histogram$/m);
     const restart = logs.records().find((r) => String(r.msg).includes('restarting'));
     assert.equal(restart?.msg, 'a exited with code 1; restarting in 50 ms (attempt 1)');
     assert.equal(restart?.service, 'a', 'the supervisor line is filed under the service');

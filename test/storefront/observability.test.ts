@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { metricsRegistry } from '../../src/observe/index.js';
 import type { TelemetryQuery, TraceSummary } from '../../src/observe/store/index.js';
 import { freePorts } from '../../src/runtime/ports.js';
 import { waitFor } from '../support/wait-for.js';
@@ -17,6 +16,8 @@ const EXPECTED: Record<string, string[]> = {
   orders: [
     'process_cpu_seconds_total',
     'sluice_messaging_published_total',
+    'sluice_messaging_publish_duplicates_total',
+    'sluice_messaging_publish_failures_total',
     'sluice_messaging_depth',
     'sluice_messaging_consumer_lag',
     'sluice_messaging_oldest_age_seconds',
@@ -44,8 +45,12 @@ const EXPECTED: Record<string, string[]> = {
     'sluice_messaging_acked_total',
     'sluice_messaging_consumer_lag',
   ],
-  // The supervisor, with the gateway, in this process.
+  // The supervisor, with the gateway, in this process, read at its /metrics.
   sluice: [
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_seconds',
     'sluice_gateway_requests_total',
     'sluice_gateway_request_duration_seconds',
     'sluice_runtime_instances_ready',
@@ -136,7 +141,8 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
 
   test('every process exports its expected metric families, non-empty, and promtool accepts them', async () => {
     const read = async () => {
-      const texts: Record<string, string> = { sluice: await metricsRegistry().metrics() };
+      const supervisor = await fetch(storefront.system.metricsUrl!);
+      const texts: Record<string, string> = { sluice: await supervisor.text() };
       for (const instance of storefront.system.instances) {
         texts[instance.service] = await (await fetch(`${instance.url}/metrics`)).text();
       }
@@ -213,20 +219,32 @@ describe('the storefront, observed', { timeout: 240_000 }, () => {
     );
   });
 
-  test('the store scrapes every process and keeps the merged log', async () => {
+  test('the store scrapes every process and sidecar, and keeps the merged log', async () => {
+    const { instances, sidecars } = storefront.system;
+    const targets = [...instances, ...sidecars];
+    assert.ok(sidecars.length > 0, 'the storefront runs in the mesh');
     const up = await waitFor(
-      'every instance scraped',
+      'every instance and sidecar scraped',
       async () => {
         const series = store.series({ name: 'up', from: 0, to: Date.now() + 1000 });
-        const services = new Set(
-          series.filter((s) => s.points.at(-1)![1] === 1).map((s) => s.labels.service),
-        );
-        return services.size === 7 ? series : undefined;
+        const healthy = series.filter((s) => s.points.at(-1)![1] === 1);
+        return healthy.length === targets.length ? series : undefined;
       },
       patiently,
     );
-    assert.equal(up.length, 7);
+    assert.deepEqual(
+      new Set(up.map((s) => s.labels.service)),
+      new Set(targets.map((t) => t.service)),
+    );
     assert.ok(store.metricNames().includes('sluice_gateway_requests_total'));
+    // Fulfillment calls payment through the mesh: its sidecar's metrics reach the store.
+    const meshed = store.series({
+      name: 'sluice_mesh_requests_total',
+      labels: { service: 'fulfillment-sidecar' },
+      from: 0,
+      to: Date.now() + 1000,
+    });
+    assert.ok(meshed.length > 0, 'the sidecar metrics are in the store');
     assert.ok(store.logs({ service: 'orders' }).records.length > 0);
     assert.ok(store.services().some((s) => s.name === 'payment' && s.spans > 0));
   });

@@ -5,7 +5,8 @@ const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?/y;
 
 /**
  * The samples of a Prometheus text exposition (format 0.0.4). Comments, and lines that do
- * not parse, are skipped: one bad line loses only itself.
+ * not parse, are skipped: one bad line loses only itself. `extraLabels` (the target's) win;
+ * a sample's own label of the same name is kept as `exported_<name>`, as Prometheus does.
  */
 export function parsePrometheusText(
   text: string,
@@ -23,7 +24,7 @@ export function parsePrometheusText(
     if (value === undefined) continue;
     out.push({
       name: match[1]!,
-      labels: { ...labels, ...extraLabels },
+      labels: withTargetLabels(labels, extraLabels),
       timeMs: match[4] === undefined ? timeMs : Number(match[4]),
       value,
     });
@@ -51,4 +52,16 @@ function parseValue(text: string): number | undefined {
   if (text === 'NaN') return Number.NaN;
   const value = Number(text);
   return Number.isNaN(value) ? undefined : value;
+}
+
+function withTargetLabels(
+  labels: Record<string, string>,
+  target: Record<string, string>,
+): Record<string, string> {
+  const out = { ...labels };
+  for (const [name, value] of Object.entries(target)) {
+    if (name in labels && labels[name] !== value) out[`exported_${name}`] = labels[name]!;
+    out[name] = value;
+  }
+  return out;
 }

@@ -8,8 +8,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isSluiceError } from '../../../src/core/errors.js';
 import { openNatsDriver } from '../../../src/messaging/drivers/nats/driver.js';
 import { connect } from '../../../src/messaging/index.js';
-import { metricsRegistry } from '../../../src/observe/registry.js';
 import { requireEngine } from '../../support/engines.js';
+import { metricValue } from '../../support/metrics.js';
 import { waitFor } from '../../support/wait-for.js';
 
 await requireEngine('nats');
@@ -76,11 +76,6 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-async function metricValue(name: string, connection: string): Promise<number> {
-  const metric = await metricsRegistry().getSingleMetric(name)?.get();
-  return metric?.values.find((v) => v.labels.connection === connection)?.value ?? 0;
-}
-
 it('reconnects and resumes consuming after the connection drops; a publish during the outage rejects', async () => {
   const prefix = `conn${process.pid}x${Date.now().toString(36)}`;
   const proxy = new TcpProxy();
@@ -115,8 +110,11 @@ it('reconnects and resumes consuming after the connection drops; a publish durin
     await waitFor('the first messages', () => seen.length === 3 && holding);
     // The acks of 1 and 2 must reach the server before the path dies (else they come back).
     await waitFor('their acks', async () => (await queue.stats()).inFlight === 1);
-    assert.equal(await metricValue('sluice_messaging_nats_connected', name), 1);
-    const reconnectsBefore = await metricValue('sluice_messaging_nats_reconnects_total', name);
+    const connection = { driver: 'nats', connection: name };
+    const connected = () => metricValue('sluice_messaging_connected', connection);
+    const reconnects = () => metricValue('sluice_messaging_reconnects_total', connection);
+    assert.equal(await connected(), 1);
+    const reconnectsBefore = await reconnects();
 
     // A publish sent into a dead path is not acknowledged: it rejects, it is not swallowed.
     proxy.blackhole = true;
@@ -126,7 +124,7 @@ it('reconnects and resumes consuming after the connection drops; a publish durin
     proxy.cut();
     proxy.blackhole = false;
     await waitFor('the driver to notice', () => !driver.connected);
-    assert.equal(await metricValue('sluice_messaging_nats_connected', name), 0);
+    assert.equal(await connected(), 0);
     await assert.rejects(queue.publish(99, { id: 'lost-in-outage' }), (e) =>
       isSluiceError(e, 'SLUICE_ENGINE_UNAVAILABLE'),
     );
@@ -141,11 +139,8 @@ it('reconnects and resumes consuming after the connection drops; a publish durin
     hold.open();
     await waitFor('the consumer to resume', () => seen.length === 6);
     assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
-    assert.equal(
-      await metricValue('sluice_messaging_nats_reconnects_total', name),
-      reconnectsBefore + 1,
-    );
-    assert.equal(await metricValue('sluice_messaging_nats_connected', name), 1);
+    assert.equal(await reconnects(), reconnectsBefore + 1);
+    assert.equal(await connected(), 1);
     // Publishing works again, and the rejected message was never stored.
     await queue.publish(7);
     await waitFor('the next message', () => seen.length === 7);
@@ -153,6 +148,11 @@ it('reconnects and resumes consuming after the connection drops; a publish durin
     assert.deepEqual(attempts, [1, 1, 1, 1, 1, 1, 1]);
     await waitFor('acks', async () => (await queue.stats()).inFlight === 0);
     assert.equal((await queue.stats()).depth, 0);
+    // The two publishes that rejected count as failed, not as stored (the process counts
+    // both brokers' publishes: 1-3 and 7 here, 4-6 by the other).
+    const jobs = { driver: 'nats', destination: 'jobs' };
+    assert.equal(await metricValue('sluice_messaging_publish_failures_total', jobs), 2);
+    assert.equal(await metricValue('sluice_messaging_published_total', jobs), 7);
   } finally {
     await broker.close({ drainTimeout: 1000 });
     await proxy.close();

@@ -25,9 +25,9 @@ const name = `restart-${prefix}`;
 
 after(() => nats.dispose());
 
-const connected = () => metricValue('sluice_messaging_nats_connected', { connection: name });
-const reconnects = () =>
-  metricValue('sluice_messaging_nats_reconnects_total', { connection: name });
+const connection = { driver: 'nats', connection: name };
+const connected = () => metricValue('sluice_messaging_connected', connection);
+const reconnects = () => metricValue('sluice_messaging_reconnects_total', connection);
 
 it('loses no acknowledged message when nats-server restarts, and the consumers resume', async () => {
   const broker = await connect({

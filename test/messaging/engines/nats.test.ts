@@ -9,8 +9,8 @@ import { type NatsConnection, connect as natsConnect } from '@nats-io/transport-
 import { isSluiceError } from '../../../src/core/errors.js';
 import { type NatsDriver, openNatsDriver } from '../../../src/messaging/drivers/nats/driver.js';
 import { type Broker, connect } from '../../../src/messaging/index.js';
-import { metricsRegistry } from '../../../src/observe/registry.js';
 import { requireEngine } from '../../support/engines.js';
+import { metricSum, metricValue } from '../../support/metrics.js';
 import { waitFor } from '../../support/wait-for.js';
 
 await requireEngine('nats');
@@ -339,14 +339,13 @@ it('uses stream sequences as offsets and keeps committed offsets across connecti
   );
 });
 
-it('reports consumer lag as a metric', async () => {
+it('exports its depth and connection under the names every driver uses', async () => {
   const queue = broker.queue<number>('lagging');
   await queue.publishBatch([1, 2, 3, 4].map((payload) => ({ payload })));
-  await queue.stats();
-  const metric = await metricsRegistry()
-    .getSingleMetric('sluice_messaging_nats_consumer_lag')
-    ?.get();
-  assert.equal(metric?.values.find((v) => v.labels.source === 'lagging')?.value, 4);
+  const labels = { driver: 'nats', destination: 'lagging' };
+  assert.equal(await metricValue('sluice_messaging_depth', labels), 4);
+  assert.equal(await metricValue('sluice_messaging_published_total', labels), 4);
+  assert.ok((await metricSum('sluice_messaging_connected', { driver: 'nats' })) >= 1);
 });
 
 it('makes a stream deleted behind its back again on the next publish and claim', async () => {

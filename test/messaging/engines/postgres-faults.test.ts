@@ -8,9 +8,9 @@ import pg from 'pg';
 import { openPostgresDriver } from '../../../src/messaging/drivers/postgres/driver.js';
 import { postgresIdempotencyStore } from '../../../src/messaging/drivers/postgres/idempotency-store.js';
 import { connect, idempotent } from '../../../src/messaging/index.js';
-import { metricsRegistry } from '../../../src/observe/registry.js';
 import { unique, waitFor } from '../../conformance/helpers.js';
 import { requireEngine } from '../../support/engines.js';
+import { metricValue } from '../../support/metrics.js';
 
 const url = process.env.SLUICE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const childRole = process.env.SLUICE_PG_FAULT_CHILD;
@@ -214,22 +214,20 @@ function faults(): void {
         const s = await queue.stats();
         return s.depth + s.inFlight + s.delayed === 0;
       });
-      const text = await metricsRegistry().metrics();
-      assert.match(
-        text,
-        new RegExp(
-          `sluice_postgres_reconnects_total\\{schema="${schema}",connection="listener"\\} [1-9]`,
-        ),
+      const connection = (role: string) => ({
+        driver: 'postgres',
+        connection: `${schema}/${role}`,
+      });
+      assert.ok(
+        (await metricValue('sluice_messaging_reconnects_total', connection('listener'))) > 0,
       );
-      assert.match(
-        text,
-        new RegExp(`sluice_postgres_connected\\{schema="${schema}",connection="pool"\\} 1`),
-      );
-      assert.match(
-        text,
-        new RegExp(
-          `sluice_postgres_published_total\\{schema="${schema}",outcome="failed"\\} [1-9]`,
-        ),
+      assert.equal(await metricValue('sluice_messaging_connected', connection('pool')), 1);
+      assert.equal(
+        await metricValue('sluice_messaging_publish_failures_total', {
+          driver: 'postgres',
+          destination: queue.name,
+        }),
+        1,
         'the cut publish is counted as failed',
       );
     });
@@ -259,11 +257,8 @@ function faults(): void {
       await proxy.cut();
       await waitFor('the driver to notice', () => !driver.connected);
       await assert.rejects(queue.publish(4), 'a publish during the outage rejects');
-      const text = await metricsRegistry().metrics();
-      assert.match(
-        text,
-        new RegExp(`sluice_postgres_connected\\{schema="${schema}",connection="listener"\\} 0`),
-      );
+      const listener = { driver: 'postgres', connection: `${schema}/listener` };
+      assert.equal(await metricValue('sluice_messaging_connected', listener), 0);
 
       await proxy.restore();
       await waitFor('the reconnect', () => driver.connected, { timeoutMs: 15_000 });

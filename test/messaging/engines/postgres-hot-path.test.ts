@@ -7,9 +7,10 @@ import {
   openPostgresDriver,
   type PostgresDriver,
 } from '../../../src/messaging/drivers/postgres/driver.js';
-import { metricsRegistry } from '../../../src/observe/registry.js';
+import { connect } from '../../../src/messaging/index.js';
 import { unique } from '../../conformance/helpers.js';
 import { requireEngine } from '../../support/engines.js';
+import { metricValue } from '../../support/metrics.js';
 
 await requireEngine('postgres');
 
@@ -37,14 +38,6 @@ async function statementsDuring(driver: PostgresDriver, work: () => Promise<unkn
     (pool as { query: unknown }).query = query;
   }
   return count;
-}
-
-async function publishedTotal(outcome: string): Promise<number> {
-  const text = await metricsRegistry().metrics();
-  const line = new RegExp(
-    `sluice_postgres_published_total\\{schema="${schema}",outcome="${outcome}"\\} (\\d+)`,
-  ).exec(text);
-  return line === null ? 0 : Number(line[1]);
 }
 
 describe('postgres driver hot path', () => {
@@ -229,29 +222,33 @@ describe('postgres driver hot path', () => {
     }
   });
 
-  it('counts published outcomes per statement: stored, duplicate, and failed', async () => {
-    const queue = { kind: 'queue', queue: unique('counted') } as const;
-    const stored0 = await publishedTotal('stored');
-    const duplicate0 = await publishedTotal('duplicate');
-    const failed0 = await publishedTotal('failed');
-    const calls = Array.from({ length: 20 }, (_, i) =>
-      driver.enqueue(
-        queue,
-        [record(`c${i}`, { dedupe: i < 2, id: i < 2 ? 'same' : `c${i}` })],
-        open,
-      ),
-    );
-    await Promise.all(calls);
-    assert.equal((await publishedTotal('stored')) - stored0, 19);
-    assert.equal((await publishedTotal('duplicate')) - duplicate0, 1);
+  it('answers each publish of a batched statement its own outcome, counted as such', async () => {
+    const broker = await connect({
+      driver: await openPostgresDriver(url, { schema, poolSize: 2 }),
+    });
+    try {
+      const name = unique('counted');
+      const queue = broker.queue<number>(name);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => queue.publish(i, { id: i < 2 ? 'same' : `c${i}` })),
+      );
+      assert.equal(results.filter((r) => r.duplicate).length, 1);
+      const labels = { driver: 'postgres', destination: name };
+      assert.equal(await metricValue('sluice_messaging_published_total', labels), 19);
+      assert.equal(await metricValue('sluice_messaging_publish_duplicates_total', labels), 1);
 
-    const tiny = { ...open, maxLength: 1 };
-    const full = { kind: 'queue', queue: unique('counted-full') } as const;
-    await driver.enqueue(full, [record('only')], tiny);
-    await assert.rejects(driver.enqueue(full, [record('a'), record('b')], tiny), (e) =>
-      isSluiceError(e, 'SLUICE_QUEUE_FULL'),
-    );
-    assert.equal((await publishedTotal('failed')) - failed0, 2);
+      const fullName = unique('counted-full');
+      const full = broker.queue<number>(fullName, { maxLength: 1, overflow: 'reject' });
+      await full.publish(0);
+      await assert.rejects(full.publishBatch([{ payload: 1 }, { payload: 2 }]), (e) =>
+        isSluiceError(e, 'SLUICE_QUEUE_FULL'),
+      );
+      const fullLabels = { driver: 'postgres', destination: fullName };
+      assert.equal(await metricValue('sluice_messaging_publish_failures_total', fullLabels), 2);
+      assert.equal(await metricValue('sluice_messaging_published_total', fullLabels), 1);
+    } finally {
+      await broker.close();
+    }
   });
 
   it('rejects a publish to a closed driver with SLUICE_CLOSED', async () => {

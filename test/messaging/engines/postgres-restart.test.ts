@@ -18,10 +18,16 @@ const schema = `sluice_restart_${process.pid}_${Date.now().toString(36)}`;
 
 after(() => postgres.dispose());
 
-const connected = (connection: string) =>
-  metricValue('sluice_postgres_connected', { schema, connection });
-const reconnects = (connection: string) =>
-  metricValue('sluice_postgres_reconnects_total', { schema, connection });
+const connected = (role: string) =>
+  metricValue('sluice_messaging_connected', {
+    driver: 'postgres',
+    connection: `${schema}/${role}`,
+  });
+const reconnects = (role: string) =>
+  metricValue('sluice_messaging_reconnects_total', {
+    driver: 'postgres',
+    connection: `${schema}/${role}`,
+  });
 
 it('loses nothing when PostgreSQL restarts; the pool and LISTEN reconnect and consumers resume', async () => {
   const broker = await connect({ driver: 'postgres', url, schema, poolSize: 4 });

@@ -27,10 +27,9 @@ after(async () => {
   await dropPrefix(prefix);
 });
 
-const connected = () =>
-  metricValue('sluice_messaging_rabbitmq_connected', { connection: connectionName });
-const reconnects = () =>
-  metricValue('sluice_messaging_rabbitmq_reconnects_total', { connection: connectionName });
+const connection = { driver: 'rabbitmq', connection: connectionName };
+const connected = () => metricValue('sluice_messaging_connected', connection);
+const reconnects = () => metricValue('sluice_messaging_reconnects_total', connection);
 
 it('loses no confirmed message when RabbitMQ restarts; topology and consumers come back', async () => {
   const broker = await connect({

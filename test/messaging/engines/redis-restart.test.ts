@@ -12,7 +12,7 @@ import { isEngineUnavailableError } from '../../../src/core/errors.js';
 import { isLeaseLostError } from '../../../src/messaging/errors.js';
 import { connect } from '../../../src/messaging/index.js';
 import { gate, waitFor } from '../../conformance/helpers.js';
-import { metricValue } from '../../support/metrics.js';
+import { metricSum, metricValue } from '../../support/metrics.js';
 import { startPrivateEngine } from '../../support/private-engine.js';
 import { RestartTraffic } from './restart-support.js';
 
@@ -23,10 +23,10 @@ const prefix = `sluice-test:restart-${process.pid}-${Date.now().toString(36)}:`;
 after(() => redis.dispose());
 
 const connected = (connection: string) =>
-  metricValue('sluice_messaging_redis_connected', { connection });
+  metricValue('sluice_messaging_connected', { driver: 'redis', connection });
 const reconnects = (connection: string) =>
-  metricValue('sluice_messaging_redis_reconnects_total', { connection });
-const failed = () => metricValue('sluice_messaging_redis_published_total', { outcome: 'failed' });
+  metricValue('sluice_messaging_reconnects_total', { driver: 'redis', connection });
+const failed = () => metricSum('sluice_messaging_publish_failures_total', { driver: 'redis' });
 
 it('reconnects after Redis restarts, re-creates its groups and scripts, and handles every later publish', async () => {
   const broker = await connect({

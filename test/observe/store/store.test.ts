@@ -214,6 +214,33 @@ describe('Prometheus text', () => {
       ],
     );
   });
+
+  it("keeps a sample's own label that the target's replaces as exported_<name>", () => {
+    // A sidecar's breaker state per upstream instance, scraped as instance 0 of its service.
+    const text = `sluice_mesh_breaker_state{upstream="payment",instance="payment-0"} 0
+sluice_mesh_breaker_state{upstream="payment",instance="payment-1"} 2
+same{instance="0"} 1
+`;
+    const target = { service: 'orders-sidecar', instance: '0' };
+    assert.deepEqual(
+      parsePrometheusText(text, 42, target).map((s) => s.labels),
+      [
+        {
+          upstream: 'payment',
+          instance: '0',
+          exported_instance: 'payment-0',
+          service: 'orders-sidecar',
+        },
+        {
+          upstream: 'payment',
+          instance: '0',
+          exported_instance: 'payment-1',
+          service: 'orders-sidecar',
+        },
+        { instance: '0', service: 'orders-sidecar' },
+      ],
+    );
+  });
 });
 
 describe('scraping and forwarding', () => {

@@ -5,8 +5,8 @@ import { loadOptional } from '../../../core/optional.js';
 
 const purpose = 'the nats messaging driver';
 
+import { connectionMetrics, declareConnection } from '../metrics.js';
 import { engineUnreachable } from '../unreachable.js';
-import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedNatsOptions } from './options.js';
 import type { Puller } from './pull.js';
 
@@ -61,7 +61,9 @@ export async function openConnection(
   } catch (error) {
     throw engineUnreachable('NATS', url, error);
   }
-  const label = { connection: options.name };
+  const label = { driver: 'nats', connection: options.name };
+  const connectionUp = connectionMetrics.connected();
+  declareConnection(label);
   let up = true;
   const listeners: ((up: boolean) => void)[] = [];
   connectionUp.set(label, 1);
@@ -74,7 +76,7 @@ export async function openConnection(
       } else if (status.type === 'reconnect') {
         up = true;
         connectionUp.set(label, 1);
-        reconnects.inc(label);
+        connectionMetrics.reconnects().inc(label);
         for (const l of listeners) l(true);
       }
     }

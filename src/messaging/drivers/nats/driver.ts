@@ -16,7 +16,7 @@ import type {
   StreamParts,
   Target,
 } from '../../driver.js';
-import { everyCapability, sourceName } from '../../driver.js';
+import { everyCapability } from '../../driver.js';
 import { AssembledDriver, type DriverStore, storeParts } from '../assemble.js';
 import { AcksSeen } from './acks-seen.js';
 import { type NatsClients, openConnection } from './connection.js';
@@ -26,7 +26,6 @@ import { isNoStream, translate } from './errors.js';
 import type { JsDelivery } from './jsmsg.js';
 import { type Held, LeaseTable } from './leases.js';
 import { Logs } from './logs.js';
-import { consumerLag, published } from './metrics.js';
 import { Names } from './names.js';
 import { type NatsDriverOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.js';
 import { PubAcks } from './pub-acks.js';
@@ -206,13 +205,9 @@ class NatsStore implements DriverStore {
         return publish();
       });
     } catch (error) {
-      published.inc({ outcome: 'failed' }, records.length);
       throw translate(error, this.#options.timeoutMs);
     }
-    const stored = outcomes.filter((o) => o === 'stored').length;
-    if (stored > 0) published.inc({ outcome: 'stored' }, stored);
-    if (stored < outcomes.length) published.inc({ outcome: 'duplicate' }, outcomes.length - stored);
-    if (stored > 0) this.#wakes.send(names.wake);
+    if (outcomes.includes('stored')) this.#wakes.send(names.wake);
     return outcomes;
   }
 
@@ -267,8 +262,6 @@ class NatsStore implements DriverStore {
         publishedAt: meta.publishedAt ?? msg.storedAt,
       });
     }
-    const last = got.at(-1);
-    if (last !== undefined) consumerLag.set({ source: sourceName(source) }, last.pending);
     if (deliveries.length >= request.max) return { deliveries };
     const nextDueAt = skipped ? Date.now() : this.#redeliveries.counts(key, Date.now()).nextDueAt;
     return { deliveries, nextDueAt };
@@ -356,7 +349,6 @@ class NatsStore implements DriverStore {
       consumer,
       deadLetters: () => this.#dead.count(this.#names.deadLetters(source).stream),
       waiting: this.#redeliveries.counts(this.#key(source), Date.now()),
-      label: sourceName(source),
     });
   }
 

@@ -1,7 +1,6 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { QueueStats } from '../../driver.js';
 import { queueWide } from '../../driver.js';
-import { consumerLag } from './metrics.js';
 
 export interface StatsInput {
   readonly jsm: JetStreamManager;
@@ -10,7 +9,6 @@ export interface StatsInput {
   readonly deadLetters: () => Promise<number>;
   /** Messages this process nak'ed that the server has not redelivered yet. */
   readonly waiting: { readonly ready: number; readonly delayed: number };
-  readonly label: string;
 }
 
 /**
@@ -24,7 +22,6 @@ export async function queueStats(input: StatsInput): Promise<QueueStats> {
     jsm.consumers.info(stream, consumer),
     input.deadLetters(),
   ]);
-  consumerLag.set({ source: input.label }, info.num_pending);
   const waiting = Math.min(input.waiting.ready + input.waiting.delayed, info.num_ack_pending);
   const ready = Math.min(input.waiting.ready, waiting);
   const unacked = info.num_pending + info.num_ack_pending;

@@ -30,7 +30,7 @@ import { enqueueInOneStatement } from './enqueue-fast.js';
 import * as leases from './leases.js';
 import { NotifyListener } from './listener.js';
 import { loadPg } from './load-pg.js';
-import { countPublished, countReconnect, postgresMetrics, setConnected } from './metrics.js';
+import { countReconnect, setConnected } from './metrics.js';
 import { type PostgresDriverOptions, resolvePostgresOptions } from './options.js';
 import * as streams from './streams.js';
 
@@ -120,7 +120,7 @@ class PostgresStore implements DriverStore {
     resolvePosition: (stream, position) =>
       this.#run(() => streams.resolvePosition(this.#ctx, stream, position)),
     commitOffset: (stream, group, offset) =>
-      this.#run(() => streams.commitOffset(this.#ctx, this.schema, stream, group, offset)),
+      this.#run(() => streams.commitOffset(this.#ctx, stream, group, offset)),
     committedOffset: (stream, group) =>
       this.#run(() => streams.committedOffset(this.#ctx, stream, group)),
     onAppend: (stream, listener) => this.#listener.subscribe(streamKey(stream), listener),
@@ -130,12 +130,12 @@ class PostgresStore implements DriverStore {
     this.#ctx = ctx;
     this.schema = schema;
     this.#listener = listener;
-    // Tracked and counted per statement, not per publish: a batch carries many calls.
+    // Tracked per statement, not per publish: a batch carries many calls.
     this.#groupCommit = batchedEnqueue(
       (queue, records, options) =>
-        this.#counted(records, () => enqueueInOneStatement(ctx, queue, records, options)),
+        this.#run(() => enqueueInOneStatement(ctx, queue, records, options)),
       (queue, records, options) =>
-        this.#counted(records, () => enqueue(ctx, { kind: 'queue', queue }, records, options)),
+        this.#run(() => enqueue(ctx, { kind: 'queue', queue }, records, options)),
     );
     // An idle pooled connection that dies (server restart, pg_terminate_backend) is dropped
     // by the pool; the next query opens a new one.
@@ -160,23 +160,7 @@ class PostgresStore implements DriverStore {
     options: EnqueueOptions,
   ): Promise<EnqueueOutcome[]> {
     if (target.kind === 'queue') return this.#groupCommit.enqueue(target.queue, records, options);
-    return this.#counted(records, () => enqueue(this.#ctx, target, records, options));
-  }
-
-  /** Runs one write of `records` and counts its outcomes (or its failure). */
-  async #counted<R extends EnqueueOutcome[] | undefined>(
-    records: readonly OutgoingRecord[],
-    write: () => Promise<R>,
-  ): Promise<R> {
-    let outcomes: R;
-    try {
-      outcomes = await this.#run(write);
-    } catch (error) {
-      postgresMetrics.published().inc({ schema: this.schema, outcome: 'failed' }, records.length);
-      throw error;
-    }
-    if (outcomes !== undefined) countPublished(this.schema, outcomes);
-    return outcomes;
+    return this.#run(() => enqueue(this.#ctx, target, records, options));
   }
 
   createGroup(topic: string, group: string): Promise<void> {
@@ -192,14 +176,7 @@ class PostgresStore implements DriverStore {
 
   claim(source: Source, request: ClaimRequest): Promise<ClaimResult> {
     const key = sourceKey(source);
-    return this.#run(async () => {
-      const result = await leases.claim(this.#ctx, key, request);
-      let oldest = Number.POSITIVE_INFINITY;
-      for (const d of result.deliveries) oldest = Math.min(oldest, d.publishedAt);
-      const lag = Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) / 1000 : 0;
-      postgresMetrics.lag().set({ schema: this.schema, source: key }, lag);
-      return result;
-    });
+    return this.#run(() => leases.claim(this.#ctx, key, request));
   }
 
   ack(source: Source, receipts: readonly string[]): Promise<void> {

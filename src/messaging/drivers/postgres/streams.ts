@@ -7,7 +7,6 @@ import {
   type StreamRecord,
 } from '../../driver.js';
 import { type PgContext, parseHeaders, streamKey, transaction } from './context.js';
-import { postgresMetrics } from './metrics.js';
 
 interface EntryRow {
   offset: string;
@@ -146,22 +145,16 @@ export async function resolvePosition(
 
 export async function commitOffset(
   ctx: PgContext,
-  schema: string,
   stream: string,
   group: string,
   offset: number,
 ): Promise<void> {
   const { s } = ctx;
-  const { rows } = await ctx.pool.query<{ head: string | null }>(
-    `WITH c AS (
-       INSERT INTO ${s}.stream_offsets (stream, grp, next_offset) VALUES ($1, $2, $3)
-       ON CONFLICT (stream, grp) DO UPDATE SET next_offset = EXCLUDED.next_offset)
-     SELECT (SELECT next_offset FROM ${s}.streams WHERE name = $1) AS head`,
+  await ctx.pool.query(
+    `INSERT INTO ${s}.stream_offsets (stream, grp, next_offset) VALUES ($1, $2, $3)
+     ON CONFLICT (stream, grp) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
     [stream, group, offset],
   );
-  const head = rows[0]?.head;
-  const lag = head === null || head === undefined ? 0 : Math.max(0, Number(head) - offset);
-  postgresMetrics.streamLag().set({ schema, stream, group }, lag);
 }
 
 export async function committedOffset(

@@ -25,7 +25,6 @@ import { OutcomeUnknownError, QueueMissingError, replyCode } from './errors.js';
 import { type Held, Leases } from './leases.js';
 import { Link } from './link.js';
 import { LocalDedupe } from './local-dedupe.js';
-import { consumerLag } from './metrics.js';
 import { Names } from './names.js';
 import { type RabbitDriverOptions, resolveRabbitOptions } from './options.js';
 import { confirmPublish } from './publish.js';
@@ -329,7 +328,6 @@ class RabbitQueues implements QueueParts {
       inFlight += sub.buffer.length;
       for (const m of sub.buffer) oldest = Math.min(oldest, decode(m).publishedAt);
     }
-    consumerLag.set({ source: sourceName(source) }, depth);
     return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered, scope };
   }
 

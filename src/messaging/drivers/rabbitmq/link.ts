@@ -1,8 +1,8 @@
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import { ClosedError, EngineUnavailableError } from '../../../core/errors.js';
 import { loadOptional } from '../../../core/optional.js';
+import { connectionMetrics, declareConnection } from '../metrics.js';
 import { engineUnreachable } from '../unreachable.js';
-import { connectionUp, reconnects } from './metrics.js';
 import type { ResolvedRabbitOptions } from './options.js';
 
 type Amqp = typeof import('amqplib');
@@ -25,6 +25,7 @@ export class Link {
   readonly #amqp: Amqp;
   readonly #url: string;
   readonly #options: ResolvedRabbitOptions;
+  readonly #label: { driver: string; connection: string };
   readonly #upListeners = new Set<() => Promise<void> | void>();
   readonly #downListeners = new Set<() => void>();
   #model: ChannelModel | undefined;
@@ -39,6 +40,8 @@ export class Link {
     this.#amqp = amqp;
     this.#url = url;
     this.#options = options;
+    this.#label = { driver: 'rabbitmq', connection: options.connectionName };
+    declareConnection(this.#label);
   }
 
   static async open(url: string, options: ResolvedRabbitOptions): Promise<Link> {
@@ -118,7 +121,7 @@ export class Link {
     clearTimeout(this.#retryTimer);
     const model = this.#model;
     this.#model = undefined;
-    connectionUp.set({ connection: this.#options.connectionName }, 0);
+    connectionMetrics.connected().set(this.#label, 0);
     await model?.close().catch(() => {});
   }
 
@@ -143,7 +146,7 @@ export class Link {
     this.#model = model;
     this.#shared = new Map();
     this.#opened = new Map();
-    connectionUp.set({ connection: this.#options.connectionName }, 1);
+    connectionMetrics.connected().set(this.#label, 1);
   }
 
   #lost(model: ChannelModel): void {
@@ -151,7 +154,7 @@ export class Link {
     this.#model = undefined;
     this.#shared = new Map();
     this.#opened = new Map();
-    connectionUp.set({ connection: this.#options.connectionName }, 0);
+    connectionMetrics.connected().set(this.#label, 0);
     for (const listener of this.#downListeners) listener();
     if (!this.#closed) this.#schedule(this.#options.reconnectDelayMs);
   }
@@ -175,7 +178,7 @@ export class Link {
       return;
     }
     if (this.#model === undefined) return;
-    reconnects.inc({ connection: this.#options.connectionName });
+    connectionMetrics.reconnects().inc(this.#label);
     for (const listener of this.#upListeners) {
       try {
         await listener();

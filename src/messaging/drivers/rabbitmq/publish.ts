@@ -2,7 +2,6 @@ import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { EngineUnavailableError } from '../../../core/errors.js';
 import { OutcomeUnknownError, QueueMissingError } from './errors.js';
 import type { Link } from './link.js';
-import { confirms } from './metrics.js';
 
 /** Publishes awaiting their confirm, per channel, for matching basic.return frames. */
 interface Pending {
@@ -78,12 +77,10 @@ function publishOn(
         if (at >= 0) list.splice(at, 1);
       }
       if ((error === null || error === undefined) && !pending.returned) {
-        confirms.inc({ outcome: 'ack' });
         resolve();
         return;
       }
       const nacked = error instanceof Error && /nack/i.test(error.message);
-      confirms.inc({ outcome: nacked ? 'nack' : 'failed' });
       if (pending.returned) {
         reject(new QueueMissingError(where, { cause: error ?? undefined }));
       } else if (sent && !nacked) {

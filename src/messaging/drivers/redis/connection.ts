@@ -1,7 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { EngineUnavailableError } from '../../../core/errors.js';
 import { loadOptional } from '../../../core/optional.js';
-import { connectionUp, reconnects } from './metrics.js';
+import { connectionMetrics, declareConnection } from '../metrics.js';
 
 export type ConnectionRole = 'command' | 'subscriber';
 
@@ -26,19 +26,20 @@ export class Tracked {
     readonly role: ConnectionRole,
     onReconnect: () => void = () => {},
   ) {
-    connectionUp.inc({ connection: role }, 0);
+    const label = { driver: 'redis', connection: role };
+    declareConnection(label);
     client.on('ready', () => {
       this.#ready = true;
-      connectionUp.inc({ connection: role });
+      connectionMetrics.connected().inc(label);
       if (this.#everReady) {
         this.#reconnects++;
-        reconnects.inc({ connection: role });
+        connectionMetrics.reconnects().inc(label);
         onReconnect();
       }
       this.#everReady = true;
     });
     client.on('close', () => {
-      if (this.#ready) connectionUp.dec({ connection: role });
+      if (this.#ready) connectionMetrics.connected().dec(label);
       this.#ready = false;
     });
     // Errors surface through the commands that fail; an unhandled 'error' would crash.

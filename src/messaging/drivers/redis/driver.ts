@@ -19,7 +19,7 @@ import type {
   StreamParts,
   Target,
 } from '../../driver.js';
-import { everyCapability, queueWide, sourceName } from '../../driver.js';
+import { everyCapability, queueWide } from '../../driver.js';
 import { AssembledDriver, type DriverStore, storeParts } from '../assemble.js';
 import { GroupCommit } from '../group-commit.js';
 import { engineUnreachable } from '../unreachable.js';
@@ -40,7 +40,6 @@ import { claimScript } from './lua-claim.js';
 import { createGroupScript, enqueueScript } from './lua-enqueue.js';
 import { leaseHorizonMs } from './lua-prelude.js';
 import { ackScript, deadLetterScript, extendScript, releaseScript } from './lua-settle.js';
-import { consumerLag, published } from './metrics.js';
 import { type RedisDriverOptions, resolveRedisOptions } from './options.js';
 import { ackArgs, type Fields, toDeadLetter, toDelivery } from './records.js';
 import { Script } from './script.js';
@@ -57,9 +56,6 @@ const scripts = {
   stats: new Script(statsScript),
   forgetConsumer: new Script(forgetConsumerScript),
 };
-/** The labels of every publish, checked once. */
-const storedCount = published.bind({ outcome: 'stored' });
-const duplicateCount = published.bind({ outcome: 'duplicate' });
 const chunk = 1000;
 const maxTrackedBoxes = 10_000;
 
@@ -208,14 +204,8 @@ class RedisStore implements DriverStore {
     try {
       if (!this.#command.ready) await this.#command.whenReady();
       if (this.#regrouping !== undefined) await this.#regrouped();
-      const outcomes = await this.#groupCommit.enqueue(head, records);
-      let stored = 0;
-      for (const o of outcomes) if (o === 'stored') stored++;
-      if (stored > 0) storedCount.inc(stored);
-      if (stored < outcomes.length) duplicateCount.inc(outcomes.length - stored);
-      return outcomes;
+      return await this.#groupCommit.enqueue(head, records);
     } catch (error) {
-      published.inc({ outcome: 'failed' }, records.length);
       // Anything but a reply from Redis (or our own error) means the command never ran or
       // its reply was lost with the connection.
       if (isSluiceError(error) || (error instanceof Error && error.name === 'ReplyError')) {
@@ -266,17 +256,17 @@ class RedisStore implements DriverStore {
     if (this.#claimedFrom.size < maxTrackedBoxes) this.#claimedFrom.add(base);
     const leaseMs = Math.ceil(request.leaseMs);
     if (!request.orderByKey && leaseMs === leaseHorizonMs) {
-      const direct = await this.#claimDirect(source, base, request.max);
+      const direct = await this.#claimDirect(base, request.max);
       if (direct !== undefined) return direct;
     }
-    return this.#claimByScript(source, base, request.max, leaseMs, request.orderByKey);
+    return this.#claimByScript(base, request.max, leaseMs, request.orderByKey);
   }
 
   /**
    * A direct read while this process swept the box less than `sweepIntervalMs` ago and nothing
    * delayed or released has fallen due; undefined when the script must run instead.
    */
-  async #claimDirect(source: Source, base: string, max: number): Promise<ClaimResult | undefined> {
+  async #claimDirect(base: string, max: number): Promise<ClaimResult | undefined> {
     const sweepAt = this.#sweepAt.get(base);
     if (sweepAt === undefined || Date.now() >= sweepAt) return undefined;
     const read = await readDirect(this.#client, base, this.connectionName, max);
@@ -293,13 +283,7 @@ class RedisStore implements DriverStore {
     this.#sweepAt.delete(base);
     if (deliveries.length === max) return { deliveries, nextDueAt: Date.now() };
     try {
-      const more = await this.#claimByScript(
-        source,
-        base,
-        max - deliveries.length,
-        leaseHorizonMs,
-        false,
-      );
+      const more = await this.#claimByScript(base, max - deliveries.length, leaseHorizonMs, false);
       return { deliveries: [...deliveries, ...more.deliveries], nextDueAt: more.nextDueAt };
     } catch {
       // Those read are leased already: hand them out; the next claim runs the script again.
@@ -308,20 +292,18 @@ class RedisStore implements DriverStore {
   }
 
   async #claimByScript(
-    source: Source,
     base: string,
     max: number,
     leaseMs: number,
     ordered: boolean,
   ): Promise<ClaimResult> {
-    const [raw, nextDue, serverNow, backlog] = (await scripts.claim.run(this.#client, `${base}:s`, [
+    const [raw, nextDue, serverNow] = (await scripts.claim.run(this.#client, `${base}:s`, [
       base,
       this.connectionName,
       max,
       leaseMs,
       ordered ? 1 : 0,
     ])) as [RawDelivery[], number, number, number];
-    consumerLag.set({ source: sourceName(source) }, Math.max(0, backlog));
     if (nextDue >= 0 && nextDue <= serverNow) this.#sweepAt.delete(base);
     else if (this.#sweepAt.has(base) || this.#sweepAt.size < maxTrackedBoxes) {
       this.#sweepAt.set(base, Date.now() + this.#sweepMs);
@@ -388,7 +370,6 @@ class RedisStore implements DriverStore {
       `${base}:s`,
       [base],
     )) as number[];
-    consumerLag.set({ source: sourceName(source) }, depth!);
     return {
       depth: depth!,
       inFlight: inFlight!,

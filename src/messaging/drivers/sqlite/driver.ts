@@ -15,9 +15,9 @@ import type {
   StreamParts,
   Target,
 } from '../../driver.js';
-import { everyCapability, sourceName } from '../../driver.js';
+import { everyCapability } from '../../driver.js';
+import { labelsOf, messagingCounters } from '../../metrics.js';
 import { assembleDriver, type DriverStore, storeParts } from '../assemble.js';
-import { deadLettersDropped } from './metrics.js';
 import {
   type ResolvedSqliteOptions,
   resolveSqliteOptions,
@@ -183,7 +183,8 @@ class SqliteStore implements DriverStore {
     const dropped = await this.#writeLight(() =>
       this.#queues.deadLetter(address, receipt, error, Date.now(), this.#maxDeadLetters),
     );
-    if (dropped > 0) deadLettersDropped.inc({ source: sourceName(source) }, dropped);
+    if (dropped > 0)
+      messagingCounters.deadLettersDropped().inc(labelsOf('sqlite', source), dropped);
     this.#notify(address);
   }
 

@@ -18,7 +18,7 @@ export interface SqliteDriverOptions {
   watch?: boolean;
   /**
    * Dead letters kept per queue (per group for a topic). At the cap the oldest are dropped
-   * to make room, counted in `sluice_messaging_sqlite_dead_letters_dropped_total`.
+   * to make room, counted in `sluice_messaging_dead_letters_dropped_total`.
    * Default 10,000.
    */
   maxDeadLetters?: number | undefined;
