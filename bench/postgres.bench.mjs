@@ -5,7 +5,9 @@
 // claiming the next batch. Every message is a committed row, every ack a deleted one, on
 // both; neither names its statements (see the driver's statements.ts for why). What
 // the driver does and raw does not: dedupe and length-limit checks on publish, headers,
-// keys, attempts and leases renewed while held. pg-boss: send per message, four workers.
+// keys, attempts and leases renewed while held; its publish, claim and ack run as schema
+// functions, whose plans the server keeps for the session, where raw's statements are
+// planned on every call. pg-boss: send per message, four workers.
 // Run: npm run build (in the package), then from bench/: node postgres.bench.mjs [--quick]
 // [--rounds N] [--messages N] [--peers raw,pg-boss]
 //   SLUICE_DIST=<dir>      use another build of the package

@@ -7,13 +7,21 @@ const chunk = 10;
 const pool = new Uint8Array(chunk * 512);
 let poolOffset = pool.length;
 
-function randomChunk(): Uint8Array {
+/** Where the next `chunk` random bytes of `pool` start. */
+function randomChunk(): number {
   if (poolOffset === pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
   }
   poolOffset += chunk;
-  return pool.subarray(poolOffset - chunk, poolOffset);
+  return poolOffset - chunk;
+}
+
+/** The first 15 characters of an id of millisecond `ms`: its time, dashed, and the version. */
+function timePrefix(ms: number): string {
+  const high = Math.floor(ms / 2 ** 16);
+  const low = ms % 2 ** 16;
+  return `${(high >>> 0).toString(16).padStart(8, '0')}-${low.toString(16).padStart(4, '0')}-7`;
 }
 
 /**
@@ -26,35 +34,35 @@ export function createIdGenerator(options: { clock?: Clock } = {}): () => string
   const clock = options.clock ?? systemClock;
   let lastMs = -1;
   let counter = 0;
+  // Formatted once per millisecond rather than once per id.
+  let prefix = '';
   return () => {
     const now = Math.floor(clock.now());
-    const bytes = randomChunk();
+    const at = randomChunk();
     if (now > lastMs) {
       lastMs = now;
+      prefix = timePrefix(lastMs);
       // Start low in the 12-bit range so a burst within one ms rarely overflows it.
-      counter = ((bytes[8]! << 8) | bytes[9]!) & 0x7ff;
+      counter = ((pool[at + 8]! << 8) | pool[at + 9]!) & 0x7ff;
     } else if (++counter > 0xfff) {
       lastMs += 1;
+      prefix = timePrefix(lastMs);
       counter = 0;
     }
-    const high = Math.floor(lastMs / 2 ** 16);
-    const low = lastMs % 2 ** 16;
     return (
-      (high >>> 0).toString(16).padStart(8, '0') +
+      prefix +
+      hex[counter >> 8]![1]! +
+      hex[counter & 0xff]! +
       '-' +
-      low.toString(16).padStart(4, '0') +
+      hex[0x80 | (pool[at + 2]! & 0x3f)]! +
+      hex[pool[at + 3]!]! +
       '-' +
-      (0x7000 | counter).toString(16) +
-      '-' +
-      hex[0x80 | (bytes[2]! & 0x3f)]! +
-      hex[bytes[3]!]! +
-      '-' +
-      hex[bytes[4]!]! +
-      hex[bytes[5]!]! +
-      hex[bytes[6]!]! +
-      hex[bytes[7]!]! +
-      hex[bytes[0]!]! +
-      hex[bytes[1]!]!
+      hex[pool[at + 4]!]! +
+      hex[pool[at + 5]!]! +
+      hex[pool[at + 6]!]! +
+      hex[pool[at + 7]!]! +
+      hex[pool[at]!]! +
+      hex[pool[at + 1]!]!
     );
   };
 }

@@ -7,8 +7,8 @@ import type { Delivery, MessagingDriver, Source } from './driver.js';
 import { sourceName } from './driver.js';
 import { InvalidMessageError, isNonRetryableError, LeaseLostError } from './errors.js';
 import { DeliveredMessage } from './message.js';
-import { labelsOf, messagingCounters } from './metrics.js';
-import { handleInSpan } from './tracing.js';
+import { CounterTally, labelsOf, messagingCounters } from './metrics.js';
+import { handleInSpan, type ProcessInfo } from './tracing.js';
 import type { Consumer, Handler, HandlerContext, StopOptions } from './types.js';
 
 export interface ConsumerConfig {
@@ -77,11 +77,15 @@ export class ConsumerLoop<T> implements Consumer {
   readonly #source: Source;
   readonly #name: string;
   readonly #labels: ReturnType<typeof labelsOf>;
+  readonly #process: ProcessInfo;
+  readonly #delivered: CounterTally;
+  readonly #acked: CounterTally;
   readonly #handler: Handler<T>;
   readonly #config: ConsumerConfig;
   readonly #decode: (body: string) => T;
   readonly #held = new Map<string, Held>();
-  readonly #buffer: Delivery[] = [];
+  /** Held, not yet started, in claim order. */
+  readonly #buffer: Held[] = [];
   readonly #hardStop = new AbortController();
   readonly #lowWater: number;
   #active = 0;
@@ -110,6 +114,12 @@ export class ConsumerLoop<T> implements Consumer {
     this.#source = source;
     this.#name = sourceName(source);
     this.#labels = labelsOf(driver.name, source);
+    this.#process =
+      source.kind === 'queue'
+        ? { system: driver.name, destination: source.queue }
+        : { system: driver.name, destination: source.topic, group: source.group };
+    this.#delivered = new CounterTally(messagingCounters.delivered, this.#labels);
+    this.#acked = new CounterTally(messagingCounters.acked, this.#labels);
     this.#handler = handler;
     this.#config = config;
     this.#decode = decode;
@@ -228,8 +238,7 @@ export class ConsumerLoop<T> implements Consumer {
       void this.#fail(entry, new Error(`lease lost ${delivery.attempt - 1} times`), false);
       return;
     }
-    this.#track(delivery);
-    this.#buffer.push(delivery);
+    this.#buffer.push(this.#track(delivery));
   }
 
   #track(delivery: Delivery): Held {
@@ -247,9 +256,7 @@ export class ConsumerLoop<T> implements Consumer {
 
   #dispatch(): void {
     while (this.#active < this.#config.concurrency && this.#buffer.length > 0) {
-      const delivery = this.#buffer.shift()!;
-      const entry = this.#held.get(delivery.receipt);
-      if (entry !== undefined) this.#run(entry);
+      this.#run(this.#buffer.shift()!);
     }
   }
 
@@ -268,19 +275,8 @@ export class ConsumerLoop<T> implements Consumer {
       this.#extend(entry, ms),
     );
     const context = new Context(entry);
-    messagingCounters.delivered().inc(this.#labels);
-    const source = this.#source;
-    handleInSpan(
-      {
-        system: this.#driver.name,
-        destination: source.kind === 'queue' ? source.queue : source.topic,
-        ...(source.kind === 'subscription' ? { group: source.group } : {}),
-        messageId: delivery.id,
-        attempt: delivery.attempt,
-        headers: delivery.headers,
-      },
-      () => this.#handler(message, context),
-    ).then(
+    this.#delivered.add();
+    handleInSpan(this.#process, delivery, () => this.#handler(message, context)).then(
       () => this.#ack(entry),
       (error: unknown) => this.#fail(entry, error, true),
     );
@@ -289,7 +285,7 @@ export class ConsumerLoop<T> implements Consumer {
   #ack(entry: Held): void {
     if (!entry.abandoned) {
       this.#acks.add(entry.delivery.receipt);
-      messagingCounters.acked().inc(this.#labels);
+      this.#acked.add();
     }
     this.#complete(entry);
   }
@@ -382,7 +378,7 @@ export class ConsumerLoop<T> implements Consumer {
       entry.abandoned = true;
       abortHandler(entry, new LeaseLostError(entry.delivery.id));
       if (!entry.started) {
-        const at = this.#buffer.indexOf(entry.delivery);
+        const at = this.#buffer.indexOf(entry);
         if (at >= 0) this.#buffer.splice(at, 1);
         this.#complete(entry);
       }
@@ -403,7 +399,7 @@ export class ConsumerLoop<T> implements Consumer {
     this.#stopping = true;
     this.#wakeLoop();
     await this.#loopDone;
-    const unstarted = this.#buffer.splice(0);
+    const unstarted = this.#buffer.splice(0).map((entry) => entry.delivery);
     for (const d of unstarted) this.#held.delete(d.receipt);
     await this.#releaseUnstarted(unstarted);
     if (this.#active > 0) {

@@ -9,9 +9,9 @@ import { newId } from '../core/ids.js';
 import { sleep, throwIfAborted } from '../core/signals.js';
 import type { BrokerCore } from './broker-core.js';
 import { compileSchema, encodePayload } from './codec.js';
-import type { OutgoingRecord, Target } from './driver.js';
-import { messagingCounters, watchSource } from './metrics.js';
-import { startSend } from './tracing.js';
+import type { EnqueueOptions, OutgoingRecord, Target } from './driver.js';
+import { CounterTally, messagingCounters, watchSource } from './metrics.js';
+import { type Destination, startSend } from './tracing.js';
 import type { OutgoingMessage, Overflow, PublishResult, QueueOptions } from './types.js';
 import {
   checkHeaders,
@@ -74,14 +74,26 @@ export class Producer<T> {
   readonly #target: Target;
   readonly #config: ProducerConfig;
   readonly #labels: { driver: string; destination: string; group: string };
+  readonly #published: CounterTally;
+  readonly #destination: Destination;
+  /** The options of every enqueue made without a signal. */
+  readonly #options: EnqueueOptions;
 
   constructor(core: BrokerCore, target: Target, config: ProducerConfig) {
     this.#core = core;
     this.#target = target;
     this.#config = config;
-    if (target.kind === 'queue') watchSource(core, target);
     const destination = target.kind === 'queue' ? target.queue : target.topic;
+    this.#destination = { system: core.driver.name, name: destination };
+    const { overflow, maxLength, dedupeWindowMs } = config;
+    this.#options = {
+      dedupeWindowMs,
+      maxLength,
+      overflow: overflow === 'drop-oldest' ? 'drop-oldest' : 'reject',
+    };
     this.#labels = { driver: core.driver.name, destination, group: '' };
+    this.#published = new CounterTally(messagingCounters.published, this.#labels);
+    if (target.kind === 'queue') watchSource(core, target);
     // Every outcome's series starts at 0, so a rate or a ratio over them works from the start.
     messagingCounters.published().inc(this.#labels, 0);
     messagingCounters.publishDuplicates().inc(this.#labels, 0);
@@ -151,13 +163,13 @@ export class Producer<T> {
   /** Enqueues in PRODUCER `send` spans, whose contexts the records carry. */
   async #sent(records: OutgoingRecord[], signal: AbortSignal | undefined) {
     const labels = this.#labels;
-    const spans = startSend({ system: labels.driver, name: labels.destination }, records);
+    const spans = startSend(this.#destination, records);
     try {
       const outcomes = await this.#core.track(this.#enqueue(records, signal));
       spans.end();
       let stored = 0;
       for (const outcome of outcomes) if (outcome === 'stored') stored++;
-      if (stored > 0) messagingCounters.published().inc(labels, stored);
+      if (stored > 0) this.#published.add(stored);
       if (stored < outcomes.length) {
         messagingCounters.publishDuplicates().inc(labels, outcomes.length - stored);
       }
@@ -169,29 +181,35 @@ export class Producer<T> {
     }
   }
 
-  async #enqueue(records: OutgoingRecord[], signal: AbortSignal | undefined) {
-    const { overflow, maxLength, dedupeWindowMs, blockTimeoutMs } = this.#config;
-    const options = {
-      dedupeWindowMs,
-      maxLength,
-      overflow: overflow === 'drop-oldest' ? ('drop-oldest' as const) : ('reject' as const),
-      signal,
-    };
-    if (overflow !== 'block') return this.#core.driver.enqueue(this.#target, records, options);
+  /** The driver's enqueue; with overflow `block`, tried again while the queue is full. */
+  #enqueue(records: OutgoingRecord[], signal: AbortSignal | undefined) {
+    const options = signal === undefined ? this.#options : { ...this.#options, signal };
+    const stored = this.#core.driver.enqueue(this.#target, records, options);
+    if (this.#config.overflow !== 'block') return stored;
+    return stored.catch((error: unknown) => {
+      if (!isQueueFullError(error)) throw error;
+      return this.#waitForRoom(records, options, error);
+    });
+  }
+
+  /** Tries again, backing off, until the queue has room or `blockTimeout` has passed. */
+  async #waitForRoom(records: OutgoingRecord[], options: EnqueueOptions, full: unknown) {
+    const { blockTimeoutMs } = this.#config;
     const countdown = Countdown.after(blockTimeoutMs);
     for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+      const left = countdown.remaining();
+      if (left <= 0) {
+        throw new QueueFullError(`still full after waiting ${blockTimeoutMs} ms for room`, {
+          cause: full,
+        });
+      }
+      await sleep(Math.min(pause, left), { signal: options.signal });
+      this.#core.assertOpen();
       try {
         return await this.#core.driver.enqueue(this.#target, records, options);
       } catch (error) {
         if (!isQueueFullError(error)) throw error;
-        const left = countdown.remaining();
-        if (left <= 0) {
-          throw new QueueFullError(`still full after waiting ${blockTimeoutMs} ms for room`, {
-            cause: error,
-          });
-        }
-        await sleep(Math.min(pause, left), { signal });
-        this.#core.assertOpen();
+        full = error;
       }
     }
   }

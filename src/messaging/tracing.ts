@@ -96,15 +96,20 @@ export function startSend(
   };
 }
 
+/** Where a consumer's messages come from: the same for every message it handles. */
 export interface ProcessInfo {
   system: string;
   /** The queue or topic. */
   destination: string;
   /** The consumer group of a topic subscription. */
   group?: string;
-  messageId: string;
-  attempt: number;
-  headers: Readonly<Record<string, string>>;
+}
+
+/** What the span of one message says about it. */
+export interface ProcessedMessage {
+  readonly id: string;
+  readonly attempt: number;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /**
@@ -112,15 +117,19 @@ export interface ProcessInfo {
  * no trace context in the headers the span would be an invalid, non-recording one over the
  * root context: then `work` just runs in the root context, without a span and its closures.
  */
-export function handleInSpan<R>(info: ProcessInfo, work: () => R | Promise<R>): Promise<R> {
-  if (!carriesTrace(info.headers) && tracingOff()) {
+export function handleInSpan<R>(
+  info: ProcessInfo,
+  message: ProcessedMessage,
+  work: () => R | Promise<R>,
+): Promise<R> {
+  if (!carriesTrace(message.headers) && tracingOff()) {
     try {
       return Promise.resolve(contextApi.with(ROOT_CONTEXT, work));
     } catch (error) {
       return Promise.reject(error);
     }
   }
-  const creation: Context = extractContext(info.headers);
+  const creation: Context = extractContext(message.headers);
   const creationSpan = trace.getSpanContext(creation);
   const links: Link[] = creationSpan === undefined ? [] : [{ context: creationSpan }];
   return tracer.startActiveSpan(
@@ -134,8 +143,8 @@ export function handleInSpan<R>(info: ProcessInfo, work: () => R | Promise<R>): 
         'messaging.operation.type': 'process',
         'messaging.destination.name': info.destination,
         ...(info.group === undefined ? {} : { 'messaging.consumer.group.name': info.group }),
-        'messaging.message.id': info.messageId,
-        'sluice.message.attempt': info.attempt,
+        'messaging.message.id': message.id,
+        'sluice.message.attempt': message.attempt,
       },
     },
     creation,

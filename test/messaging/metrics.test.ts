@@ -113,6 +113,34 @@ describe('publish outcomes', () => {
   });
 });
 
+describe('messaging counters on the hot path', () => {
+  it('count every message of a burst by the time the burst has settled, and follow a cleared registry', async () => {
+    const broker = await connect({ driver: 'memory' });
+    const labels = 'driver="memory",destination="obs-burst",group=""';
+    const count = async (name: string) => sample(await metricsRegistry().metrics(), name, labels);
+    try {
+      const queue = broker.queue<number>('obs-burst');
+      await Promise.all(Array.from({ length: 50 }, (_, i) => queue.publish(i)));
+      assert.equal(await count('sluice_messaging_published_total'), 50);
+      let handled = 0;
+      const consumer = queue.consume(() => {
+        handled++;
+      });
+      await waitFor('every message handled', () => handled === 50);
+      await consumer.stop();
+      assert.equal(await count('sluice_messaging_delivered_total'), 50);
+      assert.equal(await count('sluice_messaging_acked_total'), 50);
+
+      // The counters are looked up again when the counts land: a cleared registry gets them back.
+      metricsRegistry().clear();
+      await queue.publish(51);
+      assert.equal(await count('sluice_messaging_published_total'), 1);
+    } finally {
+      await broker.close();
+    }
+  });
+});
+
 describe('messaging gauges and the scope of driver stats', () => {
   it('leaves unset a figure the driver counts only for this process', async () => {
     // A memory driver that says, as RabbitMQ's does, its in-flight and delayed counts and

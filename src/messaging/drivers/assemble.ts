@@ -49,9 +49,10 @@ export class AssembledDriver implements MessagingDriver {
     this.#parts = parts;
   }
 
-  async enqueue(...args: Args<'enqueue'>) {
-    this.#open();
-    return this.#parts.queues.enqueue(...args);
+  // Every publish, claim and ack passes here: these three hand back the part's own promise
+  // rather than wrap it in one more (see #hot).
+  enqueue(...args: Args<'enqueue'>) {
+    return this.#hot(() => this.#parts.queues.enqueue(...args));
   }
 
   async createGroup(...args: Args<'createGroup'>) {
@@ -59,14 +60,12 @@ export class AssembledDriver implements MessagingDriver {
     return this.#parts.queues.createGroup(...args);
   }
 
-  async claim(...args: Args<'claim'>) {
-    this.#open();
-    return this.#parts.queues.claim(...args);
+  claim(...args: Args<'claim'>) {
+    return this.#hot(() => this.#parts.queues.claim(...args));
   }
 
-  async ack(...args: Args<'ack'>) {
-    this.#open();
-    return this.#parts.queues.ack(...args);
+  ack(...args: Args<'ack'>) {
+    return this.#hot(() => this.#parts.queues.ack(...args));
   }
 
   async release(...args: Args<'release'>) {
@@ -137,6 +136,16 @@ export class AssembledDriver implements MessagingDriver {
   close(): Promise<void> {
     this.#closing ??= this.#parts.close();
     return this.#closing;
+  }
+
+  /** `work` on an open driver, a synchronous throw turned into a rejection as in an async method. */
+  #hot<R>(work: () => Promise<R>): Promise<R> {
+    try {
+      this.#open();
+      return work();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #open(): void {

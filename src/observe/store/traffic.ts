@@ -5,6 +5,22 @@ import type { EdgeTraffic, RouteTraffic, Traffic } from './query.js';
 const MAX_SPANS = 50_000;
 
 /**
+ * The spans of the window alike to a row `a` of the distinct kinds of span in it, read by a
+ * seek on the index `spans_alike`: SQLite sorts no span to group them (a GROUP BY over the
+ * window would sort every span of it). Spans written before the kind, destination and parent
+ * service had columns read them from the JSON and a join, and are grouped apart.
+ */
+const GROUP = `FROM spans s INDEXED BY spans_alike WHERE s.service = a.service AND s.kind = a.kind AND s.route IS a.route
+  AND s.name = a.name AND s.destination IS a.destination AND s.parent_service IS a.parent_service
+  AND (s.start_ms, s.id) >= (@start, @id)`;
+
+/**
+ * The newest span of a group, and of ties the highest id: the order in which the spans would
+ * be met, newest first.
+ */
+const NEWEST = 'ORDER BY s.start_ms DESC, s.id DESC LIMIT 1';
+
+/**
  * Spans alike for every figure below: service, route, kind, name, destination, parent
  * service; then their count, errors, and durations (exact, `%.17g`, comma-separated).
  */
@@ -27,31 +43,49 @@ type SpanGroup = [
  * spans that started at or after `since`.
  */
 export function trafficSince(db: Database.Database, since: number, now: number): Traffic {
-  // Spans written before the kind, destination and parent service had columns read them
-  // from the JSON and a join; the rest come from the covering index alone. SQLite groups
-  // alike spans, newest group first: by its newest span, and that span's id (SQLite takes a
-  // bare column from the row of the only MAX), the order in which the spans would be met.
+  // The window holds the newest MAX_SPANS spans at most: from the oldest of those when there
+  // are more. The kinds of span in it are read from the index on start_ms (a DISTINCT keeps
+  // a few rows, it does not sort the window), then each kind's figures from `spans_alike`.
+  const oldest = db
+    .prepare(
+      `SELECT start_ms, id FROM spans WHERE start_ms >= ?
+       ORDER BY start_ms DESC, id DESC LIMIT 1 OFFSET ${MAX_SPANS - 1}`,
+    )
+    .raw()
+    .get(since) as [number, number] | undefined;
+  const from = { start: oldest?.[0] ?? since, id: oldest?.[1] ?? Number.MIN_SAFE_INTEGER };
   const groups = db
     .prepare(
-      `SELECT service, route, kind, name, destination, parent_service, COUNT(*), SUM(error),
-         group_concat(printf('%.17g', duration_ms)), MAX(start_ms) AS last, id AS last_id
+      `WITH alike AS (
+         SELECT DISTINCT service, kind, route, name, destination, parent_service
+         FROM spans INDEXED BY spans_traffic
+         WHERE (start_ms, id) >= (@start, @id) AND kind IS NOT NULL),
+       figures AS MATERIALIZED (
+         SELECT a.*,
+           (SELECT COUNT(*) ${GROUP}) AS count, (SELECT SUM(error) ${GROUP}) AS errors,
+           (SELECT group_concat(printf('%.17g', duration_ms)) ${GROUP}) AS durations,
+           (SELECT start_ms ${GROUP} ${NEWEST}) AS last, (SELECT id ${GROUP} ${NEWEST}) AS last_id
+         FROM alike a)
+       SELECT service, route, kind, name, destination, parent_service, count, errors, durations,
+         last, last_id
+       FROM figures
+       UNION ALL
+       SELECT service, route, kind, name, destination, parent_service, COUNT(*), SUM(error),
+         group_concat(printf('%.17g', duration_ms)), MAX(start_ms), id
        FROM (
-         SELECT start_ms, id, service, route, kind, name, duration_ms, error, destination,
-           parent_service
-         FROM spans WHERE start_ms >= @since AND kind IS NOT NULL
-         UNION ALL
-         SELECT s.start_ms, s.id, s.service, s.route, json_extract(s.record, '$.kind'), s.name,
-           s.duration_ms, s.error, json_extract(s.attributes, '$."messaging.destination.name"'),
-           p.service
+         SELECT s.start_ms, s.id, s.service, s.route, json_extract(s.record, '$.kind') AS kind,
+           s.name, s.duration_ms, s.error,
+           json_extract(s.attributes, '$."messaging.destination.name"') AS destination,
+           p.service AS parent_service
          FROM spans s
          LEFT JOIN spans p ON p.trace_id = s.trace_id AND p.span_id = s.parent_span_id
-         WHERE s.start_ms >= @since AND s.kind IS NULL
-         ORDER BY 1 DESC, 2 DESC LIMIT ${MAX_SPANS})
+         WHERE (s.start_ms, s.id) >= (@start, @id) AND s.kind IS NULL
+         ORDER BY 1 DESC, 2 DESC)
        GROUP BY service, route, kind, name, destination, parent_service
        ORDER BY last DESC, last_id DESC`,
     )
     .raw()
-    .all({ since }) as SpanGroup[];
+    .all(from) as SpanGroup[];
   const routes = new Map<string, Tally & { service: string; route: string }>();
   const edges = new Map<string, Tally & { from: string; to: string; via?: string }>();
   const tally = <T extends Tally>(map: Map<string, T>, key: string, make: () => T): T => {
@@ -63,7 +97,7 @@ export function trafficSince(db: Database.Database, since: number, now: number):
     return entry;
   };
   for (const [service, route, kind, name, dest, parentService, count, errors, list] of groups) {
-    const spans = { count, errors, durations: list.split(',').map(Number) };
+    const spans = { count, errors, durations: [Float64Array.from(list.split(','), Number)] };
     const destination = dest ?? undefined;
     if (kind === 'server' || kind === 'consumer') {
       const key = route ?? name;
@@ -120,7 +154,8 @@ export function trafficSince(db: Database.Database, since: number, now: number):
 interface Tally {
   count: number;
   errors: number;
-  durations: number[];
+  /** The durations of each group of spans added, joined and sorted once summarised. */
+  durations: Float64Array[];
 }
 
 function empty(): Tally {
@@ -130,22 +165,29 @@ function empty(): Tally {
 function add(tally: Tally, spans: Tally): void {
   tally.count += spans.count;
   tally.errors += spans.errors;
-  for (const duration of spans.durations) tally.durations.push(duration);
+  tally.durations.push(...spans.durations);
 }
 
 function summarise(
   tally: Tally,
   seconds: number,
 ): Omit<RouteTraffic, 'service' | 'route'> & Omit<EdgeTraffic, 'from' | 'to' | 'via'> {
-  const sorted = tally.durations.sort((a, b) => a - b);
-  const at = (q: number): number =>
+  // A typed array sorts numbers natively, without a comparator called per pair.
+  const sorted = new Float64Array(tally.count);
+  let at = 0;
+  for (const part of tally.durations) {
+    sorted.set(part, at);
+    at += part.length;
+  }
+  sorted.sort();
+  const quantile = (q: number): number =>
     sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
   return {
     count: tally.count,
     errors: tally.errors,
     ratePerSecond: tally.count / seconds,
-    p50Ms: at(0.5),
-    p95Ms: at(0.95),
-    p99Ms: at(0.99),
+    p50Ms: quantile(0.5),
+    p95Ms: quantile(0.95),
+    p99Ms: quantile(0.99),
   };
 }

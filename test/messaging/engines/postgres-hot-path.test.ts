@@ -95,6 +95,38 @@ describe('postgres driver hot path', () => {
     );
   });
 
+  /** Stores `records` in a fresh queue and claims them back, in order. */
+  async function roundTrip(records: OutgoingRecord[]) {
+    const queue = { kind: 'queue', queue: unique('round-trip') } as const;
+    await driver.enqueue(queue, records, open);
+    const claim = { max: records.length + 1, leaseMs: 30_000, orderByKey: false };
+    return (await driver.claim(queue, claim)).deliveries;
+  }
+
+  it('stores bodies byte for byte: quotes, backslashes, escapes, non-ASCII, in order', async () => {
+    const bodies = [
+      JSON.stringify({ say: 'he said "hi"', path: 'C:\\temp\\x', nul: '\u0000', tab: '\t' }),
+      JSON.stringify('line\nbreak and \\n, emoji \u{1f375}, é, 中文'),
+      JSON.stringify(['\ud800', '}', '{', ',', '"', '\\"']),
+      '"\\u0000 as six characters"',
+      '[]',
+    ];
+    const deliveries = await roundTrip(bodies.map((body, i) => record(`b${i}`, { body })));
+    assert.deepEqual(
+      deliveries.map((d) => d.body),
+      bodies,
+    );
+  });
+
+  it('stores producer ids that an array literal would have to quote or escape', async () => {
+    const ids = ['NULL', 'a,b', '{x}', ' spaced ', 'say "hi"', 'C:\\dir', '\\"', 'é中'];
+    const deliveries = await roundTrip(ids.map((id) => record(id)));
+    assert.deepEqual(
+      deliveries.map((d) => d.id),
+      ids,
+    );
+  });
+
   it('de-duplicates producer ids within a batch and against the window in one statement', async () => {
     const queue = { kind: 'queue', queue: unique('dedupe') } as const;
     const mark = (id: string) => record(id, { dedupe: true });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { openPostgresDriver } from '../../../src/messaging/drivers/postgres/driver.js';
+import { hotFunctions } from '../../../src/messaging/drivers/postgres/hot-functions.js';
 import { claimSql } from '../../../src/messaging/drivers/postgres/leases.js';
 import { connect } from '../../../src/messaging/index.js';
 import { waitFor } from '../../conformance/helpers.js';
@@ -97,13 +98,31 @@ describe('postgres driver schema migration', () => {
     await admin.end();
   });
 
+  /**
+   * A current schema whose statistics were taken while it was empty, then 20,000 due rows
+   * of `q:bulk`: the stale statistics of every busy queue.
+   */
+  async function staleBulkSchema(suffix: string): Promise<{ schema: string; s: string }> {
+    const schema = `${base}_${suffix}`;
+    schemas.push(schema);
+    const driver = await openPostgresDriver(url, { schema, poolSize: 1 });
+    await driver.close();
+    const s = `"${schema}"`;
+    await admin.query(`ANALYZE ${s}.messages`);
+    await admin.query(
+      `INSERT INTO ${s}.messages (source, id, key, headers, body, published_at, due_at)
+       SELECT 'q:bulk', 'm' || i, NULL, '{}', '1', 0, i FROM generate_series(1, 20000) AS i`,
+    );
+    return { schema, s };
+  }
+
   it('upgrades a version-1 schema on open and delivers every message it held', async () => {
     const schema = `${base}_a`;
     schemas.push(schema);
     await oldSchemaWithMessages(admin, schema, 300);
     const broker = await connect({ driver: await openPostgresDriver(url, { schema }) });
     try {
-      assert.deepEqual(await versionOf(admin, schema), [2]);
+      assert.deepEqual(await versionOf(admin, schema), [3]);
       const seen = new Map<string, number>();
       const queue = broker.queue<string>('orders');
       queue.consume(
@@ -132,7 +151,7 @@ describe('postgres driver schema migration', () => {
       [1, 2, 3, 4].map(() => openPostgresDriver(url, { schema, poolSize: 1 })),
     );
     try {
-      assert.deepEqual(await versionOf(admin, schema), [2]);
+      assert.deepEqual(await versionOf(admin, schema), [3]);
       const source = { kind: 'queue', queue: 'orders' } as const;
       const claimed = await drivers[0]!.claim(source, {
         max: 100,
@@ -155,18 +174,82 @@ describe('postgres driver schema migration', () => {
     }
   });
 
-  it('claims through messages_claim in order even when the statistics say the table is tiny', async () => {
-    const schema = `${base}_c`;
+  it('upgrades a version-2 schema to 3 and publishes through its enqueue functions', async () => {
+    const schema = `${base}_d`;
     schemas.push(schema);
-    const driver = await openPostgresDriver(url, { schema, poolSize: 1 });
-    await driver.close();
     const s = `"${schema}"`;
-    // Analysed while nearly empty, then filled: the stale statistics of every busy queue.
-    await admin.query(`ANALYZE ${s}.messages`);
-    await admin.query(
-      `INSERT INTO ${s}.messages (source, id, key, headers, body, published_at, due_at)
-       SELECT 'q:bulk', 'm' || i, NULL, '{}', '1', 0, i FROM generate_series(1, 20000) AS i`,
+    await oldSchemaWithMessages(admin, schema, 3_600_000);
+    for (const sql of hotFunctions(s)) await admin.query(sql);
+    await admin.query(`UPDATE ${s}.schema_version SET version = 2`);
+    const broker = await connect({ driver: await openPostgresDriver(url, { schema }) });
+    try {
+      assert.deepEqual(await versionOf(admin, schema), [3]);
+      const { rows } = await admin.query(
+        `SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = $1 AND p.proname LIKE 'enqueue%' ORDER BY 1`,
+        [schema],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.proname),
+        ['enqueue', 'enqueue_deduped'],
+      );
+      const queue = broker.queue<string>('fresh');
+      await queue.publish('plain');
+      assert.deepEqual(await queue.publish('mine', { id: 'p-1' }), { id: 'p-1', duplicate: false });
+      assert.deepEqual(await queue.publish('again', { id: 'p-1' }), { id: 'p-1', duplicate: true });
+      const seen: string[] = [];
+      const consumer = queue.consume((m) => {
+        seen.push(m.payload);
+      });
+      await waitFor('both stored messages', () => seen.length === 2);
+      await consumer.stop();
+      assert.deepEqual(seen, ['plain', 'mine']);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('bounds the queue length through messages_seq in a generic plan over stale statistics', async () => {
+    const { s } = await staleBulkSchema('e');
+    // auto_explain reports the plans of the statements inside the function as notices.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const plans: string[] = [];
+    client.on('notice', (notice) => plans.push(notice.message ?? ''));
+    try {
+      await client.query(`LOAD 'auto_explain'`);
+      await client.query('SET auto_explain.log_min_duration = 0');
+      await client.query('SET auto_explain.log_nested_statements = on');
+      await client.query('SET plan_cache_mode = force_generic_plan');
+      await client.query('SET client_min_messages = log');
+      const { rows } = await client.query(
+        `SELECT ${s}.enqueue('q:bulk', 1, 1000000, ARRAY['x'], NULL, NULL, '["1"]', NULL, 'c') AS ok`,
+      );
+      assert.equal(rows[0].ok, true);
+      const full = await client.query(
+        `SELECT ${s}.enqueue('q:bulk', 1, 20000, ARRAY['y'], NULL, NULL, '["1"]', NULL, 'c') AS ok`,
+      );
+      assert.equal(full.rows[0].ok, null, 'no room under the bound: nothing stored');
+    } finally {
+      await client.end();
+    }
+    const bound = plans.filter((p) => p.includes('min(m.seq)'));
+    assert.equal(bound.length, 2);
+    for (const plan of bound) {
+      assert.match(plan, /Index Only Scan Backward using messages_seq/);
+      assert.doesNotMatch(plan, /Seq Scan|Bitmap/);
+    }
+    const { rows } = await admin.query(
+      `SELECT id FROM ${s}.messages WHERE source = 'q:bulk' AND id IN ('x', 'y')`,
     );
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['x'],
+    );
+  });
+
+  it('claims through messages_claim in order even when the statistics say the table is tiny', async () => {
+    const { schema, s } = await staleBulkSchema('c');
     const { rows } = await admin.query(
       `SELECT unnest(proconfig) AS setting FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
        WHERE n.nspname = $1 AND p.proname = 'claim'`,

@@ -122,6 +122,28 @@ describe('the traffic of the last minutes', () => {
     store.close();
   });
 
+  it('counts the newest 50,000 spans of the window at most, alike spans grouped', () => {
+    const store = memoryStore();
+    const older = (i: number): SpanRecord =>
+      span('a', String(i), NOW - 50_000 + i, { attributes: { 'http.route': '/older' } });
+    const newer = (i: number): SpanRecord =>
+      span(`b${i}`, '1', NOW - 40_000, {
+        attributes: { 'http.route': i % 2 === 0 ? '/even' : '/odd' },
+        durationMs: i,
+      });
+    store.addSpans([1, 2, 3].map(older));
+    store.addSpans(Array.from({ length: 50_000 }, (_, i) => newer(i)));
+    const traffic = store.traffic(NOW - 60_000);
+    assert.deepEqual(
+      traffic.routes.map((r) => [r.route, r.count, r.p50Ms, r.p99Ms]),
+      [
+        ['/odd', 25_000, 24_999, 49_499],
+        ['/even', 25_000, 24_998, 49_498],
+      ],
+    );
+    store.close();
+  });
+
   it('is empty for an empty store', () => {
     const store = memoryStore();
     assert.deepEqual(store.traffic(0), { since: 0, routes: [], edges: [] });

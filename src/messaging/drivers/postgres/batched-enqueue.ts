@@ -58,15 +58,28 @@ export function batchedEnqueue(fast: FastEnqueue, slow: SlowEnqueue): BatchedEnq
     },
     { maxInFlight: 4, gather: true, maxSize: 2000, sizeOf: (records) => records.length },
   );
-  return {
-    enqueue: (queue, records, options) =>
-      commit.enqueue(
-        {
-          lane: `${queue}\u0000${options.dedupeWindowMs}\u0000${options.maxLength}\u0000${options.overflow}`,
-          queue,
-          options,
-        },
-        records,
-      ),
-  };
+  return { enqueue: (queue, records, options) => commit.enqueue(laneOf(queue, options), records) };
+}
+
+/** Lanes by the options object a producer passes on every publish, then by queue. */
+const lanes = new WeakMap<EnqueueOptions, Map<string, QueueLane>>();
+
+/** The lane of a queue and its limits, made once per producer rather than per publish. */
+function laneOf(queue: string, options: EnqueueOptions): QueueLane {
+  let byQueue = lanes.get(options);
+  if (byQueue === undefined) {
+    byQueue = new Map();
+    lanes.set(options, byQueue);
+  }
+  let lane = byQueue.get(queue);
+  if (lane === undefined) {
+    const { dedupeWindowMs, maxLength, overflow } = options;
+    lane = {
+      lane: `${queue}\u0000${dedupeWindowMs}\u0000${maxLength}\u0000${overflow}`,
+      queue,
+      options,
+    };
+    byQueue.set(queue, lane);
+  }
+  return lane;
 }

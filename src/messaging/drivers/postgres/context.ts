@@ -84,6 +84,37 @@ export function splitReceipts(receipts: readonly string[]): { seqs: string[]; to
   return { seqs, tokens };
 }
 
+/**
+ * The bigint[] literal of digit strings that splitReceipts let through: pg's own array
+ * encoding runs two regular expressions over every element to escape what these never hold.
+ */
+export function bigintArray(digits: readonly string[]): string {
+  return `{${digits.join(',')}}`;
+}
+
+/**
+ * A text[] literal with every element quoted, escaping only the rare one that holds a quote
+ * or a backslash: pg's own encoding runs two regular expressions over every element.
+ */
+export function textArray(values: readonly string[]): string {
+  let literal = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (i > 0) literal += ',';
+    literal +=
+      value.includes('"') || value.includes('\\')
+        ? `"${value.replace(/[\\"]/g, '\\$&')}"`
+        : `"${value}"`;
+  }
+  return `${literal}}`;
+}
+
+/** Orders non-negative integers written in digits without leading zeros, as bigints do. */
+export function compareDigits(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 const maxBigint = '9223372036854775807';
 
 /**

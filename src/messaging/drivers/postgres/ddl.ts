@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { inTransaction } from './context.js';
+import { enqueueFunctions } from './enqueue-fast.js';
 import { hotFunctions } from './hot-functions.js';
 
 /**
@@ -87,10 +88,10 @@ function statements(s: string): string[] {
 
 /**
  * Each version's statements, applied in order to a schema below it: a new schema gets them
- * all, an existing one only the versions it lacks (version 2 adds functions and takes no
- * lock on a table, so instances of version 1 keep serving while one of version 2 opens).
+ * all, an existing one only the versions it lacks (versions 2 and 3 add functions and take
+ * no lock on a table, so instances of an older version keep serving while a newer opens).
  */
-const versions: readonly ((s: string) => string[])[] = [statements, hotFunctions];
+const versions: readonly ((s: string) => string[])[] = [statements, hotFunctions, enqueueFunctions];
 const schemaVersion = versions.length;
 
 /**

@@ -6,7 +6,14 @@ import type {
   ReleaseOptions,
 } from '../../driver.js';
 import { queueWide } from '../../driver.js';
-import { type PgContext, parseHeaders, receiptOf, splitReceipts } from './context.js';
+import {
+  bigintArray,
+  compareDigits,
+  type PgContext,
+  parseHeaders,
+  receiptOf,
+  splitReceipts,
+} from './context.js';
 import { perSchema } from './statements.js';
 
 interface ClaimedRow {
@@ -88,7 +95,7 @@ export async function claim(
     request.max,
     request.leaseMs,
   ]);
-  rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+  rows.sort((a, b) => compareDigits(a.seq, b.seq));
   const deliveries = rows.map(
     (r): Delivery => ({
       receipt: receiptOf(r.seq, r.lease_token),
@@ -116,7 +123,12 @@ export async function ack(
   const { seqs, tokens } = splitReceipts(receipts);
   if (seqs.length === 0) return;
   // Completing a keyed message unblocks the next one of its key: wake the consumers.
-  await ctx.pool.query(statements(ctx.s).ack, [source, seqs, tokens, ctx.channel]);
+  await ctx.pool.query(statements(ctx.s).ack, [
+    source,
+    bigintArray(seqs),
+    bigintArray(tokens),
+    ctx.channel,
+  ]);
 }
 
 export async function release(
@@ -160,8 +172,8 @@ export async function extendLease(
       ? { rows: [] }
       : await ctx.pool.query<{ seq: string; lease_token: string }>(statements(ctx.s).extend, [
           source,
-          seqs,
-          tokens,
+          bigintArray(seqs),
+          bigintArray(tokens),
           leaseMs,
         ]);
   const kept = new Set(rows.map((r) => receiptOf(r.seq, r.lease_token)));
