@@ -180,6 +180,22 @@ describe('sluice.yaml as a whole system', () => {
     }
   });
 
+  test('a messaging prefix must fit the name its driver makes of it', () => {
+    const file = (driver: string, prefix: string) =>
+      `version: 1\nmessaging: { driver: ${driver}, url: "x://h", prefix: ${prefix} }\n`;
+    const long = `a${'b'.repeat(40)}`;
+    assert.deepEqual(problems(file('redis', long)), []);
+    assert.deepEqual(problems(file('nats', 'a'.repeat(32))), []);
+    assert.match(
+      shown(problems(file('nats', 'a'.repeat(33)))).join('\n'),
+      /^2 messaging\.prefix: the nats driver's prefix: /,
+    );
+    assert.match(
+      shown(problems(file('postgres', long))).join('\n'),
+      /^2 messaging\.prefix: the postgres driver's schema: /,
+    );
+  });
+
   test('loadSluiceConfig names the file in system problems', async () => {
     const file = join(tempDir(), 'sluice.yaml');
     writeFileSync(file, 'version: 1\nservices:\n  a: { command: x, upstreams: [nope] }\n');

@@ -1,11 +1,23 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { locate } from '../../core/config/locate.js';
-import { type ConfigProblem, closestName, formatPath, type PathProblem } from '../../core/index.js';
+import { problemsOf } from '../../core/config/options.js';
+import {
+  type ConfigProblem,
+  closestName,
+  formatPath,
+  type PathProblem,
+  type SchemaObject,
+} from '../../core/index.js';
+import { natsOptionsSchema } from '../../messaging/drivers/nats/options.js';
+import { postgresOptionsSchema } from '../../messaging/drivers/postgres/options.js';
+import { rabbitOptionsSchema } from '../../messaging/drivers/rabbitmq/options.js';
+import { redisOptionsSchema } from '../../messaging/drivers/redis/options.js';
 import { splitCommand } from '../command.js';
 import { meshProblems } from './mesh-check.js';
 import { walk } from './order.js';
 import { declaredPorts, portRange } from './ports.js';
 import { asRecord, stringsOf } from './read.js';
+import { messagingPrefix } from './schema.js';
 
 /**
  * What the schema cannot see: references between sections (a route's upstream, a service's
@@ -20,7 +32,29 @@ export function checkSystem(value: unknown): PathProblem[] {
     ...routeProblems(asRecord(config.gateway), Object.keys(services)),
     ...portProblems(value),
     ...meshProblems(value),
+    ...prefixProblems(asRecord(config.messaging)),
   ];
+}
+
+/** The driver option `messaging.prefix` becomes: the name prefix, PostgreSQL's schema. */
+const prefixOptions: Record<string, [SchemaObject, string]> = {
+  nats: [natsOptionsSchema, 'prefix'],
+  redis: [redisOptionsSchema, 'prefix'],
+  rabbitmq: [rabbitOptionsSchema, 'prefix'],
+  postgres: [postgresOptionsSchema, 'schema'],
+};
+
+/** `messaging.prefix` as its driver will take it (NATS allows 32 characters, PostgreSQL 40). */
+function prefixProblems(messaging: Record<string, unknown> | undefined): PathProblem[] {
+  const prefix = messaging?.prefix;
+  const option = prefixOptions[String(messaging?.driver)];
+  // One the schema refuses already has its problem.
+  if (option === undefined || problemsOf(messagingPrefix, prefix).length > 0) return [];
+  const [schema, key] = option;
+  return problemsOf(schema, { [key]: prefix }).map(({ message }) => ({
+    segments: ['messaging', 'prefix'],
+    message: `the ${String(messaging?.driver)} driver's ${key}: ${message}`,
+  }));
 }
 
 /** `unknown service "paymnt" (did you mean "payment"? declared: auth, payment)`. */

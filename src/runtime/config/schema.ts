@@ -15,6 +15,18 @@ import { servicesSchema } from './schema/services.js';
 /** A count cap of the telemetry store, as its store enforces it. */
 const CAP = 'Never exceeded: a write past it removes the oldest in the same transaction.';
 
+/**
+ * Keeps a system's queues and topics apart from others on a shared engine: the NATS, Redis
+ * and RabbitMQ name prefix, the PostgreSQL schema. One word, so it is a valid name on every
+ * engine; its length is checked against its driver's limit beside the schema.
+ */
+export const messagingPrefix: SchemaObject = {
+  type: 'string',
+  pattern: '^[a-z][a-z0-9_]{0,47}$',
+  examples: ['shop'],
+  description: 'Keeps these queues apart from others on a shared engine.',
+};
+
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
 
 /** `telemetry.traces`, read the same in sluice.yaml and in a standalone gateway's file. */
@@ -81,15 +93,7 @@ export const sluiceSchema: SchemaObject = closed(
             examples: ['redis://127.0.0.1:6379'],
             description: "The engine's URL; for sqlite, a file relative to this file.",
           },
-          // Keeps this system's queues and topics apart from others on a shared engine: the
-          // NATS, Redis and RabbitMQ name prefix, the PostgreSQL schema. One word, so it is
-          // a valid name on every engine.
-          prefix: {
-            type: 'string',
-            pattern: '^[a-z][a-z0-9_]{0,47}$',
-            examples: ['shop'],
-            description: 'Keeps these queues apart from others on a shared engine.',
-          },
+          prefix: messagingPrefix,
         },
         ['driver'],
       ),
