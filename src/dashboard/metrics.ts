@@ -11,13 +11,19 @@ const APPEARED_AFTER_MS = 30_000;
 /** Series looked at for the latest value: scraped within this window. */
 const FRESH_MS = 120_000;
 
-function seriesOf(store: TelemetryQuery, name: string, from: number, to: number): MetricSeries[] {
-  return store.series({ name, from, to, limit: 1000 });
+function seriesOf(
+  store: TelemetryQuery,
+  name: string,
+  from: number,
+  to: number,
+  newest = false,
+): MetricSeries[] {
+  return store.series({ name, from, to, limit: 1000, newest });
 }
 
 /** The latest value of each series of a gauge (or counter) scraped recently. */
 export function latest(store: TelemetryQuery, name: string, now: number): LabelledValue[] {
-  return seriesOf(store, name, now - FRESH_MS, now + 1000).flatMap((s) => {
+  return seriesOf(store, name, now - FRESH_MS, now + 1000, true).flatMap((s) => {
     const last = s.points.at(-1);
     return last === undefined ? [] : [{ labels: s.labels, value: last[1] }];
   });

@@ -173,7 +173,8 @@ export abstract class StoreQueries implements TelemetryQuery {
       .prepare('SELECT id, labels FROM series WHERE name = ? ORDER BY id')
       .all(query.name) as Array<{ id: number; labels: string }>;
     const points = this.#db.prepare(
-      'SELECT time_ms, value FROM samples WHERE series_id = ? AND time_ms >= ? AND time_ms <= ? ORDER BY time_ms',
+      `SELECT time_ms, value FROM samples WHERE series_id = ? AND time_ms >= ? AND time_ms <= ?
+       ${query.newest === true ? 'ORDER BY time_ms DESC LIMIT 1' : 'ORDER BY time_ms'}`,
     );
     const out: MetricSeries[] = [];
     const limit = bounded(query.limit, 100);

@@ -139,6 +139,8 @@ export interface SeriesQuery {
   to: number;
   /** Series returned at most; default 100, at most 1000. */
   limit?: number;
+  /** Only the newest point of each series in the range. */
+  newest?: boolean;
 }
 
 export interface MetricSeries {

@@ -21,8 +21,14 @@ const GROUP = `FROM spans s INDEXED BY spans_alike WHERE s.service = a.service A
 const NEWEST = 'ORDER BY s.start_ms DESC, s.id DESC LIMIT 1';
 
 /**
+ * The figures of a group of spans, read in one pass over it: a JSON array of their count,
+ * their errors, and their durations (exact, `%.17g`, comma-separated).
+ */
+const FIGURES = `json_array(COUNT(*), SUM(error), group_concat(printf('%.17g', duration_ms)))`;
+
+/**
  * Spans alike for every figure below: service, route, kind, name, destination, parent
- * service; then their count, errors, and durations (exact, `%.17g`, comma-separated).
+ * service; then their figures (`FIGURES`).
  */
 type SpanGroup = [
   string,
@@ -31,8 +37,6 @@ type SpanGroup = [
   string,
   string | null,
   string | null,
-  number,
-  number,
   string,
 ];
 
@@ -62,16 +66,14 @@ export function trafficSince(db: Database.Database, since: number, now: number):
          WHERE (start_ms, id) >= (@start, @id) AND kind IS NOT NULL),
        figures AS MATERIALIZED (
          SELECT a.*,
-           (SELECT COUNT(*) ${GROUP}) AS count, (SELECT SUM(error) ${GROUP}) AS errors,
-           (SELECT group_concat(printf('%.17g', duration_ms)) ${GROUP}) AS durations,
+           (SELECT ${FIGURES} ${GROUP}) AS totals,
            (SELECT start_ms ${GROUP} ${NEWEST}) AS last, (SELECT id ${GROUP} ${NEWEST}) AS last_id
          FROM alike a)
-       SELECT service, route, kind, name, destination, parent_service, count, errors, durations,
-         last, last_id
+       SELECT service, route, kind, name, destination, parent_service, totals, last, last_id
        FROM figures
        UNION ALL
-       SELECT service, route, kind, name, destination, parent_service, COUNT(*), SUM(error),
-         group_concat(printf('%.17g', duration_ms)), MAX(start_ms), id
+       SELECT service, route, kind, name, destination, parent_service, ${FIGURES},
+         MAX(start_ms), id
        FROM (
          SELECT s.start_ms, s.id, s.service, s.route, json_extract(s.record, '$.kind') AS kind,
            s.name, s.duration_ms, s.error,
@@ -96,7 +98,8 @@ export function trafficSince(db: Database.Database, since: number, now: number):
     }
     return entry;
   };
-  for (const [service, route, kind, name, dest, parentService, count, errors, list] of groups) {
+  for (const [service, route, kind, name, dest, parentService, totals] of groups) {
+    const [count, errors, list] = JSON.parse(totals) as [number, number, string];
     const spans = { count, errors, durations: [Float64Array.from(list.split(','), Number)] };
     const destination = dest ?? undefined;
     if (kind === 'server' || kind === 'consumer') {

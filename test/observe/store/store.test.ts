@@ -162,6 +162,33 @@ describe('the telemetry store', () => {
     store.close();
   });
 
+  it('reads only the newest point of each series in the range when asked', () => {
+    const store = new TelemetryStore({ path: ':memory:', registry: new Registry() });
+    const sample = (queue: string, value: number, timeMs: number) => ({
+      name: 'depth',
+      labels: { queue },
+      timeMs,
+      value,
+    });
+    store.addSamples([
+      sample('a', 1, 100),
+      sample('a', 2, 200),
+      sample('a', 3, 300),
+      sample('b', 7, 150),
+      sample('c', 9, 50),
+    ]);
+    const newest = store.series({ name: 'depth', from: 100, to: 250, newest: true });
+    assert.deepEqual(
+      newest.map((s) => [s.labels.queue, s.points]),
+      [
+        ['a', [[200, 2]]],
+        ['b', [[150, 7]]],
+      ],
+    );
+    assert.equal(store.series({ name: 'depth', from: 100, to: 250 })[0]?.points.length, 2);
+    store.close();
+  });
+
   it('drops what is older than the age cap, and keeps the rest across a reopen', () => {
     let now = 1_000_000;
     const path = join(dir, 'age.db');
