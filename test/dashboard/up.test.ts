@@ -55,16 +55,20 @@ test('sluice up serves the dashboard, prints its URL, and keeps the token out of
   timeout: 60_000,
 }, async () => {
   const run = up('dashboard: { port: 0 }');
+  const tokenOf = (): string | undefined =>
+    /dashboard token for actions: (\S+)/.exec(run.err())?.[1];
+  // stdout and stderr are two pipes: the token's line may come in after "sluice is up".
   await waitFor(
-    'sluice is up',
-    () => upRecord(run.out()) !== undefined || run.child.exitCode !== null,
+    'sluice is up and the token printed',
+    () =>
+      (upRecord(run.out()) !== undefined && tokenOf() !== undefined) || run.child.exitCode !== null,
     { timeoutMs: 30_000 },
   );
   const record = upRecord(run.out());
   assert.ok(record, `not up:\n${run.out()}\n${run.err()}`);
   const url = record.dashboard as string;
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  const token = /dashboard token for actions: (\S+)/.exec(run.err())?.[1];
+  const token = tokenOf();
   assert.ok(token, `the token is on stderr: ${run.err()}`);
   assert.ok(!run.out().includes(token), 'the token is not in the merged log');
 

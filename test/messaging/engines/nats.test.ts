@@ -237,7 +237,7 @@ it('reads dead letters stored whole as JSON, as earlier versions stored them', a
     { retry: () => 1, maxAttempts: 1 },
   );
   await queue.publish('fresh', { id: 'fresh' });
-  await waitFor('the new dead letter', async () => (await queue.stats()).deadLettered === 1);
+  await waitFor('the new dead letter', async () => (await queue.deadLetters.list()).length === 1);
   const old = {
     id: 'old',
     key: undefined,

@@ -152,7 +152,10 @@ export class Topology {
         await this.#jsm.streams.info(config.name);
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        await this.#add(config);
+        // Made meanwhile by another process (or call): it exists, which is all this asks.
+        await this.#add(config).catch((failure: unknown) => {
+          if (apiCode(failure) !== codes.streamNameInUse) throw failure;
+        });
       }
     })();
     this.#remember(this.#ready, config.name, ready);
