@@ -26,7 +26,8 @@ SIGHUP or a change to FILE reloads it; an invalid file keeps the running config.
 A change to its certificate files serves them to new connections.
 SIGINT or SIGTERM drains in-flight requests, then exits.
 --workers N runs N processes on the same port (node:cluster); local rate limits stay
-exact (kept by the primary), Redis-backed ones are shared as always.`;
+exact (kept by the primary), Redis-backed ones are shared as always. A worker that dies
+is replaced, after a delay that doubles from 0.5 s to 30 s while workers keep dying.`;
 
 type Traces = ConstructorParameters<typeof TracingComponent>[0];
 

@@ -43,7 +43,12 @@ export function serveClusterLimits(worker: Worker): void {
       limiters.set(id, limiter);
     }
     const decision = limiter.take(message.key, message.cost) as RateLimitDecision;
-    worker.send({ sluiceDecision: message.sluiceTake, decision } satisfies DecisionMessage);
+    // A worker that died meanwhile took its request with it. With a callback, a closed
+    // channel is reported here instead of as an 'error' event that would end the primary.
+    worker.send(
+      { sluiceDecision: message.sluiceTake, decision } satisfies DecisionMessage,
+      () => {},
+    );
   });
 }
 

@@ -24,7 +24,8 @@ export const messagingPrefix: SchemaObject = {
   type: 'string',
   pattern: '^[a-z][a-z0-9_]{0,47}$',
   examples: ['shop'],
-  description: 'Keeps these queues apart from others on a shared engine.',
+  description:
+    'Keeps these queues apart from others on a shared engine; at most 32 characters on NATS, 40 on PostgreSQL.',
 };
 
 export const drivers = ['memory', 'sqlite', 'nats', 'redis', 'rabbitmq', 'postgres'] as const;
