@@ -14,8 +14,6 @@ export class JsDelivery {
   readonly deliveryCount: number;
   /** When the message was stored, in ms since the epoch. */
   readonly storedAt: number;
-  /** Messages still undelivered to this consumer after this one (its lag). */
-  readonly pending: number;
 
   constructor(msg: Msg) {
     this.msg = msg;
@@ -29,7 +27,6 @@ export class JsDelivery {
     this.seq = Number(tokens[at + 1]);
     const nanos = tokens[at + 3]!;
     this.storedAt = Number(nanos.slice(0, -6) || '0');
-    this.pending = Number(tokens[at + 4] ?? 0);
   }
 
   get headers(): MsgHdrs | undefined {
