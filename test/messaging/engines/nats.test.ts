@@ -8,6 +8,10 @@ import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jet
 import { type NatsConnection, connect as natsConnect } from '@nats-io/transport-node';
 import { isSluiceError } from '../../../src/core/errors.js';
 import { type NatsDriver, openNatsDriver } from '../../../src/messaging/drivers/nats/driver.js';
+import { apiCode, codes } from '../../../src/messaging/drivers/nats/errors.js';
+import { Names } from '../../../src/messaging/drivers/nats/names.js';
+import { resolveNatsOptions } from '../../../src/messaging/drivers/nats/options.js';
+import { Topology } from '../../../src/messaging/drivers/nats/topology.js';
 import { type Broker, connect } from '../../../src/messaging/index.js';
 import { requireEngine } from '../../support/engines.js';
 import { metricSum, metricValue } from '../../support/metrics.js';
@@ -402,6 +406,46 @@ it('keeps batches all or nothing under "reject" when producers race for the last
     assert.ok(depth <= 10);
     await jsm.streams.purge(`${prefix}_Q_race`);
   }
+});
+
+it('takes a stream that a racing create made as made, and a subject another stream holds as an error', async () => {
+  const names = new Names(prefix);
+  const options = resolveNatsOptions({ prefix });
+  // The server's own answer when a stream of another name holds the subject.
+  const held = names.queue('held');
+  await jsm.streams.add({ name: `${prefix}_OTHER`, subjects: [held.subject] });
+  const overlap = await jsm.streams.add({ name: held.stream, subjects: [held.subject] }).then(
+    () => assert.fail('the server accepted an overlapping stream'),
+    (e: unknown) => e,
+  );
+  assert.equal(apiCode(overlap), codes.subjectsOverlap);
+  await assert.rejects(
+    new Topology(jsm, names, options).target('queue', 'held'),
+    /subjects overlap/,
+  );
+  await jsm.streams.delete(`${prefix}_OTHER`);
+
+  // nats-server can give that same answer to the loser of two creates of one stream: the
+  // winner's stream is the one it overlaps. Here the "winner" is made just before the answer.
+  const raced = names.queue('raced');
+  const racing = new Proxy(jsm.streams, {
+    get: (streams, key) =>
+      key === 'add'
+        ? async (config: Parameters<typeof streams.add>[0]) => {
+            await streams.add(config);
+            throw overlap;
+          }
+        : Reflect.get(streams, key),
+  });
+  const topology = new Topology({ ...jsm, streams: racing } as JetStreamManager, names, options);
+  await topology.target('queue', 'raced', {
+    maxLength: 7,
+    overflow: 'reject',
+    dedupeWindowMs: 1000,
+  });
+  const info = await jsm.streams.info(raced.stream);
+  assert.equal(info.config.max_msgs, 7);
+  assert.deepEqual(info.config.subjects, [raced.subject]);
 });
 
 it('carries ids, keys and headers exactly, whatever characters they hold', async () => {

@@ -50,6 +50,7 @@ export const codes = {
   streamNotFound: 10059,
   consumerNotFound: 10014,
   streamNameInUse: 10058,
+  subjectsOverlap: 10065,
   maximumMessagesExceeded: 10077,
   maximumBytesExceeded: 10078,
   noMessageFound: 10037,

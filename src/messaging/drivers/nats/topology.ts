@@ -153,9 +153,7 @@ export class Topology {
       } catch (error) {
         if (!isNotFound(error)) throw error;
         // Made meanwhile by another process (or call): it exists, which is all this asks.
-        await this.#add(config).catch((failure: unknown) => {
-          if (apiCode(failure) !== codes.streamNameInUse) throw failure;
-        });
+        await this.#add(config);
       }
     })();
     this.#remember(this.#ready, config.name, ready);
@@ -165,8 +163,8 @@ export class Topology {
   #configure(config: Config, signature: string): Promise<void> {
     const key = `${config.name}#${signature}`;
     if (this.#ready.has(key)) return this.#ready.get(key)!;
-    const ready = this.#add(config).catch(async (error: unknown) => {
-      if (apiCode(error) !== codes.streamNameInUse) throw error;
+    const ready = this.#add(config).then(async (outcome) => {
+      if (outcome === 'added') return;
       const { name, retention: _, storage: __, ...update } = config;
       await this.#jsm.streams.update(name, update);
     });
@@ -178,12 +176,33 @@ export class Topology {
     return ready;
   }
 
-  async #add(config: Config): Promise<void> {
-    await this.#jsm.streams.add({
-      storage: this.#options.storage,
-      num_replicas: this.#options.replicas,
-      ...config,
-    });
+  /** Adds the stream; 'exists' when a stream of that name was there or was made meanwhile. */
+  async #add(config: Config): Promise<'added' | 'exists'> {
+    try {
+      await this.#jsm.streams.add({
+        storage: this.#options.storage,
+        num_replicas: this.#options.replicas,
+        ...config,
+      });
+      return 'added';
+    } catch (error) {
+      const code = apiCode(error);
+      if (code === codes.streamNameInUse) return 'exists';
+      // nats-server checks a new stream's name and its subjects one after the other, so a
+      // create racing ours can find our own stream as "another" whose subjects overlap.
+      if (code === codes.subjectsOverlap && (await this.#found(config.name))) return 'exists';
+      throw error;
+    }
+  }
+
+  async #found(stream: string): Promise<boolean> {
+    try {
+      await this.#jsm.streams.info(stream);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
   }
 
   /** A failed attempt is not remembered, so the next call tries again. */
