@@ -160,7 +160,7 @@ async function exportedLag(driver: string, destination: string, group: string) {
 }
 
 for (const [name, setup] of Object.entries(setups)) {
-  it(`${name}: the lag of a queue and of a topic group counts what other consumers hold or delay`, async () => {
+  it(`${name}: the lag of a queue, a topic group and a stream group counts what other consumers hold or delay`, async () => {
     if (setup.engine !== undefined) await requireEngine(setup.engine);
     const worker = await connect({ driver: await setup.open() });
     const monitor = await connect({ driver: await setup.open() });
@@ -193,6 +193,15 @@ for (const [name, setup] of Object.entries(setups)) {
           assert.equal(await exportedLag(name, destination, group), 6);
         }
         assert.deepEqual(lagOf(own), { lag: 6, scope: seen.scope });
+      }
+      if (worker.capabilities.streams) {
+        // A stream group's lag: the entries after the offset it committed, whoever did.
+        const log = worker.stream<number>('lag-log');
+        await log.appendBatch([1, 2, 3].map((payload) => ({ payload })));
+        const audit = log.group('audit');
+        await audit.commit((await audit.read({ limit: 1 }))[0]!.offset + 1);
+        monitor.stream<number>('lag-log').group('audit');
+        assert.equal(await exportedLag(name, 'lag-log', 'audit'), 2);
       }
     } finally {
       release.open();
