@@ -7,8 +7,11 @@
 // Usage (after `npm run build` at the root): cd bench && node dashboard.bench.mjs
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { tsImport } from 'tsx/esm/api';
 import { machine, median } from './lib.mjs';
+
+// The browser the dashboard's browser tests use, launched the same way.
+const { launchChromium } = await tsImport('../test/dashboard/browser.ts', import.meta.url);
 
 const ROUNDS = 5;
 const PAGES = ['traces', 'logs', 'services', 'queues', 'topology', 'policies', 'gateway'];
@@ -30,19 +33,7 @@ const { url } = await new Promise((resolve, reject) => {
   server.once('exit', (code) => reject(new Error(`the storefront exited (${code})`)));
 });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 
 /** One visit: bytes over the wire and first contentful paint, in a context of its own. */
 async function visit(context, path) {
