@@ -86,7 +86,8 @@ export async function runUp(args: string[]): Promise<number> {
   let cut = false;
   let removeHandlers = (): void => {};
   const exitCode = new Promise<number>((resolve) => {
-    removeHandlers = handleSignals(system.lifecycle, {
+    // The system's own stop, which also waits for the processes killed at the deadline.
+    removeHandlers = handleSignals(system, {
       drainTimeout,
       onSignal: (signal, second) => {
         cut = second;

@@ -24,7 +24,7 @@ const exitCodes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTER
  * ends, or by calling the returned function.
  */
 export function handleSignals(
-  lifecycle: Lifecycle,
+  lifecycle: Pick<Lifecycle, 'stop'>,
   options: HandleSignalsOptions = {},
 ): () => void {
   const signals = options.signals ?? ['SIGINT', 'SIGTERM'];

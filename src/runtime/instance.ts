@@ -102,6 +102,11 @@ export class Instance {
     return this.#state === 'ready';
   }
 
+  /** Resolves once the process running now, if any, has exited (and been reaped). */
+  get exited(): Promise<void> {
+    return this.#exited;
+  }
+
   /** What the last health check saw, for error messages. */
   get lastCheck(): string {
     return this.#lastCheck;

@@ -142,6 +142,11 @@ export class Service implements Component {
     await this.#proxy?.close();
   }
 
+  /** Resolves once every process of the service that runs now has exited. */
+  async exited(): Promise<void> {
+    await Promise.all([...this.#instances, ...this.#sidecars].map((i) => i.exited));
+  }
+
   get restartPolicy(): RestartPolicy {
     return this.#o.plan.restart.policy;
   }

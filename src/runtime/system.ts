@@ -94,7 +94,10 @@ export interface System extends SystemView {
   reloadMeshPolicies(next: SluiceConfig): Promise<void>;
   /** Resolves once every service and component is up; rejects (after rolling back) if not. */
   readonly ready: Promise<void>;
-  /** Stops components, then services level by level in reverse, sharing one deadline. */
+  /**
+   * Stops components, then services level by level in reverse, sharing one deadline; a
+   * process still running when it passes is killed. Resolves once every process has exited.
+   */
   stop(options?: { drainTimeout?: number }): Promise<StopReport>;
   /** SIGKILL to every instance at once, synchronously. */
   kill(): void;
@@ -279,7 +282,11 @@ export function startSystem(config: SluiceConfig, options: StartSystemOptions = 
     kill,
     stop: async (stopOptions = {}) => {
       try {
-        return await lifecycle.stop(stopOptions);
+        const report = await lifecycle.stop(stopOptions);
+        // A level still stopping at the deadline is reported and left behind by the lifecycle,
+        // but each of its processes has had its SIGKILL by then: wait for them to be gone.
+        await Promise.all([...services.values()].map((s) => s.exited()));
+        return report;
       } finally {
         process.off('exit', kill);
       }

@@ -117,7 +117,8 @@ describe('sidecar outbound: balancing, ejection, retries, renewal, splits', () =
 
   it('sends a slow endpoint a small share (P2C over peak-EWMA)', async () => {
     const instances = await payments(3);
-    instances[2]!.delayMs = 80;
+    // Far slower than a loaded machine makes a fast answer: peak-EWMA keeps every spike.
+    instances[2]!.delayMs = 500;
     const { url } = await client();
     const total = 150;
     let next = 0;
@@ -166,15 +167,21 @@ describe('sidecar outbound: balancing, ejection, retries, renewal, splits', () =
   it('caps retries with the budget during an outage, and never retries a POST that was sent', async () => {
     const instances = await payments(2);
     for (const i of instances) i.failing = true;
-    const { url, metrics } = await client({
-      policies: {
-        payment: {
-          retry: { attempts: 5, budget: '20%', minPerSecond: 1, budgetWindow: '10s', delay: 0 },
-          outlierDetection: { consecutiveErrors: 100000 },
-          breaker: { consecutiveFailures: 100000 },
+    // The sidecar's time stands still: all the calls fall in one budget window, however
+    // long a loaded machine takes to make them.
+    const frozen = performance.now();
+    const { url, metrics } = await client(
+      {
+        policies: {
+          payment: {
+            retry: { attempts: 5, budget: '20%', minPerSecond: 1, budgetWindow: '10s', delay: 0 },
+            outlierDetection: { consecutiveErrors: 100000 },
+            breaker: { consecutiveFailures: 100000 },
+          },
         },
       },
-    });
+      () => frozen,
+    );
     const calls = 100;
     for (let i = 0; i < calls; i++) assert.equal((await get(url)).status, 503);
     const attempts = instances.reduce((n, i) => n + i.hits, 0);

@@ -269,6 +269,27 @@ describe('startSystem', () => {
     assert.ok(logs.messages().includes('stubborn did not stop within its drain deadline: killed'));
   });
 
+  test('every process has exited once stop returns, even those stopped past the drain deadline', async () => {
+    const logs = capture();
+    const stubborn = `{ command: ${service}, health: /healthz, env: { IGNORE_SIGTERM: 1 } }`;
+    const system = start(
+      [
+        `  db: ${stubborn}`,
+        `  api: { command: ${service}, upstreams: [db], instances: 3, health: /healthz, env: { IGNORE_SIGTERM: 1 } }`,
+      ].join('\n'),
+      logs,
+    );
+    await system.ready;
+    const pids = system.instances.map((i) => i.pid);
+    // api overruns the whole deadline, so db is stopped with none left: both are killed.
+    const report = await system.stop({ drainTimeout: 100 });
+    assert.deepEqual(report.overran, ['api', 'db']);
+    assert.deepEqual(
+      pids.filter((pid) => alive(pid)),
+      [],
+    );
+  });
+
   test('merges logs as JSON lines, passing a service’s own JSON through', async () => {
     const logs = capture();
     const system = start(`  a: { command: ${service}, instances: 2, health: /healthz }\n`, logs);

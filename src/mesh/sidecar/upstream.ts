@@ -292,7 +292,12 @@ export class MeshUpstream {
 
   #newBudget(policy: UpstreamPolicy): RetryBudget {
     const r = policy.retry;
-    return new RetryBudget({ ratio: r.ratio, minPerSecond: r.minPerSecond, windowMs: r.windowMs });
+    return new RetryBudget({
+      ratio: r.ratio,
+      minPerSecond: r.minPerSecond,
+      windowMs: r.windowMs,
+      clock: { now: this.#now },
+    });
   }
 
   #newBulkhead(policy: UpstreamPolicy): Bulkhead | undefined {
