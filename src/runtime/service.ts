@@ -113,13 +113,14 @@ export class Service implements Component {
       for (const instance of this.#instances) instance.start();
       await Promise.all(this.#instances.map((i) => i.whenReady(waiting.signal)));
     } catch (error) {
+      // Found before the stop, after which nothing is ready.
+      const late =
+        [...this.#sidecars, ...this.#instances].find((i) => !i.ready) ?? this.#instances[0]!;
       await this.stop({
         drainTimeout: plan.drainTimeoutMs,
         signal: signal ?? new AbortController().signal,
       });
       if (!timeout.aborted) throw error;
-      const late =
-        [...this.#sidecars, ...this.#instances].find((i) => !i.ready) ?? this.#instances[0]!;
       throw new ServiceNotReadyError(
         plan.name,
         `${plan.name} did not become ready within ${plan.startTimeoutMs} ms (last check ${late.lastCheck})`,

@@ -201,10 +201,12 @@ export function queueFailures(ctx: SuiteContext): void {
     queue.consume(
       async (m) => {
         attempts.push(m.attempt);
-        await delay(500);
+        // Several leases long. A lease far shorter than this machine can stall (100 ms on a
+        // starved CI machine) would lapse between renewals, rightly, and fail the test.
+        await delay(2500);
         done++;
       },
-      { leaseTimeout: 100, concurrency: 2, prefetch: 2, pollInterval: 20 },
+      { leaseTimeout: 800, concurrency: 2, prefetch: 2, pollInterval: 20 },
     );
     await waitFor('the slow handler', () => done === 1);
     await waitFor('the ack', async () => (await queue.stats()).inFlight === 0);

@@ -310,9 +310,22 @@ it('wakes an idle consumer in another process when a message is published', asyn
     },
     { pollInterval: 60_000 },
   );
-  await delay(50);
   await broker.queue<string>('wake').publish('hello');
   await waitFor('the wake-up', () => seen.length === 1);
+});
+
+it('wakes a new listener once the server has its subscription, for what was published before', async () => {
+  const source = { kind: 'queue', queue: 'wake-confirmed' } as const;
+  let woken = 0;
+  const stop = driver.onWork(source, () => {
+    woken++;
+  });
+  try {
+    // Nothing is published: the only wake-up is the one that says the subscription is in place.
+    await waitFor('the wake-up once subscribed', () => woken === 1);
+  } finally {
+    stop();
+  }
 });
 
 it('declares what JetStream cannot do, and rejects it with SLUICE_UNSUPPORTED', async () => {

@@ -37,6 +37,16 @@ export class Wakes {
       });
       wake = { listeners, sub };
       this.#wakes.set(subject, wake);
+      // A wake-up sent before the server had this subscription was lost: once the server has
+      // it (the flush's round trip), wake the listeners, so the claim they made before
+      // listening is made again.
+      this.#nc.flush().then(
+        () => {
+          for (const l of listeners) l();
+        },
+        // Closing: nobody is waiting.
+        () => {},
+      );
     }
     wake.listeners.add(listener);
     const current = wake;
