@@ -85,7 +85,8 @@ class Exchanger {
     this.method = req.method ?? 'GET';
     this.path = req.url ?? '';
     runtime.active++;
-    res.once('close', () => this.#closed());
+    // 'close' comes once: `on` spares the wrapper `once` makes per request.
+    res.on('close', () => this.#closed());
   }
 
   async run(): Promise<void> {

@@ -101,7 +101,7 @@ export function jwtVerifier(config: JwtConfig): JwtVerify {
   };
   const skewMs = options.clockTolerance * 1000;
   const verified = new VerifiedTokens(10_000, 60_000);
-  const verifyFresh = async (token: string): Promise<JWTPayload> => {
+  const verifyOnce = async (token: string): Promise<JWTPayload> => {
     try {
       const { payload } =
         key instanceof Uint8Array
@@ -111,7 +111,20 @@ export function jwtVerifier(config: JwtConfig): JwtVerify {
       return payload;
     } catch (error) {
       throw toProblem(error);
+    } finally {
+      verifying.delete(token);
     }
+  };
+  // A client's first burst brings the same new token on many connections at once: they
+  // share one check of its signature (and one JWKS fetch) instead of one each.
+  const verifying = new Map<string, Promise<JWTPayload>>();
+  const verifyFresh = (token: string): Promise<JWTPayload> => {
+    let pending = verifying.get(token);
+    if (pending === undefined) {
+      pending = verifyOnce(token);
+      verifying.set(token, pending);
+    }
+    return pending;
   };
   return (token) => verified.get(token, Date.now(), skewMs) ?? verifyFresh(token);
 }

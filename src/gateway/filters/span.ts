@@ -29,20 +29,23 @@ export function spanFilter(options: SpanFilterOptions): Filter {
   const tracer = trace.getTracer('sluice');
   return (next) => (request, context) => {
     const headers = request.headers as Record<string, string>;
-    const name = options.name(request);
-    const attributes = options.attributes(request, context);
     // Request headers arrive lower-cased: without a traceparent there is nothing to extract.
     let parent = ROOT_CONTEXT;
     if (headers.traceparent !== undefined) parent = extractContext(headers);
     else {
-      // A new trace that will not be recorded needs its ids passed on, and no span at all.
+      // A new trace that will not be recorded needs its ids passed on, and no span at all
+      // (nor its name and attributes).
       const unrecorded = rootSampling()?.unrecordedRoot();
       if (unrecorded !== undefined) {
         injectSpanContext(headers, unrecorded);
         return next(request, context);
       }
     }
-    const span = tracer.startSpan(name, { kind: options.kind, attributes }, parent);
+    const span = tracer.startSpan(
+      options.name(request),
+      { kind: options.kind, attributes: options.attributes(request, context) },
+      parent,
+    );
     injectSpanContext(headers, span.spanContext());
     const failed = (error: unknown): never => {
       const message = error instanceof Error ? error.message : String(error);
