@@ -1,14 +1,20 @@
 // Page weight and first render of every dashboard page, in Debian's chromium, against a
 // running storefront (started with its dashboard by test/dashboard/serve.ts). Weight: bytes
 // over the wire (gzip, headers included) for a first visit with an empty cache, from the
-// browser's resource timing. First render: first contentful paint, cold (empty cache) and
-// warm (assets cached, as on every visit after the first). Medians of ROUNDS visits.
+// browser's resource timing. Server: time to the first byte (the page's head, sent before
+// its figures are read) and to the last (the whole page). First render: first contentful
+// paint, cold (empty cache) and warm (assets cached, as on every visit after the first);
+// and, cold, the largest contentful paint (the page's main content). Medians of ROUNDS visits.
 // Goals: every page under 150 KB over the wire; first render under 300 ms locally.
 // Usage (after `npm run build` at the root): cd bench && node dashboard.bench.mjs
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { tsImport } from 'tsx/esm/api';
 import { machine, median } from './lib.mjs';
+
+// The browser the dashboard's browser tests use, launched the same way.
+const { launchChromium } = await tsImport('../test/dashboard/browser.ts', import.meta.url);
 
 const ROUNDS = 5;
 const PAGES = ['traces', 'logs', 'services', 'queues', 'topology', 'policies', 'gateway'];
@@ -30,24 +36,23 @@ const { url } = await new Promise((resolve, reject) => {
   server.once('exit', (code) => reject(new Error(`the storefront exited (${code})`)));
 });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 
 /** One visit: bytes over the wire and first contentful paint, in a context of its own. */
 async function visit(context, path) {
   const page = await context.newPage();
   await page.goto(`${url}${path}`, { waitUntil: 'load' });
+  // Reported as the page paints; after the load event it is the last one (none: NaN).
+  const lcp = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        new PerformanceObserver((list) => resolve(list.getEntries().at(-1).startTime)).observe({
+          type: 'largest-contentful-paint',
+          buffered: true,
+        });
+        setTimeout(() => resolve(Number.NaN), 1000);
+      }),
+  );
   const figures = await page.evaluate(() => {
     const entries = [
       ...performance.getEntriesByType('navigation'),
@@ -57,12 +62,13 @@ async function visit(context, path) {
     const [navigation] = performance.getEntriesByType('navigation');
     return {
       server: navigation.responseStart - navigation.requestStart,
+      whole: navigation.responseEnd - navigation.requestStart,
       bytes: entries.reduce((sum, e) => sum + e.transferSize, 0),
       fcp: paint ? paint.startTime : Number.NaN,
     };
   });
   await page.close();
-  return figures;
+  return { ...figures, lcp };
 }
 
 try {
@@ -79,12 +85,16 @@ try {
     const cold = [];
     const warm = [];
     const server = [];
+    const whole = [];
+    const largest = [];
     for (let i = 0; i < ROUNDS; i++) {
       const context = await browser.newContext();
       const first = await visit(context, path);
       bytes.push(first.bytes);
       cold.push(first.fcp);
       server.push(first.server);
+      whole.push(first.whole);
+      largest.push(first.lcp);
       warm.push((await visit(context, path)).fcp);
       await context.close();
     }
@@ -94,16 +104,26 @@ try {
       path,
       kb: median(bytes) / 1024,
       server: median(server),
+      whole: median(whole),
       cold: median(known(cold)),
+      largest: median(known(largest)),
       warm: median(known(warm)),
     });
   }
-  console.log(`dashboard pages, ${machine()}, chromium headless, medians of ${ROUNDS} visits`);
-  console.log('page                        KB over the wire   server   first render cold   warm');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+  console.log(
+    `dashboard pages, ${machine()}, load average ${load}, chromium headless, medians of ${ROUNDS} visits`,
+  );
+  console.log(
+    'page                        KB over the wire   server head  whole   first render cold   warm   largest cold',
+  );
   for (const r of rows) {
     const name = r.path.length > 26 ? `${r.path.slice(0, 23)}...` : r.path;
     console.log(
-      `${name.padEnd(28)}${r.kb.toFixed(1).padStart(16)}${r.server.toFixed(0).padStart(6)} ms${r.cold.toFixed(0).padStart(17)} ms${r.warm.toFixed(0).padStart(7)} ms`,
+      `${name.padEnd(28)}${r.kb.toFixed(1).padStart(16)}${r.server.toFixed(0).padStart(11)} ms${r.whole.toFixed(0).padStart(4)} ms${r.cold.toFixed(0).padStart(17)} ms${r.warm.toFixed(0).padStart(4)} ms${r.largest.toFixed(0).padStart(12)} ms`,
     );
   }
   const heaviest = Math.max(...rows.map((r) => r.kb));

@@ -33,10 +33,22 @@ if (files.length === 0) {
 // runs alone, after all the others. (The other restart tests stop private engines.)
 const alone = (f) => f.endsWith('rabbitmq-restart.test.ts');
 
+// A test still running after five minutes is hung: it fails, and the run goes on without it.
+const TEST_TIMEOUT_MS = 300_000;
+
 const run = (batch) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...batch], {
-    stdio: 'inherit',
-  }).status ?? 1;
+  spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      `--test-timeout=${TEST_TIMEOUT_MS}`,
+      ...batch,
+    ],
+    { stdio: 'inherit' },
+  ).status ?? 1;
 
 let status = 0;
 const together = files.filter((f) => !alone(f));

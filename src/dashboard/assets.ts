@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
-import { clientCss, clientJs } from './client.js';
+import { clientJs } from './client.js';
 
 export interface Asset {
   type: string;
@@ -16,23 +16,28 @@ const require = createRequire(import.meta.url);
 /**
  * The browser pieces, served from this host only: the npm packages' own builds, resolved in
  * node_modules when first asked for (so nothing is fetched from a CDN, and the dashboard
- * works offline), and our stylesheet and script.
+ * works offline), and our script. The stylesheets are inline in the pages (`styles.ts`).
  */
 const SOURCES: Record<string, { type: string; read: () => string }> = {
-  '/assets/htmx.js': { type: 'text/javascript', read: () => vendor('htmx.org/dist/htmx.min.js') },
-  '/assets/sse.js': { type: 'text/javascript', read: () => vendor('htmx-ext-sse/dist/sse.min.js') },
+  '/assets/htmx.js': {
+    type: 'text/javascript',
+    read: () => vendorText('htmx.org/dist/htmx.min.js'),
+  },
+  '/assets/sse.js': {
+    type: 'text/javascript',
+    read: () => vendorText('htmx-ext-sse/dist/sse.min.js'),
+  },
   '/assets/uplot.js': {
     type: 'text/javascript',
-    read: () => vendor('uplot/dist/uPlot.iife.min.js'),
+    read: () => vendorText('uplot/dist/uPlot.iife.min.js'),
   },
-  '/assets/uplot.css': { type: 'text/css', read: () => vendor('uplot/dist/uPlot.min.css') },
-  '/assets/app.css': { type: 'text/css', read: () => clientCss },
   '/assets/app.js': { type: 'text/javascript', read: () => clientJs },
 };
 
 const cache = new Map<string, Asset>();
 
-function vendor(specifier: string): string {
+/** A file of an npm package the dashboard ships with, as text. */
+export function vendorText(specifier: string): string {
   return readFileSync(require.resolve(specifier), 'utf8');
 }
 

@@ -1,4 +1,5 @@
 import { type Fragment, type Html, html } from './html.js';
+import { appStyle, chartStyle } from './styles.js';
 
 export const PAGES = [
   ['traces', 'Traces'],
@@ -12,30 +13,44 @@ export const PAGES = [
 
 export type PageName = (typeof PAGES)[number][0];
 
+export interface DocumentOptions {
+  /** The page draws uPlot charts: it gets uPlot's script and stylesheet. */
+  charts?: boolean;
+}
+
 /**
- * A whole page: navigation, the token form for actions, and the one Server-Sent Events
- * stream of this tab (`/events`), whose `tick` refreshes the live parts and whose `log`
- * events feed a tail.
+ * A page's document up to `<main>`: the styles inline, the scripts deferred, the
+ * navigation and the token form for actions. It depends on nothing the page reads, so it
+ * is sent before the page's figures are (`sendPage`): the browser paints it and fetches
+ * the scripts while the server works.
  */
-export function layout(active: PageName, title: string, events: string, body: Fragment): Html {
+export function documentHead(active: PageName, title: string, options: DocumentOptions = {}): Html {
+  const charts = options.charts === true;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}'>
 <title>${title} · Sluice</title>
-<link rel="stylesheet" href="/assets/app.css">
-<link rel="stylesheet" href="/assets/uplot.css">
+${appStyle().element}${charts ? chartStyle().element : ''}
 <script src="/assets/htmx.js" defer></script>
 <script src="/assets/sse.js" defer></script>
-<script src="/assets/uplot.js" defer></script>
+${charts ? html`<script src="/assets/uplot.js" defer></script>` : ''}
 <script src="/assets/app.js" defer></script>
 </head>
-<body hx-ext="sse" sse-connect="${events}">
+<body>
 <header><span class="brand">Sluice</span>
 <nav>${PAGES.map(([name, label]) => html`<a href="/${name}" class="${name === active ? 'on' : ''}">${label}</a>`)}</nav>
 <form id="token-form"><input name="token" type="password" placeholder="control token" autocomplete="off" aria-label="control token"><button>Use</button><span id="token-state">read-only</span></form>
 </header>
-<main>${body}</main>
+<main>`;
+}
+
+/**
+ * What a page shows, under the one Server-Sent Events stream of the tab (`events`), whose
+ * `tick` refreshes the live parts and whose `log` events feed a tail; it ends the document.
+ */
+export function documentBody(events: string, content: Fragment): Html {
+  return html`<div hx-ext="sse" sse-connect="${events}">${content}</div></main>
 </body></html>`;
 }
 

@@ -8,12 +8,15 @@ export interface PageContext {
   now: number;
 }
 
-/** A page: the whole document, and the part of it refreshed at each tick of the stream. */
+/** A page: its content, and the part of it refreshed at each tick of the stream. */
 export interface Page {
+  /** Everything after the document's head (`documentBody`), sent once the figures are read. */
   full(context: PageContext): Promise<Html>;
   live(context: PageContext): Promise<Html>;
   /** Other parts fetched on their own, at `/<page>/<part>`. */
   parts?: Record<string, (context: PageContext) => Promise<Html>>;
+  /** The page draws uPlot charts: only then does it load uPlot. */
+  charts?: boolean;
 }
 
 /** A query parameter, or undefined when absent or empty. */

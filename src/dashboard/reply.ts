@@ -1,15 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import type { Asset } from './assets.js';
+import { escapeHtml, type Html } from './html.js';
+import { appStyle, chartStyle } from './styles.js';
 
-// Only our own files, no inline script or style; pages are never framed elsewhere.
-const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-resource-policy': 'same-origin',
-};
+let security: Record<string, string> | undefined;
+
+// Only our own files and our own two stylesheets (by hash), no inline script; pages are never
+// framed elsewhere.
+function securityHeaders(): Record<string, string> {
+  security ??= {
+    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self' ${appStyle().source} ${chartStyle().source}; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-resource-policy': 'same-origin',
+  };
+  return security;
+}
 
 function acceptsGzip(req: IncomingMessage): boolean {
   return /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
@@ -26,7 +33,7 @@ export function sendHtml(
   const gzip = acceptsGzip(req) && plain.length > 1024;
   const body = gzip ? gzipSync(plain) : plain;
   res.writeHead(status, {
-    ...SECURITY_HEADERS,
+    ...securityHeaders(),
     'content-type': 'text/html; charset=utf-8',
     'content-length': body.length,
     'cache-control': 'no-store',
@@ -36,9 +43,52 @@ export function sendHtml(
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+/**
+ * A whole page in two parts: `head` at once, then what `rest` renders once it has read the
+ * page's figures. The browser paints the head (styles inline) and fetches the scripts
+ * meanwhile, so the first paint does not wait for the slowest query of the page. A failure
+ * after the head has gone out ends the page with its message.
+ */
+export async function sendPage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  head: Html,
+  rest: () => Promise<Html>,
+): Promise<void> {
+  const gzip = acceptsGzip(req);
+  res.writeHead(200, {
+    ...securityHeaders(),
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    vary: 'accept-encoding',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const zip = gzip ? createGzip() : undefined;
+  if (zip !== undefined) {
+    zip.on('error', () => res.destroy());
+    zip.pipe(res);
+  }
+  const out = zip ?? res;
+  out.write(head.text);
+  // Compressed, the head leaves only once flushed: before the figures are read, not after.
+  if (zip !== undefined) await new Promise<void>((resolve) => zip.flush(() => resolve()));
+  let body: string;
+  try {
+    body = (await rest()).text;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    body = `<p class="badge err">${escapeHtml(message)}</p></main>\n</body></html>`;
+  }
+  out.end(body);
+}
+
 export function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
   const headers = {
-    ...SECURITY_HEADERS,
+    ...securityHeaders(),
     'content-type': asset.type,
     etag: asset.etag,
     'cache-control': 'max-age=3600',
@@ -60,7 +110,7 @@ export function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asse
 
 export function sendText(res: ServerResponse, status: number, text: string, extra = {}): void {
   res.writeHead(status, {
-    ...SECURITY_HEADERS,
+    ...securityHeaders(),
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',

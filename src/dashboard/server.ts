@@ -6,7 +6,7 @@ import { assetAt } from './assets.js';
 import { type EventStreamOptions, serveEvents } from './events.js';
 import { hasToken, refusal } from './guard.js';
 import { html } from './html.js';
-import { PAGES, type PageName } from './layout.js';
+import { documentHead, PAGES, type PageName } from './layout.js';
 import type { Page, PageContext } from './page.js';
 import { gatewayPage } from './pages/gateway.js';
 import { logsPage } from './pages/logs.js';
@@ -16,7 +16,7 @@ import { servicesPage } from './pages/services.js';
 import { topologyPage } from './pages/topology.js';
 import { tracePage } from './pages/trace.js';
 import { tracesPage } from './pages/traces.js';
-import { sendAsset, sendHtml, sendText } from './reply.js';
+import { sendAsset, sendHtml, sendPage, sendText } from './reply.js';
 import type { DashboardSources } from './sources.js';
 
 export const DEFAULT_DASHBOARD_PORT = 9467;
@@ -39,7 +39,7 @@ const PAGE_VIEWS: Record<PageName, Page> = {
   policies: policiesPage,
   gateway: gatewayPage,
 };
-const PAGE_NAMES = new Set<string>(PAGES.map(([name]) => name));
+const PAGE_TITLES = new Map<string, string>(PAGES);
 
 /**
  * The web dashboard: server-rendered pages over the telemetry store, the supervisor's
@@ -122,9 +122,14 @@ async function handle(
 
   const context: PageContext = { sources, query: url.searchParams, now: Date.now() };
   const [, first, second] = path.split('/');
-  if (first !== undefined && PAGE_NAMES.has(first)) {
+  if (first !== undefined && PAGE_TITLES.has(first)) {
     const page = PAGE_VIEWS[first as PageName];
-    if (second === undefined) return sendHtml(req, res, 200, (await page.full(context)).text);
+    if (second === undefined) {
+      const head = documentHead(first as PageName, PAGE_TITLES.get(first)!, {
+        charts: page.charts === true,
+      });
+      return sendPage(req, res, head, () => page.full(context));
+    }
     if (second === 'live' && path.split('/').length === 3) {
       return sendHtml(req, res, 200, (await page.live(context)).text);
     }

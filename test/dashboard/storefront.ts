@@ -28,6 +28,16 @@ export async function startDashboardStorefront(): Promise<DashboardStorefront> {
         store: { path: join(data, 'telemetry.db'), scrapeInterval: '1s' },
       };
       config.services!.fulfillment!.env = { FULFILLMENT_MAX_ATTEMPTS: '2' };
+      // Seven services and their sidecars can take more than the default 30 s to start on a
+      // busy machine; these tests are about the pages, not about how fast the system starts.
+      for (const service of Object.values(config.services!)) {
+        const health = service.health;
+        if (health === undefined) continue;
+        service.health = {
+          ...(typeof health === 'string' ? { path: health } : health),
+          startTimeout: '120s',
+        };
+      }
     },
   });
   const broker = lazyBroker(connectOptionsOf(storefront.system.config, storefrontDir));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { call, startUpstream, type TestUpstream } from './helpers.js';
 
@@ -12,6 +13,8 @@ describe('gateway resilience', () => {
   const held: (() => void)[] = [];
   const nextArrival = () => new Promise<void>((r) => arrivals.push(r));
   const nextClose = () => new Promise<void>((r) => closes.push(r));
+  /** Long enough for a request already on the wire to arrive. */
+  const settle = () => delay(200).then(() => false);
   let failNext = 0;
   let gw: Gateway;
 
@@ -93,11 +96,25 @@ describe('gateway resilience', () => {
   });
 
   it('times out with 504 and aborts the upstream request', async () => {
-    const closed = nextClose();
-    const reply = await call(`${gw.url}/hanging`);
-    assert.equal(reply.status, 504);
-    assert.equal(reply.json().type, 'urn:sluice:problem:upstream-timeout');
-    await closed; // the upstream sees its connection closed: the work was cancelled
+    // On a starved machine the 100 ms can run out before the request reaches the upstream,
+    // which then has nothing to cancel: try again until one arrived in time.
+    for (let attempt = 1; ; attempt++) {
+      let arrived = false;
+      const arrival = nextArrival().then(() => {
+        arrived = true;
+      });
+      const closed = nextClose();
+      const reply = await call(`${gw.url}/hanging`);
+      assert.equal(reply.status, 504);
+      assert.equal(reply.json().type, 'urn:sluice:problem:upstream-timeout');
+      if (arrived || (await Promise.race([arrival.then(() => true), settle()]))) {
+        await closed; // the upstream sees its connection closed: the work was cancelled
+        return;
+      }
+      arrivals.length = 0;
+      closes.length = 0;
+      assert.ok(attempt < 20, 'no request reached the upstream within its timeout');
+    }
   });
 
   it('rejects with 503 when the bulkhead is full', async () => {

@@ -2,25 +2,9 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import {
   bigintArray,
-  compareDigits,
   splitReceipts,
   textArray,
 } from '../../src/messaging/drivers/postgres/context.js';
-
-it('orders seq values as numbers, across a change in their number of digits', () => {
-  const seqs = ['10', '9', '100', '11', '99', '1', '9223372036854775807', '1000'];
-  assert.deepEqual(seqs.sort(compareDigits), [
-    '1',
-    '9',
-    '10',
-    '11',
-    '99',
-    '100',
-    '1000',
-    '9223372036854775807',
-  ]);
-  assert.equal(compareDigits('42', '42'), 0);
-});
 
 it('writes the checked parts of receipts as bigint[] literals, and nothing else', () => {
   const { seqs, tokens } = splitReceipts(['12:3', 'x:1', '1:"}', '7:9', '1,2:3']);

@@ -11,7 +11,7 @@ const byOrder = db.prepare('SELECT id, order_id, amount, at FROM invoices WHERE 
 
 const broker = await openBroker();
 let consumer: Consumer | undefined;
-const { logger } = serve({
+const { logger, unlessStopped } = serve({
   name: 'billing',
   route: async (req, res, url) => {
     const match = /^\/invoices\/([\w-]+)$/.exec(url.pathname);
@@ -26,8 +26,10 @@ const { logger } = serve({
   },
 });
 
-consumer = await subscribeOnce(broker, db, 'billing', (_tx, event) => {
-  if (event.type !== 'order.fulfilled') return;
-  insert.run(event.orderId, event.total, new Date().toISOString());
-  logger.info({ orderId: event.orderId }, 'invoice issued');
-});
+consumer = await unlessStopped(
+  subscribeOnce(broker, db, 'billing', (_tx, event) => {
+    if (event.type !== 'order.fulfilled') return;
+    insert.run(event.orderId, event.total, new Date().toISOString());
+    logger.info({ orderId: event.orderId }, 'invoice issued');
+  }),
+);

@@ -19,7 +19,7 @@ const stock = db.prepare('SELECT sku, quantity FROM stock ORDER BY sku');
 
 const broker = await openBroker();
 let consumer: Consumer | undefined;
-const { logger } = serve({
+const { logger, unlessStopped } = serve({
   name: 'inventory',
   route: async (req, res, url) => {
     if (req.method !== 'GET') return false;
@@ -39,12 +39,14 @@ const { logger } = serve({
   },
 });
 
-consumer = await subscribeOnce(broker, db, 'inventory', (_tx, event) => {
-  if (event.type !== 'order.fulfilled') return;
-  const at = new Date().toISOString();
-  for (const item of event.items) {
-    decrement.run(item.qty, item.sku);
-    record.run(event.orderId, item.sku, -item.qty, at);
-  }
-  logger.info({ orderId: event.orderId }, 'stock decremented');
-});
+consumer = await unlessStopped(
+  subscribeOnce(broker, db, 'inventory', (_tx, event) => {
+    if (event.type !== 'order.fulfilled') return;
+    const at = new Date().toISOString();
+    for (const item of event.items) {
+      decrement.run(item.qty, item.sku);
+      record.run(event.orderId, item.sku, -item.qty, at);
+    }
+    logger.info({ orderId: event.orderId }, 'stock decremented');
+  }),
+);

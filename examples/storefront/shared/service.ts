@@ -32,6 +32,11 @@ export interface ServiceOptions {
 
 export interface RunningService {
   logger: Logger;
+  /**
+   * Start-up work (a subscribe, say) that a stop arriving meanwhile cuts short, by closing
+   * what it uses: its failure then is expected, and it resolves to undefined.
+   */
+  unlessStopped<T>(work: Promise<T>): Promise<T | undefined>;
 }
 
 export function sendJson(
@@ -107,7 +112,9 @@ export function serve(options: ServiceOptions): RunningService {
   server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
     logger.info({ port: process.env.PORT }, `${options.name} listening`);
   });
+  let stopping = false;
   const stop = (): void => {
+    stopping = true;
     logger.info('stopping');
     server.close(() => {
       Promise.resolve(options.onStop?.())
@@ -120,5 +127,12 @@ export function serve(options: ServiceOptions): RunningService {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  return { logger };
+  return {
+    logger,
+    unlessStopped: (work) =>
+      work.catch((error: unknown) => {
+        if (stopping) return undefined;
+        throw error;
+      }),
+  };
 }

@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../../gateway/config.js';
 import { num, percent } from '../format.js';
 import { type Html, html } from '../html.js';
-import { layout, live } from '../layout.js';
+import { documentBody, live } from '../layout.js';
 import { increase, latest, sum } from '../metrics.js';
 import type { Page, PageContext } from '../page.js';
 
@@ -75,6 +75,6 @@ export const gatewayPage: Page = {
   async full(context) {
     const listen = context.sources.config.gateway?.listen;
     const body = html`<h1>Gateway</h1>${listen === undefined ? '' : html`<p class="muted">Listening on ${listen}</p>`}${live('/gateway/live', await this.live(context))}`;
-    return layout('gateway', 'Gateway', '/events', body);
+    return documentBody('/events', body);
   },
 };

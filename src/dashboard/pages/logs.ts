@@ -1,7 +1,7 @@
 import type { LogFilter, LogLevel, LogRecord } from '../../observe/store/index.js';
 import { clock } from '../format.js';
 import { type Html, html } from '../html.js';
-import { layout, queryOf } from '../layout.js';
+import { documentBody, queryOf } from '../layout.js';
 import { type Page, param } from '../page.js';
 
 const LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -71,6 +71,6 @@ export const logsPage: Page = {
         ? html`<p class="muted">The telemetry store is off.</p>`
         : logRows(page.records, html`sse-swap="log" hx-swap="afterbegin"`)
     }`;
-    return layout('logs', 'Logs', events, body);
+    return documentBody(events, body);
   },
 };

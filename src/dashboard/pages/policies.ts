@@ -2,7 +2,7 @@ import type { TelemetryQuery } from '../../observe/store/index.js';
 import type { SluiceConfig } from '../../runtime/config/index.js';
 import { clock, num, percent } from '../format.js';
 import { type Html, html } from '../html.js';
-import { layout, live } from '../layout.js';
+import { documentBody, live } from '../layout.js';
 import { increase, latest, sum } from '../metrics.js';
 import type { Page } from '../page.js';
 
@@ -123,6 +123,6 @@ export const policiesPage: Page = {
         ? html`<p class="muted">No policies declared.</p>`
         : html`<table><tbody>${declared.map((d) => html`<tr><td>${d.where}</td><td class="mono">${JSON.stringify(d.policy)}</td></tr>`)}</tbody></table>`
     }`;
-    return layout('policies', 'Policies', '/events', body);
+    return documentBody('/events', body);
   },
 };

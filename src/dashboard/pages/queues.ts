@@ -2,7 +2,7 @@ import type { MetricSeries, TelemetryQuery } from '../../observe/store/index.js'
 import { deadLettersAt, searchDeadLetters } from '../dead-letters.js';
 import { dateTime, duration, num } from '../format.js';
 import { type Html, html } from '../html.js';
-import { layout, live, queryOf } from '../layout.js';
+import { documentBody, live, queryOf } from '../layout.js';
 import { chartData, increase, latest } from '../metrics.js';
 import { type Page, type PageContext, param } from '../page.js';
 
@@ -135,6 +135,7 @@ function depthChart(store: TelemetryQuery, now: number): Html {
 }
 
 export const queuesPage: Page = {
+  charts: true,
   async live({ sources, now }) {
     const store = sources.telemetry();
     if (store === undefined) return html`<p class="muted">The telemetry store is off.</p>`;
@@ -155,6 +156,6 @@ export const queuesPage: Page = {
     const body = html`<h1>Queues</h1>${live('/queues/live', await this.live(context))}
 <h2 id="dead-letters">Dead-letter queue</h2>${form}<div id="action-result" class="result"></div>
 <div id="dlq" hx-get="/queues/dead-letters${queryOf({ source, q })}" hx-trigger="refresh-dlq from:body">${await deadLetterList(context)}</div>`;
-    return layout('queues', 'Queues', '/events', body);
+    return documentBody('/events', body);
   },
 };

@@ -2,7 +2,7 @@ import type { RouteTraffic } from '../../observe/store/index.js';
 import type { ServiceStatus } from '../../runtime/control-server.js';
 import { duration, num, percent } from '../format.js';
 import { type Html, html } from '../html.js';
-import { layout, live } from '../layout.js';
+import { documentBody, live } from '../layout.js';
 import type { Page } from '../page.js';
 
 /** The window of the golden signals. */
@@ -78,6 +78,6 @@ export const servicesPage: Page = {
 <button type="button" hx-post="/actions/fault" hx-include="closest form" hx-vals='{"clear":"1"}' hx-target="#action-result">Clear</button></form>`;
     const body = html`<h1>Services</h1><div id="action-result" class="result"></div>${faults}
 ${live('/services/live', await this.live(context))}`;
-    return layout('services', 'Services', '/events', body);
+    return documentBody('/events', body);
   },
 };

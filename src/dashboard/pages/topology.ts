@@ -1,7 +1,7 @@
 import type { EdgeTraffic } from '../../observe/store/index.js';
 import { duration, num, percent } from '../format.js';
 import { type Html, html } from '../html.js';
-import { layout, live } from '../layout.js';
+import { documentBody, live } from '../layout.js';
 import { latest } from '../metrics.js';
 import type { Page, PageContext } from '../page.js';
 import {
@@ -178,6 +178,6 @@ export const topologyPage: Page = {
   },
   async full(context) {
     const body = html`<h1>Topology</h1><p class="muted">Edges: requests per second, error ratio and p95 over the last 5 minutes.</p>${live('/topology/live', await this.live(context))}`;
-    return layout('topology', 'Topology', '/events', body);
+    return documentBody('/events', body);
   },
 };

@@ -6,7 +6,7 @@ import type {
 } from '../../observe/store/index.js';
 import { clock, duration } from '../format.js';
 import { type Html, html } from '../html.js';
-import { layout } from '../layout.js';
+import { documentBody, documentHead } from '../layout.js';
 import { logRows } from './logs.js';
 
 /** Traces joined through queue hops, followed this far at most. */
@@ -131,5 +131,5 @@ export function tracePage(store: TelemetryQuery | undefined, traceId: string): H
   }.</p>
 <div class="split"><section>${waterfall(rows)}</section>
 <section><h2>Logs of this trace</h2>${logRows(logs)}</section></div>`;
-  return layout('traces', `Trace ${traceId.slice(0, 8)}`, '/events', body);
+  return html`${documentHead('traces', `Trace ${traceId.slice(0, 8)}`)}${documentBody('/events', body)}`;
 }

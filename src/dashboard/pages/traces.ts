@@ -1,7 +1,7 @@
 import type { TraceFilter, TraceSummary } from '../../observe/store/index.js';
 import { dateTime, duration } from '../format.js';
 import { type Html, html } from '../html.js';
-import { layout, live, queryOf } from '../layout.js';
+import { documentBody, live, queryOf } from '../layout.js';
 import { numberParam, type Page, type PageContext, param } from '../page.js';
 
 function filterOf(query: URLSearchParams): TraceFilter {
@@ -66,7 +66,7 @@ export const tracesPage: Page = {
 <label>Attribute <input name="attr" value="${v.attr ?? ''}" placeholder="key=value"></label>
 <button>Search</button></form>`;
     const body = html`<h1>Traces</h1>${form}${live(`/traces/live${queryOf(v)}`, await this.live(context))}`;
-    return layout('traces', 'Traces', '/events', body);
+    return documentBody('/events', body);
   },
 };
 

@@ -165,9 +165,13 @@ describe('postgres driver hot path', () => {
     const leftMs = nextDueAt! - Number(rows[0].now);
     assert.ok(leftMs > 15_000 && leftMs <= 20_000, `next due in ${leftMs} ms`);
 
-    const empty = await driver.claim(queue, { max: 10, leaseMs: 20_000, orderByKey: false });
-    assert.deepEqual(empty.deliveries, []);
-    assert.equal(empty.nextDueAt, nextDueAt, 'nothing due: the earliest lease expiry');
+    let empty: Awaited<ReturnType<PostgresDriver['claim']>> | undefined;
+    const emptyTrips = await statementsDuring(driver, async () => {
+      empty = await driver.claim(queue, { max: 10, leaseMs: 20_000, orderByKey: false });
+    });
+    assert.equal(emptyTrips, 1, 'a claim that finds nothing says when more comes due in it too');
+    assert.deepEqual(empty!.deliveries, []);
+    assert.equal(empty!.nextDueAt, nextDueAt, 'nothing due: the earliest lease expiry');
 
     await driver.ack(
       queue,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { openPostgresDriver } from '../../../src/messaging/drivers/postgres/driver.js';
+import { enqueueFunctions } from '../../../src/messaging/drivers/postgres/enqueue-fast.js';
 import { hotFunctions } from '../../../src/messaging/drivers/postgres/hot-functions.js';
 import { claimSql } from '../../../src/messaging/drivers/postgres/leases.js';
 import { connect } from '../../../src/messaging/index.js';
@@ -122,7 +123,7 @@ describe('postgres driver schema migration', () => {
     await oldSchemaWithMessages(admin, schema, 300);
     const broker = await connect({ driver: await openPostgresDriver(url, { schema }) });
     try {
-      assert.deepEqual(await versionOf(admin, schema), [3]);
+      assert.deepEqual(await versionOf(admin, schema), [4]);
       const seen = new Map<string, number>();
       const queue = broker.queue<string>('orders');
       queue.consume(
@@ -151,7 +152,7 @@ describe('postgres driver schema migration', () => {
       [1, 2, 3, 4].map(() => openPostgresDriver(url, { schema, poolSize: 1 })),
     );
     try {
-      assert.deepEqual(await versionOf(admin, schema), [3]);
+      assert.deepEqual(await versionOf(admin, schema), [4]);
       const source = { kind: 'queue', queue: 'orders' } as const;
       const claimed = await drivers[0]!.claim(source, {
         max: 100,
@@ -174,7 +175,7 @@ describe('postgres driver schema migration', () => {
     }
   });
 
-  it('upgrades a version-2 schema to 3 and publishes through its enqueue functions', async () => {
+  it('upgrades a version-2 schema and publishes through its enqueue functions', async () => {
     const schema = `${base}_d`;
     schemas.push(schema);
     const s = `"${schema}"`;
@@ -183,7 +184,7 @@ describe('postgres driver schema migration', () => {
     await admin.query(`UPDATE ${s}.schema_version SET version = 2`);
     const broker = await connect({ driver: await openPostgresDriver(url, { schema }) });
     try {
-      assert.deepEqual(await versionOf(admin, schema), [3]);
+      assert.deepEqual(await versionOf(admin, schema), [4]);
       const { rows } = await admin.query(
         `SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
          WHERE n.nspname = $1 AND p.proname LIKE 'enqueue%' ORDER BY 1`,
@@ -206,6 +207,55 @@ describe('postgres driver schema migration', () => {
       assert.deepEqual(seen, ['plain', 'mine']);
     } finally {
       await broker.close();
+    }
+  });
+
+  it('upgrades a version-3 schema to 4 while a version-3 consumer keeps claiming beside it', async () => {
+    const schema = `${base}_f`;
+    schemas.push(schema);
+    const s = `"${schema}"`;
+    await oldSchemaWithMessages(admin, schema, 3_600_000);
+    for (const sql of [...hotFunctions(s), ...enqueueFunctions(s)]) await admin.query(sql);
+    await admin.query(`UPDATE ${s}.schema_version SET version = 3`);
+    const driver = await openPostgresDriver(url, { schema, poolSize: 1 });
+    try {
+      assert.deepEqual(await versionOf(admin, schema), [4]);
+      // A version-3 process claims through `claim`, which still answers its nine columns.
+      const old = await admin.query(`SELECT * FROM ${s}.claim('q:orders', 5, 30000)`);
+      assert.equal(old.rows.length, 5);
+      assert.deepEqual(Object.keys(old.rows[0]), [
+        'seq',
+        'lease_token',
+        'id',
+        'key',
+        'headers',
+        'body',
+        'attempt',
+        'published_at',
+        'next_due',
+      ]);
+      const source = { kind: 'queue', queue: 'orders' } as const;
+      const claimed = await driver.claim(source, { max: 100, leaseMs: 30_000, orderByKey: true });
+      const ids = claimed.deliveries.map((d) => d.id);
+      const oldIds = old.rows.map((r) => r.id as string);
+      assert.equal(
+        ids.some((id) => oldIds.includes(id)),
+        false,
+        'what the old claim holds is not delivered again',
+      );
+      assert.ok(claimed.nextDueAt !== undefined, 'a short claim says when more falls due');
+      await driver.ack(
+        source,
+        old.rows.map((r) => `${r.seq}:${r.lease_token}`),
+      );
+      await driver.ack(
+        source,
+        claimed.deliveries.map((d) => d.receipt),
+      );
+      const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${s}.messages`);
+      assert.equal(rows[0].n, 40 - 5 - claimed.deliveries.length);
+    } finally {
+      await driver.close();
     }
   });
 

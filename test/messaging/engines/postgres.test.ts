@@ -219,6 +219,56 @@ describe('postgres driver', () => {
     assert.ok(text.includes(`sluice_messaging_consumer_lag{${labels}} 0`), 'the lag after');
   });
 
+  it('listens only while the process consumes, and still wakes consumers of other processes', async () => {
+    const publisherName = unique('sluice-publisher');
+    const consumerName = unique('sluice-consumer');
+    const publisher = await connect({
+      driver: await openPostgresDriver(url, {
+        schema,
+        poolSize: 2,
+        applicationName: publisherName,
+      }),
+    });
+    open.push(publisher);
+    const consumerSide = await connect({
+      driver: await openPostgresDriver(url, { schema, poolSize: 2, applicationName: consumerName }),
+    });
+    open.push(consumerSide);
+    /** The LISTEN or UNLISTEN each session of `name` ran last. */
+    const listening = async (name: string) => {
+      const { rows } = await admin.query(
+        `SELECT query FROM pg_stat_activity WHERE application_name = $1 AND query ~ '^(UN)?LISTEN'`,
+        [name],
+      );
+      return rows.map((r) => (r.query as string).split(' ')[0]);
+    };
+    const name = unique('wake');
+    await publisher.queue<string>(name).publish('before');
+    assert.deepEqual(await listening(publisherName), [], 'a process that only publishes');
+    assert.deepEqual(await listening(consumerName), []);
+
+    const seen: string[] = [];
+    // A poll far beyond the waits below: only notifications bring the later publishes.
+    const consumer = consumerSide
+      .queue<string>(name)
+      .consume((m) => void seen.push(m.payload), { pollInterval: 600_000 });
+    await waitFor('what was published before the consumer started', () => seen.length === 1);
+    await waitFor('the consumer to listen', async () => {
+      const state = await listening(consumerName);
+      return state.length === 1 && state[0] === 'LISTEN';
+    });
+    await publisher.queue<string>(name).publish('after');
+    await waitFor('the wake-up from the publishing process', () => seen.length === 2);
+    assert.deepEqual(seen, ['before', 'after']);
+    assert.deepEqual(await listening(publisherName), [], 'still only publishing');
+
+    await consumer.stop();
+    await waitFor('the last consumer gone, no more listening', async () => {
+      const state = await listening(consumerName);
+      return state.length === 1 && state[0] === 'UNLISTEN';
+    });
+  });
+
   it('rejects a bad schema name and a closed driver', async () => {
     await assert.rejects(openPostgresDriver(url, { schema: 'Robert"); DROP' }), (e) =>
       isSluiceError(e, 'SLUICE_INVALID_ARGUMENT'),

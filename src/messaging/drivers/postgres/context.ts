@@ -109,12 +109,6 @@ export function textArray(values: readonly string[]): string {
   return `${literal}}`;
 }
 
-/** Orders non-negative integers written in digits without leading zeros, as bigints do. */
-export function compareDigits(a: string, b: string): number {
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 const maxBigint = '9223372036854775807';
 
 /**

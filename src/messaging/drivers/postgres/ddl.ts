@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { inTransaction } from './context.js';
 import { enqueueFunctions } from './enqueue-fast.js';
-import { hotFunctions } from './hot-functions.js';
+import { claimFunctions, hotFunctions } from './hot-functions.js';
 
 /**
  * Version 1: the tables, created idempotently. Times are integer milliseconds of the server's clock
@@ -88,10 +88,15 @@ function statements(s: string): string[] {
 
 /**
  * Each version's statements, applied in order to a schema below it: a new schema gets them
- * all, an existing one only the versions it lacks (versions 2 and 3 add functions and take
+ * all, an existing one only the versions it lacks (versions 2 to 4 add functions and take
  * no lock on a table, so instances of an older version keep serving while a newer opens).
  */
-const versions: readonly ((s: string) => string[])[] = [statements, hotFunctions, enqueueFunctions];
+const versions: readonly ((s: string) => string[])[] = [
+  statements,
+  hotFunctions,
+  enqueueFunctions,
+  claimFunctions,
+];
 const schemaVersion = versions.length;
 
 /**

@@ -1,4 +1,4 @@
-import { ackDeleteSql, claimSql } from './leases.js';
+import { ackDeleteSql, claimSql, claimUpdateSql, nextDueSql } from './leases.js';
 
 /**
  * The settings the hot statements run under. The claim's rows are found through
@@ -48,6 +48,44 @@ export function hotFunctions(s: string): string[] {
          WITH done AS (${ackDeleteSql(s)})
          SELECT bool_or(done.key IS NOT NULL) INTO keyed FROM done;
          IF keyed THEN PERFORM pg_notify($4, $1); END IF;
+       END $body$`,
+  ];
+}
+
+/** The claimed rows as a delivery needs them: the receipt in one column, in seq order. */
+function claimedRows(s: string, orderByKey: boolean): string {
+  return `RETURN QUERY WITH c AS (${claimUpdateSql(s, orderByKey)})
+    SELECT c.seq || ':' || c.lease_token, c.id, c.key, c.headers, c.body, c.attempt,
+      c.published_at
+    FROM c ORDER BY c.seq`;
+}
+
+/**
+ * Schema version 4: the claim ($4: by key) returning only what a delivery needs. Only a
+ * claim that found fewer than $2 rows looks up when the next message falls due, in one
+ * more row without a receipt whose `published_at` carries it (NULL: nothing stored). It
+ * runs after the claim, so it sees the rows just leased, due again when their lease ends.
+ * The lookup walks the index entries of the acked rows whose lease would have run on,
+ * so a full claim, whose consumer does not wait, is spared it. Additive: processes of
+ * versions 2 and 3 keep running `claim`.
+ */
+export function claimFunctions(s: string): string[] {
+  return [
+    `CREATE OR REPLACE FUNCTION ${s}.claim_batch(text, integer, bigint, boolean)
+       RETURNS TABLE (receipt text, id text, key text, headers text, body text,
+         attempt integer, published_at bigint)
+       LANGUAGE plpgsql VOLATILE ${pinned}
+       AS $body$ #variable_conflict use_column
+       DECLARE claimed integer;
+       BEGIN
+         IF $4 THEN ${claimedRows(s, true)};
+         ELSE ${claimedRows(s, false)};
+         END IF;
+         GET DIAGNOSTICS claimed = ROW_COUNT;
+         IF claimed < $2 THEN
+           RETURN QUERY SELECT NULL::text, NULL::text, NULL::text, NULL::text, NULL::text,
+             NULL::integer, ${nextDueSql(s)};
+         END IF;
        END $body$`,
   ];
 }

@@ -6,27 +6,21 @@ import type {
   ReleaseOptions,
 } from '../../driver.js';
 import { queueWide } from '../../driver.js';
-import {
-  bigintArray,
-  compareDigits,
-  type PgContext,
-  parseHeaders,
-  receiptOf,
-  splitReceipts,
-} from './context.js';
+import { bigintArray, type PgContext, parseHeaders, receiptOf, splitReceipts } from './context.js';
 import { perSchema } from './statements.js';
 
+/**
+ * A row of `claim_batch`: a delivery, or (with no receipt) the last row of a claim that
+ * found fewer than asked, whose `published_at` says when the next message falls due.
+ */
 interface ClaimedRow {
-  seq: string;
-  lease_token: string;
+  receipt: string | null;
   id: string;
   key: string | null;
   headers: string;
   body: string;
   attempt: number;
-  published_at: string;
-  /** Never null: the lease of the row itself falls due. */
-  next_due: string;
+  published_at: string | null;
 }
 
 /**
@@ -34,11 +28,8 @@ interface ClaimedRow {
  * `messages_claim` index, locked with SKIP LOCKED so competing consumers never wait on
  * each other, and leased in the same statement. With `orderByKey` a keyed row qualifies
  * only while it is the oldest of its key, so a key's later messages wait for the head.
- * Each row also carries `next_due`, when the next message after this claim becomes due
- * (one index probe, run once): a claim that found some but fewer than asked needs no
- * second round trip to know how long it may sleep.
  */
-export function claimSql(s: string, orderByKey: boolean): string {
+export function claimUpdateSql(s: string, orderByKey: boolean): string {
   const keyed = orderByKey
     ? `AND (m.key IS NULL OR m.seq = (
          SELECT min(k.seq) FROM ${s}.messages k WHERE k.source = $1 AND k.key = m.key))`
@@ -54,12 +45,21 @@ export function claimSql(s: string, orderByKey: boolean): string {
         lease_token = nextval('${s}.lease_tokens'), attempt = m.attempt + 1
     FROM picked
     WHERE m.source = $1 AND m.seq = picked.seq
-    RETURNING m.seq, m.lease_token, m.id, m.key, m.headers, m.body, m.attempt, m.published_at,
+    RETURNING m.seq, m.lease_token, m.id, m.key, m.headers, m.body, m.attempt, m.published_at`;
+}
+
+/**
+ * The claim of schema version 2 (the `claim` functions, still run by processes of
+ * versions 2 and 3): each row also carries `next_due`, when the next message after this
+ * claim becomes due, looked up whether or not the claim found all it asked for.
+ */
+export function claimSql(s: string, orderByKey: boolean): string {
+  return `${claimUpdateSql(s, orderByKey)},
       least(${nextDueSql(s)}, ${s}.now_ms() + $3) AS next_due`;
 }
 
 /** The statement snapshot's earliest future due time: rows claimed by it are not in it. */
-function nextDueSql(s: string): string {
+export function nextDueSql(s: string): string {
   return `(SELECT min(d.due_at) FROM ${s}.messages d WHERE d.source = $1 AND d.due_at > ${s}.now_ms())`;
 }
 
@@ -73,9 +73,7 @@ export function ackDeleteSql(s: string): string {
 
 /** The claim and the ack run as the schema's functions (hot-functions.ts), built from the texts above. */
 const statements = perSchema((s) => ({
-  claim: `SELECT * FROM ${s}.claim($1, $2, $3)`,
-  claimByKey: `SELECT * FROM ${s}.claim_by_key($1, $2, $3)`,
-  nextDue: `SELECT ${nextDueSql(s)} AS at`,
+  claim: `SELECT * FROM ${s}.claim_batch($1, $2, $3, $4)`,
   ack: `SELECT ${s}.ack($1, $2, $3, $4)`,
   extend: `UPDATE ${s}.messages m
      SET due_at = ${s}.now_ms() + $4, lease_until = ${s}.now_ms() + $4
@@ -89,30 +87,32 @@ export async function claim(
   source: string,
   request: ClaimRequest,
 ): Promise<ClaimResult> {
-  const { claim, claimByKey, nextDue } = statements(ctx.s);
-  const { rows } = await ctx.pool.query<ClaimedRow>(request.orderByKey ? claimByKey : claim, [
+  const { rows } = await ctx.pool.query<ClaimedRow>(statements(ctx.s).claim, [
     source,
     request.max,
     request.leaseMs,
+    request.orderByKey,
   ]);
-  rows.sort((a, b) => compareDigits(a.seq, b.seq));
-  const deliveries = rows.map(
-    (r): Delivery => ({
-      receipt: receiptOf(r.seq, r.lease_token),
+  const deliveries: Delivery[] = [];
+  let short = false;
+  let nextDueAt: number | undefined;
+  for (const r of rows) {
+    if (r.receipt === null) {
+      short = true;
+      nextDueAt = r.published_at === null ? undefined : Number(r.published_at);
+      continue;
+    }
+    deliveries.push({
+      receipt: r.receipt,
       id: r.id,
       key: r.key ?? undefined,
       headers: parseHeaders(r.headers),
       body: r.body,
       attempt: r.attempt,
       publishedAt: Number(r.published_at),
-    }),
-  );
-  if (deliveries.length >= request.max) return { deliveries };
-  let at: string | null | undefined = rows[0]?.next_due;
-  if (rows.length === 0) {
-    at = (await ctx.pool.query<{ at: string | null }>(nextDue, [source])).rows[0]?.at;
+    });
   }
-  return { deliveries, nextDueAt: at === null || at === undefined ? undefined : Number(at) };
+  return short ? { deliveries, nextDueAt } : { deliveries };
 }
 
 export async function ack(

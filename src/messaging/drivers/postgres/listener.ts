@@ -9,6 +9,11 @@ const maxBackoffMs = 2000;
  * One dedicated connection that LISTENs on the schema's channel and fans notifications out
  * by payload (a source or stream name). When the connection drops it reconnects with
  * backoff and then wakes every listener, since notifications sent meanwhile are lost.
+ *
+ * It LISTENs only while something in this process subscribes: a process that only
+ * publishes would otherwise receive (and the server send it) one notification per
+ * publish statement. Each time LISTEN takes effect every listener is woken, since a
+ * publish committed before then was heard by no one here.
  */
 export class NotifyListener {
   readonly #pg: PgModule;
@@ -21,6 +26,10 @@ export class NotifyListener {
   #retryTimer: NodeJS.Timeout | undefined;
   #backoff = minBackoffMs;
   #connected = false;
+  /** Whether #client is listening. */
+  #listening = false;
+  /** A LISTEN or UNLISTEN is on its way (see #sync). */
+  #syncing = false;
 
   constructor(pg: PgModule, config: ClientConfig, channel: string, schema: string) {
     this.#pg = pg;
@@ -45,9 +54,11 @@ export class NotifyListener {
       this.#listeners.set(name, set);
     }
     set.add(listener);
+    this.#sync();
     return () => {
       set.delete(listener);
       if (set.size === 0 && this.#listeners.get(name) === set) this.#listeners.delete(name);
+      this.#sync();
     };
   }
 
@@ -73,9 +84,10 @@ export class NotifyListener {
     client.on('notification', (n) => {
       if (n.channel === this.#channel && n.payload !== undefined) this.wake(n.payload);
     });
+    const listen = this.#listeners.size > 0;
     try {
       await client.connect();
-      await client.query(`LISTEN "${this.#channel}"`);
+      if (listen) await client.query(`LISTEN "${this.#channel}"`);
     } catch (error) {
       client.removeAllListeners('end');
       await client.end().catch(() => {});
@@ -86,13 +98,44 @@ export class NotifyListener {
       return;
     }
     this.#client = client;
+    this.#listening = listen;
     this.#backoff = minBackoffMs;
     this.#setConnected(true);
+    this.#sync();
+  }
+
+  /** Brings the connection to LISTEN while anything subscribes, and to UNLISTEN after. */
+  #sync(): void {
+    const client = this.#client;
+    const listen = this.#listeners.size > 0;
+    if (client === undefined || this.#syncing || listen === this.#listening) return;
+    this.#syncing = true;
+    client.query(`${listen ? 'LISTEN' : 'UNLISTEN'} "${this.#channel}"`).then(
+      () => {
+        this.#syncing = false;
+        // Unless the connection was replaced meanwhile (the new one listens as it connects).
+        if (this.#client === client) {
+          this.#listening = listen;
+          if (listen) this.#wakeAll();
+        }
+        this.#sync();
+      },
+      () => {
+        this.#syncing = false;
+        this.#lost(client);
+        this.#sync();
+      },
+    );
+  }
+
+  #wakeAll(): void {
+    for (const name of [...this.#listeners.keys()]) this.wake(name);
   }
 
   #lost(client: Client): void {
     if (this.#client !== client || this.#closed) return;
     this.#client = undefined;
+    this.#listening = false;
     this.#setConnected(false);
     client.removeAllListeners('end');
     client.end().catch(() => {});
@@ -108,7 +151,7 @@ export class NotifyListener {
         () => {
           if (this.#closed) return;
           countReconnect(this.#schema, 'listener');
-          for (const name of [...this.#listeners.keys()]) this.wake(name);
+          this.#wakeAll();
         },
         () => this.#scheduleReconnect(),
       );
