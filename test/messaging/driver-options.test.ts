@@ -49,6 +49,16 @@ const cases: [driver: string, options: Record<string, unknown>, said: RegExp][] 
   ['rabbitmq', { connectionName: 42 }, /connectionName: expected text/],
   ['rabbitmq', { localDedupe: 'yes' }, /localDedupe: expected true or false/],
   ['rabbitmq', { reconectDelay: 5 }, /did you mean "reconnectDelay"/],
+  ['rabbitmq', { managementUrl: 15672 }, /managementUrl: expected a URL such as http/],
+  ['rabbitmq', { managementUrl: '127.0.0.1:15672' }, /managementUrl: expected a URL such as/],
+  // Checked in code so that the message never shows the password.
+  [
+    'rabbitmq',
+    { managementUrl: 'amqp://guest:s3cret@127.0.0.1:15672' },
+    /managementUrl: expected an http:\/\/ or https:\/\/ URL .*\(got amqp:\/\/guest:\*\*\*@127\.0\.0\.1:15672\)$/,
+  ],
+  ['rabbitmq', { managementTimeout: 0 }, /managementTimeout: expected a number > 0 \(got 0\)/],
+  ['rabbitmq', { managementTimeout: '1s' }, /managementTimeout: expected a number/],
   ['postgres', { poolSize: 0 }, /poolSize: expected a number >= 1/],
   ['postgres', { poolSize: '10' }, /poolSize: expected a whole number/],
   ['postgres', { schema: 'Has-Dash' }, /schema: expected lower-case letters/],
@@ -117,7 +127,13 @@ describe('driver options: every driver checks them the same way, before connecti
       reconnectMaxDelayMs: 5000,
       heartbeat: 0,
       localDedupe: false,
+      management: undefined,
     });
+    assert.deepEqual(
+      resolveRabbitOptions({ managementUrl: 'https://mq.example:15671', managementTimeout: 250 })
+        .management,
+      { url: 'https://mq.example:15671', timeoutMs: 250 },
+    );
     assert.equal(resolveNatsOptions({ ackWait: 1000 }).ackWaitMs, 1000);
     assert.deepEqual(resolveSqliteOptions({ synchronous: 'normal' }), {
       synchronous: 'normal',

@@ -35,6 +35,13 @@ const engines = {
     start: 'rabbitmqctl -q start_app 2>/dev/null || rabbitmq-server -detached',
     stop: 'rabbitmqctl -q stop_app',
   },
+  // The management plugin's HTTP API, on the running node: enabling it starts it there
+  // without a restart (and records it, so start_app starts it again). Run only while the
+  // port is silent, as the command takes seconds even when the plugin is enabled already.
+  rabbitmqManagement: {
+    port: 15672,
+    start: 'rabbitmq-plugins -q enable rabbitmq_management',
+  },
 } as const;
 
 export type Engine = keyof typeof engines;

@@ -2,7 +2,8 @@
 // engines.ts, and waits until each answers: CI's way to have them up (see .ci/run).
 import { type Engine, startEngine } from './engines.js';
 
-const all: Engine[] = ['redis', 'postgres', 'nats', 'rabbitmq'];
+// The management plugin needs its node running: after rabbitmq.
+const all: Engine[] = ['redis', 'postgres', 'nats', 'rabbitmq', 'rabbitmqManagement'];
 for (const engine of all) {
   await startEngine(engine);
   console.log(`${engine} is up`);

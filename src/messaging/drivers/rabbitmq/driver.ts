@@ -25,6 +25,7 @@ import { OutcomeUnknownError, QueueMissingError, replyCode } from './errors.js';
 import { type Held, Leases } from './leases.js';
 import { Link } from './link.js';
 import { LocalDedupe } from './local-dedupe.js';
+import { ManagementApi } from './management.js';
 import { Names } from './names.js';
 import { type RabbitDriverOptions, resolveRabbitOptions } from './options.js';
 import { confirmPublish } from './publish.js';
@@ -56,7 +57,11 @@ export async function openRabbitDriver(
   const link = await Link.open(url, resolved);
   const names = new Names(resolved.prefix);
   const topology = new Topology(link, names);
-  const queues = new RabbitQueues(link, names, topology, resolved.localDedupe);
+  const management =
+    resolved.management === undefined
+      ? undefined
+      : new ManagementApi(resolved.management.url, url, resolved.management.timeoutMs);
+  const queues = new RabbitQueues(link, names, topology, resolved.localDedupe, management);
   return assembleDriver({
     name: 'rabbitmq',
     capabilities: { ...capabilities, dedupe: resolved.localDedupe },
@@ -78,9 +83,17 @@ class RabbitQueues implements QueueParts {
   readonly #consumers: Consumers;
 
   readonly #dedupe: LocalDedupe | undefined;
+  readonly #management: ManagementApi | undefined;
 
-  constructor(link: Link, names: Names, topology: Topology, localDedupe: boolean) {
+  constructor(
+    link: Link,
+    names: Names,
+    topology: Topology,
+    localDedupe: boolean,
+    management: ManagementApi | undefined,
+  ) {
     this.#dedupe = localDedupe ? new LocalDedupe() : undefined;
+    this.#management = management;
     this.#link = link;
     this.#names = names;
     this.#topology = topology;
@@ -305,18 +318,36 @@ class RabbitQueues implements QueueParts {
    * `depth` and `deadLettered` are the broker's ready counts. AMQP 0-9-1 does not report
    * unacknowledged counts or message ages, so `inFlight` and `oldestAgeMs` cover this
    * driver's own deliveries, and `delayed` the delay queues this driver has used: `scope`
-   * says so (see `scope` below).
+   * says so (see `scope` below). With the management API, `inFlight` and `delayed` count
+   * the whole queue; `oldestAgeMs` stays local (quorum queues report no head timestamp).
    */
   async #stats(source: Source): Promise<QueueStats> {
     const queue = await this.#topology.queue(source);
     const ch = await this.#link.shared('ops');
     const depth = (await ch.checkQueue(queue)).messageCount;
     const deadLettered = (await ch.checkQueue(this.#names.deadLetters(source))).messageCount;
+    const { oldestAgeMs, inFlight } = this.#held(queue);
+    if (this.#management !== undefined) {
+      const whole = await this.#management.figures(queue);
+      return {
+        depth,
+        inFlight: whole.unacknowledged,
+        delayed: whole.delayed,
+        oldestAgeMs,
+        deadLettered,
+        scope: managedScope,
+      };
+    }
     let delayed = 0;
     for (const bucket of this.#topology.bucketsOf(source)) {
       const name = await this.#topology.delayQueue(source, bucket);
       delayed += (await ch.checkQueue(name)).messageCount;
     }
+    return { depth, inFlight, delayed, oldestAgeMs, deadLettered, scope };
+  }
+
+  /** The messages this driver holds from `queue` (leased or buffered) and the oldest's age. */
+  #held(queue: string): { readonly inFlight: number; readonly oldestAgeMs: number } {
     const now = Date.now();
     let oldest = now;
     let inFlight = 0;
@@ -328,7 +359,7 @@ class RabbitQueues implements QueueParts {
       inFlight += sub.buffer.length;
       for (const m of sub.buffer) oldest = Math.min(oldest, decode(m).publishedAt);
     }
-    return { depth, inFlight, delayed, oldestAgeMs: now - oldest, deadLettered, scope };
+    return { inFlight, oldestAgeMs: now - oldest };
   }
 
   /** Wakes this process's consumers of `source` (after a replay stored messages there). */
@@ -384,7 +415,7 @@ class RabbitQueues implements QueueParts {
   }
 }
 
-/** What AMQP 0-9-1 lets a client count (the management plugin's HTTP API is not assumed). */
+/** What AMQP 0-9-1 lets a client count, without the management plugin's HTTP API. */
 const scope: QueueStats['scope'] = {
   depth: 'queue',
   inFlight: 'local',
@@ -392,6 +423,9 @@ const scope: QueueStats['scope'] = {
   oldestAgeMs: 'local',
   deadLettered: 'queue',
 };
+
+/** With the management plugin's HTTP API (the `managementUrl` option). */
+const managedScope: QueueStats['scope'] = { ...scope, inFlight: 'queue', delayed: 'queue' };
 
 function settle(held: Held, act: (channel: Channel, message: Message) => void): void {
   try {

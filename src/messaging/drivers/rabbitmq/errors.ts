@@ -31,3 +31,19 @@ export class OutcomeUnknownError extends EngineUnavailableError {
     this.name = 'OutcomeUnknownError';
   }
 }
+
+/**
+ * The management plugin's HTTP API (the `managementUrl` option) could not give a queue's
+ * figures: unreachable, timed out, refused the credentials or answered an error (`status`).
+ * The message names the URL without its password.
+ */
+export class ManagementApiError extends EngineUnavailableError {
+  constructor(
+    message: string,
+    readonly status?: number | undefined,
+    options?: SluiceErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ManagementApiError';
+  }
+}

@@ -1,6 +1,8 @@
 import { checkOptions, type Filled } from '../../../core/config/options.js';
-import { closed, flag, milliseconds } from '../../../core/config/schema-parts.js';
+import { closed, flag, milliseconds, url } from '../../../core/config/schema-parts.js';
 import type { SchemaObject } from '../../../core/config/validator.js';
+import { InvalidArgumentError } from '../../../core/errors.js';
+import { redactUrl } from '../unreachable.js';
 
 export interface RabbitDriverOptions {
   /** Prefix of every queue and exchange the driver declares. Default `sluice`. */
@@ -19,6 +21,16 @@ export interface RabbitDriverOptions {
    * false: publishing with an id and a dedupe window is then SLUICE_UNSUPPORTED.
    */
   localDedupe?: boolean;
+  /**
+   * The management plugin's HTTP API, e.g. `http://127.0.0.1:15672`. With it, `stats()`
+   * counts in flight and delayed messages for the whole queue (so consumer lag is exported);
+   * without it, AMQP 0-9-1 lets it count only this process's. Credentials come from this URL,
+   * else from the AMQP URL. When the API fails, `stats()` rejects with SLUICE_ENGINE_UNAVAILABLE.
+   * Default `''`: none.
+   */
+  managementUrl?: string | undefined;
+  /** How long a management API call may take. Default 1.5 s. */
+  managementTimeout?: number;
 }
 
 const name: SchemaObject = { type: 'string', minLength: 1, maxLength: 1024 };
@@ -55,6 +67,21 @@ export const rabbitOptionsSchema: SchemaObject = closed({
     default: false,
     description: 'Remembers the ids published by this process, as RabbitMQ cannot.',
   },
+  managementUrl: {
+    ...url,
+    pattern: `^$|${url.pattern}`,
+    default: '',
+    examples: ['http://127.0.0.1:15672'],
+    description:
+      "The management plugin's HTTP API: with it, stats count in flight and delayed messages for the whole queue; '' for none.",
+  },
+  managementTimeout: {
+    ...milliseconds,
+    exclusiveMinimum: 0,
+    // Under the 2 s the metrics give a stats call, so a slow API fails with its own error.
+    default: 1500,
+    description: 'How long a management API call may take, in ms.',
+  },
 });
 
 export interface ResolvedRabbitOptions {
@@ -64,6 +91,7 @@ export interface ResolvedRabbitOptions {
   readonly reconnectMaxDelayMs: number;
   readonly heartbeat: number;
   readonly localDedupe: boolean;
+  readonly management: { readonly url: string; readonly timeoutMs: number } | undefined;
 }
 
 export function resolveRabbitOptions(options: RabbitDriverOptions = {}): ResolvedRabbitOptions {
@@ -72,6 +100,7 @@ export function resolveRabbitOptions(options: RabbitDriverOptions = {}): Resolve
     rabbitOptionsSchema,
     options,
   );
+  if (o.managementUrl !== '') checkManagementUrl(o.managementUrl);
   return {
     prefix: o.prefix,
     connectionName: o.connectionName,
@@ -79,5 +108,16 @@ export function resolveRabbitOptions(options: RabbitDriverOptions = {}): Resolve
     reconnectMaxDelayMs: o.reconnectMaxDelay,
     heartbeat: o.heartbeat,
     localDedupe: o.localDedupe,
+    management:
+      o.managementUrl === '' ? undefined : { url: o.managementUrl, timeoutMs: o.managementTimeout },
   };
+}
+
+/** Beyond the schema's check: the API speaks HTTP, and the message never shows a password. */
+function checkManagementUrl(value: string): void {
+  const parsed = URL.canParse(value) ? new URL(value) : undefined;
+  if (parsed?.protocol === 'http:' || parsed?.protocol === 'https:') return;
+  throw new InvalidArgumentError(
+    `rabbitmq driver options: managementUrl: expected an http:// or https:// URL such as http://127.0.0.1:15672 (got ${redactUrl(value)})`,
+  );
 }
