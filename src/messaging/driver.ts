@@ -86,9 +86,17 @@ export interface QueueStats {
   /** Age of the oldest message not yet acknowledged; 0 when empty. */
   readonly oldestAgeMs: number;
   readonly deadLettered: number;
-  /** The scope of each figure above. */
+  /**
+   * Messages not finished (ready, delayed and in flight), from a driver whose engine counts
+   * this total for the whole queue though not each part (NATS cannot tell another process's
+   * delayed messages from its in-flight ones). Absent, it is the sum of the parts: see lagOf.
+   */
+  readonly lag?: number;
+  /** The scope of each figure above (of `lag`, when the driver gives one). */
   readonly scope: Readonly<
-    Record<'depth' | 'inFlight' | 'delayed' | 'oldestAgeMs' | 'deadLettered', StatScope>
+    Record<'depth' | 'inFlight' | 'delayed' | 'oldestAgeMs' | 'deadLettered', StatScope> & {
+      lag?: StatScope;
+    }
   >;
 }
 
@@ -100,6 +108,17 @@ export const queueWide: QueueStats['scope'] = {
   oldestAgeMs: 'queue',
   deadLettered: 'queue',
 };
+
+/**
+ * The messages not finished and the scope of that figure: the driver's own, else depth,
+ * delayed and in flight added up, which counts the whole queue only when each part does.
+ */
+export function lagOf(stats: QueueStats): { readonly lag: number; readonly scope: StatScope } {
+  const { scope } = stats;
+  if (stats.lag !== undefined) return { lag: stats.lag, scope: scope.lag ?? 'local' };
+  const whole = scope.depth === 'queue' && scope.delayed === 'queue' && scope.inFlight === 'queue';
+  return { lag: stats.depth + stats.delayed + stats.inFlight, scope: whole ? 'queue' : 'local' };
+}
 
 export interface DeadLetterRecord extends RecordFields {
   readonly attempt: number;

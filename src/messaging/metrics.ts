@@ -1,7 +1,7 @@
 import { withTimeout } from '../core/time-limit.js';
 import { type CounterMetric, defineCounter, defineGauge } from '../observe/metrics.js';
 import type { BrokerCore } from './broker-core.js';
-import type { QueueStats, Source } from './driver.js';
+import { lagOf, type QueueStats, type Source } from './driver.js';
 
 /**
  * The messaging metrics, the same names on every driver. Counters count what this process
@@ -55,7 +55,7 @@ export function labelsOf(driver: string, source: Watched): Record<Labels, string
  * RabbitMQ's in-flight count): a gauge never shows a partial figure as queue-wide.
  */
 type Figures = {
-  readonly [K in keyof Omit<QueueStats, 'scope'> | 'lag']?: number | undefined;
+  readonly [K in keyof Omit<QueueStats, 'scope'>]?: number | undefined;
 };
 
 interface Reading {
@@ -67,21 +67,16 @@ async function figuresOf(core: BrokerCore, source: Watched): Promise<Figures> {
   const driver = core.driver;
   if (source.kind !== 'stream') {
     const stats = await driver.stats(source);
-    const whole = (figure: keyof QueueStats['scope']) =>
+    const whole = (figure: Exclude<keyof QueueStats['scope'], 'lag'>) =>
       stats.scope[figure] === 'queue' ? stats[figure] : undefined;
-    const depth = whole('depth');
-    const delayed = whole('delayed');
-    const inFlight = whole('inFlight');
+    const { lag, scope } = lagOf(stats);
     return {
-      depth,
-      inFlight,
-      delayed,
+      depth: whole('depth'),
+      inFlight: whole('inFlight'),
+      delayed: whole('delayed'),
       oldestAgeMs: whole('oldestAgeMs'),
       deadLettered: whole('deadLettered'),
-      lag:
-        depth === undefined || delayed === undefined || inFlight === undefined
-          ? undefined
-          : depth + delayed + inFlight,
+      lag: scope === 'queue' ? lag : undefined,
     };
   }
   const [earliest, latest, committed] = await Promise.all([

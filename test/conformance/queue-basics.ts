@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { lagOf } from '../../src/messaging/driver.js';
 import type { Message } from '../../src/messaging/index.js';
 import { gate, unique, waitFor } from './helpers.js';
 import type { SuiteContext } from './suite.js';
@@ -126,14 +127,17 @@ export function queueBasics(ctx: SuiteContext): void {
 
   it('reports depth, delayed, in-flight, oldest age and dead letters in stats()', async () => {
     const queue = ctx.broker().queue<string>(unique('stats'));
-    const { scope, ...empty } = await queue.stats();
+    const { scope, lag, ...empty } = await queue.stats();
     assert.deepEqual(empty, { depth: 0, inFlight: 0, delayed: 0, oldestAgeMs: 0, deadLettered: 0 });
     // Each figure says whether it counts the whole queue or only this driver's share.
-    assert.deepEqual(Object.keys(scope).sort(), Object.keys(empty).sort());
+    const figures = lag === undefined ? Object.keys(empty) : [...Object.keys(empty), 'lag'];
+    assert.deepEqual(Object.keys(scope).sort(), figures.sort());
     for (const value of Object.values(scope)) assert.ok(value === 'queue' || value === 'local');
+    assert.equal(lagOf(await queue.stats()).lag, 0);
     await queue.publishBatch([{ payload: 'a' }, { payload: 'b' }]);
     const stats = await queue.stats();
     assert.equal(stats.depth, 2);
+    assert.equal(lagOf(stats).lag, 2);
     assert.ok(stats.oldestAgeMs >= 0);
   });
 }

@@ -166,6 +166,32 @@ describe('messaging gauges and the scope of driver stats', () => {
       await broker.close();
     }
   });
+
+  it('exports the lag a driver counts whole though not each part, and only when whole', async () => {
+    // As NATS: the engine counts every unfinished message, not which are delayed elsewhere.
+    const driver = new MemoryDriver();
+    const stats = driver.stats.bind(driver);
+    let lagScope: 'queue' | 'local' = 'queue';
+    driver.stats = async (source) => ({
+      ...(await stats(source)),
+      lag: 7,
+      scope: { ...queueWide, delayed: 'local', lag: lagScope },
+    });
+    const broker = await connect({ driver });
+    try {
+      await broker.queue<number>('obs-whole-lag').publish(1);
+      const labels = 'driver="memory",destination="obs-whole-lag",group=""';
+      let text = await metricsRegistry().metrics();
+      assert.equal(sample(text, 'sluice_messaging_consumer_lag', labels), 7);
+      assert.equal(sample(text, 'sluice_messaging_delayed', labels), undefined);
+      lagScope = 'local';
+      text = await metricsRegistry().metrics();
+      assert.equal(sample(text, 'sluice_messaging_consumer_lag', labels), undefined);
+      assert.equal(sample(text, 'sluice_messaging_depth', labels), 1);
+    } finally {
+      await broker.close();
+    }
+  });
 });
 
 describe('breaker state', () => {

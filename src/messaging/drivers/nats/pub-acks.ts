@@ -1,12 +1,7 @@
-import {
-  createInbox,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { JsApiError, type JsApiErrorBody, NatsRequestError } from './errors.js';
 import { text } from './records.js';
+import { ReplyInbox } from './reply-inbox.js';
 
 export interface PubAck {
   readonly seq: number;
@@ -28,24 +23,20 @@ interface Waiter {
  */
 export class PubAcks {
   readonly #nc: NatsConnection;
-  readonly #prefix = createInbox();
-  readonly #sub: Subscription;
+  readonly #inbox: ReplyInbox;
   readonly #timeoutMs: number;
   readonly #waiting = new Map<string, Waiter>();
   #sweep: NodeJS.Timeout | undefined;
-  #next = 0;
 
   constructor(nc: NatsConnection, timeoutMs: number) {
     this.#nc = nc;
     this.#timeoutMs = timeoutMs;
-    this.#sub = nc.subscribe(`${this.#prefix}.*`, {
-      callback: (_error, msg) => this.#receive(msg),
-    });
+    this.#inbox = new ReplyInbox(nc, (msg) => this.#receive(msg));
   }
 
   publish(subject: string, body: string, headers: MsgHdrs): Promise<PubAck> {
     return new Promise((resolve, reject) => {
-      const reply = `${this.#prefix}.${++this.#next}`;
+      const reply = this.#inbox.next();
       try {
         this.#nc.publish(subject, body, { headers, reply });
       } catch (error) {
@@ -63,7 +54,7 @@ export class PubAcks {
 
   /** Rejects every publish still waiting (the driver closes). */
   close(): void {
-    this.#sub.unsubscribe();
+    this.#inbox.close();
     this.#stop();
     const closed = new NatsRequestError('ClosedConnectionError', 'the connection is closed');
     for (const waiter of this.#waiting.values()) waiter.reject(closed);

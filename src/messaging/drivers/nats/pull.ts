@@ -1,10 +1,6 @@
-import {
-  createInbox,
-  type Msg,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { isStatus, JsDelivery } from './jsmsg.js';
+import { ReplyInbox } from './reply-inbox.js';
 
 interface Request {
   readonly batch: number;
@@ -24,20 +20,17 @@ interface Request {
  */
 export class Puller {
   readonly #nc: NatsConnection;
-  readonly #prefix = createInbox();
-  readonly #sub: Subscription;
+  readonly #inbox: ReplyInbox;
   readonly #timeoutMs: number;
   readonly #active = new Map<string, Request>();
-  readonly #byToken = new Map<string, Request>();
+  /** Open requests by their reply subject. */
+  readonly #byReply = new Map<string, Request>();
   readonly #turns = new Map<string, Promise<unknown>>();
-  #next = 0;
 
   constructor(nc: NatsConnection, timeoutMs: number) {
     this.#nc = nc;
     this.#timeoutMs = timeoutMs;
-    this.#sub = nc.subscribe(`${this.#prefix}.*`, {
-      callback: (_error, msg) => this.#receive(msg),
-    });
+    this.#inbox = new ReplyInbox(nc, (msg) => this.#receive(msg));
   }
 
   pull(
@@ -59,12 +52,12 @@ export class Puller {
 
   /** Ends every open request with what it has (the connection dropped: no more will come). */
   interrupt(): void {
-    for (const request of [...this.#byToken.values()]) request.finish();
+    for (const request of [...this.#byReply.values()]) request.finish();
   }
 
   close(): void {
     this.interrupt();
-    this.#sub.unsubscribe();
+    this.#inbox.close();
   }
 
   #request(
@@ -76,15 +69,15 @@ export class Puller {
   ): Promise<JsDelivery[]> {
     if (signal?.aborted) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      const token = String(++this.#next);
+      const reply = this.#inbox.next();
       const got: JsDelivery[] = [];
       const end = () => request.finish();
       const request: Request = {
         batch,
         got,
         finish: (error) => {
-          if (this.#byToken.get(token) !== request) return;
-          this.#byToken.delete(token);
+          if (this.#byReply.get(reply) !== request) return;
+          this.#byReply.delete(reply);
           if (this.#active.get(from) === request) this.#active.delete(from);
           clearTimeout(timer);
           signal?.removeEventListener('abort', end);
@@ -92,7 +85,7 @@ export class Puller {
           else reject(error);
         },
       };
-      this.#byToken.set(token, request);
+      this.#byReply.set(reply, request);
       this.#active.set(from, request);
       // A lost request (connection dropped) ends with what arrived; the caller pulls again.
       const timer = setTimeout(end, this.#timeoutMs);
@@ -100,16 +93,14 @@ export class Puller {
       this.#nc.publish(
         `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
         JSON.stringify({ batch, no_wait: true }),
-        {
-          reply: `${this.#prefix}.${token}`,
-        },
+        { reply },
       );
     });
   }
 
   #receive(msg: Msg): void {
     if (isStatus(msg)) {
-      const request = this.#byToken.get(msg.subject.slice(this.#prefix.length + 1));
+      const request = this.#byReply.get(msg.subject);
       // 503: nobody answers for that consumer (it or its stream was deleted).
       const missing = msg.headers?.code === 503;
       request?.finish(missing ? new MissingConsumerError(msg.subject) : undefined);

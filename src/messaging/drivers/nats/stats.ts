@@ -14,7 +14,8 @@ export interface StatsInput {
 /**
  * From the durable consumer: `num_pending` (never delivered) and `num_ack_pending`
  * (delivered, not acknowledged). The server counts a nak'ed message as ack pending until
- * it goes out again, so the ones this process gave back move to depth or delayed.
+ * it goes out again, so the ones this process gave back move to depth or delayed; the two
+ * added up are every message not finished, whoever holds or delayed it: the lag.
  */
 export async function queueStats(input: StatsInput): Promise<QueueStats> {
   const { jsm, stream, consumer } = input;
@@ -31,6 +32,7 @@ export async function queueStats(input: StatsInput): Promise<QueueStats> {
     delayed: waiting - ready,
     oldestAgeMs: unacked === 0 ? 0 : await oldestAge(jsm, stream, info.ack_floor.stream_seq + 1),
     deadLettered,
+    lag: unacked,
     scope,
   };
 }
@@ -38,9 +40,9 @@ export async function queueStats(input: StatsInput): Promise<QueueStats> {
 /**
  * The server counts every process's messages; only which of the given-back ones are
  * delayed is known to the process that gave them back: another process's delayed
- * messages count as in flight here, so `delayed` is local.
+ * messages count as in flight here, so `delayed` is local (and `inFlight` counts them).
  */
-const scope: QueueStats['scope'] = { ...queueWide, delayed: 'local' };
+const scope: QueueStats['scope'] = { ...queueWide, delayed: 'local', lag: 'queue' };
 
 /** The age of the first message at or after `seq` (the consumer's first unacknowledged one). */
 async function oldestAge(jsm: JetStreamManager, stream: string, seq: number): Promise<number> {

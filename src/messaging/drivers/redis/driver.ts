@@ -303,7 +303,7 @@ class RedisStore implements DriverStore {
       max,
       leaseMs,
       ordered ? 1 : 0,
-    ])) as [RawDelivery[], number, number, number];
+    ])) as [RawDelivery[], number, number];
     if (nextDue >= 0 && nextDue <= serverNow) this.#sweepAt.delete(base);
     else if (this.#sweepAt.has(base) || this.#sweepAt.size < maxTrackedBoxes) {
       this.#sweepAt.set(base, Date.now() + this.#sweepMs);

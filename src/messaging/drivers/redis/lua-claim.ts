@@ -4,8 +4,8 @@ import { prelude } from './lua-prelude.js';
  * ARGV: box base, consumer name, max, lease ms, ordered ('1' or '0'). Moves due delayed
  * messages into the stream, redelivers released entries whose backoff is over and leases
  * that ran out, then reads new entries (parking those behind the head of their key when
- * ordered). Returns { deliveries, nextDue (-1 for none), server now, backlog }; each
- * delivery is { entry id, token, attempt, fields }.
+ * ordered). Returns { deliveries, nextDue (-1 for none), server now }; each delivery is
+ * { entry id, token, attempt, fields }.
  */
 export const claimScript = `${prelude}
 local b, c, max, ms, ordered = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
@@ -36,7 +36,7 @@ local function nextDue()
   end
   return best
 end
-if redis.call('EXISTS', s) == 0 then return {{}, nextDue(), now, 0} end
+if redis.call('EXISTS', s) == 0 then return {{}, nextDue(), now} end
 
 local out, ids = {}, {}
 local hasU = redis.call('EXISTS', b .. ':u') == 1
@@ -132,5 +132,5 @@ end
 if #ids > 0 then lease(b, c, ids, ms, true) end
 local nd = -1
 if #out < max or more then nd = nextDue() end
-return {out, nd, now, redis.call('XLEN', s) - redis.call('XPENDING', s, G)[1]}
+return {out, nd, now}
 `;
