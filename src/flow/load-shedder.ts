@@ -16,6 +16,7 @@ import { runIn, type Work } from '../resilience/policy.js';
 import type { ConcurrencyLimit, LimitToken } from './concurrency-limit.js';
 import { positive } from './limiter-options.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { SlotQueue } from './slot-queue.js';
 
 /** How a failed call releases its concurrency token. */
 export type FailureOutcome = 'dropped' | 'ignore' | 'success';
@@ -34,6 +35,17 @@ export interface LoadShedderOptions {
    * because a fast failure says nothing about capacity.
    */
   classify?: (error: unknown) => FailureOutcome;
+  /**
+   * Calls that may wait for a slot of the concurrency limit when it is full, oldest served
+   * first; more are refused at once. Default 0: every call over the limit is refused.
+   */
+  maxQueue?: number;
+  /**
+   * The waiting calls are all refused when no admitted call has ended for this long (the
+   * work behind the limit stopped answering), counted in steps of the event loop's timers
+   * so that time the process spends waiting for its CPU does not count. Default 1,000 ms.
+   */
+  failFastMs?: number;
 }
 
 export interface AdmitOptions {
@@ -46,6 +58,8 @@ export interface AdmitOptions {
 export interface LoadShedderStats {
   limit: number | null;
   inflight: number | null;
+  /** Calls waiting for a slot of the concurrency limit. */
+  queued: number;
   shed: number;
 }
 
@@ -62,10 +76,12 @@ export function defaultClassify(error: unknown): FailureOutcome {
 
 /**
  * Admission control as a policy: `execute` runs the work when the concurrency limit has a
- * free slot and the rate limiter allows it, and otherwise rejects at once with
- * LoadShedError / RateLimitedError carrying `retryAfter` (ms). It never queues. The slot is
- * released with the outcome of the work, which is what an adaptive limit learns from.
- * `wrap(retry, loadShedder(...), timeout)` composes it like any other policy.
+ * free slot and the rate limiter allows it, and otherwise rejects with LoadShedError /
+ * RateLimitedError carrying `retryAfter` (ms). With `maxQueue`, a call over the concurrency
+ * limit waits for a slot (see SlotQueue) rather than being refused at once. The slot is
+ * released with the outcome of the work, which is what an adaptive limit learns from; the
+ * time spent waiting is not part of that latency. `wrap(retry, loadShedder(...), timeout)`
+ * composes it like any other policy.
  */
 export class LoadShedder extends PolicyBase {
   readonly name: string;
@@ -73,6 +89,7 @@ export class LoadShedder extends PolicyBase {
   readonly #concurrency: ConcurrencyLimit | undefined;
   readonly #retryAfterMs: number;
   readonly #classify: (error: unknown) => FailureOutcome;
+  readonly #queue: SlotQueue | undefined;
   #shed = 0;
 
   constructor(options: LoadShedderOptions) {
@@ -85,6 +102,20 @@ export class LoadShedder extends PolicyBase {
     this.#concurrency = options.concurrencyLimit;
     this.#retryAfterMs = positive('retryAfterMs', options.retryAfterMs ?? 1_000);
     this.#classify = options.classify ?? defaultClassify;
+    const maxQueue = options.maxQueue ?? 0;
+    if (!(Number.isInteger(maxQueue) && maxQueue >= 0)) {
+      throw new InvalidArgumentError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
+    }
+    const failFastMs = positive('failFastMs', options.failFastMs ?? 1_000);
+    this.#queue =
+      maxQueue > 0 && this.#concurrency !== undefined
+        ? new SlotQueue(this.#concurrency, maxQueue, failFastMs, () => {
+            this.#refused(this.#retryAfterMs);
+            return new LoadShedError(`"${this.name}": no call ended for ${failFastMs} ms`, {
+              retryAfter: this.#retryAfterMs,
+            });
+          })
+        : undefined;
   }
 
   stats(): LoadShedderStats {
@@ -92,6 +123,7 @@ export class LoadShedder extends PolicyBase {
     return {
       limit: limit === undefined ? null : limit.limit,
       inflight: limit === undefined ? null : limit.inflight,
+      queued: this.#queue === undefined ? 0 : this.#queue.length,
       shed: this.#shed,
     };
   }
@@ -101,8 +133,29 @@ export class LoadShedder extends PolicyBase {
    * call ends. For callers that admit per key (`execute` uses the key `'global'`).
    */
   async acquire(admit: AdmitOptions = {}): Promise<LimitToken> {
+    const token = await this.#admit(admit);
+    const queue = this.#queue;
+    if (queue === undefined) return token;
+    return {
+      success() {
+        token.success();
+        queue.ended();
+      },
+      dropped() {
+        token.dropped();
+        queue.ended();
+      },
+      ignore() {
+        token.ignore();
+        queue.ended();
+      },
+    };
+  }
+
+  async #admit(admit: AdmitOptions): Promise<LimitToken> {
     if (admit.signal?.aborted) throw new AbortedError(undefined, { cause: admit.signal.reason });
-    const token = this.#slot();
+    const slot = this.#slot(() => admit.signal);
+    const token = slot instanceof Promise ? await slot : slot;
     if (this.#limiter === undefined) return token;
     let allowed = false;
     try {
@@ -115,7 +168,10 @@ export class LoadShedder extends PolicyBase {
         });
       }
     } finally {
-      if (!allowed) token.ignore();
+      if (!allowed) {
+        token.ignore();
+        this.#queue?.ended();
+      }
     }
     return token;
   }
@@ -123,31 +179,43 @@ export class LoadShedder extends PolicyBase {
   [runIn]<T>(fn: Work<T>, context: ExecutionContext): Promise<T> {
     if (context.aborted) return Promise.reject(context.abortError());
     if (this.#limiter !== undefined) {
-      return this.acquire().then((token) => this.#run(token, fn, context));
+      return this.#admit({ signal: context.signal }).then((token) =>
+        this.#released(token, invoke(fn, context)),
+      );
     }
-    let token: LimitToken;
+    let slot: LimitToken | Promise<LimitToken>;
     try {
-      token = this.#slot();
+      slot = this.#slot(() => context.signal);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#run(token, fn, context);
+    if (slot instanceof Promise) {
+      return slot.then((token) => this.#released(token, invoke(fn, context)));
+    }
+    return this.#released(slot, invoke(fn, context));
   }
 
   /**
    * `execute` for work that takes no signal, without the execution context `execute` builds
-   * per call: admits at once or rejects with LoadShedError, and releases the slot with the
-   * work's outcome. The gateway's default limit runs every request through this.
+   * per call: admits (or waits in the queue) or rejects with LoadShedError, and releases the
+   * slot with the work's outcome. The gateway's default limit runs every request through
+   * this; `signal` takes a call that is still waiting out of the queue.
    */
-  call<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    if (this.#limiter !== undefined) return this.execute(() => fn());
-    let token: LimitToken;
-    let work: Promise<T>;
+  call<T>(fn: () => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+    if (this.#limiter !== undefined)
+      return this.execute(() => fn(), signal === undefined ? {} : { signal });
+    let slot: LimitToken | Promise<LimitToken>;
     try {
-      token = this.#slot();
+      slot = this.#slot(() => signal);
     } catch (error) {
       return Promise.reject(error);
     }
+    if (slot instanceof Promise) return slot.then((token) => this.#start(token, fn));
+    return this.#start(slot, fn);
+  }
+
+  #start<T>(token: LimitToken, fn: () => T | PromiseLike<T>): Promise<T> {
+    let work: Promise<T>;
     try {
       work = Promise.resolve(fn());
     } catch (error) {
@@ -156,30 +224,39 @@ export class LoadShedder extends PolicyBase {
     return this.#released(token, work);
   }
 
-  #run<T>(token: LimitToken, fn: Work<T>, context: ExecutionContext): Promise<T> {
-    return this.#released(token, invoke(fn, context));
-  }
-
   #released<T>(token: LimitToken, work: Promise<T>): Promise<T> {
     return work.then(
       (value) => {
         token.success();
+        this.#queue?.ended();
         return value;
       },
       (error: unknown) => {
         token[this.#classify(error)]();
+        this.#queue?.ended();
         throw error;
       },
     );
   }
 
-  #slot(): LimitToken {
+  /**
+   * A free slot now, a wait for one in the queue, or LoadShedError. `signal` is read only
+   * for a call that waits (an execution context makes its signal when first asked).
+   */
+  #slot(signal: () => AbortSignal | undefined): LimitToken | Promise<LimitToken> {
     const concurrency = this.#concurrency;
     if (concurrency === undefined) return NO_TOKEN;
-    const token = concurrency.tryAcquire();
-    if (token !== undefined) return token;
+    const queue = this.#queue;
+    // Once callers wait, a newcomer queues behind them rather than take the next free slot.
+    if (queue === undefined || queue.length === 0) {
+      const token = concurrency.tryAcquire();
+      if (token !== undefined) return token;
+    }
+    const waiting = queue?.wait(signal());
+    if (waiting !== undefined) return waiting;
     this.#refused(this.#retryAfterMs);
-    throw new LoadShedError(`"${this.name}": ${concurrency.limit} calls already in flight`, {
+    const full = queue === undefined ? '' : ` and ${queue.length} waiting`;
+    throw new LoadShedError(`"${this.name}": ${concurrency.limit} calls already in flight${full}`, {
       retryAfter: this.#retryAfterMs,
     });
   }

@@ -121,9 +121,21 @@ const resilience: SchemaObject = {
             default: '1s',
             description: 'The Retry-After of a request refused by the limit.',
           },
+          queue: {
+            type: 'integer',
+            minimum: 0,
+            default: 100,
+            description: 'Requests that wait for a slot when the limit is full; 0 refuses at once.',
+          },
+          failFast: {
+            ...duration,
+            default: '1s',
+            description: 'The waiting requests get 503 when no upstream call has ended this long.',
+          },
         }),
       ],
-      expected: 'false, or { initial, min, max, buffer, probeInterval, retryAfter }',
+      expected:
+        'false, or { initial, min, max, buffer, probeInterval, retryAfter, queue, failFast }',
       description: 'The adaptive concurrency limit (on for every upstream); false turns it off.',
     },
   }),

@@ -188,6 +188,10 @@ export interface ConcurrencyConfig {
   probeInterval?: Duration;
   /** Retry-After on a refused request; default 1s. */
   retryAfter?: Duration;
+  /** Requests that may wait for a slot when the limit is full; default 100, 0 refuses at once. */
+  queue?: number;
+  /** The waiting requests are refused when no call to the upstream has ended for this long; default 1s. */
+  failFast?: Duration;
 }
 
 export interface UpstreamConfig {

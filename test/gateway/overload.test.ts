@@ -16,6 +16,7 @@ import { loadGatewayConfig } from '../../src/gateway/config-file.js';
 import { HttpProblemError } from '../../src/gateway/errors.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { errorToResponse, problemResponse } from '../../src/gateway/problem.js';
+import { waitFor } from '../support/wait-for.js';
 import { call, configProblems, type Reply, startUpstream, type TestUpstream } from './helpers.js';
 
 /** An upstream that answers `/held…` only when told to, and everything else at once. */
@@ -69,7 +70,7 @@ describe('gateway under overload', () => {
       upstreams: {
         slow: {
           targets: [slow.upstream.url],
-          resilience: { concurrency: { initial: 2, min: 1, max: 2, retryAfter: '3s' } },
+          resilience: { concurrency: { initial: 2, min: 1, max: 2, retryAfter: '3s', queue: 0 } },
         },
         other: { targets: [other.url] },
         bare: { targets: [other.url], resilience: { concurrency: false } },
@@ -120,7 +121,7 @@ describe('gateway under overload', () => {
     assert.notEqual(limitOf('own'), limitOf('slow'));
     assert.equal(limitOf('bare'), undefined, 'concurrency: false on the upstream');
     assert.equal(limitOf('unlimited'), undefined, 'concurrency: false on the route');
-    assert.deepEqual(limitOf('slow')!.stats(), { limit: 2, inflight: 0, shed: 0 });
+    assert.deepEqual(limitOf('slow')!.stats(), { limit: 2, inflight: 0, queued: 0, shed: 0 });
   });
 
   it("refuses an upstream's excess at once with 503 + Retry-After; other upstreams answer", async () => {
@@ -145,6 +146,91 @@ describe('gateway under overload', () => {
     const limited = await call(`${gw.url}/limited`);
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers['retry-after']) >= 1, 'rate limit: Retry-After');
+  });
+});
+
+describe("an adaptive limit's queue", () => {
+  let slow: Awaited<ReturnType<typeof holdingUpstream>>;
+  let fast: TestUpstream;
+  let gw: Gateway;
+  let atOnce = 0;
+  let mostAtOnce = 0;
+
+  before(async () => {
+    slow = await holdingUpstream();
+    fast = await startUpstream((_, respond) => {
+      mostAtOnce = Math.max(mostAtOnce, ++atOnce);
+      // Long enough for the callers to pile up past the limit at the gateway.
+      setTimeout(() => {
+        atOnce--;
+        respond(200, {}, 'ok');
+      }, 20);
+    });
+    const limit = { initial: 2, min: 1, max: 2, queue: 1 };
+    gw = await Gateway.start({
+      listen: 0,
+      upstreams: {
+        pinned: { targets: [fast.url], resilience: { concurrency: { min: 16, max: 16 } } },
+        stuck: {
+          targets: [slow.upstream.url],
+          resilience: { concurrency: { ...limit, failFast: '100ms' } },
+        },
+        moving: { targets: [slow.upstream.url], resilience: { concurrency: limit } },
+      },
+      routes: [
+        { name: 'pinned', path: '/pinned', upstream: 'pinned' },
+        { name: 'stuck', path: '/held/stuck', upstream: 'stuck' },
+        { name: 'moving', path: '/held/moving', upstream: 'moving' },
+      ],
+      // The gateway-wide shedder judges the process's event loop, not these limits.
+      shedding: false,
+    });
+  });
+
+  after(async () => {
+    slow.releaseAll();
+    await gw.close();
+    await Promise.all([slow.upstream.close(), fast.close()]);
+  });
+
+  const stats = (route: string) => gw.runtime.policies.get(route)!.concurrency!.stats();
+
+  it('serves callers past the limit from its queue, the upstream never seeing more than the limit', async () => {
+    const statuses: number[] = [];
+    const caller = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) statuses.push((await call(`${gw.url}/pinned`)).status);
+    };
+    await Promise.all(Array.from({ length: 64 }, caller));
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    assert.equal(statuses.length, 320);
+    assert.ok(mostAtOnce <= 16, `the upstream saw ${mostAtOnce} requests at once`);
+    assert.equal(stats('pinned').shed, 0);
+  });
+
+  it('admits a waiting request when a call ends', async () => {
+    const held = await fill(`${gw.url}/held/moving`, 2, slow.nextArrival);
+    const arrived = slow.nextArrival();
+    const waiting = call(`${gw.url}/held/moving`);
+    await waitFor('the request to queue', () => stats('moving').queued === 1);
+    assert.equal(stats('moving').inflight, 2);
+    slow.releaseAll();
+    await arrived;
+    slow.releaseAll();
+    for (const reply of [...(await Promise.all(held)), await waiting]) {
+      assert.equal(reply.status, 200);
+    }
+    assert.equal(stats('moving').shed, 0);
+  });
+
+  it('refuses at once past a full queue, and the whole queue once no call has ended for failFast', async () => {
+    const held = await fill(`${gw.url}/held/stuck`, 2, slow.nextArrival);
+    const waiting = call(`${gw.url}/held/stuck`);
+    await waitFor('the request to queue', () => stats('stuck').queued === 1);
+    assertRetryLater(await call(`${gw.url}/held/stuck`), 503, 'overloaded');
+    assertRetryLater(await waiting, 503, 'overloaded');
+    assert.deepEqual(stats('stuck'), { limit: 2, inflight: 2, queued: 0, shed: 2 });
+    slow.releaseAll();
+    for (const reply of await Promise.all(held)) assert.equal(reply.status, 200);
   });
 });
 

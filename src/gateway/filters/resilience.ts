@@ -106,6 +106,12 @@ function adaptiveLimit(config: ConcurrencyConfig, name: string): LoadShedder {
         : { probeIntervalMs: parseDuration(config.probeInterval) }),
     }),
     retryAfterMs: parseDuration(config.retryAfter ?? '1s'),
+    // A request over the limit waits for a slot rather than take a 503 at once: the limit
+    // dips below the callers a healthy upstream serves whenever the probe pins it to `min`,
+    // or the gateway's own CPU wait reads as latency. The upstream still never sees more
+    // than the limit; the queue is refused when it is full or stops moving.
+    maxQueue: config.queue ?? 100,
+    failFastMs: parseDuration(config.failFast ?? '1s'),
   });
 }
 
@@ -225,11 +231,14 @@ export function resilienceFilter(
   // it runs with the request's own context, without the signal, execution context and
   // promises per request that `execute` makes.
   if (retrying === null && once !== null && once === concurrency) {
-    return (next) => (request, context) => {
-      if (aborted(context))
-        return Promise.reject(new AbortedError(undefined, { cause: context.signal.reason }));
-      return concurrency.call(() => next(request, context));
-    };
+    // The client is checked once the request is admitted, which may follow a wait in the
+    // queue; a request whose client left gives its slot back at once, as an ignored call.
+    return (next) => (request, context) =>
+      concurrency.call(() =>
+        aborted(context)
+          ? Promise.reject(new AbortedError(undefined, { cause: context.signal.reason }))
+          : next(request, context),
+      );
   }
 
   return (next) => async (request, context) => {
