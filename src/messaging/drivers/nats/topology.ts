@@ -147,14 +147,9 @@ export class Topology {
 
   #exists(config: Config): Promise<void> {
     if (this.#ready.has(config.name)) return this.#ready.get(config.name)!;
+    // #add takes a stream made meanwhile by another process (or call) as made.
     const ready = (async () => {
-      try {
-        await this.#jsm.streams.info(config.name);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        // Made meanwhile by another process (or call): it exists, which is all this asks.
-        await this.#add(config);
-      }
+      if (!(await this.#found(config.name))) await this.#add(config);
     })();
     this.#remember(this.#ready, config.name, ready);
     return ready;
